@@ -1,0 +1,47 @@
+# One task runner for people, hooks and CI. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+TASKS_VENV := .tools/tasks-emulator
+TASKS_EMULATOR_VERSION := 0.6.2
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+$(TASKS_VENV)/.installed:
+	$(PYTHON) -m venv $(TASKS_VENV)
+	$(TASKS_VENV)/bin/pip install --quiet --disable-pip-version-check gcloud-tasks-emulator==$(TASKS_EMULATOR_VERSION)
+	@touch $@
+
+.PHONY: setup
+setup: $(VENV)/.synced $(TASKS_VENV)/.installed ## Create the virtualenvs (the app's and the Tasks emulator's)
+
+.PHONY: lint
+lint: setup ## ruff (lint + format check) and mypy --strict
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared functions devstack
+
+.PHONY: test
+test: setup lint ## Everything CI runs: lint, types, unit, integration, rules and end-to-end tests
+	$(VENV)/bin/pytest
+
+.PHONY: fmt
+fmt: setup ## Format and autofix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .

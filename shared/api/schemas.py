@@ -1,0 +1,79 @@
+"""Request and response models of the public API: one model per direction of data flow.
+
+Inputs forbid unknown fields (a typo is a 400, not a silently ignored setting); outputs are what the hosted site
+reads and what the OpenAPI document publishes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.domain.enterprise import (
+    Enterprise,
+    EnterpriseName,
+    EnterpriseSettings,
+    Industry,
+    ProviderName,
+    ProviderStatus,
+    Role,
+)
+
+
+class CreateEnterpriseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: EnterpriseName
+    industry: Industry = Industry.OTHER
+
+
+class MemberView(BaseModel):
+    uid: str
+    email: str | None
+    role: Role
+    added_at: datetime
+
+
+class ProviderView(BaseModel):
+    connected: bool
+    status: ProviderStatus
+    org_id: str | None = None
+    org_name: str | None = None
+    key_id: str | None = None
+    permissions: list[str] = Field(default_factory=list)
+    last_sync: datetime | None = None
+
+
+class EnterpriseResponse(BaseModel):
+    id: str
+    name: str
+    industry: Industry
+    created_at: datetime
+    updated_at: datetime
+    settings: EnterpriseSettings
+    providers: dict[ProviderName, ProviderView]
+    your_role: Role
+    members: list[MemberView]
+
+    @classmethod
+    def of(cls, enterprise: Enterprise, uid: str) -> EnterpriseResponse:
+        role = enterprise.role_of(uid)
+        assert role is not None
+        return cls(
+            id=enterprise.id,
+            name=enterprise.name,
+            industry=enterprise.industry,
+            created_at=enterprise.created_at,
+            updated_at=enterprise.updated_at,
+            settings=enterprise.settings,
+            providers={
+                name: ProviderView.model_validate(state.model_dump())
+                for name, state in enterprise.providers.items()
+            },
+            your_role=role,
+            members=[
+                MemberView(uid=member_uid, email=m.email, role=m.role, added_at=m.added_at)
+                for member_uid, m in sorted(enterprise.members.items())
+            ],
+        )

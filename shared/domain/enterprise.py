@@ -1,0 +1,128 @@
+"""Enterprises, their members and settings: the tenant of the platform.
+
+One enterprise is one customer organisation. All of its provider accounts belong to it, and it is the unit that
+counts once in peer benchmarks.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    VIEWER = "viewer"
+
+
+class Industry(enum.StrEnum):
+    """Coarse sectors for peer buckets: a fixed, pre-declared list (at most 8 plus "other")."""
+
+    TECHNOLOGY = "technology"
+    FINANCE = "finance"
+    HEALTHCARE = "healthcare"
+    RETAIL = "retail"
+    MEDIA = "media"
+    MANUFACTURING = "manufacturing"
+    PROFESSIONAL_SERVICES = "professional_services"
+    PUBLIC_SECTOR = "public_sector"
+    OTHER = "other"
+
+
+class ProviderName(enum.StrEnum):
+    OPENAI = "openai"
+    ANTHROPIC = "anthropic"
+    GOOGLE = "google"
+
+
+class ProviderStatus(enum.StrEnum):
+    CONNECTED = "connected"
+    KEY_FAILED = "key_failed"
+    DISCONNECTED = "disconnected"
+
+
+EnterpriseName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+
+
+class EnterpriseSettings(BaseModel):
+    """Preferences an admin controls."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sync_frequency: Literal["daily", "hourly"] = "daily"
+    email_reports: bool = True
+    report_recipients: list[EmailStr] = Field(default_factory=list, max_length=50)
+    """Who receives the monthly report; empty means the enterprise's admins."""
+    share_anonymous_benchmarks: bool = False
+    """Opt-in: contribute to (and see a position in) the anonymous peer benchmark."""
+
+
+class Member(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str | None
+    role: Role
+    added_at: datetime
+
+
+class ProviderState(BaseModel):
+    """What the client may see about a connected provider. The key reference lives elsewhere (not client-readable)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    connected: bool
+    status: ProviderStatus
+    org_id: str | None = None
+    org_name: str | None = None
+    key_id: str | None = None
+    """Our reference for the key (never the key, never the secret's resource name)."""
+    permissions: list[str] = Field(default_factory=list)
+    connected_at: datetime | None = None
+    last_sync: datetime | None = None
+    last_error: str | None = None
+
+
+class Enterprise(BaseModel):
+    """``enterprises/{id}``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    name: str
+    industry: Industry = Industry.OTHER
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+    settings: EnterpriseSettings = Field(default_factory=EnterpriseSettings)
+    members: dict[str, Member]
+    member_uids: list[str]
+    """Denormalised member ids, so "my enterprises" is one array-contains query."""
+    providers: dict[ProviderName, ProviderState] = Field(default_factory=dict)
+    status: Literal["active", "closing"] = "active"
+
+    def role_of(self, uid: str) -> Role | None:
+        member = self.members.get(uid)
+        return member.role if member else None
+
+    @property
+    def admin_uids(self) -> list[str]:
+        return sorted(uid for uid, m in self.members.items() if m.role is Role.ADMIN)
+
+
+class Membership(BaseModel):
+    """A user's role in one enterprise."""
+
+    model_config = ConfigDict(frozen=True)
+
+    enterprise_id: str
+    role: Role
+
+
+def enterprise_id_for(creator_uid: str, request_id: str) -> str:
+    """A deterministic id from the creating user and their idempotency key, so a retried create is a no-op."""
+    digest = hashlib.sha256(f"{creator_uid}\x00{request_id}".encode()).hexdigest()
+    return f"ent_{digest[:20]}"

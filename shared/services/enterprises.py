@@ -1,0 +1,50 @@
+"""Use cases for the enterprise itself: create it, read it."""
+
+from __future__ import annotations
+
+import logging
+
+from shared.adapters.identity import User
+from shared.domain.enterprise import Enterprise, Industry, Member, Role, enterprise_id_for
+from shared.errors import NotFound
+from shared.ports import Clock, EnterpriseStore
+
+log = logging.getLogger(__name__)
+
+
+def create_enterprise(
+    store: EnterpriseStore,
+    clock: Clock,
+    user: User,
+    *,
+    name: str,
+    industry: Industry,
+    idempotency_key: str | None,
+) -> tuple[Enterprise, bool]:
+    """Create an enterprise whose only member is ``user``, as admin.
+
+    The id derives from the user and the idempotency key (or, without one, the name), so a retried request
+    returns the enterprise the first attempt created instead of a second one.
+    """
+    now = clock.now()
+    enterprise = Enterprise(
+        id=enterprise_id_for(user.uid, idempotency_key or name.casefold()),
+        name=name,
+        industry=industry,
+        created_at=now,
+        updated_at=now,
+        created_by=user.uid,
+        members={user.uid: Member(email=user.email, role=Role.ADMIN, added_at=now)},
+        member_uids=[user.uid],
+    )
+    stored, created = store.create(enterprise)
+    if created:
+        log.info("enterprise created", extra={"enterprise_id": stored.id})
+    return stored, created
+
+
+def get_enterprise(store: EnterpriseStore, enterprise_id: str) -> Enterprise:
+    enterprise = store.get(enterprise_id)
+    if enterprise is None or enterprise.status != "active":
+        raise NotFound("enterprise not found", code="enterprise_not_found")
+    return enterprise

@@ -1,0 +1,27 @@
+"""The real ``SecretManagerStore`` wired to an in-process Secret Manager server, for integration tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from devstack.secret_manager_server import RunningSecretServer, SecretManagerServicer, start_server
+from shared.adapters.secret_manager import SecretManagerStore
+from shared.config import Settings
+
+
+@contextmanager
+def secret_manager_store(
+    *,
+    store_path: Path | None = None,
+    servicer_class: type[SecretManagerServicer] = SecretManagerServicer,
+    timeout_s: float = 5.0,
+) -> Iterator[tuple[SecretManagerStore, RunningSecretServer]]:
+    """A started server on a free loopback port and a store (with its own client) pointed at it."""
+    with start_server(store_path=store_path, servicer_class=servicer_class) as server:
+        store = SecretManagerStore(Settings(secret_manager_emulator_host=server.address), timeout_s=timeout_s)
+        try:
+            yield store, server
+        finally:
+            store.close()
