@@ -41,6 +41,32 @@ lint: setup ## ruff (lint + format check) and mypy --strict
 test: setup lint ## Everything CI runs: lint, types, unit, integration, rules and end-to-end tests
 	$(VENV)/bin/pytest
 
+.PHONY: run
+run: setup ## Run the whole platform locally on real emulators (Ctrl-C stops everything)
+	$(PY) -m devstack.runner
+
+.PHONY: token
+token: setup ## Print a local-mode user token: make token EMAIL=alice@example.com
+	@test -n "$(EMAIL)" || (echo "usage: make token EMAIL=someone@example.com" >&2; exit 2)
+	@PYTHONPATH=. $(PY) -m devstack.tokens "$(EMAIL)" $$( [ -f .local/stack.json ] && $(PY) -c 'import json;print("--project", json.load(open(".local/stack.json"))["project_id"])')
+
+.PHONY: trigger
+trigger: setup ## Fire a scheduled job on the running local stack now: make trigger JOB=daily-sync
+	@test -n "$(JOB)" || (echo "usage: make trigger JOB=<name> (see infra/jobs.json)" >&2; exit 2)
+	@PYTHONPATH=. $(PY) -m devstack.scheduler trigger "$(JOB)"
+
+ENV ?= example
+
+.PHONY: bundles
+bundles: setup ## Build the deployable function bundles (build/bundles/*.zip)
+	PYTHONPATH=. $(PY) -m devstack.bundle --all --out build/bundles
+
+.PHONY: deploy
+deploy: bundles ## Deploy to Google Cloud with Terraform: make deploy ENV=prod (prerequisites: infra/README.md)
+	terraform -chdir=infra/terraform/environments/$(ENV) init -input=false
+	terraform -chdir=infra/terraform/environments/$(ENV) plan -input=false -out=tfplan
+	terraform -chdir=infra/terraform/environments/$(ENV) apply -input=false tfplan
+
 .PHONY: fmt
 fmt: setup ## Format and autofix
 	$(VENV)/bin/ruff format .

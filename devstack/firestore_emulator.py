@@ -31,6 +31,6 @@ def start_firestore_emulator(port: int | None = None, *, log_path: Path, rules: 
 def reset_firestore(host: str, project_id: str) -> None:
     """Delete every document in the emulator's default database for ``project_id``."""
     url = f"http://{host}/emulator/v1/projects/{project_id}/databases/(default)/documents"
-    request = urllib.request.Request(url, method="DELETE")  # noqa: S310 - loopback emulator URL
+    request = urllib.request.Request(url, method="DELETE")
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         response.read()

@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 
 class StartupError(RuntimeError):
@@ -38,6 +39,19 @@ def tail(path: Path, lines: int = 20) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except FileNotFoundError:
         return "(no log)"
+
+
+class ManagedProcess(Protocol):
+    """What the local stack needs of anything it started."""
+
+    name: str
+
+    @property
+    def pid(self) -> int: ...
+
+    def alive(self) -> bool: ...
+
+    def stop(self, timeout_s: float = ...) -> None: ...
 
 
 @dataclass
@@ -115,8 +129,9 @@ def wait_for_port(managed: Managed, port: int, *, host: str = "127.0.0.1", timeo
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not managed.alive():
-            raise StartupError(f"{managed.name} exited early (code {managed.process.returncode}):\n"
-                               f"{tail(managed.log_path)}")
+            raise StartupError(
+                f"{managed.name} exited early (code {managed.process.returncode}):\n{tail(managed.log_path)}"
+            )
         if port_in_use(port, host):
             return
         time.sleep(0.1)

@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     """Queue of ``enterprise_erase`` tasks (one per erasure request)."""
 
     # --- Providers -------------------------------------------------------------------------------------------
-    provider_secret_prefix: str = "provider-key-"
+    provider_secret_prefix: str = "provider-key-"  # noqa: S105 - a name prefix, not a secret
     """Every provider-key secret id starts with this; IAM conditions in Terraform grant on exactly this prefix."""
     openai_base_url: str = "https://api.openai.com"
     anthropic_base_url: str = "https://api.anthropic.com"

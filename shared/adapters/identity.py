@@ -118,9 +118,7 @@ class GoogleOidcVerifier:
         self._request: Any = None
 
     def verify(self, token: str, *, audience: str, allowed_emails: frozenset[str]) -> ServiceCaller:
-        claims = (
-            self._local_claims(token) if self._settings.local_mode else self._google_claims(token, audience)
-        )
+        claims = self._local_claims(token) if self._settings.local_mode else self._google_claims(token, audience)
         if claims.get("aud") != audience:
             raise Unauthenticated("the token was issued for another audience", code="invalid_token")
         if claims.get("iss") not in GOOGLE_ISSUERS:

@@ -68,8 +68,7 @@ class EnterpriseResponse(BaseModel):
             updated_at=enterprise.updated_at,
             settings=enterprise.settings,
             providers={
-                name: ProviderView.model_validate(state.model_dump())
-                for name, state in enterprise.providers.items()
+                name: ProviderView.model_validate(state.model_dump()) for name, state in enterprise.providers.items()
             },
             your_role=role,
             members=[

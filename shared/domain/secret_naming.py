@@ -3,9 +3,12 @@
 One secret per (enterprise, provider); each key the enterprise connects becomes a new version of it. The secret id
 is derived from that domain key alone, so a retried connect finds the same secret:
 
-* ``admin-key_{provider}_{enterprise_id}`` when the enterprise id is made of letters, digits, ``-`` and ``_`` and
+* ``provider-key-{provider}_{enterprise_id}`` when the enterprise id is made of letters, digits, ``-`` and ``_`` and
   the result fits Secret Manager's 255-character limit (the usual case: ids look like ``ent_3f2a...``);
-* ``admin-key-sha256_{provider}_{sha256(enterprise_id)}`` otherwise.
+* ``provider-key-sha256-{provider}_{sha256(enterprise_id)}`` otherwise.
+
+Every id starts with ``provider-key-``: the IAM conditions in ``infra/terraform`` grant the connect and sync
+identities access to secrets with that prefix only (``Settings.provider_secret_prefix``).
 
 Providers may not contain ``_``, so the first ``_`` after the prefix ends the provider and the mapping is one to
 one; the two prefixes differ, so a hashed id never equals a readable one.
@@ -21,8 +24,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-SECRET_ID_PREFIX = "admin-key"  # noqa: S105 - a name prefix, not a secret
-HASHED_SECRET_ID_PREFIX = "admin-key-sha256"  # noqa: S105 - a name prefix, not a secret
+SECRET_ID_PREFIX = "provider-key"  # noqa: S105 - a name prefix, not a secret
+HASHED_SECRET_ID_PREFIX = "provider-key-sha256"  # noqa: S105 - a name prefix, not a secret
 APP_LABEL = "enterprise-usage-tracking"
 """Value of the ``app`` label on every secret the platform creates."""
 
@@ -49,11 +52,11 @@ def secret_id_for(enterprise_id: str, provider: str) -> str:
         raise ValueError("enterprise_id must not be empty")
     if not _PROVIDER.fullmatch(provider):
         raise ValueError(f"invalid provider name: {provider!r}")
-    readable = f"{SECRET_ID_PREFIX}_{provider}_{enterprise_id}"
+    readable = f"{SECRET_ID_PREFIX}-{provider}_{enterprise_id}"
     if _SAFE_ID.fullmatch(enterprise_id) and len(readable) <= MAX_SECRET_ID_LENGTH:
         return readable
     digest = hashlib.sha256(enterprise_id.encode("utf-8")).hexdigest()
-    return f"{HASHED_SECRET_ID_PREFIX}_{provider}_{digest}"
+    return f"{HASHED_SECRET_ID_PREFIX}-{provider}_{digest}"
 
 
 def secret_labels(enterprise_id: str, provider: str) -> dict[str, str]:

@@ -122,18 +122,14 @@ class WebApp:
     def _user(self, request: ApiRequest) -> User:
         token = request.bearer_token()
         if token is None:
-            raise Unauthenticated(
-                "a Firebase ID token is required (Authorization: Bearer ...)", code="missing_token"
-            )
+            raise Unauthenticated("a Firebase ID token is required (Authorization: Bearer ...)", code="missing_token")
         return self._users.verify(token)
 
     def _caller(self, access: Access, request: ApiRequest) -> ServiceCaller:
         token = request.bearer_token()
         if token is None:
             raise Unauthenticated("an OIDC token is required", code="missing_token")
-        audience = (
-            self._settings.internal_audience or f"{self._settings.function_base_url}/{self.router.function}"
-        )
+        audience = self._settings.internal_audience or f"{self._settings.function_base_url}/{self.router.function}"
         allowed = (
             self._settings.scheduler_service_account
             if access is Access.SCHEDULER

@@ -89,12 +89,8 @@ def from_validation_error(error: ValidationError, *, location: str = "body") -> 
     fields = []
     for item in error.errors(include_input=False, include_url=False):
         path = ".".join(str(p) for p in item["loc"]) or location
-        fields.append(
-            {"field": f"{location}.{path}" if path != location else location, "reason": item["msg"]}
-        )
-    return problem(
-        400, "Invalid request", "validation_failed", "the request has invalid fields", errors=fields
-    )
+        fields.append({"field": f"{location}.{path}" if path != location else location, "reason": item["msg"]})
+    return problem(400, "Invalid request", "validation_failed", "the request has invalid fields", errors=fields)
 
 
 def internal_error() -> ApiResponse:

@@ -65,9 +65,7 @@ class Route:
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        regex = "^" + _PARAM.sub(
-            r"(?P<\1>[^/]+)", re.escape(self.path).replace(r"\{", "{").replace(r"\}", "}")
-        )
+        regex = "^" + _PARAM.sub(r"(?P<\1>[^/]+)", re.escape(self.path).replace(r"\{", "{").replace(r"\}", "}"))
         object.__setattr__(self, "pattern", re.compile(regex + "$"))
 
     def match(self, path: str) -> dict[str, str] | None:

@@ -13,7 +13,9 @@ from tests.conftest import TEST_PROJECT
 def test_create_then_read_enterprise_over_http(api_url: str, firestore_db: Any) -> None:
     token = mint_user_token("dana@example.com", TEST_PROJECT)
     headers = {"Authorization": f"Bearer {token}"}
-    created = httpx.post(f"{api_url}/api/v1/enterprises", json={"name": "Globex", "industry": "retail"}, headers=headers)
+    created = httpx.post(
+        f"{api_url}/api/v1/enterprises", json={"name": "Globex", "industry": "retail"}, headers=headers
+    )
     assert created.status_code == 201, created.text
     enterprise_id = created.json()["id"]
 

@@ -22,7 +22,9 @@ from tests.conftest import TEST_PROJECT
 from tests.support.fakes import FakeEnterpriseStore
 
 
-def call(app: WebApp, method: str, path: str, token: str | None = None, body: Any = None, **headers: str) -> ApiResponse:
+def call(
+    app: WebApp, method: str, path: str, token: str | None = None, body: Any = None, **headers: str
+) -> ApiResponse:
     hdrs = dict(headers)
     if token:
         hdrs["Authorization"] = f"Bearer {token}"
@@ -180,7 +182,10 @@ def test_cors_allows_only_configured_origins(monkeypatch: pytest.MonkeyPatch, st
     assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
     evil = call(app, "OPTIONS", "/api/v1/enterprises", Origin="https://evil.example")
     assert "Access-Control-Allow-Origin" not in evil.headers
-    assert "Access-Control-Allow-Origin" not in call(app, "GET", "/api/v1/enterprise", Origin="https://evil.example").headers
+    assert (
+        "Access-Control-Allow-Origin"
+        not in call(app, "GET", "/api/v1/enterprise", Origin="https://evil.example").headers
+    )
 
 
 def _internal_app() -> WebApp:

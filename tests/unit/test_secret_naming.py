@@ -20,7 +20,7 @@ ENTERPRISE_IDS = st.text(min_size=1, max_size=300)
 
 
 def test_usual_enterprise_ids_give_readable_secret_ids() -> None:
-    assert secret_id_for("ent_0123456789abcdef0123", "openai") == "admin-key_openai_ent_0123456789abcdef0123"
+    assert secret_id_for("ent_0123456789abcdef0123", "openai") == "provider-key-openai_ent_0123456789abcdef0123"
 
 
 @given(ENTERPRISE_IDS, PROVIDERS)
@@ -67,3 +67,12 @@ def test_invalid_provider_names_are_refused(provider: str) -> None:
 def test_an_empty_enterprise_id_is_refused() -> None:
     with pytest.raises(ValueError, match="enterprise_id"):
         secret_id_for("", "openai")
+
+
+def test_every_secret_id_carries_the_prefix_the_iam_conditions_grant() -> None:
+    from shared.config import Settings
+
+    prefix = Settings().provider_secret_prefix
+    for enterprise_id in ("ent_0123456789abcdef0123", "weird id/with spaces", "x" * 300):
+        for provider in ("openai", "anthropic", "google"):
+            assert secret_id_for(enterprise_id, provider).startswith(prefix)

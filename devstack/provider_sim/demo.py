@@ -1,0 +1,46 @@
+"""Demo organisations for ``python -m devstack.provider_sim --demo`` (see the package docstring for their keys)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from pydantic import SecretStr
+
+from devstack.provider_sim.models import Provider, SimOrg
+
+DEMO_HISTORY_START = date(2026, 6, 1)
+
+_DEMO: tuple[tuple[Provider, str, str, int, str], ...] = (
+    ("openai", "org-demo-acme", "Acme Corp", 7, "0.18"),
+    ("openai", "org-demo-globex", "Globex", 11, "0"),
+    ("anthropic", "org-demo-initech", "Initech", 3, "0.12"),
+    ("anthropic", "org-demo-umbrella", "Umbrella", 5, "0.25"),
+)
+
+
+def admin_key(provider: Provider, org_id: str) -> str:
+    """The demo admin key of an organisation: derived from its id, documented, never printed."""
+    return f"sk-admin-sim-{org_id}" if provider == "openai" else f"sk-ant-admin01-sim-{org_id}"
+
+
+def project_key(provider: Provider, org_id: str) -> str:
+    """The demo non-admin key (an OpenAI project key / an Anthropic workspace key)."""
+    return f"sk-proj-sim-{org_id}" if provider == "openai" else f"sk-ant-api03-sim-{org_id}"
+
+
+def demo_orgs() -> list[SimOrg]:
+    return [
+        SimOrg(
+            provider=provider,
+            org_id=org_id,
+            name=name,
+            admin_keys=[SecretStr(admin_key(provider, org_id))],
+            project_keys=[SecretStr(project_key(provider, org_id))],
+            seed=seed,
+            discount=Decimal(discount),
+            history_start=DEMO_HISTORY_START,
+            late_days=2,
+        )
+        for provider, org_id, name, seed, discount in _DEMO
+    ]

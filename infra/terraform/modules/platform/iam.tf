@@ -1,0 +1,71 @@
+# Identities and their project-level roles. One runtime service account per group of functions (the
+# `service_account` field of infra/functions.json), two invokers for internal calls and one for builds.
+#
+# Secret Manager is deliberately absent from this file: provider-key access (connect, sync) is in secrets.tf,
+# conditioned on the provider-key prefix, and the platform's own secrets are granted per secret there too.
+locals {
+  service_accounts = {
+    api                 = { account_id = "fn-api", description = "api function: public REST API (reads, enterprise management)" }
+    connect             = { account_id = "fn-connect", description = "connect and enterprise_erase: writes and destroys provider keys" }
+    sync                = { account_id = "fn-sync", description = "sync_dispatch and sync_worker: reads provider keys, writes usage" }
+    benchmarks          = { account_id = "fn-benchmarks", description = "benchmarks_aggregate: monthly peer benchmarks" }
+    reports             = { account_id = "fn-reports", description = "reports, reports_dispatch, report_worker: exports and emails" }
+    retention           = { account_id = "fn-retention", description = "retention_sweep: deletes data past its retention" }
+    "scheduler-invoker" = { account_id = "scheduler-invoker", description = "Identity of Cloud Scheduler's OIDC tokens" }
+    "tasks-invoker"     = { account_id = "tasks-invoker", description = "Identity of Cloud Tasks' OIDC tokens" }
+    "function-builder"  = { account_id = "function-builder", description = "Cloud Build identity for function builds" }
+  }
+
+  # Every project-level grant, written out so a reviewer (and tests/integration/test_infra.py) reads exactly who
+  # holds what. The invokers hold nothing here: they are granted run.invoker on single functions (functions.tf).
+  project_grants = {
+    "api/datastore"        = { account = "api", role = "roles/datastore.user" }
+    "api/logs"             = { account = "api", role = "roles/logging.logWriter" }
+    "api/traces"           = { account = "api", role = "roles/cloudtrace.agent" }
+    "connect/datastore"    = { account = "connect", role = "roles/datastore.user" }
+    "connect/logs"         = { account = "connect", role = "roles/logging.logWriter" }
+    "connect/traces"       = { account = "connect", role = "roles/cloudtrace.agent" }
+    "sync/datastore"       = { account = "sync", role = "roles/datastore.user" }
+    "sync/logs"            = { account = "sync", role = "roles/logging.logWriter" }
+    "sync/traces"          = { account = "sync", role = "roles/cloudtrace.agent" }
+    "benchmarks/datastore" = { account = "benchmarks", role = "roles/datastore.user" }
+    "benchmarks/logs"      = { account = "benchmarks", role = "roles/logging.logWriter" }
+    "benchmarks/traces"    = { account = "benchmarks", role = "roles/cloudtrace.agent" }
+    "reports/datastore"    = { account = "reports", role = "roles/datastore.user" }
+    "reports/logs"         = { account = "reports", role = "roles/logging.logWriter" }
+    "reports/traces"       = { account = "reports", role = "roles/cloudtrace.agent" }
+    "retention/datastore"  = { account = "retention", role = "roles/datastore.user" }
+    "retention/logs"       = { account = "retention", role = "roles/logging.logWriter" }
+    "retention/traces"     = { account = "retention", role = "roles/cloudtrace.agent" }
+    "builder/builds"       = { account = "function-builder", role = "roles/cloudbuild.builds.builder" }
+  }
+}
+
+resource "google_service_account" "platform" {
+  for_each = local.service_accounts
+
+  project      = var.project_id
+  account_id   = each.value.account_id
+  display_name = each.key
+  description  = each.value.description
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_project_iam_member" "grant" {
+  for_each = local.project_grants
+
+  project = var.project_id
+  role    = each.value.role
+  member  = "serviceAccount:${google_service_account.platform[each.value.account].email}"
+}
+
+# Functions that create OIDC-authenticated tasks must be allowed to act as the tasks invoker, on that one
+# service account only (not project-wide serviceAccountUser, which would let them act as any identity).
+resource "google_service_account_iam_member" "task_creator_acts_as_invoker" {
+  for_each = local.task_creators
+
+  service_account_id = google_service_account.platform["tasks-invoker"].name
+  role               = "roles/iam.serviceAccountUser"
+  member             = "serviceAccount:${google_service_account.platform[each.key].email}"
+}

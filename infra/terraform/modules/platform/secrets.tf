@@ -1,0 +1,98 @@
+# Secret Manager access. Two kinds of secrets, two kinds of grants:
+#
+# * Provider keys (one secret per enterprise and provider, created at run time with ids starting with
+#   local.provider_secret_prefix). ONLY connect (writes, disables, destroys) and sync (reads) may touch them, through
+#   project-level bindings conditioned on that prefix: the secrets do not exist when Terraform runs, so a
+#   per-secret binding is impossible. The reasoning is in infra/README.md, "Secrets and least privilege".
+# * The platform's own configuration secrets, created here and granted per secret to the one identity that uses
+#   them. Terraform creates the secret, never its value: an operator adds a version (infra/README.md), so no
+#   secret value ever enters the Terraform state.
+locals {
+  config_secrets = {
+    "smtp-password" = {
+      account = "reports"
+      env     = "SMTP_PASSWORD"
+    }
+    "benchmark-noise-key" = {
+      account = "benchmarks"
+      env     = "BENCHMARK_NOISE_KEY"
+    }
+  }
+
+  # IAM resource names of secrets use the project NUMBER. Versions (projects/N/secrets/S/versions/V) share the
+  # secret's name as a prefix, so one startsWith covers both.
+  provider_key_names = "projects/${data.google_project.this.number}/secrets/${local.provider_secret_prefix}"
+
+  provider_key_read_condition = "resource.name.startsWith(\"${local.provider_key_names}\")"
+
+  # secrets.create is checked against the parent project, not the secret being created, so the custodian
+  # condition also admits the project itself; the custom role holds no other permission checked there.
+  provider_key_write_condition = "resource.type == \"cloudresourcemanager.googleapis.com/Project\" || resource.name.startsWith(\"${local.provider_key_names}\")"
+}
+
+# Tighter than roles/secretmanager.admin: no setIamPolicy, no reading key values back, no listing other secrets.
+resource "google_project_iam_custom_role" "provider_key_custodian" {
+  project     = var.project_id
+  role_id     = "providerKeyCustodian"
+  title       = "Provider key custodian"
+  description = "Create provider-key secrets, add/disable/destroy their versions and delete them. Cannot read values."
+  permissions = [
+    "secretmanager.secrets.create",
+    "secretmanager.secrets.delete",
+    "secretmanager.secrets.get",
+    "secretmanager.versions.add",
+    "secretmanager.versions.destroy",
+    "secretmanager.versions.disable",
+    "secretmanager.versions.get",
+    "secretmanager.versions.list",
+  ]
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_project_iam_member" "connect_provider_keys" {
+  project = var.project_id
+  role    = google_project_iam_custom_role.provider_key_custodian.id
+  member  = "serviceAccount:${google_service_account.platform["connect"].email}"
+
+  condition {
+    title       = "provider-key secrets only"
+    description = "Secrets whose id starts with ${local.provider_secret_prefix}"
+    expression  = local.provider_key_write_condition
+  }
+}
+
+resource "google_project_iam_member" "sync_provider_keys" {
+  project = var.project_id
+  role    = "roles/secretmanager.secretAccessor"
+  member  = "serviceAccount:${google_service_account.platform["sync"].email}"
+
+  condition {
+    title       = "provider-key secrets only"
+    description = "Secrets whose id starts with ${local.provider_secret_prefix}"
+    expression  = local.provider_key_read_condition
+  }
+}
+
+resource "google_secret_manager_secret" "config" {
+  for_each = local.config_secrets
+
+  project   = var.project_id
+  secret_id = each.key
+  labels    = local.labels
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_secret_manager_secret_iam_member" "config_accessor" {
+  for_each = local.config_secrets
+
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.config[each.key].secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.platform[each.value.account].email}"
+}

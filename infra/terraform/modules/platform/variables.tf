@@ -1,0 +1,113 @@
+variable "project_id" {
+  description = "Google Cloud project that hosts the platform."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the functions, queues, scheduler jobs and serverless NEGs."
+  type        = string
+  default     = "europe-west1"
+}
+
+variable "firestore_location" {
+  description = "Firestore location (multi-region such as eur3 / nam5, or a region). Cannot change after creation."
+  type        = string
+  default     = "eur3"
+}
+
+variable "bundles_dir" {
+  description = "Folder holding one <source basename>.zip per function source, built by `python -m devstack.bundle --all`."
+  type        = string
+}
+
+variable "domains" {
+  description = "Domains served by the front door (Google-managed certificate). Point their A records at output frontdoor_ip."
+  type        = list(string)
+}
+
+variable "cors_allowed_origins" {
+  description = "Origins of the hosted site allowed to call the API (CORS_ALLOWED_ORIGINS)."
+  type        = list(string)
+  default     = []
+}
+
+variable "public_base_url" {
+  description = "Public URL of the REST API, e.g. https://api.example.com (PUBLIC_BASE_URL)."
+  type        = string
+}
+
+variable "site_settings_url" {
+  description = "URL of the hosted site's settings page, used in emails (SITE_SETTINGS_URL)."
+  type        = string
+}
+
+variable "mail_from" {
+  description = "From header of report emails (MAIL_FROM)."
+  type        = string
+}
+
+variable "smtp_host" {
+  description = "SMTP relay host (SMTP_HOST). The password lives in the smtp-password secret."
+  type        = string
+}
+
+variable "smtp_port" {
+  description = "SMTP relay port (SMTP_PORT)."
+  type        = number
+  default     = 587
+}
+
+variable "smtp_security" {
+  description = "none | starttls | tls (SMTP_SECURITY)."
+  type        = string
+  default     = "starttls"
+
+  validation {
+    condition     = contains(["none", "starttls", "tls"], var.smtp_security)
+    error_message = "smtp_security must be one of none, starttls, tls."
+  }
+}
+
+variable "smtp_username" {
+  description = "SMTP user name (SMTP_USERNAME); empty for an unauthenticated relay."
+  type        = string
+  default     = ""
+}
+
+variable "extra_environment" {
+  description = "More settings for every function (upper-case Settings field names), e.g. tuning of benchmark thresholds."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition = alltrue([
+      for name in keys(var.extra_environment) :
+      !contains(["FIREBASE_AUTH_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "CLOUD_TASKS_EMULATOR_HOST", "SECRET_MANAGER_EMULATOR_HOST"], name)
+    ])
+    error_message = "Emulator settings must never be set on Google Cloud (they turn on local mode)."
+  }
+}
+
+variable "public_ingress" {
+  description = "Ingress of the public functions: ALLOW_INTERNAL_AND_GCLB forces traffic through the front door."
+  type        = string
+  default     = "ALLOW_INTERNAL_AND_GCLB"
+}
+
+variable "security_policy" {
+  description = "Optional Cloud Armor security policy (self link) attached to the front door's backends."
+  type        = string
+  default     = null
+}
+
+variable "deletion_protection" {
+  description = "Protect the Firestore database and the source bucket from `terraform destroy`."
+  type        = bool
+  default     = true
+}
+
+variable "labels" {
+  description = "Labels added to every labelled resource."
+  type        = map(string)
+  default     = {}
+}

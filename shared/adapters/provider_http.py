@@ -1,0 +1,249 @@
+"""HTTP plumbing shared by the provider admin clients: timeouts, bounded retries, concurrency, error mapping.
+
+Errors become the ``ProviderError`` subclasses of ``shared.errors``:
+
+* 401 → ``ProviderAuthError`` (but "Missing scopes" → ``ProviderPermissionError``: OpenAI sometimes sends 401);
+* 403 → ``ProviderPermissionError``;
+* 429 → retried after ``Retry-After`` (or backoff), then ``ProviderRateLimited``; a ``Retry-After`` longer than
+  the backoff cap is not slept on: the error is raised at once with ``retry_after_s`` so the task queue retries;
+* 5xx (incl. Anthropic's 529), 408, timeouts and other request errors → retried, then ``ProviderUnavailable``;
+* a 200 whose body is not JSON → ``MalformedResponse``; any other status → ``ProviderResponseError``.
+
+Backoff is exponential with full jitter: ``uniform(0, min(cap, base × 2^attempt))``. Sleep and randomness are
+injected so tests run instantly. The key is sent in a header built per request; messages carry the provider's
+error text with anything key-shaped redacted, never headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import httpx
+
+from shared.config import Settings
+from shared.domain.usage import Provider
+from shared.errors import (
+    ProviderAuthError,
+    ProviderError,
+    ProviderPermissionError,
+    ProviderRateLimited,
+    ProviderResponseError,
+    ProviderUnavailable,
+)
+from shared.log import redact
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+QueryParams = Sequence[tuple[str, str]]
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
+MAX_ERROR_TEXT = 300
+
+
+class MalformedResponse(ProviderResponseError):
+    """A successful status with a body that is not JSON: the page is unusable, the request was fine."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a client talks to a provider: timeouts, bounded retries with backoff, and concurrency."""
+
+    max_retries: int = 4
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 20.0
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 30.0
+    concurrency: int = 6
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        return cls(
+            max_retries=settings.provider_max_retries,
+            backoff_base_s=settings.provider_backoff_base_s,
+            backoff_max_s=settings.provider_backoff_max_s,
+            connect_timeout_s=settings.provider_connect_timeout_s,
+            read_timeout_s=settings.provider_read_timeout_s,
+            concurrency=settings.provider_concurrency,
+        )
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(
+            connect=self.connect_timeout_s,
+            read=self.read_timeout_s,
+            write=self.read_timeout_s,
+            pool=self.read_timeout_s,
+        )
+
+    def backoff_s(self, attempt: int, rng: random.Random) -> float:
+        """Full-jitter delay before retry number ``attempt + 1`` (attempt counts from 0)."""
+        return rng.uniform(0, min(self.backoff_max_s, self.backoff_base_s * 2**attempt))
+
+
+@dataclass(frozen=True)
+class JsonResponse:
+    body: Any
+    """Decoded with JSON numbers that have a fraction as ``Decimal`` (money stays exact)."""
+    raw: Any
+    """Decoded plainly, JSON-able, for the debugging copy of the page."""
+    headers: httpx.Headers
+
+
+class ProviderHttp:
+    """GETs JSON from one provider with retries, a concurrency bound and typed errors."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        base_url: str,
+        auth_headers: Callable[[], Mapping[str, str]],
+        *,
+        http: httpx.AsyncClient | None,
+        policy: RetryPolicy,
+        sleep: Sleep,
+        rng: random.Random | None,
+    ) -> None:
+        self.provider = provider
+        self._base_url = base_url.rstrip("/")
+        self._auth_headers = auth_headers
+        self._owns_client = http is None
+        self._client = http or httpx.AsyncClient(
+            timeout=policy.timeout, limits=httpx.Limits(max_connections=policy.concurrency)
+        )
+        self._policy = policy
+        self._sleep = sleep
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._slots = asyncio.Semaphore(policy.concurrency)
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def get_json(self, path: str, params: QueryParams) -> JsonResponse:
+        """GET ``path`` with bounded retries; returns the decoded JSON or raises a ``ProviderError``."""
+        attempt = 0
+        while True:
+            outcome = await self._attempt(path, params)
+            if isinstance(outcome, JsonResponse):
+                return outcome
+            if not outcome.retryable or attempt >= self._policy.max_retries:
+                raise outcome.error
+            delay = outcome.retry_after_s
+            if delay is None:
+                delay = self._policy.backoff_s(attempt, self._rng)
+            log.warning(
+                "provider request retried",
+                extra={"provider": self.provider.value, "path": path, "error": outcome.error.code, "delay_s": delay},
+            )
+            await self._sleep(delay)
+            attempt += 1
+
+    async def _attempt(self, path: str, params: QueryParams) -> JsonResponse | _Failure:
+        name = self.provider.value
+        try:
+            async with self._slots:
+                response = await self._client.get(
+                    f"{self._base_url}{path}",
+                    params=list(params),
+                    headers=dict(self._auth_headers()),
+                    timeout=self._policy.timeout,
+                )
+        except httpx.TimeoutException as e:
+            error = ProviderUnavailable(f"{name} request to {path} timed out ({type(e).__name__})", provider=name)
+            return _Failure(error, retryable=True)
+        except httpx.RequestError as e:  # connection, protocol and decoding failures
+            error = ProviderUnavailable(f"{name} request to {path} failed ({type(e).__name__})", provider=name)
+            return _Failure(error, retryable=True)
+        log.debug("provider response", extra={"provider": name, "path": path, "status": response.status_code})
+        if response.status_code == 200:
+            return _decode(self.provider, path, response)
+        return self._status_failure(path, response)
+
+    def _status_failure(self, path: str, response: httpx.Response) -> _Failure:
+        name, status = self.provider.value, response.status_code
+        detail = _error_text(response)
+        message = f"{name} returned {status} for {path}: {detail}"
+        if status == 429:
+            retry_after = _retry_after_s(response.headers)
+            error = ProviderRateLimited(message, provider=name, retry_after_s=retry_after)
+            too_long = retry_after is not None and retry_after > self._policy.backoff_max_s
+            return _Failure(error, retryable=not too_long, retry_after_s=retry_after)
+        if status in (401, 403):
+            if status == 403 or "missing scopes" in detail.lower():
+                return _Failure(ProviderPermissionError(message, provider=name))
+            return _Failure(ProviderAuthError(message, provider=name))
+        if status in RETRYABLE_STATUSES or status >= 500:
+            return _Failure(ProviderUnavailable(message, provider=name), retryable=True)
+        return _Failure(ProviderResponseError(message, provider=name))
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: ProviderError
+    retryable: bool = False
+    retry_after_s: float | None = None
+    """The server's ``Retry-After``; ``None`` = use our backoff."""
+
+
+def _decode(provider: Provider, path: str, response: httpx.Response) -> JsonResponse:
+    try:
+        body = json.loads(response.text, parse_float=Decimal)
+        raw = json.loads(response.text)
+    except ValueError as e:
+        raise_as = MalformedResponse(f"{provider.value} sent a non-JSON body for {path}", provider=provider.value)
+        raise raise_as from e
+    return JsonResponse(body=body, raw=raw, headers=response.headers)
+
+
+def _error_text(response: httpx.Response) -> str:
+    """The provider's error type and message (both providers nest them under ``error``), redacted."""
+    try:
+        payload = response.json()
+        error = payload.get("error") if isinstance(payload, dict) else None
+        if isinstance(error, dict):
+            text = f"{error.get('type') or 'error'}: {error.get('message') or ''}"
+        else:
+            text = response.text
+    except ValueError:
+        text = response.text
+    return redact(" ".join(text.split()))[:MAX_ERROR_TEXT]
+
+
+def _retry_after_s(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after")
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None  # an HTTP-date: fall back to our own backoff
+    return max(seconds, 0.0) if seconds is not None else None
+
+
+async def run_all(coroutines: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run concurrently; on the first failure cancel the rest and raise that failure itself (not a group)."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(c) for c in coroutines]
+    except BaseExceptionGroup as eg:
+        raise _first_leaf(eg) from None
+    return [task.result() for task in tasks]
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [group]
+    while stack:
+        current = stack.pop(0)
+        if isinstance(current, BaseExceptionGroup):
+            stack[:0] = list(current.exceptions)
+        else:
+            leaves.append(current)
+    return next((e for e in leaves if isinstance(e, ProviderError)), leaves[0])

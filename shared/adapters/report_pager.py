@@ -1,0 +1,168 @@
+"""Fetch a provider's daily report over a window, page by page, so a bad page fails only its own days.
+
+Both providers page the same way (``data`` buckets, ``has_more``, ``next_page``) with ``limit`` counting buckets,
+so a window costs ``ceil(days / limit)`` requests when every page is good. Buckets are parsed one by one: a
+malformed bucket fails its day only. A page that is unusable as a whole (not JSON, broken envelope, a bucket
+without a readable day) loses the cursor: the days that page covered (at most ``limit`` from where the good pages
+stopped) are re-requested one day at a time, and the rest of the window is paged afresh; a day whose single-day
+page is still unusable ends ``failed``. Days the provider returns no bucket for are empty (both
+providers emit empty buckets, so a missing one means no data yet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableSequence, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Protocol
+
+from shared.adapters.provider_http import MalformedResponse, ProviderHttp, QueryParams, run_all
+from shared.domain.normalise import DayFailure, DayPart, build_day, parse_page
+from shared.domain.pricing import PRICE_DATA_VERSION
+from shared.domain.usage import Provider, ProviderPull
+from shared.errors import ProviderResponseError
+from shared.log import redact
+
+DayResult = DayPart | DayFailure
+
+
+@dataclass(frozen=True)
+class Report:
+    """One daily report endpoint and the fixed part of its query."""
+
+    name: str
+    path: str
+    limit: int
+    """Buckets per page: the documented maximum for ``bucket_width=1d``, so requests are minimal."""
+    params: QueryParams = ()
+
+
+class ReportDialect(Protocol):
+    """What differs between providers: the window's query parameters and how a bucket reads."""
+
+    provider: Provider
+
+    def window_params(self, start: date, end_exclusive: date) -> QueryParams: ...
+
+    def bucket_day(self, bucket: Mapping[str, Any]) -> date: ...
+
+    def parse_bucket(self, report: str, bucket: Mapping[str, Any]) -> tuple[date, DayPart]: ...
+
+
+def days_of(start: date, end_exclusive: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end_exclusive - start).days)]
+
+
+class ReportPager:
+    """Fetches reports for one pull and keeps a debugging copy of every page received (no credentials)."""
+
+    def __init__(self, http: ProviderHttp, dialect: ReportDialect, pages: MutableSequence[dict[str, Any]]) -> None:
+        self._http = http
+        self._dialect = dialect
+        self._pages = pages
+
+    async def fetch(self, report: Report, start: date, end_exclusive: date) -> dict[date, DayResult]:
+        """Every day of ``[start, end_exclusive)`` → its part of ``report``, or why it failed."""
+        out: dict[date, DayResult] = {}
+        await self._window(report, start, end_exclusive, out, split_on_failure=True)
+        return {day: out.get(day, DayPart()) for day in days_of(start, end_exclusive)}
+
+    async def _window(
+        self, report: Report, start: date, end: date, out: dict[date, DayResult], *, split_on_failure: bool
+    ) -> None:
+        provider = self._dialect.provider
+        covered, cursor = start, None
+        seen_cursors: set[str] = set()
+        while True:
+            params = [
+                *report.params,
+                *self._dialect.window_params(start, end),
+                ("bucket_width", "1d"),
+                ("limit", str(report.limit)),
+            ]
+            if cursor is not None:
+                params.append(("page", cursor))
+            try:
+                response = await self._http.get_json(report.path, params)
+            except MalformedResponse as e:
+                self._keep(report, params, {"unusable": e.message})
+                return await self._recover(report, covered, end, out, e, split_on_failure)
+            self._keep(report, params, response.raw)
+            try:
+                page = parse_page(provider, response.body)
+                dated = [(self._dialect.bucket_day(b), b) for b in page.buckets]
+            except ProviderResponseError as e:
+                return await self._recover(report, covered, end, out, e, split_on_failure)
+            for day, bucket in dated:
+                if not start <= day < end:
+                    continue  # outside the asked window: not ours to count
+                if day in out:
+                    out[day] = DayFailure("provider_malformed_response", f"duplicate {report.name} bucket")
+                    continue
+                try:
+                    out[day] = self._dialect.parse_bucket(report.name, bucket)[1]
+                except ProviderResponseError as e:
+                    out[day] = DayFailure.of(e)
+                covered = max(covered, day + timedelta(days=1))
+            if not page.has_more:
+                return None
+            cursor = page.next_page
+            if cursor is None or cursor in seen_cursors:
+                loop = ProviderResponseError(f"{provider.value} repeated a page cursor", provider=provider.value)
+                return await self._recover(report, covered, end, out, loop, split_on_failure)
+            seen_cursors.add(cursor)
+
+    async def _recover(
+        self,
+        report: Report,
+        covered: date,
+        end: date,
+        out: dict[date, DayResult],
+        error: ProviderResponseError,
+        split_on_failure: bool,
+    ) -> None:
+        if not split_on_failure:
+            for day in days_of(covered, end):
+                out.setdefault(day, DayFailure.of(error))
+            return
+        # The unusable page held at most ``limit`` buckets from ``covered``: re-ask those days one by one, then
+        # page through the rest of the window afresh (the broken page's cursor is lost).
+        page_end = min(end, covered + timedelta(days=report.limit))
+        singles = [d for d in days_of(covered, page_end) if d not in out]
+        await run_all(
+            self._window(report, day, day + timedelta(days=1), out, split_on_failure=False) for day in singles
+        )
+        if page_end < end:
+            await self._window(report, page_end, end, out, split_on_failure=True)
+
+    def _keep(self, report: Report, params: QueryParams, body: Any) -> None:
+        query = [[k, redact(v)] for k, v in params]
+        self._pages.append({"report": report.name, "path": report.path, "query": query, "body": body})
+
+
+async def pull_reports(
+    http: ProviderHttp, dialect: ReportDialect, reports: Sequence[Report], start: date, end_exclusive: date
+) -> ProviderPull:
+    """Fetch every report concurrently and assemble the window's ``ProviderDay``s.
+
+    A day fails when any report failed for it: a day with usage but no cost (or the reverse) would misstate the
+    effective rate, so it carries no partial data.
+    """
+    if end_exclusive <= start:
+        raise ValueError("end_exclusive must be after start")
+    pages: list[dict[str, Any]] = []
+    pager = ReportPager(http, dialect, pages)
+    results = await run_all(pager.fetch(report, start, end_exclusive) for report in reports)
+    days = {}
+    for day in days_of(start, end_exclusive):
+        parts = [result[day] for result in results]
+        failure = next((p for p in parts if isinstance(p, DayFailure)), None)
+        days[day] = build_day(dialect.provider, day, [p for p in parts if isinstance(p, DayPart)], failure)
+    return ProviderPull(
+        provider=dialect.provider,
+        start=start,
+        end_exclusive=end_exclusive,
+        days=days,
+        price_data_version=PRICE_DATA_VERSION,
+        raw_pages=tuple(pages),
+    )

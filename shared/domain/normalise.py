@@ -1,0 +1,186 @@
+"""From provider report rows to priced ``UsageRecord``s and a reconciled ``ProviderDay``.
+
+Provider-specific parsing lives in ``openai_reports`` and ``anthropic_reports``; both produce ``DayPart``s (raw
+token counts, cost lines, non-token meters for one day). This module merges the parts of a day, sums rows that
+land on the same record key (e.g. OpenAI ``service_tier`` ``"default"`` and ``null`` are both standard), prices
+each record at list and reconciles billed against list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shared.domain.pricing import UnitPrice, list_unit_price
+from shared.domain.reconcile import reconcile
+from shared.domain.usage import (
+    ContextBand,
+    CostLine,
+    DayStatus,
+    MeterUsage,
+    Provider,
+    ProviderDay,
+    ServiceTier,
+    TokenType,
+    UsageRecord,
+)
+from shared.errors import ProviderError, ProviderResponseError
+
+UNKNOWN_MODEL = "unknown"
+"""Model name used when a usage row carries none (it is then reported unpriced)."""
+
+
+@dataclass(frozen=True)
+class RawUsage:
+    """A token count before aggregation and pricing."""
+
+    model: str
+    project_id: str | None
+    api_key_id: str | None
+    service_tier: ServiceTier
+    context_band: ContextBand
+    token_type: TokenType
+    quantity: int
+
+
+@dataclass(frozen=True)
+class DayPart:
+    """What one report contributed to one day."""
+
+    usage: tuple[RawUsage, ...] = ()
+    costs: tuple[CostLine, ...] = ()
+    meters: tuple[MeterUsage, ...] = ()
+
+
+@dataclass(frozen=True)
+class DayFailure:
+    """Why one day's data could not be used (only the affected day fails)."""
+
+    code: str
+    message: str
+
+    @classmethod
+    def of(cls, error: ProviderError) -> DayFailure:
+        return cls(code=error.code, message=error.message)
+
+
+@dataclass
+class ReportPage:
+    """The common page envelope of both providers' reports: buckets plus a pagination cursor."""
+
+    buckets: list[Mapping[str, Any]]
+    has_more: bool
+    next_page: str | None = field(default=None)
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    data: list[dict[str, Any]]
+    has_more: bool = False
+    next_page: str | None = None
+
+
+def parse_page(provider: Provider, body: object) -> ReportPage:
+    """Validate a report page envelope; raises ``ProviderResponseError`` if it is unusable as a page."""
+    try:
+        envelope = _Envelope.model_validate(body)
+    except ValidationError as e:
+        raise ProviderResponseError(
+            f"{provider.value} report page is malformed ({e.error_count()} errors)", provider=provider.value
+        ) from e
+    if envelope.has_more and not envelope.next_page:
+        raise ProviderResponseError(
+            f"{provider.value} report page says has_more without a next_page", provider=provider.value
+        )
+    return ReportPage(buckets=list(envelope.data), has_more=envelope.has_more, next_page=envelope.next_page)
+
+
+def bucket_results(provider: Provider, bucket: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A bucket's result rows (``results``; some doc renderers say ``result``)."""
+    results = bucket.get("results", bucket.get("result"))
+    if not isinstance(results, list) or not all(isinstance(r, Mapping) for r in results):
+        raise ProviderResponseError(f"{provider.value} bucket has no results list", provider=provider.value)
+    return results
+
+
+def utc_day_of_epoch(provider: Provider, value: object) -> date:
+    """The UTC day of an epoch-seconds bucket boundary."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProviderResponseError(f"{provider.value} bucket start is not epoch seconds", provider=provider.value)
+    return datetime.fromtimestamp(value, tz=UTC).date()
+
+
+def utc_day_of_rfc3339(provider: Provider, value: object) -> date:
+    """The UTC day of an RFC 3339 bucket boundary."""
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as e:
+        raise ProviderResponseError(f"{provider.value} bucket start is not RFC 3339", provider=provider.value) from e
+    if parsed.tzinfo is None:
+        raise ProviderResponseError(f"{provider.value} bucket start has no timezone", provider=provider.value)
+    return parsed.astimezone(UTC).date()
+
+
+def price_records(provider: Provider, day: date, usage: Iterable[RawUsage]) -> tuple[UsageRecord, ...]:
+    """Sum raw counts by record key (dropping zero rows) and price each record at the day's list price."""
+    sums: dict[tuple[str, str | None, str | None, ServiceTier, ContextBand, TokenType], int] = {}
+    for u in usage:
+        key = (u.model, u.project_id, u.api_key_id, u.service_tier, u.context_band, u.token_type)
+        sums[key] = sums.get(key, 0) + u.quantity
+    records = []
+    for (model, project_id, api_key_id, tier, band, token_type), quantity in sorted(sums.items(), key=_sort_key):
+        if quantity == 0:
+            continue
+        price = list_unit_price(provider, model, token_type, tier, band, day)
+        unit = price if isinstance(price, UnitPrice) else None
+        records.append(
+            UsageRecord(
+                provider=provider,
+                day=day,
+                model=model,
+                project_id=project_id,
+                api_key_id=api_key_id,
+                service_tier=tier,
+                context_band=band,
+                token_type=token_type,
+                quantity=quantity,
+                list_unit_price=unit.usd_per_mtok if unit else None,
+                list_cost_usd=unit.cost(quantity) if unit else None,
+                price_basis=unit.basis if unit else None,
+            )
+        )
+    return tuple(records)
+
+
+def _sort_key(item: tuple[tuple[Any, ...], int]) -> tuple[str, ...]:
+    return tuple("" if v is None else str(v) for v in item[0])
+
+
+def build_day(
+    provider: Provider, day: date, parts: Sequence[DayPart], failure: DayFailure | None = None
+) -> ProviderDay:
+    """The ``ProviderDay`` from every report's part for the day, or a failed day carrying no partial data."""
+    if failure is not None:
+        return ProviderDay(
+            provider=provider,
+            day=day,
+            status=DayStatus.FAILED,
+            error_code=failure.code,
+            error_message=failure.message,
+        )
+    records = price_records(provider, day, (u for part in parts for u in part.usage))
+    costs = tuple(line for part in parts for line in part.costs)
+    meters = tuple(meter for part in parts for meter in part.meters)
+    return ProviderDay(
+        provider=provider,
+        day=day,
+        records=records,
+        cost_lines=costs,
+        meters=meters,
+        reconciliation=reconcile(provider, records, costs),
+    )

@@ -1,0 +1,255 @@
+"""OpenAI Admin API usage and cost buckets → ``DayPart``s.
+
+Wire facts (docs/reference provider-apis.md §1): buckets carry ``start_time`` (epoch seconds); completions'
+``input_tokens`` is ALL input (uncached + cached + cache-write), ``input_cached_tokens`` the cache reads and
+``input_cache_write_tokens`` the writes (both optional, newer); ``batch`` is a grouping column, so batch usage
+appears once, as batch rows. Costs' ``amount.value`` is USD as a number or a numeric string. Unknown fields are
+ignored; grouping fields may be ``null``.
+
+Token-bearing reports (completions, embeddings, moderations) become priced token usage. The other usage reports
+(images, audio, vector stores, code interpreter, file/web search) become non-token ``MeterUsage``; their money is
+in the costs report, whose lines are classified so reconciliation compares tokens with tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from shared.domain.normalise import UNKNOWN_MODEL, DayPart, RawUsage, bucket_results, utc_day_of_epoch
+from shared.domain.usage import ContextBand, CostKind, CostLine, MeterUsage, Provider, ServiceTier, TokenType
+from shared.errors import ProviderResponseError
+
+log = logging.getLogger(__name__)
+
+P = Provider.OPENAI
+Count = Annotated[int, Field(ge=0)]
+
+TOKEN_REPORTS = ("completions", "embeddings", "moderations")
+METER_REPORTS: dict[str, tuple[str, ...]] = {
+    # report → the count fields it carries (besides num_model_requests), each kept as a meter
+    "images": ("images",),
+    "audio_speeches": ("characters",),
+    "audio_transcriptions": ("seconds",),
+    "vector_stores": ("usage_bytes",),
+    "code_interpreter_sessions": ("num_sessions",),
+    "file_search_calls": ("num_requests",),
+    "web_search_calls": ("num_requests",),
+}
+
+_TIERS = {
+    None: ServiceTier.STANDARD,
+    "default": ServiceTier.STANDARD,
+    "auto": ServiceTier.STANDARD,
+    "standard": ServiceTier.STANDARD,
+    "flex": ServiceTier.FLEX,
+    "priority": ServiceTier.PRIORITY,
+    "batch": ServiceTier.BATCH,
+}
+
+
+class _Grouping(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    project_id: str | None = None
+    api_key_id: str | None = None
+    model: str | None = None
+
+
+class _CompletionsRow(_Grouping):
+    input_tokens: Count
+    output_tokens: Count
+    input_cached_tokens: Count | None = None
+    input_cache_write_tokens: Count | None = None
+    batch: bool | None = None
+    service_tier: str | None = None
+
+
+class _InputOnlyRow(_Grouping):
+    input_tokens: Count
+
+
+def _to_decimal(value: object) -> object:
+    # ``amount.value`` arrives as a JSON number or a numeric string; bool is not money.
+    if isinstance(value, bool):
+        raise ValueError("not an amount")
+    if isinstance(value, int | str):
+        try:
+            return Decimal(str(value).strip())
+        except InvalidOperation as e:
+            raise ValueError("not a decimal amount") from e
+    return value
+
+
+class _Amount(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    value: Annotated[Decimal, BeforeValidator(_to_decimal), Field(allow_inf_nan=False)]
+    currency: str = "usd"
+
+
+class _CostRow(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    amount: _Amount
+    line_item: str | None = None
+    project_id: str | None = None
+
+
+def bucket_day(bucket: Mapping[str, Any]) -> date:
+    return utc_day_of_epoch(P, bucket.get("start_time"))
+
+
+def parse_bucket(report: str, bucket: Mapping[str, Any]) -> tuple[date, DayPart]:
+    """One bucket of ``report`` (``completions``, ``costs``, ``images``...) as the day's ``DayPart``."""
+    day = bucket_day(bucket)
+    rows = bucket_results(P, bucket)
+    try:
+        if report == "costs":
+            return day, DayPart(costs=tuple(_cost_line(day, _CostRow.model_validate(r)) for r in rows))
+        if report == "completions":
+            usage = [u for r in rows for u in _completions_usage(_CompletionsRow.model_validate(r))]
+            return day, DayPart(usage=tuple(usage))
+        if report in TOKEN_REPORTS:
+            usage = [_input_usage(_InputOnlyRow.model_validate(r)) for r in rows]
+            return day, DayPart(usage=tuple(usage))
+        if report in METER_REPORTS:
+            return day, DayPart(meters=tuple(m for r in rows for m in _meters(report, day, r)))
+    except ValidationError as e:
+        raise ProviderResponseError(
+            f"openai {report} bucket for {day.isoformat()} is malformed ({e.error_count()} errors)", provider=P.value
+        ) from e
+    raise ValueError(f"unknown OpenAI report {report!r}")
+
+
+def service_tier(batch: bool | None, tier: str | None) -> ServiceTier:
+    """Batch rows are batch whatever their ``service_tier``; unknown tier names count as standard."""
+    if batch:
+        return ServiceTier.BATCH
+    key = tier.lower() if tier else None
+    if key not in _TIERS:
+        log.warning("unknown openai service tier counted as standard", extra={"service_tier": tier})
+    return _TIERS.get(key, ServiceTier.STANDARD)
+
+
+def _completions_usage(row: _CompletionsRow) -> list[RawUsage]:
+    reads = row.input_cached_tokens or 0
+    writes = row.input_cache_write_tokens or 0
+    uncached = row.input_tokens - reads - writes
+    if uncached < 0:
+        raise ProviderResponseError(
+            "openai completions row has more cached/cache-write tokens than input tokens", provider=P.value
+        )
+    tier = service_tier(row.batch, row.service_tier)
+    counts = {
+        TokenType.UNCACHED_INPUT: uncached,
+        TokenType.CACHE_READ: reads,
+        TokenType.CACHE_WRITE_5M: writes,
+        TokenType.OUTPUT: row.output_tokens,
+    }
+    return [_raw(row, tier, token_type, n) for token_type, n in counts.items() if n]
+
+
+def _input_usage(row: _InputOnlyRow) -> RawUsage:
+    return _raw(row, ServiceTier.STANDARD, TokenType.UNCACHED_INPUT, row.input_tokens)
+
+
+def _raw(row: _Grouping, tier: ServiceTier, token_type: TokenType, quantity: int) -> RawUsage:
+    return RawUsage(
+        model=row.model or UNKNOWN_MODEL,
+        project_id=row.project_id,
+        api_key_id=row.api_key_id,
+        service_tier=tier,
+        context_band=ContextBand.STANDARD,
+        token_type=token_type,
+        quantity=quantity,
+    )
+
+
+def _meters(report: str, day: date, raw: Mapping[str, Any]) -> list[MeterUsage]:
+    grouping = _Grouping.model_validate(raw)
+    meters = []
+    for field_name in METER_REPORTS[report]:
+        quantity = _Count.model_validate({"n": raw.get(field_name)}).n
+        if quantity:
+            meters.append(
+                MeterUsage(
+                    provider=P,
+                    day=day,
+                    source=report,
+                    meter=field_name,
+                    quantity=quantity,
+                    model=grouping.model,
+                    project_id=grouping.project_id,
+                    api_key_id=grouping.api_key_id,
+                )
+            )
+    return meters
+
+
+class _Count(BaseModel):
+    n: Count
+
+
+# "<model>[ modality], input|cached input|output[, more]" with an optional "tier | " prefix, e.g.
+# "gpt-5.5-2026-04-23, cached input", "priority | gpt-5.6-sol, output, long context".
+_LINE_ITEM = re.compile(
+    r"^(?:(?P<tier>[a-z_]+) \| )?(?P<model>[^,|]+?)(?: (?:text|audio|image))?, "
+    r"(?P<meter>cached input|cache write|input|output)(?:,.*)?$",
+    re.IGNORECASE,
+)
+_TOKEN_WORDS = re.compile(r"\btokens?\b|\binput\b|\boutput\b", re.IGNORECASE)
+_OTHER_WORDS = re.compile(
+    r"search|storage|vector|session|container|interpreter|tool call|minute|second|character|audio|image",
+    re.IGNORECASE,
+)
+_LINE_METERS = {
+    "input": TokenType.UNCACHED_INPUT,
+    "cached input": TokenType.CACHE_READ,
+    "cache write": TokenType.CACHE_WRITE_5M,
+    "output": TokenType.OUTPUT,
+}
+
+
+def classify_line_item(line_item: str | None) -> CostKind:
+    """Tokens (comparable with list cost), other products, or unknown (compared with tokens, not hidden).
+
+    OpenAI's vocabulary is not fixed, so this reads words, not an enum: "<model>, input", "Text tokens" and
+    "input_tokens" are tokens; "web search tool calls", "Vector storage", "whisper-1, audio" are not.
+    """
+    if line_item is None:
+        return CostKind.UNKNOWN
+    if _LINE_ITEM.match(line_item.strip()) or _TOKEN_WORDS.search(line_item.replace("_", " ")):
+        return CostKind.TOKENS
+    if _OTHER_WORDS.search(line_item):
+        return CostKind.OTHER
+    return CostKind.UNKNOWN
+
+
+def _cost_line(day: date, row: _CostRow) -> CostLine:
+    if row.amount.currency.lower() != "usd":
+        raise ProviderResponseError(f"openai cost in unsupported currency {row.amount.currency!r}", provider=P.value)
+    model = token_type = tier = None
+    kind = classify_line_item(row.line_item)
+    match = _LINE_ITEM.match(row.line_item.strip()) if row.line_item else None
+    if match:
+        model = match["model"].strip()
+        token_type = _LINE_METERS[match["meter"].lower()]
+        tier = service_tier(None, match["tier"])
+    return CostLine(
+        provider=P,
+        day=day,
+        amount_usd=row.amount.value,
+        kind=kind,
+        model=model,
+        token_type=token_type,
+        service_tier=tier,
+        line_item=row.line_item,
+        project_id=row.project_id,
+    )

@@ -1,0 +1,197 @@
+"""Public list prices per token meter, from the ``genai-prices`` data bundled with the package.
+
+``list_unit_price`` answers "what did one million tokens of this meter cost at list price on this day?" for a
+(provider, model, token type, service tier, context band). It never feeds aggregated usage into
+``genai_prices.calc_price``: a day's bucket of 1M input tokens would cross the long-context threshold (e.g. Sonnet
+4.5's 200k tier) and price every token at the long-context rate. Instead it reads the model's price data for the
+date and resolves tiered prices by the context band the provider reported.
+
+Meter fallbacks follow genai-prices' own decomposition (a more specific meter without a price is charged at its
+parent's): cache read → input; cache write 5m/1h → cache write → input.
+
+Service tiers (``batch``, ``flex``, ``priority``) use genai-prices ``price_variants`` selected by the same context
+``calc_price`` uses (``{"processing": "batch"}``, ``{"service_tier": "flex"|"priority"}``). Variants carry start
+dates that record when the data was added (e.g. 2026-10-14 for batch), not when the tier's pricing began, so for
+earlier usage we fall back, in order:
+
+1. the variant in force at the usage date (``PriceBasis.TIER_VARIANT``);
+2. the earliest later variant, if the model's standard prices at the usage date equal those at the variant's start
+   (the tier prices derive from unchanged standard prices) (``TIER_VARIANT_BACKDATED``);
+3. batch and flex only: 50% of the standard price at the usage date, the providers' documented rule (OpenAI Batch
+   API and flex processing, Anthropic Message Batches incl. cache reads/writes) (``BATCH_HALF_PRICE``);
+4. otherwise unpriced: priority pricing is not a fixed multiple (e.g. gpt-4o 1.7×) and Anthropic's Priority Tier
+   is a commitment product without a public per-token list price.
+
+A model unknown to the price data is unpriced, never $0. A model the data lists with no price at all (OpenAI
+moderation, documented free) is free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+
+import genai_prices
+from genai_prices import data_snapshot
+from genai_prices.types import ModelInfo, ModelPrice, PriceVariant, TieredPrices
+
+from shared.domain.usage import (
+    TOKENS_PER_PRICING_UNIT,
+    ContextBand,
+    PriceBasis,
+    Provider,
+    ServiceTier,
+    TokenType,
+    day_start,
+)
+
+PRICE_DATA_VERSION: str = genai_prices.__version__
+"""Version of the price data, stored with every snapshot so a figure can be traced to the prices used."""
+
+LONG_CONTEXT_THRESHOLD_TOKENS = 200_000
+"""Anthropic's ``context_window = "200k-1M"`` band: requests whose input exceeded 200k tokens."""
+
+BATCH_FALLBACK_FACTOR = Decimal("0.5")
+
+_PRICE_KEYS: dict[TokenType, tuple[str, ...]] = {
+    TokenType.UNCACHED_INPUT: ("input_mtok",),
+    TokenType.CACHE_READ: ("cache_read_mtok", "input_mtok"),
+    TokenType.CACHE_WRITE_5M: ("cache_write_5m_mtok", "cache_write_mtok", "input_mtok"),
+    TokenType.CACHE_WRITE_1H: ("cache_write_1h_mtok", "cache_write_mtok", "input_mtok"),
+    TokenType.OUTPUT: ("output_mtok",),
+}
+
+_TIER_CONTEXT: dict[ServiceTier, dict[str, str]] = {
+    ServiceTier.BATCH: {"processing": "batch"},
+    ServiceTier.FLEX: {"service_tier": "flex"},
+    ServiceTier.PRIORITY: {"service_tier": "priority"},
+}
+
+
+class UnpricedReason(StrEnum):
+    UNKNOWN_MODEL = "unknown_model"
+    NO_PRICE_FOR_METER = "no_price_for_meter"
+    NO_TIER_PRICE = "no_tier_price"
+
+
+@dataclass(frozen=True)
+class UnitPrice:
+    """A list price: USD per 1,000,000 tokens, and how it was obtained."""
+
+    usd_per_mtok: Decimal
+    basis: PriceBasis
+    price_model_id: str
+    """The genai-prices model the reported model name matched."""
+
+    @property
+    def usd_per_token(self) -> Decimal:
+        return self.usd_per_mtok / TOKENS_PER_PRICING_UNIT
+
+    def cost(self, tokens: int) -> Decimal:
+        """List cost of ``tokens`` tokens in USD (exact, unrounded)."""
+        return Decimal(tokens) * self.usd_per_mtok / TOKENS_PER_PRICING_UNIT
+
+
+@dataclass(frozen=True)
+class Unpriced:
+    """No list price could be established; the usage is reported as unpriced, never as $0."""
+
+    reason: UnpricedReason
+
+
+@lru_cache(maxsize=8192)
+def list_unit_price(
+    provider: Provider,
+    model: str,
+    token_type: TokenType,
+    service_tier: ServiceTier,
+    context_band: ContextBand,
+    day: date,
+) -> UnitPrice | Unpriced:
+    """The list price of one token meter on ``day`` (UTC), or why there is none. Pure and cached."""
+    info = _find_model(provider.value, model)
+    if info is None:
+        return Unpriced(UnpricedReason.UNKNOWN_MODEL)
+    at = day_start(day)
+    standard = info.get_prices(at)
+    if not _price_items(standard):
+        return UnitPrice(Decimal(0), PriceBasis.FREE, info.id)
+    base = _meter_price(standard, token_type, context_band)
+    if base is None:
+        return Unpriced(UnpricedReason.NO_PRICE_FOR_METER)
+    if service_tier is ServiceTier.STANDARD:
+        return UnitPrice(base, PriceBasis.STANDARD, info.id)
+    return _tier_price(info, standard, base, token_type, service_tier, context_band, at)
+
+
+def _tier_price(
+    info: ModelInfo,
+    standard: ModelPrice,
+    base: Decimal,
+    token_type: TokenType,
+    tier: ServiceTier,
+    band: ContextBand,
+    at: datetime,
+) -> UnitPrice | Unpriced:
+    context = _TIER_CONTEXT[tier]
+    variants = [v for v in info.price_variants or () if all(context.get(k) == w for k, w in v.when.items())]
+    if any(v.constraint is None or v.constraint.active(at) for v in variants):
+        price = _meter_price(info.get_prices(at, context), token_type, band)
+        if price is not None:
+            return UnitPrice(price, PriceBasis.TIER_VARIANT, info.id)
+    later_starts = sorted(d for d in map(_start_date, variants) if d is not None and day_start(d) > at)
+    if later_starts:
+        start_at = day_start(later_starts[0])
+        if _comparable(info.get_prices(start_at)) == _comparable(standard):
+            price = _meter_price(info.get_prices(start_at, context), token_type, band)
+            if price is not None:
+                return UnitPrice(price, PriceBasis.TIER_VARIANT_BACKDATED, info.id)
+    if tier in (ServiceTier.BATCH, ServiceTier.FLEX):
+        return UnitPrice(base * BATCH_FALLBACK_FACTOR, PriceBasis.BATCH_HALF_PRICE, info.id)
+    return Unpriced(UnpricedReason.NO_TIER_PRICE)
+
+
+def _meter_price(prices: ModelPrice, token_type: TokenType, band: ContextBand) -> Decimal | None:
+    for key in _PRICE_KEYS[token_type]:
+        value = getattr(prices, key, None)
+        if value is not None:
+            return _resolve_band(value, band)
+    return None
+
+
+def _resolve_band(value: Decimal | TieredPrices, band: ContextBand) -> Decimal:
+    """A flat price, or the tier a request of this band falls in (tiers apply above their ``start``)."""
+    if not isinstance(value, TieredPrices):
+        return value
+    if band is ContextBand.STANDARD:
+        return value.base
+    applicable = value.base
+    for tier in value.tiers:  # sorted ascending by genai-prices
+        if tier.start <= LONG_CONTEXT_THRESHOLD_TOKENS:
+            applicable = tier.price
+    return applicable
+
+
+def _start_date(variant: PriceVariant) -> date | None:
+    constraint = variant.constraint
+    return getattr(constraint, "start_date", None) if constraint is not None else None
+
+
+def _price_items(prices: ModelPrice) -> dict[str, Any]:
+    return {k: v for k, v in vars(prices).items() if not k.startswith("_") and v is not None}
+
+
+def _comparable(prices: ModelPrice) -> dict[str, Any]:
+    return {k: repr(v) for k, v in _price_items(prices).items()}
+
+
+def _find_model(provider_id: str, model: str) -> ModelInfo | None:
+    try:
+        _provider, info = data_snapshot.get_snapshot().find_provider_model(model, None, provider_id, None)
+    except LookupError:
+        return None
+    return info

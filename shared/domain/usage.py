@@ -1,0 +1,376 @@
+"""The one normalised usage and cost schema, shared by every provider.
+
+A ``UsageRecord`` is one row per (provider, UTC day, model, project/workspace, API key, service tier, context band,
+token type), priced at the public list price of that day. A ``CostLine`` is what the provider says it billed. A
+``ProviderDay`` holds both for one day, plus their reconciliation; a ``ProviderPull`` holds the days of one window.
+
+Totals semantics, used everywhere (API, snapshots, reports, benchmarks):
+
+* ``input_tokens``  = every input token: uncached + cache reads + cache writes (5m and 1h);
+* ``cached_tokens`` = cache reads only;
+* ``cache_write_tokens`` = cache writes (5m + 1h), also counted in ``input_tokens``;
+* ``output_tokens`` = every output token (text, audio, image, reasoning).
+
+Field names follow FinOps FOCUS where a FOCUS column exists (``charge_period_start``, ``sku_id``,
+``consumed_unit``, ``pricing_unit``, ``list_unit_price``); money is ``Decimal`` in USD, times are UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+
+TOKENS_PER_PRICING_UNIT = Decimal(1_000_000)
+"""List prices are quoted per million tokens (FOCUS ``PricingUnit`` "1000000 Tokens")."""
+
+NonNegativeInt = Annotated[int, Field(ge=0)]
+
+
+class Provider(StrEnum):
+    OPENAI = "openai"
+    ANTHROPIC = "anthropic"
+    GOOGLE = "google"
+
+
+class TokenType(StrEnum):
+    """The priced token meters. Embedding and moderation input is ``uncached_input``."""
+
+    UNCACHED_INPUT = "uncached_input"
+    CACHE_READ = "cache_read"
+    CACHE_WRITE_5M = "cache_write_5m"
+    """Anthropic 5-minute cache writes; also OpenAI's (single, undifferentiated) cache-write count."""
+    CACHE_WRITE_1H = "cache_write_1h"
+    OUTPUT = "output"
+
+    @property
+    def is_input(self) -> bool:
+        return self is not TokenType.OUTPUT
+
+
+class ServiceTier(StrEnum):
+    STANDARD = "standard"
+    BATCH = "batch"
+    PRIORITY = "priority"
+    FLEX = "flex"
+
+
+class ContextBand(StrEnum):
+    """Whether the request's input crossed the provider's long-context threshold (Anthropic ``200k-1M``)."""
+
+    STANDARD = "standard"
+    LONG = "long"
+
+
+class PriceBasis(StrEnum):
+    """How a list unit price was obtained; shown next to list costs so nobody mistakes an estimate for a quote."""
+
+    STANDARD = "standard"
+    """The model's standard price at the usage date."""
+    TIER_VARIANT = "tier_variant"
+    """A batch/flex/priority price variant in force at the usage date."""
+    TIER_VARIANT_BACKDATED = "tier_variant_backdated"
+    """A tier variant recorded after the usage date, applied because the standard prices were unchanged since."""
+    BATCH_HALF_PRICE = "batch_half_price"
+    """No usable variant: the providers' documented rule (batch and flex = 50% of standard) applied."""
+    FREE = "free"
+    """The price data lists the model with no charge at all (e.g. OpenAI moderation)."""
+
+
+class CostKind(StrEnum):
+    """Whether a billed cost line is for tokens (comparable with list cost) or for something else."""
+
+    TOKENS = "tokens"
+    OTHER = "other"
+    """Tool calls, storage, sessions, per-image or per-second products: billed, but not in token list cost."""
+    UNKNOWN = "unknown"
+    """Not classifiable from the line; reconciliation counts it with tokens rather than hide it."""
+
+
+class DayStatus(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+
+
+class ReconciliationReason(StrEnum):
+    BILLED_ABOVE_LIST = "billed_above_list"
+    RATIO_BELOW_FLOOR = "ratio_below_floor"
+    BILLED_WITHOUT_PRICED_USAGE = "billed_without_priced_usage"
+    NO_BILLED_COST = "no_billed_cost"
+    UNPRICED_USAGE = "unpriced_usage"
+
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+def day_start(day: date) -> datetime:
+    """00:00 UTC of ``day``."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+class UsageRecord(BaseModel):
+    """Tokens of one meter on one UTC day for one (model, project, key, tier, band), priced at list."""
+
+    model_config = _FROZEN
+
+    provider: Provider
+    day: date
+    """UTC day of the provider's daily bucket."""
+    model: str
+    """Model as the provider reports it (dated snapshot names included)."""
+    project_id: str | None
+    """OpenAI project or Anthropic workspace; ``None`` = default workspace / not attributed."""
+    api_key_id: str | None
+    """``None`` = not attributed (e.g. Anthropic Console usage)."""
+    service_tier: ServiceTier
+    context_band: ContextBand
+    token_type: TokenType
+    quantity: NonNegativeInt
+    """Tokens (FOCUS ``ConsumedQuantity``)."""
+    list_unit_price: Decimal | None
+    """USD per 1,000,000 tokens at list price on ``day``; ``None`` = unpriced."""
+    list_cost_usd: Decimal | None
+    """``quantity × list_unit_price / 1e6``; ``None`` = unpriced (never 0 for an unknown model)."""
+    price_basis: PriceBasis | None = None
+
+    @model_validator(mode="after")
+    def _price_is_consistent(self) -> UsageRecord:
+        if (self.list_unit_price is None) != (self.list_cost_usd is None):
+            raise ValueError("list_unit_price and list_cost_usd must both be set or both be None")
+        if (self.list_unit_price is None) != (self.price_basis is None):
+            raise ValueError("price_basis is set exactly when the record is priced")
+        return self
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def priced(self) -> bool:
+        return self.list_cost_usd is not None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def charge_period_start(self) -> datetime:
+        return day_start(self.day)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def charge_period_end(self) -> datetime:
+        return day_start(self.day + timedelta(days=1))
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def sku_id(self) -> str:
+        return f"{self.model}/{self.token_type.value}"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def sku_price_id(self) -> str:
+        return f"{self.model}/{self.token_type.value}/{self.service_tier.value}/{self.context_band.value}"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def consumed_unit(self) -> str:
+        return "Tokens"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def pricing_unit(self) -> str:
+        return "1000000 Tokens"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def pricing_quantity(self) -> Decimal:
+        return Decimal(self.quantity) / TOKENS_PER_PRICING_UNIT
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The record's identity: every dimension except the quantity and the price."""
+        return (
+            self.provider.value,
+            self.day.isoformat(),
+            self.model,
+            self.project_id or "",
+            self.api_key_id or "",
+            self.service_tier.value,
+            self.context_band.value,
+            self.token_type.value,
+        )
+
+
+class CostLine(BaseModel):
+    """An amount the provider's cost endpoint reports for one day (FOCUS ``BilledCost``), in USD."""
+
+    model_config = _FROZEN
+
+    provider: Provider
+    day: date
+    amount_usd: Decimal
+    kind: CostKind
+    model: str | None = None
+    token_type: TokenType | None = None
+    service_tier: ServiceTier | None = None
+    context_band: ContextBand | None = None
+    line_item: str | None = None
+    """The provider's own label (OpenAI ``line_item``, Anthropic ``description``)."""
+    project_id: str | None = None
+
+
+class MeterUsage(BaseModel):
+    """A non-token quantity (images, audio seconds, tool calls, storage): kept, not list-priced.
+
+    Its money is in the provider's cost lines (``CostKind.OTHER``), which reconciliation leaves out of the
+    token comparison.
+    """
+
+    model_config = _FROZEN
+
+    provider: Provider
+    day: date
+    source: str
+    """The provider report it came from, e.g. ``images`` or ``usage_report.server_tool_use``."""
+    meter: str
+    """What is counted, e.g. ``images``, ``seconds``, ``web_search_requests``, ``usage_bytes``."""
+    quantity: NonNegativeInt
+    model: str | None = None
+    project_id: str | None = None
+    api_key_id: str | None = None
+
+
+class UsageTotals(BaseModel):
+    """Token totals with the platform-wide semantics described in the module docstring."""
+
+    model_config = _FROZEN
+
+    input_tokens: int = 0
+    uncached_input_tokens: int = 0
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    output_tokens: int = 0
+
+    @classmethod
+    def of(cls, records: Iterable[UsageRecord]) -> UsageTotals:
+        by_type = dict.fromkeys(TokenType, 0)
+        for record in records:
+            by_type[record.token_type] += record.quantity
+        writes = by_type[TokenType.CACHE_WRITE_5M] + by_type[TokenType.CACHE_WRITE_1H]
+        uncached = by_type[TokenType.UNCACHED_INPUT]
+        reads = by_type[TokenType.CACHE_READ]
+        return cls(
+            input_tokens=uncached + reads + writes,
+            uncached_input_tokens=uncached,
+            cached_tokens=reads,
+            cache_write_tokens=writes,
+            output_tokens=by_type[TokenType.OUTPUT],
+        )
+
+
+class Reconciliation(BaseModel):
+    """Billed (provider cost endpoint) against list (usage × list price) for one provider-day.
+
+    Only comparable amounts enter: token cost lines (and unclassifiable ones) against priced token usage of the
+    tiers the cost endpoint covers. ``ratio`` is billed ÷ list; an enterprise discount shows as a ratio below 1.
+    """
+
+    model_config = _FROZEN
+
+    billed_usd: Decimal
+    list_usd: Decimal
+    ratio: Decimal | None
+    flagged: bool
+    reasons: tuple[ReconciliationReason, ...] = ()
+
+
+class ProviderDay(BaseModel):
+    """Everything known about one provider on one UTC day, or why it could not be known."""
+
+    model_config = _FROZEN
+
+    provider: Provider
+    day: date
+    status: DayStatus = DayStatus.OK
+    error_code: str | None = None
+    """Stable code of the ``ProviderError`` that failed the day (e.g. ``provider_malformed_response``)."""
+    error_message: str | None = None
+    records: tuple[UsageRecord, ...] = ()
+    cost_lines: tuple[CostLine, ...] = ()
+    meters: tuple[MeterUsage, ...] = ()
+    reconciliation: Reconciliation | None = None
+
+    @model_validator(mode="after")
+    def _status_is_consistent(self) -> ProviderDay:
+        if (self.status is DayStatus.FAILED) != (self.error_code is not None):
+            raise ValueError("a failed day has an error_code and an ok day has none")
+        if self.status is DayStatus.FAILED and (self.records or self.cost_lines or self.meters):
+            raise ValueError("a failed day carries no partial data")
+        owners = {(r.provider, r.day) for r in self.records}
+        owners |= {(c.provider, c.day) for c in self.cost_lines}
+        owners |= {(m.provider, m.day) for m in self.meters}
+        if owners - {(self.provider, self.day)}:
+            raise ValueError("every record belongs to the day's provider and day")
+        return self
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def billed_usd(self) -> Decimal:
+        return sum((line.amount_usd for line in self.cost_lines), Decimal(0))
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def list_usd(self) -> Decimal:
+        """List cost of the priced records (unpriced ones are listed in ``unpriced_models``, not counted as 0)."""
+        return sum((r.list_cost_usd for r in self.records if r.list_cost_usd is not None), Decimal(0))
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def unpriced_models(self) -> tuple[str, ...]:
+        return tuple(sorted({r.model for r in self.records if not r.priced}))
+
+    @property
+    def totals(self) -> UsageTotals:
+        return UsageTotals.of(self.records)
+
+
+class OrgIdentity(BaseModel):
+    """What a key validation established about the provider organisation behind the key."""
+
+    model_config = _FROZEN
+
+    provider: Provider
+    org_id: str | None
+    """``None`` when the provider does not disclose it (OpenAI admin keys, unless the response header carries it)."""
+    org_name: str | None
+    permissions: tuple[str, ...]
+    """Capabilities verified by the validation calls, e.g. ``usage.read``, ``management.read``."""
+
+
+class ProviderPull(BaseModel):
+    """One window ``[start, end_exclusive)`` pulled from one provider: every day present, ok or failed."""
+
+    model_config = _FROZEN
+
+    provider: Provider
+    start: date
+    end_exclusive: date
+    days: dict[date, ProviderDay]
+    price_data_version: str
+    """Version of the list-price data used (the ``genai-prices`` package version)."""
+    raw_pages: tuple[dict[str, Any], ...] = ()
+    """The provider's pages as received (endpoint, query, body) for debugging; never any credential."""
+
+    @model_validator(mode="after")
+    def _days_cover_window(self) -> ProviderPull:
+        if self.end_exclusive <= self.start:
+            raise ValueError("end_exclusive must be after start")
+        expected = {self.start + timedelta(days=i) for i in range((self.end_exclusive - self.start).days)}
+        if set(self.days) != expected:
+            raise ValueError("days must hold exactly the days of the window")
+        if any(d.provider != self.provider or d.day != key for key, d in self.days.items()):
+            raise ValueError("days must belong to this provider and be keyed by their day")
+        return self
+
+    @property
+    def failed_days(self) -> tuple[date, ...]:
+        return tuple(sorted(d for d, pd in self.days.items() if pd.status is DayStatus.FAILED))

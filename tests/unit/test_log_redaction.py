@@ -1,0 +1,71 @@
+"""Provider keys never reach a log line, whatever part of the record carries them."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from shared.log import CloudLoggingFormatter, RedactingFilter, redact, trace_context
+
+KEYS = [
+    "sk-admin-AbCdEf0123456789ZZZZ",
+    "sk-ant-admin01-QWERTYUIOPasdfgh_jk-lz",
+    "sk-proj-0123456789abcdefXYZ",
+    "sk-0123456789abcdefghij",
+]
+
+
+def _logger() -> tuple[logging.Logger, io.StringIO]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(CloudLoggingFormatter("demo-test"))
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger(f"redaction-test-{id(stream)}")
+    logger.handlers = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    return logger, stream
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_keys_are_removed_from_message_args_extras_and_tracebacks(key: str) -> None:
+    logger, stream = _logger()
+    logger.info("connecting with %s", key)
+    logger.warning(f"inline {key} in the message")
+    logger.info("extra field", extra={"request": {"headers": {"Authorization": f"Bearer {key}"}}, "keys": [key]})
+    try:
+        raise RuntimeError(f"provider said no to {key}")
+    except RuntimeError:
+        logger.exception("call failed")
+    output = stream.getvalue()
+    assert key not in output
+    assert key[8:] not in output  # not even the tail of it
+    assert output.count("[REDACTED]") >= 5
+
+
+def test_lines_are_cloud_logging_json_with_severity_and_trace() -> None:
+    logger, stream = _logger()
+    token = trace_context.set("abc123")
+    try:
+        logger.error("boom", extra={"enterprise_id": "ent_1"})
+    finally:
+        trace_context.reset(token)
+    entry = json.loads(stream.getvalue().strip())
+    assert entry["severity"] == "ERROR"
+    assert entry["message"] == "boom"
+    assert entry["enterprise_id"] == "ent_1"
+    assert entry["logging.googleapis.com/trace"] == "projects/demo-test/traces/abc123"
+
+
+def test_ordinary_words_are_left_alone() -> None:
+    assert redact("we use sk-learn and task-queue; key sk-admin-12345678 rotated") == (
+        "we use sk-learn and task-queue; key [REDACTED] rotated"
+    )
+
+
+def test_captured_test_logs_are_redacted_too(caplog: pytest.LogCaptureFixture) -> None:
+    logging.getLogger("shared.anything").info("key=%s", KEYS[0])
+    assert KEYS[0] not in caplog.text
