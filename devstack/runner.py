@@ -254,9 +254,9 @@ def start_stack(project_id: str, ports: Ports) -> Stack:
         stack.scheduler = Scheduler(load_jobs(), {name: f"{api_url}/{name}" for name in functions}, env=env)
         stack.scheduler.start()
         stack.info["pids"] = {m.name: m.pid for m in stack.processes}
-        stack.info["scheduler_service_account"] = env.get(
-            "SCHEDULER_SERVICE_ACCOUNT", f"scheduler-invoker@{project_id}.iam.gserviceaccount.com"
-        )
+        # The identity the functions accept, as they read it from their environment.
+        stack.info["scheduler_service_account"] = stack.scheduler.settings.scheduler_service_account
+        stack.info["function_base_url"] = api_url
         STACK_FILE.write_text(json.dumps(stack.info, indent=2))
     except BaseException:
         stack.stop()
@@ -298,17 +298,19 @@ def _print_welcome(stack: Stack, token: str, seeded: list[str]) -> None:
         f'  curl -s -H "Authorization: Bearer $TOKEN" {api}/api/v1/enterprise',
         f"  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
         f'-d \'{{"name": "My Co"}}\' {api}/api/v1/enterprises',
+        "  (with several enterprises, choose one per request: -H 'X-Enterprise-Id: <id>')",
         "  make token EMAIL=someone@example.com     # a token for another user",
         "  make trigger JOB=daily-sync              # fire a scheduled job now",
         "",
     ]
     if seeded:
-        lines.insert(-6, "Demo enterprises: " + ", ".join(seeded))
+        lines.insert(10, f"Demo enterprises (admins alice@acme.example, bob@globex.example, ...): {', '.join(seeded)}")
     print("\n".join(lines), flush=True)  # noqa: T201 - the stack's console output
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     project_id = os.environ.get("PROJECT_ID", DEFAULT_PROJECT)
     os.environ["PROJECT_ID"] = project_id
 
@@ -316,6 +318,8 @@ def main() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
+    # Started from a script in the background, SIGINT may be inherited as ignored; Ctrl-C must always stop the stack.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         stack = start_stack(project_id, Ports.from_env())
     except StartupError as e:

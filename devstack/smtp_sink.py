@@ -66,11 +66,15 @@ class Delivery:
 
 
 def read_deliveries(folder: Path) -> list[Delivery]:
-    """Every message stored in ``folder``, in arrival order (for readers of a sink run by another process)."""
+    """Every message stored in ``folder``, in arrival order (for readers of a sink run by another process).
+
+    Messages are parsed with line endings turned into ``\n``, as the email package expects; the file is unchanged.
+    """
     deliveries = []
     for eml in sorted(folder.glob("*.eml")):
         envelope = json.loads(eml.with_suffix(".json").read_text())
-        message = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
+        # SMTP lines end in CRLF; the email package expects "\n", else every text part would carry "\r\n".
+        message = BytesParser(policy=policy.default).parsebytes(eml.read_bytes().replace(b"\r\n", b"\n"))
         assert isinstance(message, EmailMessage)  # policy.default builds EmailMessage objects
         deliveries.append(
             Delivery(

@@ -19,6 +19,7 @@ from shared.web.router import Router
 
 ROUTER_MODULES: dict[str, str] = {
     "api": "shared.api.api_routes",
+    "connect": "shared.api.connect_routes",
 }
 """Function name → module exposing that function's ``router``."""
 

@@ -81,11 +81,17 @@ class Settings(BaseSettings):
     provider_backoff_base_s: float = 0.5
     provider_backoff_max_s: float = 20.0
     provider_concurrency: int = 6
+    provider_validation_timeout_s: float = 25.0
+    """Upper bound on the live key check of a connect request (retries included); beyond it the provider counts
+    as unavailable (503), so the user is not left waiting on a slow provider."""
 
     # --- Sync ------------------------------------------------------------------------------------------------
     sync_repull_days: int = 3
     """Providers restate recent days: every sync re-pulls this many days before today."""
     backfill_days: int = 90
+    sync_pull_deadline_s: float = 420.0
+    """Upper bound on one sync task's provider pulls (retries included), below the worker's 540 s timeout: a pull
+    still running then counts as transient (503), after the other providers' data was stored."""
     raw_response_ttl_days: int = 7
     snapshot_retention_months: int = 24
 

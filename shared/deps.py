@@ -10,7 +10,19 @@ from functools import cached_property
 from typing import Any
 
 from shared.config import Settings
-from shared.ports import Clock, EnterpriseStore
+from shared.ports import (
+    AuditLog,
+    Clock,
+    EnterpriseStore,
+    IndexStore,
+    Mailer,
+    ProviderConnectionStore,
+    SecretStore,
+    SnapshotStore,
+    SyncTargets,
+    TaskQueue,
+    UsageSourceFactory,
+)
 
 
 class Deps:
@@ -36,3 +48,85 @@ class Deps:
         from shared.adapters.firestore_enterprises import FirestoreEnterprises
 
         return FirestoreEnterprises(self.firestore)
+
+    @cached_property
+    def indices(self) -> IndexStore:
+        found = self._override("indices")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_indices import FirestoreIndices
+
+        return FirestoreIndices(self.firestore, self.clock)
+
+    @cached_property
+    def provider_connections(self) -> ProviderConnectionStore:
+        found = self._override("provider_connections")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_connections import FirestoreProviderConnections
+
+        return FirestoreProviderConnections(self.firestore)
+
+    @cached_property
+    def audit_log(self) -> AuditLog:
+        found = self._override("audit_log")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_audit import FirestoreAuditLog
+
+        return FirestoreAuditLog(self.firestore)
+
+    @cached_property
+    def secrets(self) -> SecretStore:
+        """Secret Manager: only the ``connect`` and ``sync`` identities may use it (``api`` has no access at all)."""
+        found = self._override("secrets")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.secret_manager import SecretManagerStore
+
+        return SecretManagerStore(self.settings)
+
+    @cached_property
+    def tasks(self) -> TaskQueue:
+        found = self._override("tasks")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.cloud_tasks import CloudTasksQueue
+
+        return CloudTasksQueue(self.settings)
+
+    @cached_property
+    def usage_source_factory(self) -> UsageSourceFactory:
+        found = self._override("usage_source_factory")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.usage_sources import ProviderUsageSources
+
+        return ProviderUsageSources(self.settings, self.clock)
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        found = self._override("mailer")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.smtp_mailer import SmtpMailer
+
+        return SmtpMailer(self.settings)
+
+    @cached_property
+    def snapshots(self) -> SnapshotStore:
+        found = self._override("snapshots")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_snapshots import FirestoreSnapshots
+
+        return FirestoreSnapshots(self.firestore)
+
+    @cached_property
+    def sync_targets(self) -> SyncTargets:
+        found = self._override("sync_targets")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_sync_targets import FirestoreSyncTargets
+
+        return FirestoreSyncTargets(self.firestore)

@@ -6,7 +6,8 @@ provider HTTP APIs); tests implement them with behaving fakes (``tests/support/f
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.message import EmailMessage
@@ -14,8 +15,13 @@ from typing import Any, Protocol
 
 from pydantic import SecretStr
 
-from shared.domain.enterprise import Enterprise, Membership
+from shared.domain.audit import AuditEntry
+from shared.domain.enterprise import Enterprise, Membership, ProviderName, ProviderState
+from shared.domain.index_models import IndexDay
+from shared.domain.provider_keys import ProviderKeyRecord
+from shared.domain.snapshot import UsageSnapshot
 from shared.domain.usage import OrgIdentity, Provider, ProviderPull
+from shared.domain.usage_month import UsageMonth
 
 
 class Clock(Protocol):
@@ -56,6 +62,10 @@ class SecretStore(Protocol):
 
     def disable_version(self, ref: SecretVersionRef) -> None:
         """Disable one version (idempotent)."""
+        ...
+
+    def destroy_version(self, ref: SecretVersionRef) -> None:
+        """Destroy one version for good (idempotent): a key stored by a connect that then failed."""
         ...
 
     def destroy_all_versions(self, secret_id: str) -> int:
@@ -123,6 +133,31 @@ class EnterpriseStore(Protocol):
         """Every active enterprise the user belongs to, with their role."""
         ...
 
+    def invited_to(self, email: str) -> list[str]:
+        """Ids of the active enterprises with a pending invite for ``email`` (lower-cased)."""
+        ...
+
+    def update(self, enterprise_id: str, change: Callable[[Enterprise], EnterpriseChange | None]) -> Enterprise:
+        """Apply ``change`` to the stored enterprise atomically, with its audit entries; return the result.
+
+        ``change`` gets the current enterprise and returns the new one (``None``: nothing to write). It may run more
+        than once (contention retries a transaction), so it must be a pure function of its argument; an error it
+        raises aborts the update with nothing written. Only the top-level fields that changed are written.
+
+        Raises:
+            NotFound: ``enterprise_not_found``.
+            DependencyUnavailable: the database is unavailable.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class EnterpriseChange:
+    """The new state of an enterprise and the audit entries written with it, in the same transaction."""
+
+    enterprise: Enterprise
+    audit: Sequence[AuditEntry] = ()
+
 
 # --- Provider usage -------------------------------------------------------------------------------------------
 
@@ -143,4 +178,174 @@ class UsageSource(Protocol):
 
     async def pull(self, start: date, end_exclusive: date) -> ProviderPull:
         """Every UTC day of ``[start, end_exclusive)``, normalised, list-priced and reconciled."""
+        ...
+
+
+class UsageSourceFactory(Protocol):
+    """Opens a ``UsageSource`` on one admin key; use it as ``async with factory(provider, key) as source``."""
+
+    def __call__(self, provider: Provider, api_key: SecretStr) -> AbstractAsyncContextManager[UsageSource]: ...
+
+
+# --- Provider connections and the audit log -------------------------------------------------------------------
+
+
+class ProviderConnectionStore(Protocol):
+    """A provider's public state (``enterprises/{id}`` → ``providers.<p>``) and its server-only key record
+    (``enterprises/{id}/private/providers`` → ``<p>``), always written together with their audit entry.
+
+    Raises ``NotFound`` (``enterprise_not_found``) if the enterprise does not exist and ``DependencyUnavailable``
+    when the database is unavailable.
+    """
+
+    def key_record(self, enterprise_id: str, provider: ProviderName) -> ProviderKeyRecord | None: ...
+
+    def save_connection(
+        self,
+        enterprise_id: str,
+        provider: ProviderName,
+        *,
+        state: ProviderState,
+        record: ProviderKeyRecord,
+        audit: AuditEntry,
+        expected_version: str | None,
+    ) -> None:
+        """Atomically store a (re)connected provider, if its current key record still names ``expected_version``.
+
+        Raises:
+            Conflict: ``concurrent_connect``: the record changed since the caller read it; nothing was written.
+        """
+        ...
+
+    def save_disconnection(
+        self, enterprise_id: str, provider: ProviderName, *, state: ProviderState, audit: AuditEntry
+    ) -> None:
+        """Atomically store the disconnected state, delete the key record and add the audit entry."""
+        ...
+
+    def save_key_record(self, enterprise_id: str, provider: ProviderName, record: ProviderKeyRecord) -> bool:
+        """Replace the key record only (backfill enqueued, alert sent), if the current record still names the same
+        secret version: a rotation that happened meanwhile wins. Returns whether it was replaced."""
+        ...
+
+    def mark_key_failed(
+        self,
+        enterprise_id: str,
+        provider: ProviderName,
+        *,
+        secret_version: str | None,
+        error_code: str,
+        audit: AuditEntry,
+        now: datetime,
+    ) -> bool:
+        """Start a key-failure episode, atomically, if the provider is ``connected`` and (when given) its current
+        key is ``secret_version``: status ``key_failed``, ``last_error``, ``key_failed_at`` and the audit entry.
+
+        Returns:
+            Whether this call started the episode (``False``: already failing, rotated meanwhile, or not connected).
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class AuditCursor:
+    """Position after an entry in the newest-first order: (time, id)."""
+
+    at: datetime
+    entry_id: str
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    entries: Sequence[AuditEntry]
+    next: AuditCursor | None
+    """Where the next page starts; ``None`` on the last page."""
+
+
+class AuditLog(Protocol):
+    """``enterprises/{id}/audit_log``: written by connect and sync, read by admins through the API."""
+
+    def record(self, enterprise_id: str, entry: AuditEntry) -> None:
+        """Store ``entry``; writing the same id again replaces it (retries do not duplicate)."""
+        ...
+
+    def page(self, enterprise_id: str, *, limit: int, after: AuditCursor | None) -> AuditPage:
+        """Up to ``limit`` entries, newest first, after ``after``."""
+        ...
+
+
+# --- The daily sync: targets, snapshots and rollups -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncTarget:
+    """An enterprise the sync dispatcher enqueues work for, and its connected providers."""
+
+    enterprise_id: str
+    providers: tuple[ProviderName, ...]
+
+
+class SyncTargets(Protocol):
+    """Active enterprises with at least one ``connected`` provider, read in pages of only the fields needed."""
+
+    def pages(self, *, hourly_only: bool, page_size: int) -> Iterator[list[SyncTarget]]:
+        """Every target once, in id order, ``page_size`` enterprises read per query (a page may hold fewer)."""
+        ...
+
+
+@dataclass(frozen=True)
+class RawPage:
+    """One provider page as received, kept for debugging (never a credential)."""
+
+    provider: Provider
+    window_start: date
+    window_end: date
+    """Exclusive."""
+    index: int
+    """Position of the page in the pull."""
+    page: Mapping[str, Any]
+    """``ProviderPull.raw_pages`` entry: report, path, query (redacted), body."""
+
+
+class SnapshotStore(Protocol):
+    """``enterprises/{id}/usage_snapshots/{day}``, ``usage_months/{month}``, ``raw_responses/{id}``, ``last_sync``.
+
+    Raises ``DependencyUnavailable`` when the database is unavailable.
+    """
+
+    def days(self, enterprise_id: str, months: Sequence[str]) -> dict[date, UsageSnapshot]:
+        """Every stored daily snapshot of the ``YYYY-MM`` months."""
+        ...
+
+    def save(
+        self, enterprise_id: str, days: Sequence[UsageSnapshot], months: Sequence[UsageMonth], *, synced_at: datetime
+    ) -> None:
+        """Replace the given day and month documents, in one batch: months never disagree with their days."""
+        ...
+
+    def month(self, enterprise_id: str, month: str) -> UsageMonth | None: ...
+
+    def save_raw_pages(self, enterprise_id: str, pages: Sequence[RawPage], *, expire_at: datetime) -> int:
+        """Store the pages (``expire_at`` is their TTL); returns how many were stored."""
+        ...
+
+    def record_last_sync(self, enterprise_id: str, providers: Sequence[ProviderName], at: datetime) -> None:
+        """Set ``providers.<p>.last_sync`` of the enterprise for each provider synced."""
+        ...
+
+
+# --- Market index -------------------------------------------------------------------------------------------
+
+
+class IndexStore(Protocol):
+    """``indices/{YYYY-MM-DD}``: the market index, one day per document. Raises ``DependencyUnavailable``."""
+
+    def put(self, day: IndexDay) -> None:
+        """Store the whole day, replacing any earlier version (idempotent)."""
+        ...
+
+    def get(self, day: date) -> IndexDay | None: ...
+
+    def latest(self, n_days_back: int = 7) -> IndexDay | None:
+        """The newest published day among today (UTC) and the ``n_days_back`` days before it."""
         ...

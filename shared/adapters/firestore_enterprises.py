@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from google.api_core import exceptions as gexc
 
 from shared.domain.enterprise import Enterprise, Membership
-from shared.errors import DependencyUnavailable
+from shared.errors import DependencyUnavailable, NotFound
+from shared.ports import EnterpriseChange
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +20,12 @@ _TRANSIENT = (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServe
 
 def enterprise_doc(enterprise: Enterprise) -> dict[str, Any]:
     return enterprise.model_dump(mode="python", exclude={"id"})
+
+
+def changed_fields(before: Enterprise, after: Enterprise) -> dict[str, Any]:
+    """The top-level fields whose value differs: written with ``update`` so fields we do not model survive."""
+    old, new = enterprise_doc(before), enterprise_doc(after)
+    return {name: value for name, value in new.items() if name not in old or old[name] != value}
 
 
 class FirestoreEnterprises:
@@ -66,3 +74,47 @@ class FirestoreEnterprises:
             if member and data.get("status", "active") == "active":
                 result.append(Membership(enterprise_id=snap.id, role=member["role"]))
         return sorted(result, key=lambda m: m.enterprise_id)
+
+    def invited_to(self, email: str) -> list[str]:
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        query = (
+            self._db.collection(ENTERPRISES)
+            .where(filter=FieldFilter("invited_emails", "array_contains", email))
+            .select(["status"])
+        )
+        try:
+            snaps = list(query.stream())
+        except _TRANSIENT as e:
+            raise DependencyUnavailable("the database is temporarily unavailable") from e
+        return sorted(s.id for s in snaps if (s.to_dict() or {}).get("status", "active") == "active")
+
+    def update(self, enterprise_id: str, change: Callable[[Enterprise], EnterpriseChange | None]) -> Enterprise:
+        from google.cloud import firestore
+
+        # Imported here: firestore_audit imports this module's collection name.
+        from shared.adapters.firestore_audit import audit_doc, audit_ref
+
+        ref = self._db.collection(ENTERPRISES).document(enterprise_id)
+
+        @firestore.transactional
+        def apply(transaction: Any) -> Enterprise:
+            snap = ref.get(transaction=transaction)
+            if not snap.exists:
+                raise NotFound("enterprise not found", code="enterprise_not_found")
+            current = Enterprise.model_validate({"id": snap.id, **snap.to_dict()})
+            result = change(current)
+            if result is None:
+                return current
+            fields = changed_fields(current, result.enterprise)
+            if fields:
+                transaction.update(ref, fields)
+            for entry in result.audit:
+                transaction.set(audit_ref(self._db, enterprise_id, entry.id), audit_doc(entry))
+            return result.enterprise
+
+        try:
+            updated: Enterprise = apply(self._db.transaction())
+            return updated
+        except _TRANSIENT as e:
+            raise DependencyUnavailable("the database is temporarily unavailable") from e

@@ -219,6 +219,17 @@ class SecretManagerStore:
                 return
         log.info("secret version disabled", extra={"version_name": ref.name})
 
+    def destroy_version(self, ref: SecretVersionRef) -> None:
+        """Destroy one version (its payload is gone for good). Idempotent: destroyed or missing is done."""
+        client = self._client()
+        with _translated("destroy", ref.name):
+            try:
+                client.destroy_secret_version(request={"name": ref.name}, retry=self._retry, timeout=self._timeout_s)
+            except (gexc.FailedPrecondition, gexc.NotFound):
+                log.info("secret version already destroyed or gone", extra={"version_name": ref.name})
+                return
+        log.info("secret version destroyed", extra={"version_name": ref.name})
+
     def destroy_all_versions(self, secret_id: str) -> int:
         """Destroy every version not destroyed yet (payloads are gone for good); returns how many, 0 if none."""
         client = self._client()

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from shared.api import enterprise_routes, meta_routes
+from shared.api.audit_schemas import AuditEntryView, AuditLogQuery, AuditLogResponse
+from shared.api.index_schemas import IndexResponse
 from shared.api.schemas import CreateEnterpriseRequest, EnterpriseResponse
+from shared.errors import NotFound
 from shared.services import enterprises
+from shared.services.audit import list_audit_log
 from shared.web.context import RequestContext
 from shared.web.http import ApiResponse
 from shared.web.router import Access, Router
@@ -51,3 +56,42 @@ def get_enterprise(ctx: RequestContext) -> BaseModel:
     membership = ctx.require_membership()
     enterprise = enterprises.get_enterprise(ctx.deps.enterprises, membership.enterprise_id)
     return EnterpriseResponse.of(enterprise, ctx.require_user().uid)
+
+
+@router.route(
+    "GET",
+    "/api/v1/enterprise/audit-log",
+    access=Access.ADMIN,
+    summary="The provider-key audit log, newest first: connects, rotations, refused keys, disconnects, reads, failures",
+    query=AuditLogQuery,
+    response=AuditLogResponse,
+    errors=(400, 401, 403, 404, 503),
+    tags=("enterprise",),
+)
+def get_audit_log(ctx: RequestContext) -> BaseModel:
+    query = ctx.query_as(AuditLogQuery)
+    page = list_audit_log(
+        ctx.deps.audit_log, ctx.require_membership().enterprise_id, limit=query.limit, page_token=query.page_token
+    )
+    return AuditLogResponse(entries=[AuditEntryView.of(e) for e in page.entries], next_page_token=page.next_page_token)
+
+
+# Routes declared in topic modules, served by this same function.
+router.include(enterprise_routes.router)
+router.include(meta_routes.router)
+
+
+@router.route(
+    "GET",
+    "/api/v1/indices/latest",
+    access=Access.USER,
+    summary="The newest published market (list-price) index: STCI-FRONTIER and STCI-EFFICIENT, 3:1 blend",
+    response=IndexResponse,
+    errors=(401, 404, 503),
+    tags=("index",),
+)
+def get_latest_index(ctx: RequestContext) -> BaseModel:
+    day = ctx.deps.indices.latest()
+    if day is None:
+        raise NotFound("no market index has been published in the last days", code="index_not_available")
+    return IndexResponse.of(day)

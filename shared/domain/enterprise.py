@@ -69,6 +69,17 @@ class Member(BaseModel):
     added_at: datetime
 
 
+class Invite(BaseModel):
+    """A pending member: invited by email before signing in; becomes a ``Member`` on their first verified call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    invited_at: datetime
+    invited_by: str
+    """The inviting admin's uid."""
+
+
 class ProviderState(BaseModel):
     """What the client may see about a connected provider. The key reference lives elsewhere (not client-readable)."""
 
@@ -103,6 +114,10 @@ class Enterprise(BaseModel):
     """Denormalised member ids, so "my enterprises" is one array-contains query."""
     providers: dict[ProviderName, ProviderState] = Field(default_factory=dict)
     status: Literal["active", "closing"] = "active"
+    invites: dict[str, Invite] = Field(default_factory=dict)
+    """Pending invites keyed by lower-cased email (see ``shared.domain.members``)."""
+    invited_emails: list[str] = Field(default_factory=list)
+    """Denormalised ``invites`` keys, so "invites for this email" is one array-contains query."""
 
     def role_of(self, uid: str) -> Role | None:
         member = self.members.get(uid)

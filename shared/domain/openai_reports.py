@@ -8,14 +8,15 @@ ignored; grouping fields may be ``null``.
 
 Token-bearing reports (completions, embeddings, moderations) become priced token usage. The other usage reports
 (images, audio, vector stores, code interpreter, file/web search) become non-token ``MeterUsage``; their money is
-in the costs report, whose lines are classified so reconciliation compares tokens with tokens.
+in the costs report, whose lines are classified so reconciliation compares tokens with tokens. The token reports'
+``num_model_requests`` are kept as ``MeterUsage`` with meter ``REQUESTS_METER`` (snapshots count requests from them).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -32,6 +33,8 @@ P = Provider.OPENAI
 Count = Annotated[int, Field(ge=0)]
 
 TOKEN_REPORTS = ("completions", "embeddings", "moderations")
+REQUESTS_METER = "num_model_requests"
+"""Meter under which the token reports' request counts are kept."""
 METER_REPORTS: dict[str, tuple[str, ...]] = {
     # report → the count fields it carries (besides num_model_requests), each kept as a meter
     "images": ("images",),
@@ -69,10 +72,12 @@ class _CompletionsRow(_Grouping):
     input_cache_write_tokens: Count | None = None
     batch: bool | None = None
     service_tier: str | None = None
+    num_model_requests: Count | None = None
 
 
 class _InputOnlyRow(_Grouping):
     input_tokens: Count
+    num_model_requests: Count | None = None
 
 
 def _to_decimal(value: object) -> object:
@@ -114,11 +119,13 @@ def parse_bucket(report: str, bucket: Mapping[str, Any]) -> tuple[date, DayPart]
         if report == "costs":
             return day, DayPart(costs=tuple(_cost_line(day, _CostRow.model_validate(r)) for r in rows))
         if report == "completions":
-            usage = [u for r in rows for u in _completions_usage(_CompletionsRow.model_validate(r))]
-            return day, DayPart(usage=tuple(usage))
+            completions = [_CompletionsRow.model_validate(r) for r in rows]
+            usage = [u for row in completions for u in _completions_usage(row)]
+            return day, DayPart(usage=tuple(usage), meters=_request_meters(report, day, completions))
         if report in TOKEN_REPORTS:
-            usage = [_input_usage(_InputOnlyRow.model_validate(r)) for r in rows]
-            return day, DayPart(usage=tuple(usage))
+            inputs = [_InputOnlyRow.model_validate(r) for r in rows]
+            usage = [_input_usage(row) for row in inputs]
+            return day, DayPart(usage=tuple(usage), meters=_request_meters(report, day, inputs))
         if report in METER_REPORTS:
             return day, DayPart(meters=tuple(m for r in rows for m in _meters(report, day, r)))
     except ValidationError as e:
@@ -169,6 +176,23 @@ def _raw(row: _Grouping, tier: ServiceTier, token_type: TokenType, quantity: int
         context_band=ContextBand.STANDARD,
         token_type=token_type,
         quantity=quantity,
+    )
+
+
+def _request_meters(report: str, day: date, rows: Sequence[_CompletionsRow | _InputOnlyRow]) -> tuple[MeterUsage, ...]:
+    return tuple(
+        MeterUsage(
+            provider=P,
+            day=day,
+            source=report,
+            meter=REQUESTS_METER,
+            quantity=row.num_model_requests,
+            model=row.model or UNKNOWN_MODEL,
+            project_id=row.project_id,
+            api_key_id=row.api_key_id,
+        )
+        for row in rows
+        if row.num_model_requests
     )
 
 

@@ -20,8 +20,10 @@ from shared.deps import Deps
 from shared.domain.enterprise import Membership, Role
 from shared.errors import Forbidden, InvalidInput, NotFound, PlatformError, Unauthenticated
 from shared.log import trace_context
+from shared.services.members import accept_invites
 from shared.web import problems
 from shared.web.context import RequestContext
+from shared.web.flask_glue import MAX_BODY_BYTES
 from shared.web.http import ApiRequest, ApiResponse
 from shared.web.router import Access, Route, Router
 
@@ -90,11 +92,12 @@ class WebApp:
                 response.headers["Allow"] = ", ".join(sorted(set(allowed)))
                 return response
             return problems.problem(404, "Not found", "route_not_found", "no such endpoint")
+        refused = _refuse_body(route, request)
+        if refused is not None:
+            return refused
         try:
             context = self._context(route, request.with_path_params(params))
             return self._render(route, route.handler(context))
-        except ValidationError as e:
-            return problems.from_validation_error(e)
         except PlatformError as e:
             return problems.from_error(e)
         except Exception:
@@ -111,10 +114,12 @@ class WebApp:
             caller = self._caller(route.access, request)
         elif route.access is not Access.PUBLIC:
             user = self._user(request)
+            # An invitee becomes a member on their first verified call, whatever the route.
+            accept_invites(self.deps.enterprises, self.deps.clock, user)
             if route.access.needs_enterprise:
                 membership = self._membership(user, request, admin=route.access is Access.ADMIN)
         query = _parse_query(route, request.query)
-        body = route.body.model_validate(request.json()) if route.body else None
+        body = _parse_body(route, request)
         return RequestContext(
             request, self.deps, user=user, caller=caller, membership=membership, body=body, query=query
         )
@@ -198,4 +203,40 @@ def _parse_query(route: Route, query: Mapping[str, list[str]]) -> BaseModel | No
             raise InvalidInput(f"unknown query parameter(s): {names}", code="unknown_query_parameter")
         return None
     flat = {k: v[0] if len(v) == 1 else v for k, v in query.items()}
-    return route.query.model_validate(flat)
+    try:
+        return route.query.model_validate(flat)
+    except ValidationError as e:
+        raise problems.validation_failed(e, location="query") from e
+
+
+def _parse_body(route: Route, request: ApiRequest) -> BaseModel | None:
+    if route.body is None:
+        return None
+    try:
+        return route.body.model_validate(request.json())
+    except ValidationError as e:
+        raise problems.validation_failed(e, location="body") from e
+
+
+def _refuse_body(route: Route, request: ApiRequest) -> ApiResponse | None:
+    """413 for a body over ``MAX_BODY_BYTES``; 415 for a body a JSON route is sent in another media type.
+
+    Checked before authentication: neither answer reveals anything, and an oversized body is not worth verifying.
+    A body without ``Content-Type`` is read as JSON (curl and simple clients omit it).
+    """
+    if len(request.body) > MAX_BODY_BYTES:
+        return problems.problem(
+            413, "Payload too large", "payload_too_large", f"the request body exceeds {MAX_BODY_BYTES} bytes"
+        )
+    content_type = request.headers.get("content-type")
+    if route.body is not None and content_type is not None and not is_json_media_type(content_type):
+        return problems.problem(
+            415, "Unsupported media type", "unsupported_media_type", "send the request body as application/json"
+        )
+    return None
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """``application/json`` or a ``+json`` type, whatever the parameters (``; charset=utf-8``)."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))

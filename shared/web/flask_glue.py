@@ -11,7 +11,8 @@ MAX_BODY_BYTES = 1_000_000
 
 def to_api_request(request: Any) -> ApiRequest:
     """``request`` is a ``flask.Request`` (typed loosely: Flask is only a runtime dependency of the framework)."""
-    body = request.get_data(cache=False)[: MAX_BODY_BYTES + 1]
+    # Read at most one byte past the limit: enough for the app to answer 413, without buffering a huge body.
+    body = _read_at_most(request.stream, MAX_BODY_BYTES + 1)
     return ApiRequest(
         method=request.method.upper(),
         path=request.path,
@@ -19,6 +20,19 @@ def to_api_request(request: Any) -> ApiRequest:
         query={k: request.args.getlist(k) for k in request.args},
         body=body,
     )
+
+
+def _read_at_most(stream: Any, limit: int) -> bytes:
+    """Up to ``limit`` bytes: a WSGI input stream may return fewer per ``read`` than asked."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = stream.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def to_flask_response(response: ApiResponse) -> Any:

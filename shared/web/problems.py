@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from shared.errors import (
     Conflict,
@@ -32,6 +32,28 @@ from shared.web.http import ApiResponse
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class FieldProblem(BaseModel):
+    field: str
+    """Where: ``body.<path>`` or ``query.<name>``."""
+    reason: str
+
+
+class ProblemDetails(BaseModel):
+    """Every error response: RFC 9457 problem details with a stable ``code`` (published in the OpenAPI document)."""
+
+    type: str
+    title: str
+    status: int
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    """Stable, snake_case, part of the public API: clients branch on it, never on ``detail``."""
+    detail: str
+    errors: list[FieldProblem] | None = None
+    """Validation errors: one per invalid field."""
+    provider: str | None = None
+    """Provider errors: which provider answered."""
+
 
 _STATUS: list[tuple[type[PlatformError], int, str]] = [
     (ValidationFailed, 400, "Invalid request"),
@@ -84,13 +106,18 @@ def from_error(error: PlatformError) -> ApiResponse:
     return problem(status, title, error.code, error.message, **extra)
 
 
-def from_validation_error(error: ValidationError, *, location: str = "body") -> ApiResponse:
-    """A pydantic validation error on our input: say which field and why, never echo the input value."""
-    fields = []
+def validation_failed(error: ValidationError, *, location: str = "body") -> ValidationFailed:
+    """A pydantic validation error on our input: which field and why, never the input value."""
+    fields: dict[str, str] = {}
     for item in error.errors(include_input=False, include_url=False):
-        path = ".".join(str(p) for p in item["loc"]) or location
-        fields.append({"field": f"{location}.{path}" if path != location else location, "reason": item["msg"]})
-    return problem(400, "Invalid request", "validation_failed", "the request has invalid fields", errors=fields)
+        path = ".".join(str(p) for p in item["loc"])
+        name = f"{location}.{path}" if path else location
+        fields[name] = f"{fields[name]}; {item['msg']}" if name in fields else item["msg"]
+    return ValidationFailed("the request has invalid fields", fields)
+
+
+def from_validation_error(error: ValidationError, *, location: str = "body") -> ApiResponse:
+    return from_error(validation_failed(error, location=location))
 
 
 def internal_error() -> ApiResponse:

@@ -68,6 +68,11 @@ class Route:
         regex = "^" + _PARAM.sub(r"(?P<\1>[^/]+)", re.escape(self.path).replace(r"\{", "{").replace(r"\}", "}"))
         object.__setattr__(self, "pattern", re.compile(regex + "$"))
 
+    @property
+    def path_params(self) -> list[str]:
+        """Names of the path template's parameters, in order."""
+        return _PARAM.findall(self.path)
+
     def match(self, path: str) -> dict[str, str] | None:
         found = self.pattern.match(path)
         return found.groupdict() if found else None
@@ -115,6 +120,14 @@ class Router:
             return handler
 
         return register
+
+    def include(self, other: Router) -> None:
+        """Serve ``other``'s routes too (route modules split one deploy unit's API by topic)."""
+        taken = {(r.method, r.path) for r in self.routes}
+        clashes = sorted(f"{r.method} {r.path}" for r in other.routes if (r.method, r.path) in taken)
+        if clashes:
+            raise ValueError(f"routes declared twice: {', '.join(clashes)}")
+        self.routes.extend(other.routes)
 
     def resolve(self, method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
         """The route for (method, path), its path parameters, and the methods the path allows."""

@@ -104,6 +104,21 @@ def test_destroy_all_versions_counts_what_it_destroyed_and_is_idempotent(store: 
     assert store.destroy_all_versions("never-created") == 0
 
 
+def test_destroying_one_version_leaves_the_others_and_is_idempotent(store: SecretStore) -> None:
+    first = store.add_version(SECRET_ID, KEY_1, LABELS)
+    second = store.add_version(SECRET_ID, KEY_2, LABELS)
+
+    store.destroy_version(second)
+    store.destroy_version(second)
+    store.destroy_version(SecretVersionRef(f"projects/demo-test/secrets/{SECRET_ID}/versions/9"))
+    store.destroy_version(SecretVersionRef("projects/demo-test/secrets/never-created/versions/1"))
+
+    with pytest.raises(NotFound):
+        store.access(second)
+    assert store.access(first).get_secret_value() == KEY_1.get_secret_value()
+    assert store.destroy_all_versions(SECRET_ID) == 1  # only the first still held a payload
+
+
 def test_numbering_continues_after_versions_are_destroyed(store: SecretStore) -> None:
     store.add_version(SECRET_ID, KEY_1, LABELS)
     store.destroy_all_versions(SECRET_ID)

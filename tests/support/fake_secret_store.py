@@ -95,6 +95,12 @@ class FakeSecretStore:
         if version is not None and version.state != "DESTROYED":
             version.state = "DISABLED"
 
+    def destroy_version(self, ref: SecretVersionRef) -> None:
+        self._check_available()
+        version = self._version(ref)
+        if version is not None:
+            version.state, version.value = "DESTROYED", None
+
     def destroy_all_versions(self, secret_id: str) -> int:
         self._check_available()
         secret = self._secrets.get(secret_id)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from shared.domain.audit import AuditEntry
 from shared.domain.enterprise import Enterprise, Membership
+from shared.errors import NotFound
+from shared.ports import EnterpriseChange
 
 
 class FixedClock:
@@ -21,10 +25,15 @@ class FixedClock:
 
 
 class FakeEnterpriseStore:
-    """In-memory ``EnterpriseStore`` with Firestore's create-if-absent semantics."""
+    """In-memory ``EnterpriseStore`` with Firestore's create-if-absent semantics.
+
+    ``update`` is atomic like the Firestore transaction: an error raised by the change leaves the document and the
+    audit log untouched. Audit entries written by ``update`` land in ``audit[enterprise_id][entry_id]``.
+    """
 
     def __init__(self) -> None:
         self.docs: dict[str, Enterprise] = {}
+        self.audit: dict[str, dict[str, AuditEntry]] = {}
 
     def create(self, enterprise: Enterprise) -> tuple[Enterprise, bool]:
         if enterprise.id in self.docs:
@@ -44,3 +53,20 @@ class FakeEnterpriseStore:
             ),
             key=lambda m: m.enterprise_id,
         )
+
+    def invited_to(self, email: str) -> list[str]:
+        return sorted(e.id for e in self.docs.values() if email in e.invites and e.status == "active")
+
+    def update(self, enterprise_id: str, change: Callable[[Enterprise], EnterpriseChange | None]) -> Enterprise:
+        current = self.docs.get(enterprise_id)
+        if current is None:
+            raise NotFound("enterprise not found", code="enterprise_not_found")
+        # Like a transaction retry, the change may be applied more than once: run it twice on copies.
+        change(current.model_copy(deep=True))
+        result = change(current.model_copy(deep=True))
+        if result is None:
+            return current
+        self.docs[enterprise_id] = result.enterprise
+        for entry in result.audit:
+            self.audit.setdefault(enterprise_id, {})[entry.id] = entry
+        return result.enterprise

@@ -121,7 +121,10 @@ async def test_openai_golden_day() -> None:
     assert recon is not None
     assert (recon.billed_usd, recon.list_usd, recon.flagged) == (Decimal("0.0125"), Decimal("0.0177"), False)
     assert recon.ratio == Decimal("0.0125") / Decimal("0.0177")
-    assert [(m.meter, m.quantity) for m in day.meters] == [("images", 4)]
+    # Request counts of the token reports are kept as meters: completions 5 + 40 + 1 = 46, embeddings 3.
+    requests = [(m.source, m.quantity) for m in day.meters if m.meter == "num_model_requests"]
+    assert requests == [("completions", 5), ("completions", 40), ("completions", 1), ("embeddings", 3)]
+    assert [(m.meter, m.quantity) for m in day.meters if m.meter != "num_model_requests"] == [("images", 4)]
     # The empty second bucket is an ok day with nothing in it.
     empty = pull.days[DAY2]
     assert (empty.status, empty.records, empty.cost_lines, empty.billed_usd) == (DayStatus.OK, (), (), Decimal(0))

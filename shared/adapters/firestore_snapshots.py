@@ -1,0 +1,195 @@
+"""Usage snapshots, monthly rollups, raw provider pages and ``last_sync`` in Firestore: the ``SnapshotStore`` port.
+
+* ``enterprises/{id}/usage_snapshots/{YYYY-MM-DD}`` and ``usage_months/{YYYY-MM}``: each document is written whole
+  (``set``), the days of a sync and their months in one batch, so a month never disagrees with its days. Money and
+  ratios are plain decimal strings (no float ever), ``expire_at`` a timestamp (the TTL field) and ``synced_at`` the
+  time of the write, kept out of the compared content.
+* ``enterprises/{id}/raw_responses/{window}_{provider}_{n}``: one page per document, its JSON body zlib-compressed
+  (Firestore documents stop at 1 MiB), expiring after ``Settings.raw_response_ttl_days``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+from google.api_core import exceptions as gexc
+from pydantic import BaseModel, ValidationError
+
+from shared.adapters.firestore_enterprises import ENTERPRISES
+from shared.domain.enterprise import ProviderName
+from shared.domain.snapshot import UsageSnapshot
+from shared.domain.usage_month import UsageMonth, month_bounds
+from shared.errors import DependencyUnavailable
+from shared.ports import RawPage
+
+log = logging.getLogger(__name__)
+
+SNAPSHOTS = "usage_snapshots"
+MONTHS = "usage_months"
+RAW = "raw_responses"
+SYNCED_AT = "synced_at"
+EXPIRE_AT = "expire_at"
+MAX_BATCH_WRITES = 400
+"""Below Firestore's 500 writes per commit."""
+MAX_BATCH_BYTES = 8_000_000
+"""Below Firestore's 10 MiB per commit request."""
+MAX_RAW_BODY_BYTES = 900_000
+"""A compressed page larger than this is stored without its body (a document holds at most 1 MiB)."""
+
+_TRANSIENT = (
+    gexc.ServiceUnavailable,
+    gexc.DeadlineExceeded,
+    gexc.InternalServerError,
+    gexc.Aborted,
+    gexc.ResourceExhausted,
+)
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except _TRANSIENT as e:
+        raise DependencyUnavailable("the database is temporarily unavailable") from e
+
+
+def stored(model: BaseModel, synced_at: datetime | None) -> dict[str, Any]:
+    """The document of a snapshot or rollup: JSON-mode fields (Decimals as strings), timestamps kept as such."""
+    doc: dict[str, Any] = model.model_dump(mode="json")
+    doc[EXPIRE_AT] = getattr(model, EXPIRE_AT)
+    if synced_at is not None:
+        doc[SYNCED_AT] = synced_at
+    return doc
+
+
+def _parse(model: type[Any], snap: Any) -> Any | None:
+    data = dict(snap.to_dict() or {})
+    data.pop(SYNCED_AT, None)
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        # Never silently: a document we cannot read is rebuilt from fresh data, which loses the parts of providers
+        # not re-pulled. A schema change must therefore keep old documents readable.
+        log.exception("stored %s is unreadable", model.__name__, extra={"document": snap.reference.path})
+        return None
+
+
+class FirestoreSnapshots:
+    """Implements ``shared.ports.SnapshotStore``."""
+
+    def __init__(self, client: Any) -> None:
+        self._db = client
+
+    def _enterprise(self, enterprise_id: str) -> Any:
+        return self._db.collection(ENTERPRISES).document(enterprise_id)
+
+    def days(self, enterprise_id: str, months: Sequence[str]) -> dict[date, UsageSnapshot]:
+        from google.cloud.firestore_v1.base_query import FieldFilter
+        from google.cloud.firestore_v1.field_path import FieldPath
+
+        collection = self._enterprise(enterprise_id).collection(SNAPSHOTS)
+        found: dict[date, UsageSnapshot] = {}
+        for month in sorted(set(months)):
+            first, last = month_bounds(month)
+            query = collection.where(
+                filter=FieldFilter(FieldPath.document_id(), ">=", collection.document(first.isoformat()))
+            ).where(filter=FieldFilter(FieldPath.document_id(), "<=", collection.document(last.isoformat())))
+            with _translated():
+                snaps = list(query.stream())
+            for snap in snaps:
+                parsed = _parse(UsageSnapshot, snap)
+                if parsed is not None:
+                    found[parsed.date] = parsed
+        return found
+
+    def month(self, enterprise_id: str, month: str) -> UsageMonth | None:
+        with _translated():
+            snap = self._enterprise(enterprise_id).collection(MONTHS).document(month).get()
+        return _parse(UsageMonth, snap) if snap.exists else None
+
+    def save(
+        self, enterprise_id: str, days: Sequence[UsageSnapshot], months: Sequence[UsageMonth], *, synced_at: datetime
+    ) -> None:
+        enterprise = self._enterprise(enterprise_id)
+        writes = [(enterprise.collection(SNAPSHOTS).document(d.date.isoformat()), stored(d, synced_at)) for d in days]
+        writes += [(enterprise.collection(MONTHS).document(m.month), stored(m, synced_at)) for m in months]
+        if len(writes) > MAX_BATCH_WRITES:
+            # Larger windows (long backfills) commit in chunks, days before their months: a month is written
+            # only together with or after the days it sums.
+            log.info("snapshots written in several batches", extra={"documents": len(writes)})
+        for chunk in _chunks(writes):
+            batch = self._db.batch()
+            for ref, doc in chunk:
+                batch.set(ref, doc)
+            with _translated():
+                batch.commit()
+
+    def save_raw_pages(self, enterprise_id: str, pages: Sequence[RawPage], *, expire_at: datetime) -> int:
+        collection = self._enterprise(enterprise_id).collection(RAW)
+        writes = [(collection.document(raw_page_id(p)), _raw_doc(p, expire_at)) for p in pages]
+        for chunk in _chunks(writes):
+            batch = self._db.batch()
+            for ref, doc in chunk:
+                batch.set(ref, doc)
+            with _translated():
+                batch.commit()
+        return len(writes)
+
+    def record_last_sync(self, enterprise_id: str, providers: Sequence[ProviderName], at: datetime) -> None:
+        if not providers:
+            return
+        update = {f"providers.{p.value}.last_sync": at for p in sorted(set(providers))}
+        try:
+            with _translated():
+                self._enterprise(enterprise_id).update(update)
+        except gexc.NotFound:
+            log.info("enterprise gone before its sync was recorded", extra={"enterprise_id": enterprise_id})
+
+
+def raw_page_id(page: RawPage) -> str:
+    """``{start}_{end}_{provider}_{n:03d}``: the same pull of the same window overwrites its pages."""
+    return f"{page.window_start:%Y%m%d}_{page.window_end:%Y%m%d}_{page.provider.value}_{page.index:03d}"
+
+
+def _raw_doc(page: RawPage, expire_at: datetime) -> dict[str, Any]:
+    raw = page.page
+    body = zlib.compress(json.dumps(raw.get("body"), separators=(",", ":"), sort_keys=True).encode(), 6)
+    too_big = len(body) > MAX_RAW_BODY_BYTES
+    return {
+        "provider": page.provider.value,
+        "window_start": page.window_start.isoformat(),
+        "window_end": page.window_end.isoformat(),
+        "report": raw.get("report"),
+        "path": raw.get("path"),
+        # Firestore has no nested arrays: the query is kept as ``name=value`` strings (already redacted).
+        "query": [f"{k}={v}" for k, v in raw.get("query") or ()],
+        "body_json_zlib": None if too_big else body,
+        "body_omitted": too_big,
+        EXPIRE_AT: expire_at,
+    }
+
+
+def _chunks(writes: list[tuple[Any, dict[str, Any]]]) -> Iterator[list[tuple[Any, dict[str, Any]]]]:
+    chunk: list[tuple[Any, dict[str, Any]]] = []
+    size = 0
+    for ref, doc in writes:
+        weight = _approximate_size(doc)
+        if chunk and (len(chunk) >= MAX_BATCH_WRITES or size + weight > MAX_BATCH_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append((ref, doc))
+        size += weight
+    if chunk:
+        yield chunk
+
+
+def _approximate_size(doc: dict[str, Any]) -> int:
+    blobs = {k: v for k, v in doc.items() if isinstance(v, bytes)}
+    rest = {k: v for k, v in doc.items() if k not in blobs}
+    return sum(len(b) for b in blobs.values()) + len(json.dumps(rest, default=str))

@@ -1,0 +1,40 @@
+"""``UsageSourceFactory`` for the real providers: an admin client per (provider, key), opened for one use.
+
+Each call builds a client that owns its own ``httpx.AsyncClient``; leaving the ``async with`` block closes it. A
+client is never kept between requests: its connection pool belongs to the event loop it first ran on.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+
+from pydantic import SecretStr
+
+from shared.adapters.anthropic_admin import AnthropicAdmin
+from shared.adapters.openai_admin import OpenAIAdmin
+from shared.adapters.provider_http import RetryPolicy
+from shared.config import Settings
+from shared.domain.usage import Provider
+from shared.errors import InvalidInput
+from shared.ports import Clock, UsageSource
+
+
+class ProviderUsageSources:
+    """Opens OpenAI and Anthropic admin clients at the settings' base URLs with the settings' retry policy.
+
+    Args:
+        settings: Base URLs, timeouts, retries and concurrency (``provider_*``).
+        clock: Passed to the OpenAI client, whose validation asks for the last day's costs.
+    """
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._policy = RetryPolicy.from_settings(settings)
+
+    def __call__(self, provider: Provider, api_key: SecretStr) -> AbstractAsyncContextManager[UsageSource]:
+        if provider is Provider.OPENAI:
+            return OpenAIAdmin(api_key, base_url=self._settings.openai_base_url, policy=self._policy, clock=self._clock)
+        if provider is Provider.ANTHROPIC:
+            return AnthropicAdmin(api_key, base_url=self._settings.anthropic_base_url, policy=self._policy)
+        raise InvalidInput(f"{provider.value} usage cannot be read with an admin key", code="unsupported_provider")

@@ -1,0 +1,200 @@
+"""One provider's contribution to a day of usage: the unit snapshots are built from and rebuilt from.
+
+A ``ProviderPart`` holds only summable figures (token and money tallies, the rate basis, the reconciliation's
+comparable amounts, breakdowns by model and by project), so parts add up across providers (a day) and across days
+(a month), and every rate or ratio is derived afterwards from the sums.
+
+Rate basis (benchmarks-and-index.md M2): cost lines that carry a token type go to their side (input: uncached,
+cache reads and writes; output); token cost lines without one are allocated between the sides in proportion to the
+day's list cost, or, when nothing is priced, to token counts. Cost lines for other products (tools, storage) are
+billed but are not token cost. Tokens billed outside the cost endpoint (``TIERS_BILLED_ELSEWHERE``: Anthropic
+Priority Tier) are left out of the basis, or their free-looking tokens would lower the rates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.domain.reconcile import TIERS_BILLED_ELSEWHERE
+from shared.domain.usage import (
+    CostKind,
+    CostLine,
+    MeterUsage,
+    Provider,
+    ProviderDay,
+    ServiceTier,
+    TokenType,
+    UsageRecord,
+)
+from shared.domain.usage_tally import Comparison, Mix, Money, RateBasis, Tally, merge_keyed
+
+DEFAULT_PROJECT = "(default)"
+"""Key of usage not attributed to a project/workspace (Anthropic's default workspace)."""
+REQUESTS_METER = "num_model_requests"
+"""The meter under which request counts are kept (``shared.domain.openai_reports.REQUESTS_METER``)."""
+REQUEST_COUNTING_PROVIDERS = frozenset({Provider.OPENAI})
+"""Providers whose usage reports count requests; Anthropic's messages usage report has no request count."""
+
+_ZERO = Decimal(0)
+
+
+class ProviderPart(BaseModel):
+    """One provider's figures for a day, or (summed) for a month."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tally: Tally = Tally()
+    rate_basis: RateBasis = RateBasis()
+    comparison: Comparison = Comparison()
+    mix: Mix = Mix()
+    by_model: dict[str, Tally] = Field(default_factory=dict)
+    """Token usage by model; cost by model from the cost lines naming one (others stay in the provider's total)."""
+    by_project: dict[str, Tally] = Field(default_factory=dict)
+    """By OpenAI project / Anthropic workspace (``DEFAULT_PROJECT`` when unattributed); every cost line counts."""
+    reconciliation_reasons: list[str] = Field(default_factory=list)
+    unpriced_models: list[str] = Field(default_factory=list)
+    models_used: list[str] = Field(default_factory=list)
+    price_data_versions: list[str] = Field(default_factory=list)
+    savings_usd: dict[str, Money] = Field(default_factory=dict)
+    """Estimated savings by optimisation opportunity; empty when no analysis ran."""
+
+    def plus(self, other: ProviderPart) -> ProviderPart:
+        return ProviderPart(
+            tally=self.tally.plus(other.tally),
+            rate_basis=self.rate_basis.plus(other.rate_basis),
+            comparison=self.comparison.plus(other.comparison),
+            mix=self.mix.plus(other.mix),
+            by_model=merge_keyed(self.by_model, other.by_model),
+            by_project=merge_keyed(self.by_project, other.by_project),
+            reconciliation_reasons=union(self.reconciliation_reasons, other.reconciliation_reasons),
+            unpriced_models=union(self.unpriced_models, other.unpriced_models),
+            models_used=union(self.models_used, other.models_used),
+            price_data_versions=union(self.price_data_versions, other.price_data_versions),
+            savings_usd=add_money(self.savings_usd, other.savings_usd),
+        )
+
+
+def union(a: Iterable[str], b: Iterable[str]) -> list[str]:
+    return sorted(set(a) | set(b))
+
+
+def add_money(a: Mapping[str, Decimal], b: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    out = dict(a)
+    for key, value in b.items():
+        out[key] = out.get(key, _ZERO) + value
+    return dict(sorted(out.items()))
+
+
+def provider_part(
+    day: ProviderDay, price_data_version: str, savings_usd: Mapping[str, Decimal] | None = None
+) -> ProviderPart:
+    """The part of an ok ``ProviderDay``. A failed day has none: its previous part is kept instead."""
+    if day.error_code is not None:
+        raise ValueError("a failed provider day has no snapshot part")
+    counts = day.provider in REQUEST_COUNTING_PROVIDERS
+    recon = day.reconciliation
+    return ProviderPart(
+        tally=tally_of(day.records, day.cost_lines, _requests(day.meters) if counts else None),
+        rate_basis=rate_basis(day),
+        comparison=Comparison(
+            billed_usd=recon.billed_usd if recon else _ZERO,
+            list_usd=recon.list_usd if recon else _ZERO,
+            flagged_days=1 if recon is not None and recon.flagged else 0,
+        ),
+        mix=Mix(
+            batch_tokens=sum(r.quantity for r in day.records if r.service_tier is ServiceTier.BATCH),
+            tokens=sum(r.quantity for r in day.records),
+        ),
+        by_model=_breakdown(day, counts, lambda model, _project: model, attributed_lines_only=True),
+        by_project=_breakdown(
+            day, counts, lambda _model, project: project or DEFAULT_PROJECT, attributed_lines_only=False
+        ),
+        reconciliation_reasons=sorted(r.value for r in recon.reasons) if recon else [],
+        unpriced_models=list(day.unpriced_models),
+        models_used=sorted({r.model for r in day.records}),
+        price_data_versions=[price_data_version],
+        savings_usd=dict(sorted((savings_usd or {}).items())),
+    )
+
+
+def tally_of(records: Iterable[UsageRecord], lines: Iterable[CostLine], requests: int | None) -> Tally:
+    """Tokens by the platform's totals semantics, billed cost of ``lines``, list cost of the priced records."""
+    by_type = dict.fromkeys(TokenType, 0)
+    list_usd = _ZERO
+    for r in records:
+        by_type[r.token_type] += r.quantity
+        list_usd += r.list_cost_usd or _ZERO
+    writes = by_type[TokenType.CACHE_WRITE_5M] + by_type[TokenType.CACHE_WRITE_1H]
+    return Tally(
+        input_tokens=by_type[TokenType.UNCACHED_INPUT] + by_type[TokenType.CACHE_READ] + writes,
+        output_tokens=by_type[TokenType.OUTPUT],
+        cached_tokens=by_type[TokenType.CACHE_READ],
+        cache_write_tokens=writes,
+        cost_usd=sum((c.amount_usd for c in lines), _ZERO),
+        list_cost_usd=list_usd,
+        request_count=requests,
+    )
+
+
+def _requests(meters: Iterable[MeterUsage]) -> int:
+    return sum(m.quantity for m in meters if m.meter == REQUESTS_METER)
+
+
+def _breakdown(
+    day: ProviderDay,
+    counts_requests: bool,
+    key: Callable[[str | None, str | None], str | None],
+    *,
+    attributed_lines_only: bool,
+) -> dict[str, Tally]:
+    records: dict[str, list[UsageRecord]] = {}
+    lines: dict[str, list[CostLine]] = {}
+    meters: dict[str, list[MeterUsage]] = {}
+    for r in day.records:
+        records.setdefault(key(r.model, r.project_id) or "", []).append(r)
+    for c in day.cost_lines:
+        k = key(c.model, c.project_id)
+        if k is not None or not attributed_lines_only:
+            lines.setdefault(k or "", []).append(c)
+    for m in day.meters:
+        if m.meter == REQUESTS_METER:
+            meters.setdefault(key(m.model, m.project_id) or "", []).append(m)
+    return {
+        k: tally_of(records.get(k, ()), lines.get(k, ()), _requests(meters.get(k, ())) if counts_requests else None)
+        for k in sorted(set(records) | set(lines) | set(meters))
+    }
+
+
+def rate_basis(day: ProviderDay) -> RateBasis:
+    """The day's effective-rate numerators and denominators (see the module docstring)."""
+    elsewhere = TIERS_BILLED_ELSEWHERE.get(day.provider, frozenset())
+    basis = [r for r in day.records if r.service_tier not in elsewhere]
+    in_tokens = sum(r.quantity for r in basis if r.token_type.is_input)
+    out_tokens = sum(r.quantity for r in basis if not r.token_type.is_input)
+    list_in = sum((r.list_cost_usd or _ZERO for r in basis if r.token_type.is_input), _ZERO)
+    list_out = sum((r.list_cost_usd or _ZERO for r in basis if not r.token_type.is_input), _ZERO)
+    direct_in = direct_out = unsplit = _ZERO
+    for line in day.cost_lines:
+        if line.kind is CostKind.OTHER:
+            continue
+        if line.token_type is None:
+            unsplit += line.amount_usd
+        elif line.token_type.is_input:
+            direct_in += line.amount_usd
+        else:
+            direct_out += line.amount_usd
+    if list_in + list_out > 0:
+        to_input = unsplit * list_in / (list_in + list_out)
+    elif in_tokens + out_tokens > 0:
+        to_input = unsplit * in_tokens / (in_tokens + out_tokens)
+    else:
+        to_input = unsplit
+    return RateBasis(
+        input_tokens=in_tokens,
+        output_tokens=out_tokens,
+        input_cost_usd=direct_in + to_input,
+        output_cost_usd=direct_out + (unsplit - to_input),
+    )

@@ -1,0 +1,312 @@
+"""Connect (or rotate) a provider's admin key: validate it live, store it, record it, start the history backfill.
+
+The order is what guarantees that nothing is stored on any failure:
+
+1. **Shape**: ``sk-admin-`` (OpenAI) / ``sk-ant-admin`` (Anthropic); a project key is ``not_an_admin_key``, anything
+   else ``malformed_key`` (400). No provider is called.
+2. **Live validation** with ``UsageSource.validate()``: revoked/invalid → 400 ``provider_key_invalid``; no usage
+   scope → 400 ``provider_key_missing_scopes``; unreachable, 5xx, 429 or slower than
+   ``provider_validation_timeout_s`` → 503 ``provider_unavailable`` (retryable). A rotation must stay in the
+   organisation already connected (409 ``provider_org_mismatch``).
+3. **Secret Manager**: the key becomes the newest version of the (enterprise, provider) secret.
+4. **Firestore**, in one transaction: the public ``providers.<p>`` state, the private key record naming the version
+   and the audit entry (``connect`` or ``rotate``). If it fails, the version just added is destroyed.
+5. **Rotation**: only now is the replaced version disabled; an invalid new key never got this far, so the old one
+   keeps working. The new state is ``connected``, which ends a ``key_failed`` episode.
+6. **Backfill** (first connection, or re-connection after a disconnect): ``Settings.backfill_days`` days cut into
+   windows of at most 31 days, one named task each on ``Settings.sync_queue``. If they cannot all be enqueued the
+   connection still stands: the record keeps ``backfill_pending`` and the next connect enqueues the same tasks.
+
+Refused attempts are audit-logged as ``validate_failed`` with their code (best effort: an audit outage does not hide
+the real error).
+
+Backfill task contract (``sync_worker``, POST with a Cloud Tasks OIDC token), body::
+
+    {"enterprise_id": "ent_…", "providers": ["openai"], "start": "2026-08-26", "end": "2026-09-26",
+     "reason": "backfill"}
+
+``start`` is the first UTC day to pull, ``end`` the day *after* the last one (exclusive, as ``UsageSource.pull``
+takes it); a window spans at most 31 days. Task names are ``backfill-{enterprise}-{provider}-{start}-{end}``
+(``YYYYMMDD``). The worker must be idempotent (queues may deliver twice) and must skip a provider that is no longer
+``connected`` when the task runs (it may have been disconnected meanwhile).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import SecretStr
+
+from shared.config import Settings
+from shared.domain.audit import Actor, AuditAction, AuditEntry, attempt_entry_id, versioned_entry_id
+from shared.domain.backfill import (
+    SYNC_WORKER,
+    BackfillWindow,
+    backfill_payload,
+    backfill_span,
+    backfill_task_name,
+    split_windows,
+)
+from shared.domain.enterprise import ProviderName, ProviderState, ProviderStatus
+from shared.domain.provider_keys import ProviderKeyRecord, check_admin_key_shape, display_name, key_id_for
+from shared.domain.secret_naming import secret_id_for, secret_labels
+from shared.domain.usage import OrgIdentity, Provider
+from shared.errors import (
+    Conflict,
+    DependencyUnavailable,
+    InvalidInput,
+    PlatformError,
+    ProviderAuthError,
+    ProviderError,
+    ProviderPermissionError,
+    ProviderRateLimited,
+    ProviderUnavailable,
+)
+from shared.ports import (
+    AuditLog,
+    Clock,
+    EnterpriseStore,
+    ProviderConnectionStore,
+    SecretStore,
+    SecretVersionRef,
+    TaskQueue,
+    TaskSpec,
+    UsageSourceFactory,
+)
+from shared.services.enterprises import get_enterprise
+
+log = logging.getLogger(__name__)
+
+SyncStatus = Literal["started", "pending", "not_needed"]
+
+
+@dataclass(frozen=True)
+class SyncStart:
+    status: SyncStatus
+    """``started``: backfill tasks enqueued; ``pending``: to be enqueued later; ``not_needed``: a plain rotation."""
+    backfill_days: int
+
+
+@dataclass(frozen=True)
+class ConnectResult:
+    provider: ProviderName
+    state: ProviderState
+    rotated: bool
+    sync: SyncStart
+
+
+class ConnectProvider:
+    """The connect use case; one instance serves many requests."""
+
+    def __init__(
+        self,
+        *,
+        enterprises: EnterpriseStore,
+        connections: ProviderConnectionStore,
+        secrets: SecretStore,
+        sources: UsageSourceFactory,
+        tasks: TaskQueue,
+        audit_log: AuditLog,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        self._enterprises = enterprises
+        self._connections = connections
+        self._secrets = secrets
+        self._sources = sources
+        self._tasks = tasks
+        self._audit_log = audit_log
+        self._clock = clock
+        self._settings = settings
+
+    def connect(
+        self,
+        enterprise_id: str,
+        provider: ProviderName,
+        api_key: SecretStr,
+        actor: Actor,
+        *,
+        declared_org_id: str | None = None,
+    ) -> ConnectResult:
+        """Connect ``provider`` with ``api_key`` for ``enterprise_id``, or rotate the key if already connected.
+
+        Raises:
+            InvalidInput: Malformed or non-admin key, or a declared org id the provider contradicts.
+            ProviderError: The provider refused the key (400) or could not be reached (503).
+            Conflict: The key is from another organisation, or a concurrent connect finished first.
+            DependencyUnavailable: Secret Manager or Firestore failed; nothing was stored.
+        """
+        try:
+            key = check_admin_key_shape(provider, api_key)
+            enterprise = get_enterprise(self._enterprises, enterprise_id)
+            identity = self._validate(provider, key)
+        except (InvalidInput, ProviderError) as e:
+            self._audit_refusal(enterprise_id, provider, actor, e.code)
+            raise
+        before = enterprise.providers.get(provider)
+        previous = self._connections.key_record(enterprise_id, provider)
+        org_id, org_name = _organisation(identity, declared_org_id, before if previous else None)
+
+        ref = self._secrets.add_version(
+            secret_id_for(enterprise_id, provider.value), key, secret_labels(enterprise_id, provider.value)
+        )
+        now = self._clock.now()
+        record = self._record(ref, previous)
+        state = ProviderState(
+            connected=True,
+            status=ProviderStatus.CONNECTED,
+            org_id=org_id,
+            org_name=org_name,
+            key_id=record.key_id,
+            permissions=list(identity.permissions),
+            connected_at=before.connected_at if previous and before else now,
+            last_sync=before.last_sync if before else None,
+        )
+        action = AuditAction.ROTATE if previous else AuditAction.CONNECT
+        entry = AuditEntry(
+            id=versioned_entry_id(action, provider, record.version_number),
+            at=now,
+            action=action,
+            provider=provider,
+            actor=actor,
+            secret_version=record.version_number,
+            replaced_secret_version=previous.version_number if previous else None,
+            key_id=record.key_id,
+        )
+        try:
+            self._connections.save_connection(
+                enterprise_id,
+                provider,
+                state=state,
+                record=record,
+                audit=entry,
+                expected_version=previous.secret_version if previous else None,
+            )
+        except Exception:
+            self._discard(ref)
+            raise
+        log.info(
+            "provider connected",
+            extra={"enterprise_id": enterprise_id, "provider": provider.value, "rotated": previous is not None},
+        )
+        if previous is not None:
+            self._retire(SecretVersionRef(previous.secret_version))
+        sync = self._start_backfill(enterprise_id, provider, record)
+        return ConnectResult(provider=provider, state=state, rotated=previous is not None, sync=sync)
+
+    # --- steps ---------------------------------------------------------------------------------------------------
+
+    def _validate(self, provider: ProviderName, key: SecretStr) -> OrgIdentity:
+        """``UsageSource.validate()`` within the validation deadline, errors restated for the user."""
+        name = display_name(provider)
+
+        async def run() -> OrgIdentity:
+            async with asyncio.timeout(self._settings.provider_validation_timeout_s):
+                async with self._sources(Provider(provider.value), key) as source:
+                    return await source.validate()
+
+        try:
+            return asyncio.run(run())
+        except ProviderAuthError as e:
+            message = f"{name} rejected the key: it is invalid or has been revoked"
+            raise ProviderAuthError(message, provider=provider.value) from e
+        except ProviderPermissionError as e:
+            message = f"{name} accepted the key but it may not read usage and costs: give it read access"
+            raise ProviderPermissionError(message, provider=provider.value) from e
+        except (ProviderRateLimited, ProviderUnavailable, TimeoutError) as e:
+            message = f"{name} could not be reached to check the key: try again in a minute"
+            raise ProviderUnavailable(message, provider=provider.value) from e
+
+    def _record(self, ref: SecretVersionRef, previous: ProviderKeyRecord | None) -> ProviderKeyRecord:
+        now = self._clock.now()
+        record = ProviderKeyRecord(secret_version=ref.name, key_id=key_id_for(ref.name), stored_at=now)
+        if previous is not None:  # a rotation keeps the backfill plan, pending or done
+            plan = previous.model_dump(include={"backfill_start", "backfill_end", "backfill_pending"})
+            return record.model_copy(update=plan)
+        # First connection, or again after a disconnect: fetch the history.
+        span = backfill_span(now.date(), self._settings.backfill_days)
+        return record.model_copy(
+            update={"backfill_start": span.start, "backfill_end": span.end_exclusive, "backfill_pending": True}
+        )
+
+    def _discard(self, ref: SecretVersionRef) -> None:
+        """Destroy a version whose connection could not be recorded, so no unreferenced key is left behind."""
+        try:
+            self._secrets.destroy_version(ref)
+        except PlatformError:
+            log.exception("could not destroy an unrecorded secret version", extra={"version_name": ref.name})
+
+    def _retire(self, ref: SecretVersionRef) -> None:
+        try:
+            self._secrets.disable_version(ref)
+        except PlatformError:
+            # The rotation stands (the new key is stored and recorded); the old version stays enabled until an
+            # operator, the next rotation's clean-up or a disconnect removes it.
+            log.exception("could not disable the replaced secret version", extra={"version_name": ref.name})
+
+    def _start_backfill(self, enterprise_id: str, provider: ProviderName, record: ProviderKeyRecord) -> SyncStart:
+        if not record.backfill_pending or record.backfill_start is None or record.backfill_end is None:
+            return SyncStart("not_needed", 0)
+        span = BackfillWindow(record.backfill_start, record.backfill_end)
+        specs = [
+            TaskSpec(
+                name=backfill_task_name(enterprise_id, provider, window),
+                function=SYNC_WORKER,
+                payload=backfill_payload(enterprise_id, provider, window),
+            )
+            for window in split_windows(span)
+        ]
+        context = {"enterprise_id": enterprise_id, "provider": provider.value, "tasks": len(specs)}
+        try:
+            result = self._tasks.enqueue(self._settings.sync_queue, specs)
+        except DependencyUnavailable:
+            log.warning("backfill not enqueued; it stays pending", extra=context)
+            return SyncStart("pending", span.days)
+        if result.failed:
+            log.warning("backfill partly enqueued; it stays pending", extra={**context, "failed": len(result.failed)})
+            return SyncStart("pending", span.days)
+        try:
+            self._connections.save_key_record(
+                enterprise_id, provider, record.model_copy(update={"backfill_pending": False})
+            )
+        except PlatformError:
+            # Harmless: enqueuing again later names the same tasks.
+            log.warning("backfill enqueued but not marked done", extra=context)
+        log.info("backfill enqueued", extra=context)
+        return SyncStart("started", span.days)
+
+    def _audit_refusal(self, enterprise_id: str, provider: ProviderName, actor: Actor, code: str) -> None:
+        now = self._clock.now()
+        entry = AuditEntry(
+            id=attempt_entry_id(AuditAction.VALIDATE_FAILED, provider, actor, now),
+            at=now,
+            action=AuditAction.VALIDATE_FAILED,
+            provider=provider,
+            actor=actor,
+            code=code,
+        )
+        try:
+            self._audit_log.record(enterprise_id, entry)
+        except PlatformError:
+            log.warning("refused connect attempt not audit-logged", extra={"enterprise_id": enterprise_id})
+
+
+def _organisation(
+    identity: OrgIdentity, declared_org_id: str | None, current: ProviderState | None
+) -> tuple[str | None, str | None]:
+    """The organisation's id and name: what the provider says, else what the admin declared (OpenAI discloses no
+    org id to admin keys), else, for a rotation, what was recorded. ``current`` is the state being rotated."""
+    verified = identity.org_id
+    if verified and declared_org_id and verified != declared_org_id:
+        raise InvalidInput("the key belongs to another organisation than org_id", code="org_id_mismatch")
+    if current is not None and current.org_id and verified and verified != current.org_id:
+        raise Conflict(
+            "this key belongs to another organisation than the one connected: disconnect it first",
+            code="provider_org_mismatch",
+        )
+    org_id = verified or declared_org_id or (current.org_id if current else None)
+    org_name = identity.org_name or (current.org_name if current and current.org_id == org_id else None)
+    return org_id, org_name

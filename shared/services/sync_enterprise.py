@@ -1,0 +1,276 @@
+"""The sync worker's use case: sync one enterprise's connected providers for one window of UTC days.
+
+For the providers named in the task that are still ``connected``:
+
+1. **Keys**: each key read is audit-logged (``key_read``, one entry per task and key version) *before* Secret
+   Manager is asked, so no read goes unrecorded. A provider whose key record or secret version is gone is skipped.
+   A backfill the connect flow could not enqueue (``backfill_pending``) is enqueued now.
+2. **Pull** every provider concurrently (``UsageSource.pull``), within ``Settings.sync_pull_deadline_s``.
+3. **Snapshots** (``shared.services.store_snapshots``): days whose document changes are written with their months'
+   rollups in one batch; a failed provider or a malformed day never replaces good data. A duplicate task writes
+   nothing.
+4. **Raw pages** (debug copies, best effort), then ``providers.<p>.last_sync`` of the providers pulled.
+5. **Key failures** (``ProviderAuthError`` / ``ProviderPermissionError``) go to key health: status ``key_failed``,
+   admins alerted once, and the task is acknowledged (a retry cannot help).
+
+``SyncReport.retry`` is set when something transient failed (provider rate limits or outages, timeouts, our own
+backends): the entry point answers 503 after everything that succeeded was stored, and Cloud Tasks retries with
+backoff. A bug raises after the other providers' data was stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from pydantic import SecretStr
+
+from shared.config import Settings
+from shared.domain.backfill import SYNC_WORKER, BackfillWindow, backfill_payload, backfill_task_name, split_windows
+from shared.domain.enterprise import Enterprise, ProviderName, ProviderStatus
+from shared.domain.provider_keys import ProviderKeyRecord
+from shared.domain.usage import Provider, ProviderPull
+from shared.errors import (
+    DependencyUnavailable,
+    NotFound,
+    PlatformError,
+    ProviderAuthError,
+    ProviderError,
+    ProviderPermissionError,
+)
+from shared.ports import (
+    AuditLog,
+    Clock,
+    EnterpriseStore,
+    ProviderConnectionStore,
+    RawPage,
+    SecretStore,
+    SecretVersionRef,
+    SnapshotStore,
+    TaskQueue,
+    TaskSpec,
+    UsageSourceFactory,
+)
+from shared.services.audit import record_key_read
+from shared.services.store_snapshots import IndexLookup, SavingsLookup, frontier_level, opportunity_savings, store_pulls
+from shared.services.sync_report import (
+    KeyFailureRecorder,
+    Outcome,
+    ProviderResult,
+    SyncReport,
+    SyncRequest,
+    clip_window,
+    window_days,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Key:
+    ref: SecretVersionRef
+    value: SecretStr
+
+
+PullResult = ProviderPull | BaseException
+
+
+class SyncEnterprise:
+    """The sync use case; one instance serves many tasks."""
+
+    def __init__(
+        self,
+        *,
+        enterprises: EnterpriseStore,
+        connections: ProviderConnectionStore,
+        secrets: SecretStore,
+        sources: UsageSourceFactory,
+        snapshots: SnapshotStore,
+        audit_log: AuditLog,
+        key_health: KeyFailureRecorder,
+        tasks: TaskQueue,
+        clock: Clock,
+        settings: Settings,
+        index: IndexLookup = frontier_level,
+        savings: SavingsLookup = opportunity_savings,
+    ) -> None:
+        self._enterprises = enterprises
+        self._connections = connections
+        self._secrets = secrets
+        self._sources = sources
+        self._snapshots = snapshots
+        self._audit_log = audit_log
+        self._key_health = key_health
+        self._tasks = tasks
+        self._clock = clock
+        self._settings = settings
+        self._index = index
+        self._savings = savings
+
+    def run(self, request: SyncRequest, *, read_id: str) -> SyncReport:
+        """Sync ``request.enterprise_id``; ``read_id`` names this task in the ``key_read`` audit entries."""
+        start, end = clip_window(request, self._clock.now())
+        report = SyncReport(request.enterprise_id, start, end, request.reason)
+        enterprise = self._enterprises.get(request.enterprise_id)
+        if enterprise is None or enterprise.status != "active":
+            report.skipped = "enterprise_not_found" if enterprise is None else "enterprise_closing"
+        elif end <= start:
+            report.skipped = "empty_window"
+        if report.skipped:
+            log.info("sync skipped", extra={"enterprise_id": request.enterprise_id, "reason": report.skipped})
+            return report
+        assert enterprise is not None
+        keys = self._keys(enterprise, request, read_id, report)
+        results = asyncio.run(self._pull_all(keys, start, end)) if keys else {}
+        pulls = {p: r for p, r in results.items() if isinstance(r, ProviderPull)}
+        stored = store_pulls(
+            self._snapshots,
+            enterprise.id,
+            pulls,
+            window_days(start, end),
+            now=self._clock.now(),
+            retention_months=self._settings.snapshot_retention_months,
+            index=self._index,
+            savings=self._savings,
+        )
+        report.days_written, report.months_written = stored.days_written, stored.months_written
+        for provider in pulls:
+            days = stored.failed_days.get(provider, [])
+            report.providers[provider.value] = ProviderResult(Outcome.SYNCED, failed_days=[d.isoformat() for d in days])
+        self._save_raw_pages(enterprise.id, pulls, report)
+        self._snapshots.record_last_sync(enterprise.id, list(pulls), self._clock.now())
+        bug = self._settle_failures(enterprise.id, keys, results, report)
+        log.info("enterprise synced", extra={"enterprise_id": enterprise.id, **report.as_dict()})
+        if bug is not None:
+            raise bug
+        return report
+
+    # --- keys ----------------------------------------------------------------------------------------------------
+
+    def _keys(
+        self, enterprise: Enterprise, request: SyncRequest, read_id: str, report: SyncReport
+    ) -> dict[ProviderName, _Key]:
+        wanted = request.providers if request.providers is not None else list(enterprise.providers)
+        keys: dict[ProviderName, _Key] = {}
+        for provider in sorted(set(wanted)):
+            state = enterprise.providers.get(provider)
+            if state is None or state.status is not ProviderStatus.CONNECTED:
+                report.providers[provider.value] = ProviderResult(Outcome.NOT_CONNECTED)
+                continue
+            try:
+                record = self._connections.key_record(enterprise.id, provider)
+                if record is None:
+                    report.providers[provider.value] = ProviderResult(Outcome.KEY_UNAVAILABLE, "no_key_record")
+                    continue
+                self._resume_backfill(enterprise.id, provider, record)
+                ref = SecretVersionRef(record.secret_version)
+                record_key_read(self._audit_log, self._clock, enterprise.id, provider, ref, read_id=read_id)
+                keys[provider] = _Key(ref, self._secrets.access(ref))
+            except NotFound as e:
+                report.providers[provider.value] = ProviderResult(Outcome.KEY_UNAVAILABLE, e.code)
+            except DependencyUnavailable as e:
+                report.providers[provider.value] = ProviderResult(Outcome.RETRY, e.code)
+                report.retry_code = report.retry_code or e.code
+        return keys
+
+    def _resume_backfill(self, enterprise_id: str, provider: ProviderName, record: ProviderKeyRecord) -> None:
+        """Enqueue a history backfill the connect flow recorded as pending (same task names: no duplicates)."""
+        if not record.backfill_pending or record.backfill_start is None or record.backfill_end is None:
+            return
+        span = BackfillWindow(record.backfill_start, record.backfill_end)
+        specs = [
+            TaskSpec(
+                name=backfill_task_name(enterprise_id, provider, window),
+                function=SYNC_WORKER,
+                payload=backfill_payload(enterprise_id, provider, window),
+            )
+            for window in split_windows(span)
+        ]
+        context = {"enterprise_id": enterprise_id, "provider": provider.value}
+        try:
+            result = self._tasks.enqueue(self._settings.sync_queue, specs)
+            if not result.failed:
+                self._connections.save_key_record(
+                    enterprise_id, provider, record.model_copy(update={"backfill_pending": False})
+                )
+                log.info("pending backfill enqueued", extra=context)
+        except PlatformError:
+            log.warning("pending backfill still not enqueued", extra=context)
+
+    # --- pulls ---------------------------------------------------------------------------------------------------
+
+    async def _pull_all(self, keys: dict[ProviderName, _Key], start: date, end: date) -> dict[ProviderName, PullResult]:
+        deadline = self._settings.sync_pull_deadline_s
+
+        async def pull(provider: ProviderName, key: _Key) -> ProviderPull:
+            async with self._sources(Provider(provider.value), key.value) as source:
+                return await source.pull(start, end)
+
+        providers = list(keys)
+        outcomes = await asyncio.gather(
+            *(asyncio.wait_for(pull(p, keys[p]), deadline) for p in providers), return_exceptions=True
+        )
+        return dict(zip(providers, outcomes, strict=True))
+
+    def _save_raw_pages(self, enterprise_id: str, pulls: dict[ProviderName, ProviderPull], report: SyncReport) -> None:
+        pages = [
+            RawPage(Provider(p.value), pull.start, pull.end_exclusive, i, page)
+            for p, pull in pulls.items()
+            for i, page in enumerate(pull.raw_pages)
+        ]
+        if not pages:
+            return
+        expire_at = self._clock.now() + timedelta(days=self._settings.raw_response_ttl_days)
+        try:
+            report.raw_pages = self._snapshots.save_raw_pages(enterprise_id, pages, expire_at=expire_at)
+        except DependencyUnavailable:
+            log.warning("raw provider pages not stored", extra={"enterprise_id": enterprise_id, "pages": len(pages)})
+
+    # --- failures ------------------------------------------------------------------------------------------------
+
+    def _settle_failures(
+        self,
+        enterprise_id: str,
+        keys: dict[ProviderName, _Key],
+        results: dict[ProviderName, PullResult],
+        report: SyncReport,
+    ) -> BaseException | None:
+        """Record each failed pull's outcome; returns an unexpected exception (a bug) to raise last."""
+        bug: BaseException | None = None
+        for provider, result in results.items():
+            if isinstance(result, ProviderPull):
+                continue
+            context = {"enterprise_id": enterprise_id, "provider": provider.value}
+            if isinstance(result, ProviderAuthError | ProviderPermissionError):
+                report.providers[provider.value] = self._key_failed(enterprise_id, provider, keys, result, report)
+            elif isinstance(result, TimeoutError):
+                report.providers[provider.value] = ProviderResult(Outcome.RETRY, "sync_deadline_exceeded")
+                report.retry_code = report.retry_code or "sync_deadline_exceeded"
+            elif isinstance(result, PlatformError) and result.transient:
+                report.providers[provider.value] = ProviderResult(Outcome.RETRY, result.code)
+                report.retry_code = report.retry_code or result.code
+            elif isinstance(result, ProviderError):
+                log.error("provider pull failed", extra={**context, "error_code": result.code})
+                report.providers[provider.value] = ProviderResult(Outcome.FAILED, result.code)
+            else:
+                log.error("provider pull raised unexpectedly", exc_info=result, extra=context)
+                bug = bug or result
+        return bug
+
+    def _key_failed(
+        self,
+        enterprise_id: str,
+        provider: ProviderName,
+        keys: dict[ProviderName, _Key],
+        error: ProviderAuthError | ProviderPermissionError,
+        report: SyncReport,
+    ) -> ProviderResult:
+        try:
+            self._key_health.record_key_failure(enterprise_id, provider, error, secret_version=keys[provider].ref)
+        except DependencyUnavailable as e:
+            # Not recorded (or admins not told) yet: retrying the task records it; the episode starts only once.
+            report.retry_code = report.retry_code or e.code
+            return ProviderResult(Outcome.RETRY, e.code)
+        return ProviderResult(Outcome.KEY_FAILED, error.code)
