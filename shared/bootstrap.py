@@ -20,6 +20,8 @@ from shared.web.router import Router
 ROUTER_MODULES: dict[str, str] = {
     "api": "shared.api.api_routes",
     "connect": "shared.api.connect_routes",
+    "sync_dispatch": "shared.api.sync_dispatch_routes",
+    "sync_worker": "shared.api.sync_worker_routes",
 }
 """Function name → module exposing that function's ``router``."""
 

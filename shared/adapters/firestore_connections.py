@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from google.api_core import exceptions as gexc
@@ -47,6 +47,12 @@ def _record_of(snap: Any, provider: ProviderName) -> ProviderKeyRecord | None:
     data = (snap.to_dict() or {}) if snap.exists else {}
     found = data.get(provider.value)
     return ProviderKeyRecord.model_validate(found) if found else None
+
+
+def _record_doc(record: ProviderKeyRecord) -> dict[str, Any]:
+    """Firestore stores datetimes but not dates: days are kept as ISO strings (pydantic reads them back)."""
+    doc = record.model_dump(mode="python")
+    return {k: v.isoformat() if isinstance(v, date) and not isinstance(v, datetime) else v for k, v in doc.items()}
 
 
 def _state_of(snap: Any, provider: ProviderName) -> ProviderState | None:
@@ -95,7 +101,7 @@ class FirestoreProviderConnections:
             transaction.update(
                 enterprise, {f"providers.{provider.value}": state.model_dump(mode="python"), "updated_at": audit.at}
             )
-            transaction.set(private, {provider.value: record.model_dump(mode="python")}, merge=[provider.value])
+            transaction.set(private, {provider.value: _record_doc(record)}, merge=[provider.value])
             transaction.set(audit_ref(self._db, enterprise_id, audit.id), audit_doc(audit))
 
         with _translated():
@@ -126,7 +132,7 @@ class FirestoreProviderConnections:
             current = _record_of(private.get(transaction=transaction), provider)
             if current is None or current.secret_version != record.secret_version:
                 return False
-            transaction.set(private, {provider.value: record.model_dump(mode="python")}, merge=[provider.value])
+            transaction.set(private, {provider.value: _record_doc(record)}, merge=[provider.value])
             return True
 
         with _translated():

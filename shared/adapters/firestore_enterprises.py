@@ -15,6 +15,8 @@ from shared.ports import EnterpriseChange
 log = logging.getLogger(__name__)
 
 ENTERPRISES = "enterprises"
+MAX_TRANSACTION_ATTEMPTS = 10
+"""Attempts of one update under contention before it answers 503 (the client library's default is 5)."""
 _TRANSIENT = (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError, gexc.Aborted)
 
 
@@ -114,7 +116,12 @@ class FirestoreEnterprises:
             return result.enterprise
 
         try:
-            updated: Enterprise = apply(self._db.transaction())
+            updated: Enterprise = apply(self._db.transaction(max_attempts=MAX_TRANSACTION_ATTEMPTS))
             return updated
         except _TRANSIENT as e:
             raise DependencyUnavailable("the database is temporarily unavailable") from e
+        except ValueError as e:
+            # The client library reports a transaction that kept losing to concurrent writers as a ValueError.
+            if isinstance(e.__cause__, gexc.Aborted):
+                raise DependencyUnavailable("too many concurrent changes to this enterprise; try again") from e
+            raise

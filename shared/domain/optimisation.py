@@ -56,6 +56,19 @@ RATE_QUANTUM = Decimal("0.0001")
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
+__all__ = [
+    "Assumptions",
+    "ModelAlternative",
+    "ModelAlternatives",
+    "Opportunity",
+    "OpportunityKind",
+    "Optimisation",
+    "SkippedModel",
+    "compute_optimisation",
+    "default_alternatives",
+    "monthly_projection",
+]
+
 
 @dataclass(frozen=True)
 class Assumptions:

@@ -5,9 +5,8 @@ Services are unit-tested with the fakes; every case here runs on both, so the fa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -35,19 +34,18 @@ class Stores:
     enterprises: EnterpriseStore
     connections: ProviderConnectionStore
     audit: AuditLog
-    db: Any = None
 
 
 @pytest.fixture(params=["fake", "firestore"])
-def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
+def stores(request: pytest.FixtureRequest) -> Stores:
     if request.param == "fake":
         enterprises, audit = FakeEnterpriseStore(), FakeAuditLog()
         found = Stores(enterprises, FakeProviderConnections(enterprises, audit), audit)
     else:
         db = request.getfixturevalue("firestore_db")
-        found = Stores(FirestoreEnterprises(db), FirestoreProviderConnections(db), FirestoreAuditLog(db), db)
+        found = Stores(FirestoreEnterprises(db), FirestoreProviderConnections(db), FirestoreAuditLog(db))
     found.enterprises.create(make_enterprise(NOW))
-    yield found
+    return found
 
 
 def _state(status: ProviderStatus = ProviderStatus.CONNECTED, key_id: str | None = "key_1") -> ProviderState:
@@ -62,16 +60,30 @@ def _state(status: ProviderStatus = ProviderStatus.CONNECTED, key_id: str | None
 
 
 def _record(version: str = V1) -> ProviderKeyRecord:
-    return ProviderKeyRecord(secret_version=version, key_id="key_1", stored_at=NOW, backfill_pending=True)
+    return ProviderKeyRecord(
+        secret_version=version,
+        key_id="key_1",
+        stored_at=NOW,
+        backfill_start=date(2026, 8, 26),
+        backfill_end=date(2026, 11, 24),
+        backfill_pending=True,
+    )
 
 
 def _entry(entry_id: str, at: datetime = NOW, action: AuditAction = AuditAction.CONNECT) -> AuditEntry:
     return AuditEntry(id=entry_id, at=at, action=action, provider=OPENAI, actor=Actor.user("u1", "a@example.com"))
 
 
-def _connect(stores: Stores, version: str = V1, expected: str | None = None, entry_id: str = "connect-openai-v1") -> None:
+def _connect(
+    stores: Stores, version: str = V1, expected: str | None = None, entry_id: str = "connect-openai-v1"
+) -> None:
     stores.connections.save_connection(
-        ENTERPRISE_ID, OPENAI, state=_state(), record=_record(version), audit=_entry(entry_id), expected_version=expected
+        ENTERPRISE_ID,
+        OPENAI,
+        state=_state(),
+        record=_record(version),
+        audit=_entry(entry_id),
+        expected_version=expected,
     )
 
 
@@ -101,7 +113,8 @@ def test_a_connection_whose_expected_version_is_stale_writes_nothing(stores: Sto
     assert len(stores.audit.page(ENTERPRISE_ID, limit=10, after=None).entries) == 1
     _connect(stores, V2, expected=V1, entry_id="rotate-openai-v2")
     record = stores.connections.key_record(ENTERPRISE_ID, OPENAI)
-    assert record is not None and record.secret_version == V2
+    assert record is not None
+    assert record.secret_version == V2
 
 
 def test_connecting_a_missing_enterprise_is_not_found(stores: Stores) -> None:
@@ -124,7 +137,8 @@ def test_a_disconnection_drops_the_record_and_keeps_the_other_provider(stores: S
     assert stores.connections.key_record(ENTERPRISE_ID, OPENAI) is None
     assert stores.connections.key_record(ENTERPRISE_ID, ANTHROPIC) == _record()
     state = _provider_state(stores)
-    assert state is not None and (state.status, state.key_id) == (ProviderStatus.DISCONNECTED, None)
+    assert state is not None
+    assert (state.status, state.key_id) == (ProviderStatus.DISCONNECTED, None)
 
 
 def test_a_key_record_update_loses_to_a_rotation(stores: Stores) -> None:
@@ -136,7 +150,8 @@ def test_a_key_record_update_loses_to_a_rotation(stores: Stores) -> None:
     assert not stores.connections.save_key_record(ENTERPRISE_ID, OPENAI, done)
 
     record = stores.connections.key_record(ENTERPRISE_ID, OPENAI)
-    assert record is not None and (record.secret_version, record.backfill_pending) == (V2, True)
+    assert record is not None
+    assert (record.secret_version, record.backfill_pending) == (V2, True)
 
 
 def test_a_key_failure_episode_starts_once_and_only_for_the_current_key(stores: Stores) -> None:
@@ -157,9 +172,11 @@ def test_a_key_failure_episode_starts_once_and_only_for_the_current_key(stores: 
     assert fail(V1, "key_failed-1")
     assert not fail(None, "key_failed-2")
     state = _provider_state(stores)
-    assert state is not None and (state.status, state.last_error) == (ProviderStatus.KEY_FAILED, "provider_key_invalid")
+    assert state is not None
+    assert (state.status, state.last_error) == (ProviderStatus.KEY_FAILED, "provider_key_invalid")
     record = stores.connections.key_record(ENTERPRISE_ID, OPENAI)
-    assert record is not None and (record.key_failed_at, record.alert_sent_at) == (later, None)
+    assert record is not None
+    assert (record.key_failed_at, record.alert_sent_at) == (later, None)
     ids = [e.id for e in stores.audit.page(ENTERPRISE_ID, limit=10, after=None).entries]
     assert ids == ["key_failed-1", "connect-openai-v1"]
     assert not stores.connections.mark_key_failed(
@@ -182,13 +199,17 @@ def test_audit_pages_are_newest_first_and_a_rewrite_does_not_duplicate(stores: S
     assert stores.audit.page("ent_other", limit=5, after=None).entries == []
 
 
-def test_the_enterprise_document_never_holds_the_secret_version(stores: Stores) -> None:
-    if stores.db is None:
-        pytest.skip("a property of the Firestore documents")
-    _connect(stores)
+def test_the_enterprise_document_never_holds_the_secret_version(firestore_db: Any) -> None:
+    FirestoreEnterprises(firestore_db).create(make_enterprise(NOW))
+    _connect(
+        Stores(
+            FirestoreEnterprises(firestore_db),
+            FirestoreProviderConnections(firestore_db),
+            FirestoreAuditLog(firestore_db),
+        )
+    )
 
-    enterprise_doc = stores.db.collection("enterprises").document(ENTERPRISE_ID).get().to_dict()
-    private_doc = stores.db.collection("enterprises").document(ENTERPRISE_ID).collection("private").document("providers")
+    enterprise = firestore_db.collection("enterprises").document(ENTERPRISE_ID)
 
-    assert "projects/" not in repr(enterprise_doc)
-    assert private_doc.get().to_dict()["openai"]["secret_version"] == V1
+    assert "projects/" not in repr(enterprise.get().to_dict())
+    assert enterprise.collection("private").document("providers").get().to_dict()["openai"]["secret_version"] == V1

@@ -38,7 +38,9 @@ def _enterprise(members: dict[str, str], status: str = "active") -> dict[str, An
     return {
         "name": "Acme",
         "status": status,
-        "members": {UIDS[p]: {"email": f"{p}@example.com", "role": role, "added_at": NOW} for p, role in members.items()},
+        "members": {
+            UIDS[p]: {"email": f"{p}@example.com", "role": role, "added_at": NOW} for p, role in members.items()
+        },
         "member_uids": sorted(UIDS[p] for p in members),
         "settings": {"share_anonymous_benchmarks": False},
     }
@@ -55,7 +57,7 @@ SEED: dict[str, dict[str, Any]] = {
     "enterprises/ent_a/audit_log/connect-openai-v3": {"action": "connect"},
     "enterprises/ent_a/raw_responses/r1": {"body": "{}"},
     "enterprises/ent_closing/usage_months/2026-11": {"billed_usd": "1.00"},
-    "indices/2026-11-20": {"models": {}},
+    "indices/2026-11-20": {"models": {"gpt-4o": {"input_usd_per_1m": "2.50"}}},
     "benchmarks/2026-10": {"published": True},
 }
 
@@ -110,6 +112,12 @@ def _fields(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=10) as shared:
+        yield shared
+
+
+@pytest.fixture(scope="module")
 def documents_url(firestore_host: str) -> Iterator[str]:
     """Seed once for the module (cases only read, and every write they try must be refused)."""
     reset_firestore(firestore_host, PROJECT)
@@ -137,8 +145,8 @@ def _cases(table: dict[str, frozenset[str]]) -> list[Any]:
 
 
 @pytest.mark.parametrize(("persona", "path", "allowed"), _cases(READERS))
-def test_get_document(documents_url: str, persona: str, path: str, allowed: bool) -> None:
-    response = httpx.get(f"{documents_url}/{path}", headers=_headers(persona))
+def test_get_document(client: httpx.Client, documents_url: str, persona: str, path: str, allowed: bool) -> None:
+    response = client.get(f"{documents_url}/{path}", headers=_headers(persona))
     if allowed:
         assert response.status_code == 200, response.text
         assert response.json()["name"].endswith(path)
@@ -148,8 +156,8 @@ def test_get_document(documents_url: str, persona: str, path: str, allowed: bool
 
 
 @pytest.mark.parametrize(("persona", "path", "allowed"), _cases(LISTERS))
-def test_list_collection(documents_url: str, persona: str, path: str, allowed: bool) -> None:
-    response = httpx.get(f"{documents_url}/{path}", headers=_headers(persona))
+def test_list_collection(client: httpx.Client, documents_url: str, persona: str, path: str, allowed: bool) -> None:
+    response = client.get(f"{documents_url}/{path}", headers=_headers(persona))
     if allowed:
         assert response.status_code == 200, response.text
         assert response.json()["documents"], "the seeded documents are listed"
@@ -162,8 +170,10 @@ WRITABLE_PATHS = [*SEED, "enterprises/ent_new", "enterprises/ent_a/usage_months/
 
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("path", WRITABLE_PATHS)
-def test_no_client_may_create_or_update_anything(documents_url: str, persona: str, path: str) -> None:
-    attempt = httpx.patch(
+def test_no_client_may_create_or_update_anything(
+    client: httpx.Client, documents_url: str, persona: str, path: str
+) -> None:
+    attempt = client.patch(
         f"{documents_url}/{path}", headers=_headers(persona), json=_fields({"status": "active", "hacked": True})
     )
     assert attempt.status_code == 403, attempt.text
@@ -171,8 +181,8 @@ def test_no_client_may_create_or_update_anything(documents_url: str, persona: st
 
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("path", list(SEED))
-def test_no_client_may_delete_anything(documents_url: str, persona: str, path: str) -> None:
-    attempt = httpx.delete(f"{documents_url}/{path}", headers=_headers(persona))
+def test_no_client_may_delete_anything(client: httpx.Client, documents_url: str, persona: str, path: str) -> None:
+    attempt = client.delete(f"{documents_url}/{path}", headers=_headers(persona))
     assert attempt.status_code == 403, attempt.text
 
 

@@ -117,7 +117,9 @@ class FakeProviderConnections:
             return False
         failed = state.model_copy(update={"status": ProviderStatus.KEY_FAILED, "last_error": error_code})
         self._set_state(enterprise_id, provider, failed, now)
-        self.records[(enterprise_id, provider)] = record.model_copy(update={"key_failed_at": now, "alert_sent_at": None})
+        self.records[(enterprise_id, provider)] = record.model_copy(
+            update={"key_failed_at": now, "alert_sent_at": None}
+        )
         self._audit.entries.setdefault(enterprise_id, {})[audit.id] = audit
         return True
 

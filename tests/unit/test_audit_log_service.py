@@ -20,7 +20,11 @@ T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 def _entry(i: int, at: datetime) -> AuditEntry:
     return AuditEntry(
-        id=f"connect-openai-v{i}", at=at, action=AuditAction.CONNECT, provider=ProviderName.OPENAI, actor=Actor.system("t")
+        id=f"connect-openai-v{i}",
+        at=at,
+        action=AuditAction.CONNECT,
+        provider=ProviderName.OPENAI,
+        actor=Actor.system("t"),
     )
 
 

@@ -244,7 +244,7 @@ def test_if_the_connection_cannot_be_recorded_the_new_version_is_destroyed(world
 def test_a_concurrent_connect_that_finished_first_wins_and_ours_is_undone(world: ConnectWorld) -> None:
     world.connect(OPENAI, OPENAI_KEY)
     stale_read = world.connections.key_record
-    world.connections.key_record = lambda *a, **k: None  # type: ignore[assignment,method-assign]
+    world.connections.key_record = lambda *a, **k: None  # type: ignore[method-assign]
 
     with pytest.raises(Conflict) as raised:
         world.connect(OPENAI, OPENAI_KEY_2)

@@ -71,8 +71,14 @@ def test_an_admin_connects_then_rotates(world: ConnectWorld) -> None:
     assert (first.status, again.status) == (201, 200)
     body = _json(first)
     assert body["success"] is True
-    assert (body["provider"], body["org_id"], body["rotated"], body["status"]) == ("openai", "org-acme", False, "connected")
-    assert body["key_id"].startswith("key_") and len(body["key_id"]) == 20
+    assert (body["provider"], body["org_id"], body["rotated"], body["status"]) == (
+        "openai",
+        "org-acme",
+        False,
+        "connected",
+    )
+    assert body["key_id"].startswith("key_")
+    assert len(body["key_id"]) == 20
     assert body["sync"] == {"status": "started", "backfill_days": 90}
     assert (_json(again)["rotated"], _json(again)["sync"]["status"]) == (True, "not_needed")
     for response in (first, again):

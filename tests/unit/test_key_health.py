@@ -34,12 +34,17 @@ def test_a_first_failure_marks_the_key_failed_and_emails_the_admins_only(world: 
 
     assert started
     state = world.enterprise().providers[OPENAI]
-    assert (state.connected, state.status, state.last_error) == (True, ProviderStatus.KEY_FAILED, "provider_key_invalid")
+    assert (state.connected, state.status, state.last_error) == (
+        True,
+        ProviderStatus.KEY_FAILED,
+        "provider_key_invalid",
+    )
     [entry] = [e for e in world.audit.of(ENTERPRISE_ID) if e.action is AuditAction.KEY_FAILED]
     assert (entry.code, entry.secret_version, entry.actor.kind.value) == ("provider_key_invalid", 1, "system")
     [mail] = world.mailer.sent
     assert mail["To"] == "ada@example.com"  # the viewer is not told
-    assert "OpenAI" in mail["Subject"] and "Acme" in mail["Subject"]
+    assert "OpenAI" in mail["Subject"]
+    assert "Acme" in mail["Subject"]
     body = mail.get_content()
     assert world.settings.site_settings_url in body
     assert "invalid or has been revoked" in body

@@ -45,7 +45,12 @@ def basket(frontier: list[Membership], efficient: list[Membership] | None = None
 
 
 SECTION_4_1 = basket(
-    [member(OAI, "gpt-5.5"), member(ANT, "claude-opus-4-5"), member(ANT, "claude-sonnet-4-5"), member(GOO, "gemini-2.5-pro")],
+    [
+        member(OAI, "gpt-5.5"),
+        member(ANT, "claude-opus-4-5"),
+        member(ANT, "claude-sonnet-4-5"),
+        member(GOO, "gemini-2.5-pro"),
+    ],
     [member(OAI, "gpt-5-mini"), member(ANT, "claude-haiku-4-5"), member(GOO, "gemini-2.5-flash")],
 )
 

@@ -1,0 +1,295 @@
+"""Benchmark of the daily sync on the local emulators: ``python -m devstack.bench_sync [--enterprises 10000]``.
+
+Prints:
+
+1. the dispatcher's fan-out rate: N enterprises read from the Firestore emulator and enqueued as named tasks on the
+   Cloud Tasks emulator (tasks/s), whose deliveries go to a sink answering 204;
+2. the worker's time for one enterprise-month (a 30-day window, OpenAI and Anthropic concurrently) with the
+   provider simulator answering every request after ``--latency-ms``, next to the floor that latency imposes
+   (the rounds of requests a provider needs at the client's concurrency, × latency);
+3. provider requests, and Firestore reads and writes, per enterprise-day: one daily task on the next day (3 days
+   re-pulled, one new), counted by a wrapper around the Firestore client's RPCs (documents returned by queries and
+   batch gets; writes in commits).
+
+Needs what ``make test`` needs (gcloud's Firestore emulator, ``.tools/tasks-emulator``). Takes a minute or two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from threading import Thread
+from typing import Any
+
+from pydantic import SecretStr
+
+from devstack.firestore_emulator import start_firestore_emulator
+from devstack.provider_sim import Faults, ProviderSimulator, SimOrg, serve
+from devstack.secret_manager_server import start_server
+from devstack.tasks_emulator import start_tasks_emulator
+
+ROOT = Path(__file__).resolve().parent.parent
+LOGS = ROOT / ".local" / "bench"
+PROJECT = "demo-bench"
+REGION = "europe-west1"
+OPENAI_KEY, ANTHROPIC_KEY = "sk-admin-bench-acme-000000000000", "sk-ant-admin01-bench-initech-0000000"
+
+
+def say(text: str) -> None:
+    print(text, flush=True)  # noqa: T201 - the benchmark's report
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.value = now
+
+    def now(self) -> datetime:
+        return self.value
+
+
+class CountingFirestore:
+    """Counts what Firestore bills: documents read (queries, batch gets) and documents written (commits)."""
+
+    def __init__(self, client: Any) -> None:
+        api = client._firestore_api  # the GAPIC client, created once per Firestore client
+        self.reads = self.writes = self.queries = self.commits = 0
+        commit, run_query, batch_get = api.commit, api.run_query, api.batch_get_documents
+
+        def counted_commit(*args: Any, **kwargs: Any) -> Any:
+            request = kwargs.get("request") or {}
+            writes = request.get("writes", []) if isinstance(request, dict) else request.writes
+            self.writes += len(writes)
+            self.commits += 1
+            return commit(*args, **kwargs)
+
+        def counted_query(*args: Any, **kwargs: Any) -> Any:
+            self.queries += 1
+            return _Counted(run_query(*args, **kwargs), self, "document")
+
+        def counted_get(*args: Any, **kwargs: Any) -> Any:
+            return _Counted(batch_get(*args, **kwargs), self, "found")
+
+        api.commit, api.run_query, api.batch_get_documents = counted_commit, counted_query, counted_get
+
+    def snapshot(self) -> tuple[int, int]:
+        return self.reads, self.writes
+
+
+class _Counted:
+    def __init__(self, inner: Any, counter: CountingFirestore, field: str) -> None:
+        self._inner, self._counter, self._field = inner, counter, field
+
+    def __iter__(self) -> _Counted:
+        return self
+
+    def __next__(self) -> Any:
+        response = next(self._inner)
+        if self._field in response:
+            self._counter.reads += 1
+        return response
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _Sink(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def bench_dispatch(client: Any, settings: Any, enterprises: int) -> None:
+    from shared.adapters.cloud_tasks import CloudTasksQueue
+    from shared.adapters.firestore_sync_targets import FirestoreSyncTargets
+    from shared.services.dispatch_sync import dispatch_sync
+
+    now = datetime.now(UTC)
+    providers = {p: {"connected": True, "status": "connected"} for p in ("openai", "anthropic")}
+    for start in range(0, enterprises, 500):
+        batch = client.batch()
+        for i in range(start, min(start + 500, enterprises)):
+            doc = {"name": f"E{i}", "status": "active", "settings": {"sync_frequency": "daily"}, "providers": providers}
+            batch.set(client.collection("enterprises").document(f"ent_bench_{i:06d}"), doc)
+        batch.commit()
+    targets = FirestoreSyncTargets(client)
+    started = time.perf_counter()
+    read = sum(len(page) for page in targets.pages(hourly_only=False, page_size=1000))
+    read_s = time.perf_counter() - started
+    queue = CloudTasksQueue(settings)
+    result = dispatch_sync(targets, queue, Clock(now), settings, "daily")
+    queue.close()
+    say(f"dispatcher: {result.enterprises} enterprises, {result.created} tasks in {result.seconds:.1f} s")
+    say(f"  fan-out rate: {result.created / result.seconds:,.0f} tasks/s (Cloud Tasks emulator, one process)")
+    say(f"  of which reading {read} targets: {read_s:.2f} s ({read / read_s:,.0f} enterprises/s, 1000 per query)")
+    for name in ("enterprises",):
+        for start in range(0, enterprises, 500):
+            batch = client.batch()
+            for i in range(start, min(start + 500, enterprises)):
+                batch.delete(client.collection(name).document(f"ent_bench_{i:06d}"))
+            batch.commit()
+
+
+def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, latency_ms: int) -> None:
+    from shared.adapters.firestore_audit import FirestoreAuditLog
+    from shared.adapters.firestore_connections import FirestoreProviderConnections
+    from shared.adapters.firestore_enterprises import FirestoreEnterprises, enterprise_doc
+    from shared.adapters.firestore_snapshots import FirestoreSnapshots
+    from shared.adapters.secret_manager import SecretManagerStore
+    from shared.adapters.usage_sources import ProviderUsageSources
+    from shared.config import Settings
+    from shared.domain.enterprise import Enterprise, Member, ProviderName, ProviderState, ProviderStatus, Role
+    from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
+    from shared.services.key_health import KeyHealth
+    from shared.services.sync_enterprise import SyncEnterprise
+    from shared.services.sync_report import SyncRequest
+
+    today = date(2026, 11, 23)
+    clock = Clock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
+    sim = ProviderSimulator(now=clock.now)
+    for provider, org, key in (("openai", "org-acme", OPENAI_KEY), ("anthropic", "org-initech", ANTHROPIC_KEY)):
+        sim.add_org(
+            SimOrg(
+                provider=provider,
+                org_id=org,
+                name=org,
+                admin_keys=[SecretStr(key)],
+                seed=5,
+                discount=Decimal("0.15"),
+                history_start=date(2026, 6, 1),
+            )
+        )
+    sim.set_faults(Faults(latency_ms=latency_ms))
+    with serve(sim) as running:
+        settings = Settings(
+            project_id=PROJECT,
+            secret_manager_emulator_host=secret_host,
+            openai_base_url=running.openai_base_url,
+            anthropic_base_url=running.anthropic_base_url,
+        )
+        secrets, enterprises = SecretManagerStore(settings), FirestoreEnterprises(client)
+        connections = FirestoreProviderConnections(client)
+        member = Member(email=None, role=Role.ADMIN, added_at=clock.now())
+        enterprise = Enterprise(
+            id="ent_bench",
+            name="Bench",
+            created_at=clock.now(),
+            updated_at=clock.now(),
+            created_by="u",
+            members={"u": member},
+            member_uids=["u"],
+        )
+        client.collection("enterprises").document("ent_bench").set(enterprise_doc(enterprise))
+        for provider, key in ((ProviderName.OPENAI, OPENAI_KEY), (ProviderName.ANTHROPIC, ANTHROPIC_KEY)):
+            ref = secrets.add_version(f"provider-key-{provider.value}_ent_bench", SecretStr(key), {})
+            state = ProviderState(connected=True, status=ProviderStatus.CONNECTED)
+            client.document("enterprises/ent_bench").update({f"providers.{provider.value}": state.model_dump()})
+            record = ProviderKeyRecord(secret_version=ref.name, key_id=key_id_for(ref.name), stored_at=clock.now())
+            client.document("enterprises/ent_bench/private/providers").set(
+                {provider.value: record.model_dump()}, merge=True
+            )
+        use_case = SyncEnterprise(
+            enterprises=enterprises,
+            connections=connections,
+            secrets=secrets,
+            sources=ProviderUsageSources(settings, clock),
+            snapshots=FirestoreSnapshots(client),
+            audit_log=FirestoreAuditLog(client),
+            key_health=KeyHealth(
+                enterprises=enterprises, connections=connections, mailer=_NoMail(), clock=clock, settings=settings
+            ),
+            tasks=_NoTasks(),
+            clock=clock,
+            settings=settings,
+        )
+        month = SyncRequest(enterprise_id="ent_bench", start=today - timedelta(days=30), end=today, reason="backfill")
+        use_case.run(month, read_id="warm-up")  # imports, price data and index caches, connection set-up
+        sim.reset_log()
+        started = time.perf_counter()
+        use_case.run(month, read_id="bench-month")
+        elapsed = time.perf_counter() - started
+        by_provider = Counter(r.provider for r in sim.requests)
+        concurrency = settings.provider_concurrency
+        floor = max(math.ceil(n / concurrency) for n in by_provider.values()) * latency_ms / 1000
+        naive = sum(by_provider.values()) * latency_ms / 1000 / concurrency
+        say(f"worker, one enterprise-month (30 days, 2 providers) at {latency_ms} ms per provider request:")
+        say(f"  {elapsed:.2f} s; requests {dict(by_provider)}; concurrency {concurrency} per provider")
+        say(
+            f"  floor: {floor:.2f} s (rounds per provider × latency, providers in parallel);"
+            f" round trips × latency ÷ concurrency = {naive:.2f} s"
+        )
+
+        clock.value += timedelta(days=1)  # the next day's 02:00 run: three days re-pulled, one of them new
+        sim.reset_log()
+        before = counter.snapshot()
+        daily = SyncRequest(
+            enterprise_id="ent_bench", start=today - timedelta(days=2), end=today + timedelta(days=1), reason="daily"
+        )
+        report = use_case.run(daily, read_id="bench-daily")
+        reads, writes = (after - b for after, b in zip(counter.snapshot(), before, strict=True))
+        say("per enterprise-day (one daily task the next day):")
+        say(f"  provider requests: {len(sim.requests)} ({dict(Counter(r.provider for r in sim.requests))})")
+        say(
+            f"  Firestore: {reads} document reads, {writes} document writes "
+            f"({report.days_written} snapshots, {report.months_written} rollups, {report.raw_pages} raw pages, "
+            "audit entries, last_sync)"
+        )
+        secrets.close()
+
+
+class _NoMail:
+    def send(self, message: Any) -> None:
+        raise RuntimeError("the benchmark sends no mail")
+
+
+class _NoTasks:
+    def enqueue(self, queue: str, tasks: Any) -> Any:
+        raise RuntimeError("the benchmark enqueues no backfill")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--enterprises", type=int, default=10_000)
+    parser.add_argument("--latency-ms", type=int, default=100)
+    args = parser.parse_args(argv)
+    LOGS.mkdir(parents=True, exist_ok=True)
+    firestore, host = start_firestore_emulator(log_path=LOGS / "firestore.log")
+    sink = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    Thread(target=sink.serve_forever, daemon=True).start()
+    tasks = start_tasks_emulator(project=PROJECT, region=REGION, queues=["usage-sync"], log_path=LOGS / "tasks.log")
+    try:
+        os.environ["FIRESTORE_EMULATOR_HOST"] = host  # the client library reads it
+        from shared.adapters.firestore_client import firestore_client
+        from shared.config import Settings
+
+        settings = Settings(
+            project_id=PROJECT,
+            region=REGION,
+            firestore_emulator_host=host,
+            cloud_tasks_emulator_host=tasks.address,
+            firebase_auth_emulator_host="127.0.0.1:9099",
+            function_base_url=f"http://127.0.0.1:{sink.server_port}",
+        )
+        client = firestore_client(settings)
+        counter = CountingFirestore(client)
+        bench_dispatch(client, settings, args.enterprises)
+        with start_server() as secret_server:
+            bench_worker(client, counter, secret_server.address, args.latency_ms)
+    finally:
+        tasks.stop()
+        sink.shutdown()
+        firestore.stop()
+
+
+if __name__ == "__main__":
+    main()

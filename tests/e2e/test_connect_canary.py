@@ -1,0 +1,121 @@
+"""Canary: recognisable keys go through every connect path, then every place they must not be is searched.
+
+Searched: every Firestore document (all collections, recursively), every log line written meanwhile (this process,
+the function processes, the tasks emulator), every HTTP response (bodies and headers), every audit entry, every task
+delivered to ``sync_worker``, the names and labels of the stored secrets, and the provider simulator's request log.
+Positive controls prove the keys did travel: Secret Manager holds them and the simulator was called with them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import LOG_DIR, TEST_PROJECT
+from tests.e2e.conftest import ConnectStack
+from tests.support.connect_stack import (
+    ANTHROPIC_CANARY,
+    CANARY_MARK,
+    CANARY_REFUSED,
+    OPENAI_CANARY,
+    OPENAI_CANARY_2,
+)
+from tests.support.e2e_connect import Tenant, bearer, deliveries_for, make_tenant
+
+CONNECT = "/api/v1/enterprise/connect"
+
+
+def _documents(collections: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every document under ``collections``, including those below documents that do not exist themselves."""
+    for collection in collections:
+        for ref in collection.list_documents():
+            snap = ref.get()
+            if snap.exists:
+                yield ref.path, snap.to_dict()
+            yield from _documents(ref.collections())
+
+
+def _log_files() -> list[Path]:
+    return sorted(LOG_DIR.rglob("*.log"))
+
+
+def _response_text(response: httpx.Response) -> str:
+    return f"{response.status_code} {dict(response.headers)} {response.text}"
+
+
+def test_the_keys_appear_nowhere_but_in_secret_manager(
+    connect_stack: ConnectStack,
+    api_url: str,
+    firestore_db: Any,
+    caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
+) -> None:
+    tenant: Tenant = make_tenant(request.node.nodeid, api_url, firestore_db)
+    eid = tenant.enterprise_id
+    offsets = {path: path.stat().st_size for path in _log_files()}
+    admin = bearer(tenant.admin)
+    url = connect_stack.url
+    responses = [
+        httpx.post(f"{url}{CONNECT}/openai", json={"admin_api_key": OPENAI_CANARY}, headers=admin, timeout=60),
+        httpx.post(f"{url}{CONNECT}/anthropic", json={"admin_api_key": ANTHROPIC_CANARY}, headers=admin, timeout=60),
+        httpx.post(f"{url}{CONNECT}/openai", json={"admin_api_key": CANARY_REFUSED[0]}, headers=admin),
+        httpx.post(f"{url}{CONNECT}/openai", json={"admin_api_key": CANARY_REFUSED[1]}, headers=admin),
+        httpx.post(f"{url}{CONNECT}/anthropic", json={"admin_api_key": CANARY_REFUSED[2]}, headers=admin),
+        httpx.post(f"{url}{CONNECT}/openai", json={"admin_api_key": OPENAI_CANARY, "colour": 1}, headers=admin),
+        httpx.post(f"{url}{CONNECT}/openai", json={"admin_api_key": 12345, "org_id": OPENAI_CANARY}, headers=admin),
+        httpx.post(f"{url}{CONNECT}/openai", content=f'{{"admin_api_key": "{OPENAI_CANARY}"', headers=admin),
+        httpx.post(
+            f"{connect_stack.unreachable_url}{CONNECT}/openai",
+            json={"admin_api_key": OPENAI_CANARY_2},
+            headers=admin,
+            timeout=60,
+        ),
+        httpx.post(f"{url}{CONNECT}/openai", json={"admin_api_key": OPENAI_CANARY_2}, headers=bearer(tenant.viewer)),
+        httpx.post(f"{url}{CONNECT}/openai", json={"admin_api_key": OPENAI_CANARY_2}, headers=admin, timeout=60),
+        httpx.get(f"{api_url}/api/v1/enterprise", headers=admin),
+        httpx.get(f"{api_url}/api/v1/enterprise/audit-log", headers=admin),
+        httpx.delete(f"{url}{CONNECT}/anthropic", headers=admin),
+    ]
+    assert [r.status_code for r in responses] == [201, 201, 400, 400, 400, 400, 400, 400, 503, 403, 200, 200, 200, 200]
+    delivered = connect_stack.recorder.wait_for(lambda ds: len(deliveries_for(ds, eid)) >= 6)
+
+    # Positive controls: the keys were stored and were sent to the providers.
+    state = connect_stack.secrets.state
+    secrets = [s for s in state._secrets.values() if eid in s.name]  # the in-memory server's own records
+    stored = {v.payload.decode() for s in secrets for v in s.versions if v.payload is not None}
+    assert stored == {OPENAI_CANARY, OPENAI_CANARY_2}  # Anthropic's was destroyed on disconnect
+    fingerprints = {r.key_fingerprint for r in connect_stack.sim.sim.requests}
+    assert hashlib.sha256(OPENAI_CANARY.encode()).hexdigest()[:8] in fingerprints
+
+    places: dict[str, str] = {}
+    for doc_path, doc in _documents(firestore_db.collections()):
+        places[f"firestore:{doc_path}"] = repr(doc)
+    assert any(p.startswith(f"firestore:enterprises/{eid}/audit_log/") for p in places)
+    assert f"firestore:enterprises/{eid}/private/providers" in places
+    for i, response in enumerate(responses):
+        places[f"response:{i}"] = _response_text(response)
+    for i, delivery in enumerate(delivered):
+        places[f"task:{i}"] = f"{delivery.headers} {delivery.body.decode()}"
+    for secret in secrets:
+        places[f"secret:{secret.name}"] = f"{secret.name} {secret.labels}"
+    places["simulator-requests"] = repr([r.model_dump() for r in connect_stack.sim.sim.requests])
+    places["caplog"] = caplog.text
+    new_log_lines: dict[Path, str] = {}
+    for path in _log_files():
+        with path.open("rb") as log:
+            log.seek(offsets.get(path, 0))
+            new_log_lines[path] = log.read().decode(errors="replace")
+        places[f"log:{path.relative_to(LOG_DIR)}"] = new_log_lines[path]
+    assert "connect/openai" in new_log_lines[LOG_DIR / "function-connect.log"]  # the scan reads the live log
+
+    leaks = sorted(name for name, text in places.items() if CANARY_MARK in text)
+    assert leaks == []
+    # Not even redacted: no key reached a log call of the connect function in the first place.
+    connect_logs = [text for path, text in new_log_lines.items() if path.name == "function-connect.log"]
+    assert not [text for text in connect_logs if "[REDACTED]" in text]
+    assert TEST_PROJECT in places[f"firestore:enterprises/{eid}/private/providers"]  # version names, not keys

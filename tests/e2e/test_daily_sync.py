@@ -1,0 +1,225 @@
+"""The daily sync end to end: ``sync_dispatch`` → real Cloud Tasks emulator → front door → ``sync_worker``.
+
+Both functions run under functions-framework, as deployed, with their settings in the environment: the Firestore
+emulator, the local Secret Manager (where the three enterprises' keys are), the provider simulator and
+``FUNCTION_BASE_URL`` pointing at a front door that strips ``/sync_worker`` like Google's function URLs. The
+expected figures are the simulator's ground truth.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from devstack.frontdoor import FrontDoor
+from devstack.provider_sim import ProviderSimulator, RunningSimulator, serve
+from devstack.secret_manager_server import RunningSecretServer, start_server
+from devstack.tasks_emulator import start_tasks_emulator
+from devstack.tokens import mint_oidc_token
+from shared.adapters.firestore_connections import FirestoreProviderConnections
+from shared.adapters.firestore_enterprises import FirestoreEnterprises
+from shared.adapters.secret_manager import SecretManagerStore
+from shared.config import Settings
+from shared.domain.audit import Actor, AuditAction, AuditEntry
+from shared.domain.enterprise import Enterprise, Member, ProviderName, ProviderState, ProviderStatus, Role
+from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
+from shared.domain.secret_naming import secret_id_for
+from tests.conftest import LOG_DIR, TEST_PROJECT
+from tests.support.functions import start_function
+from tests.support.provider_sim import anthropic_org, openai_org
+
+TODAY = datetime.now(UTC).date()
+CENT = Decimal("0.01")
+QUEUE = "usage-sync"
+
+# enterprise → provider → (simulated organisation id, admin key)
+ENTERPRISES: dict[str, dict[ProviderName, tuple[str, str]]] = {
+    "ent_e2e_acme": {ProviderName.OPENAI: ("org-e2e-acme", "sk-admin-e2e-acme-0000000000")},
+    "ent_e2e_initech": {ProviderName.ANTHROPIC: ("org-e2e-initech", "sk-ant-admin01-e2e-initech-00000000")},
+    "ent_e2e_globex": {
+        ProviderName.OPENAI: ("org-e2e-globex", "sk-admin-e2e-globex-0000000000"),
+        ProviderName.ANTHROPIC: ("org-e2e-umbrella", "sk-ant-admin01-e2e-umbrella-0000000"),
+    },
+}
+
+
+@dataclass
+class Platform:
+    sim: ProviderSimulator
+    dispatch_url: str
+    base_url: str
+    settings: Settings
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[RunningSimulator]:
+    sim = ProviderSimulator()  # the real clock, like the functions'
+    history = TODAY - timedelta(days=30)
+    seed = 11
+    for orgs in ENTERPRISES.values():
+        for provider, (org_id, key) in orgs.items():
+            factory = openai_org if provider is ProviderName.OPENAI else anthropic_org
+            seed += 1
+            sim.add_org(
+                factory(
+                    org_id=org_id,
+                    name=org_id,
+                    admin_keys=[SecretStr(key)],
+                    project_keys=[],
+                    seed=seed,
+                    history_start=history,
+                )
+            )
+    with serve(sim) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def secret_server() -> Iterator[RunningSecretServer]:
+    with start_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def platform(
+    firestore_host: str, simulator: RunningSimulator, secret_server: RunningSecretServer
+) -> Iterator[Platform]:
+    door = FrontDoor("127.0.0.1", 0, {}, health=lambda: {"ok": True})
+    door.start()
+    tasks = start_tasks_emulator(
+        project=TEST_PROJECT, region="europe-west1", queues=[QUEUE], log_path=LOG_DIR / "e2e-tasks-emulator.log"
+    )
+    env = {
+        "PROJECT_ID": TEST_PROJECT,
+        "REGION": "europe-west1",
+        "FIRESTORE_EMULATOR_HOST": firestore_host,
+        "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
+        "CLOUD_TASKS_EMULATOR_HOST": tasks.address,
+        "SECRET_MANAGER_EMULATOR_HOST": secret_server.address,
+        "OPENAI_BASE_URL": simulator.openai_base_url,
+        "ANTHROPIC_BASE_URL": simulator.anthropic_base_url,
+        "FUNCTION_BASE_URL": door.url,
+    }
+    started = []
+    try:
+        for target in ("sync_worker", "sync_dispatch"):
+            managed, url = start_function("sync", target, env, log_dir=LOG_DIR)
+            started.append(managed)
+            door.functions[target] = url
+        settings = Settings(project_id=TEST_PROJECT, function_base_url=door.url)
+        yield Platform(simulator.sim, door.functions["sync_dispatch"], door.url, settings)
+    finally:
+        for managed in started:
+            managed.stop()
+        tasks.stop()
+        door.stop()
+
+
+def connect_all(db: Any, secret_server: RunningSecretServer) -> None:
+    """The state the connect flow leaves: keys in Secret Manager, provider states and key records in Firestore."""
+    now = datetime.now(UTC)
+    secrets = SecretManagerStore(Settings(project_id=TEST_PROJECT, secret_manager_emulator_host=secret_server.address))
+    enterprises, connections = FirestoreEnterprises(db), FirestoreProviderConnections(db)
+    for enterprise_id, orgs in ENTERPRISES.items():
+        admin = Member(email=f"admin@{enterprise_id}.example", role=Role.ADMIN, added_at=now)
+        enterprises.create(
+            Enterprise(
+                id=enterprise_id,
+                name=enterprise_id,
+                created_at=now,
+                updated_at=now,
+                created_by="admin",
+                members={"admin": admin},
+                member_uids=["admin"],
+            )
+        )
+        for provider, (org_id, key) in orgs.items():
+            ref = secrets.add_version(secret_id_for(enterprise_id, provider.value), SecretStr(key), {})
+            connections.save_connection(
+                enterprise_id,
+                provider,
+                state=ProviderState(connected=True, status=ProviderStatus.CONNECTED, org_id=org_id),
+                record=ProviderKeyRecord(secret_version=ref.name, key_id=key_id_for(ref.name), stored_at=now),
+                audit=AuditEntry(
+                    id=f"connect-{provider.value}-v{ref.version}",
+                    at=now,
+                    action=AuditAction.CONNECT,
+                    provider=provider,
+                    actor=Actor.system("e2e"),
+                ),
+                expected_version=None,
+            )
+    secrets.close()
+
+
+def dispatch(platform: Platform) -> dict[str, Any]:
+    audience = f"{platform.base_url}/sync_dispatch"
+    token = mint_oidc_token(platform.settings.scheduler_service_account, audience)
+    response = httpx.post(
+        platform.dispatch_url, json={"frequency": "daily"}, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def documents(db: Any) -> dict[str, tuple[Any, dict[str, Any]]]:
+    found = {}
+    for enterprise_id in ENTERPRISES:
+        base = db.collection("enterprises").document(enterprise_id)
+        for name in ("usage_snapshots", "usage_months"):
+            for snap in base.collection(name).stream():
+                found[f"{enterprise_id}/{name}/{snap.id}"] = (snap.update_time, snap.to_dict())
+    return found
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the sync tasks")
+        time.sleep(0.25)
+
+
+def test_dispatch_fans_out_through_cloud_tasks_and_snapshots_equal_the_truth(
+    platform: Platform, firestore_db: Any, secret_server: RunningSecretServer
+) -> None:
+    connect_all(firestore_db, secret_server)
+    first = dispatch(platform)
+    assert (first["enterprises"], first["tasks_created"]) == (3, 3)
+    start, end = (date.fromisoformat(first["window"][k]) for k in ("start", "end"))
+    days = [start + timedelta(days=i) for i in range((end - start).days)]
+    assert len(days) == 3  # the completed days a daily run re-pulls
+    expected_days = len(ENTERPRISES) * len(days)
+    wait_for(lambda: sum("usage_snapshots" in k for k in documents(firestore_db)) == expected_days)
+
+    for enterprise_id, orgs in ENTERPRISES.items():
+        for day in days:
+            doc = firestore_db.document(f"enterprises/{enterprise_id}/usage_snapshots/{day.isoformat()}").get()
+            stored = doc.to_dict()
+            truths = {p: platform.sim.truth(org_id, day) for p, (org_id, _) in orgs.items()}
+            billed = sum((t.billed_cost_usd for t in truths.values()), Decimal(0))
+            assert Decimal(stored["totals"]["total_cost_usd"]).quantize(CENT) == billed.quantize(CENT)
+            tokens = sum(t.tokens_total for t in truths.values())
+            totals = stored["totals"]
+            # input_tokens already holds cache reads and writes: input + output is every token.
+            assert totals["input_tokens"] + totals["output_tokens"] == tokens
+            assert sorted(stored["by_provider"]) == sorted(p.value for p in orgs)
+
+    # Running the dispatcher again changes nothing: the emulator even delivers the duplicate tasks (it does not
+    # refuse reused names), and the worker writes nothing because nothing changed.
+    wait_for(lambda: len(documents(firestore_db)) >= expected_days + len(ENTERPRISES))
+    time.sleep(1.0)  # the tasks' remaining writes (months are in the days' batch)
+    before = documents(firestore_db)
+    requests_before = len(platform.sim.requests)
+    dispatch(platform)
+    wait_for(lambda: len(platform.sim.requests) >= 2 * requests_before)
+    time.sleep(2.0)  # let the last worker finish storing (it would have written by now)
+    assert documents(firestore_db) == before

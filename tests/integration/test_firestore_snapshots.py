@@ -1,0 +1,139 @@
+"""``FirestoreSnapshots`` and ``FirestoreSyncTargets`` on the Firestore emulator."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from shared.adapters.firestore_enterprises import FirestoreEnterprises, enterprise_doc
+from shared.adapters.firestore_snapshots import FirestoreSnapshots
+from shared.adapters.firestore_sync_targets import FirestoreSyncTargets
+from shared.domain.enterprise import (
+    Enterprise,
+    EnterpriseSettings,
+    Member,
+    ProviderName,
+    ProviderState,
+    ProviderStatus,
+    Role,
+)
+from shared.domain.snapshot import IndexLevel, build_snapshot
+from shared.domain.snapshot_parts import provider_part
+from shared.domain.usage import Provider, TokenType
+from shared.domain.usage_month import rollup_month
+from shared.ports import RawPage
+from tests.support.usage_days import anthropic_day, line, openai_day, provider_day, record
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+D1, D2 = date(2026, 11, 20), date(2026, 11, 21)
+INDEX = IndexLevel(blended=Decimal("9.18"), version="v1")
+
+
+def enterprise(i: int, providers: dict[ProviderName, ProviderStatus], *, hourly: bool = False) -> Enterprise:
+    return Enterprise(
+        id=f"ent_{i:05d}",
+        name=f"E{i}",
+        created_at=NOW,
+        updated_at=NOW,
+        created_by="u",
+        members={"u": Member(email=None, role=Role.ADMIN, added_at=NOW)},
+        member_uids=["u"],
+        settings=EnterpriseSettings(sync_frequency="hourly" if hourly else "daily"),
+        providers={p: ProviderState(connected=s is ProviderStatus.CONNECTED, status=s) for p, s in providers.items()},
+    )
+
+
+def snapshots(*days: date) -> list[Any]:
+    out = []
+    for day in days:
+        parts = {p.provider.value: provider_part(p, "0.2.3") for p in (openai_day(day), anthropic_day(day))}
+        out.append(build_snapshot(day, parts, index=INDEX, retention_months=24))
+    return out
+
+
+def test_days_and_months_round_trip_exactly(firestore_db: Any) -> None:
+    store = FirestoreSnapshots(firestore_db)
+    days = snapshots(D1, D2)
+    month = rollup_month("2026-11", days, retention_months=24)
+    assert month is not None
+    store.save("ent_1", days, [month], synced_at=NOW)
+
+    read = store.days("ent_1", ["2026-11", "2026-10"])
+    assert read == {d.date: d for d in days}
+    assert store.month("ent_1", "2026-11") == month
+    assert store.month("ent_1", "2026-10") is None
+    raw = firestore_db.document("enterprises/ent_1/usage_snapshots/2026-11-20").get().to_dict()
+    assert raw["totals"]["total_cost_usd"] == "15.10"  # money is a string, never a float
+    assert raw["expire_at"] == datetime(2028, 11, 21, tzinfo=UTC)  # a timestamp: the TTL field
+    assert raw["synced_at"] == NOW
+
+
+def test_model_names_with_dots_slashes_and_colons_survive_as_map_keys(firestore_db: Any) -> None:
+    p = Provider.OPENAI
+    names = ["gpt-4.1", "ft:gpt-4o:acme:custom/v2", "o3.pro`x"]
+    records = [record(p, D1, name, TokenType.OUTPUT, 1000, "8") for name in names]
+    day = provider_day(p, D1, records, [line(p, D1, "0.024")])
+    snap = build_snapshot(D1, {"openai": provider_part(day, "0.2.3")}, index=None, retention_months=24)
+    store = FirestoreSnapshots(firestore_db)
+    store.save("ent_1", [snap], [], synced_at=NOW)
+    assert sorted(store.days("ent_1", ["2026-11"])[D1].by_model) == sorted(names)
+
+
+def test_only_the_asked_months_are_read(firestore_db: Any) -> None:
+    store = FirestoreSnapshots(firestore_db)
+    store.save("ent_1", snapshots(date(2026, 10, 31), date(2026, 11, 1), date(2026, 11, 30)), [], synced_at=NOW)
+    store.save("ent_2", snapshots(date(2026, 11, 2)), [], synced_at=NOW)
+    assert sorted(store.days("ent_1", ["2026-11"])) == [date(2026, 11, 1), date(2026, 11, 30)]
+
+
+def test_raw_pages_expire_and_keep_their_body(firestore_db: Any) -> None:
+    store = FirestoreSnapshots(firestore_db)
+    body = {"data": [{"results": [{"amount": {"value": "0.01"}}]}], "has_more": False}
+    page = {"report": "costs", "path": "/v1/organization/costs", "query": [["limit", "180"]], "body": body}
+    expire = NOW + timedelta(days=7)
+    assert store.save_raw_pages("ent_1", [RawPage(Provider.OPENAI, D1, D2, 0, page)], expire_at=expire) == 1
+    docs = list(firestore_db.collection("enterprises/ent_1/raw_responses").stream())
+    assert [d.id for d in docs] == ["20261120_20261121_openai_000"]
+    stored = docs[0].to_dict()
+    assert stored["expire_at"] == expire
+    assert stored["query"] == ["limit=180"]
+    assert json.loads(zlib.decompress(stored["body_json_zlib"])) == body
+
+
+def test_last_sync_is_set_per_provider(firestore_db: Any) -> None:
+    enterprises = FirestoreEnterprises(firestore_db)
+    both = {ProviderName.OPENAI: ProviderStatus.CONNECTED, ProviderName.ANTHROPIC: ProviderStatus.CONNECTED}
+    enterprises.create(enterprise(1, both))
+    FirestoreSnapshots(firestore_db).record_last_sync("ent_00001", [ProviderName.OPENAI], NOW)
+    FirestoreSnapshots(firestore_db).record_last_sync("ent_missing", [ProviderName.OPENAI], NOW)  # no error
+    stored = enterprises.get("ent_00001")
+    assert stored is not None
+    assert stored.providers[ProviderName.OPENAI].last_sync == NOW
+    assert stored.providers[ProviderName.ANTHROPIC].last_sync is None
+
+
+def test_sync_targets_page_through_active_enterprises_with_a_connected_provider(firestore_db: Any) -> None:
+    batch = firestore_db.batch()
+    expected_daily, expected_hourly = set(), set()
+    for i in range(230):
+        status = ProviderStatus.CONNECTED if i % 10 else ProviderStatus.KEY_FAILED
+        e = enterprise(i, {ProviderName.ANTHROPIC: status}, hourly=i % 3 == 0)
+        if i == 7:
+            e = e.model_copy(update={"status": "closing"})
+        batch.set(firestore_db.collection("enterprises").document(e.id), enterprise_doc(e))
+        if status is ProviderStatus.CONNECTED and i != 7:
+            expected_daily.add(e.id)
+            if i % 3 == 0:
+                expected_hourly.add(e.id)
+    batch.commit()
+    targets = FirestoreSyncTargets(firestore_db)
+    pages = list(targets.pages(hourly_only=False, page_size=100))
+    assert len(pages) == 3  # 229 active enterprises read 100 at a time
+    found = [t.enterprise_id for page in pages for t in page]
+    assert found == sorted(expected_daily)
+    assert {t.providers for page in pages for t in page} == {(ProviderName.ANTHROPIC,)}
+    hourly = {t.enterprise_id for page in targets.pages(hourly_only=True, page_size=100) for t in page}
+    assert hourly == expected_hourly

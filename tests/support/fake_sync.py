@@ -1,0 +1,158 @@
+"""Behaving fakes of the sync's ports: snapshot store, sync targets and provider usage sources.
+
+``FakeSnapshotStore`` stores documents the way Firestore would (each ``save`` replaces whole documents and counts
+its writes); ``FakeSyncTargets`` reads a ``FakeEnterpriseStore`` with the Firestore adapter's filters;
+``FakePullSources`` answers ``pull`` with the ``ProviderDay``s a test registered, or with the error it chose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, timedelta
+from types import TracebackType
+
+from pydantic import SecretStr
+
+from shared.domain.enterprise import ProviderName, ProviderStatus
+from shared.domain.snapshot import UsageSnapshot
+from shared.domain.usage import OrgIdentity, Provider, ProviderDay, ProviderPull
+from shared.domain.usage_month import UsageMonth, month_key
+from shared.errors import DependencyUnavailable, ProviderAuthError
+from shared.ports import RawPage, SyncTarget
+from tests.support.fakes import FakeEnterpriseStore
+
+
+class FakeSnapshotStore:
+    """Documents by enterprise and id, with a write counter; ``down`` makes every call fail transiently."""
+
+    def __init__(self) -> None:
+        self.snapshots: dict[tuple[str, date], UsageSnapshot] = {}
+        self.months: dict[tuple[str, str], UsageMonth] = {}
+        self.synced_at: dict[tuple[str, str], datetime] = {}
+        self.raw: dict[str, list[tuple[RawPage, datetime]]] = {}
+        self.last_sync: dict[tuple[str, ProviderName], datetime] = {}
+        self.writes = 0
+        self.commits = 0
+        self.down = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise DependencyUnavailable("the database is temporarily unavailable (fake outage)")
+
+    def days(self, enterprise_id: str, months: Sequence[str]) -> dict[date, UsageSnapshot]:
+        self._check()
+        wanted = set(months)
+        return {d: s for (e, d), s in self.snapshots.items() if e == enterprise_id and month_key(d) in wanted}
+
+    def save(
+        self, enterprise_id: str, days: Sequence[UsageSnapshot], months: Sequence[UsageMonth], *, synced_at: datetime
+    ) -> None:
+        self._check()
+        self.commits += 1
+        for day in days:
+            self.snapshots[(enterprise_id, day.date)] = day
+            self.synced_at[(enterprise_id, day.date.isoformat())] = synced_at
+        for month in months:
+            self.months[(enterprise_id, month.month)] = month
+            self.synced_at[(enterprise_id, month.month)] = synced_at
+        self.writes += len(days) + len(months)
+
+    def month(self, enterprise_id: str, month: str) -> UsageMonth | None:
+        self._check()
+        return self.months.get((enterprise_id, month))
+
+    def save_raw_pages(self, enterprise_id: str, pages: Sequence[RawPage], *, expire_at: datetime) -> int:
+        self._check()
+        self.raw.setdefault(enterprise_id, []).extend((p, expire_at) for p in pages)
+        return len(pages)
+
+    def record_last_sync(self, enterprise_id: str, providers: Sequence[ProviderName], at: datetime) -> None:
+        self._check()
+        for provider in providers:
+            self.last_sync[(enterprise_id, provider)] = at
+
+    def day(self, enterprise_id: str, day: date) -> UsageSnapshot | None:
+        return self.snapshots.get((enterprise_id, day))
+
+
+class FakeSyncTargets:
+    """Active enterprises of a ``FakeEnterpriseStore`` with a connected provider, in id order, page by page."""
+
+    def __init__(self, enterprises: FakeEnterpriseStore) -> None:
+        self._enterprises = enterprises
+        self.pages_read = 0
+
+    def pages(self, *, hourly_only: bool, page_size: int) -> Iterator[list[SyncTarget]]:
+        docs = [
+            e
+            for _, e in sorted(self._enterprises.docs.items())
+            if e.status == "active" and (not hourly_only or e.settings.sync_frequency == "hourly")
+        ]
+        for i in range(0, len(docs), page_size):
+            self.pages_read += 1
+            page = []
+            for e in docs[i : i + page_size]:
+                up = {p for p, state in e.providers.items() if state.status is ProviderStatus.CONNECTED}
+                connected = tuple(p for p in ProviderName if p in up)
+                if connected:
+                    page.append(SyncTarget(e.id, connected))
+            yield page
+
+
+class _Source:
+    def __init__(self, owner: FakePullSources, provider: Provider, key: str) -> None:
+        self.provider = provider
+        self._owner = owner
+        self._key = key
+
+    async def __aenter__(self) -> _Source:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._owner.closed += 1
+
+    async def validate(self) -> OrgIdentity:
+        raise NotImplementedError("the sync never validates keys")
+
+    async def pull(self, start: date, end_exclusive: date) -> ProviderPull:
+        self._owner.pulls.append((self.provider, start, end_exclusive))
+        if self._key not in self._owner.keys.get(self.provider, set()):
+            raise ProviderAuthError(f"{self.provider.value} returned 401: invalid key", provider=self.provider.value)
+        error = self._owner.errors.get(self.provider)
+        if error is not None:
+            raise error
+        days = {}
+        for i in range((end_exclusive - start).days):
+            day = start + timedelta(days=i)
+            days[day] = self._owner.days.get((self.provider, day)) or ProviderDay(provider=self.provider, day=day)
+        page = {"report": "usage", "path": "/v1/fake", "query": [["limit", "31"]], "body": {"data": []}}
+        return ProviderPull(
+            provider=self.provider,
+            start=start,
+            end_exclusive=end_exclusive,
+            days=days,
+            price_data_version="test-prices",
+            raw_pages=(page,),
+        )
+
+
+class FakePullSources:
+    """``UsageSourceFactory`` serving registered provider days to registered keys."""
+
+    def __init__(self) -> None:
+        self.keys: dict[Provider, set[str]] = {}
+        self.days: dict[tuple[Provider, date], ProviderDay] = {}
+        self.errors: dict[Provider, BaseException] = {}
+        self.pulls: list[tuple[Provider, date, date]] = []
+        self.closed = 0
+
+    def accept(self, provider: Provider, key: str) -> None:
+        self.keys.setdefault(provider, set()).add(key)
+
+    def serve(self, day: ProviderDay) -> None:
+        self.days[(day.provider, day.day)] = day
+
+    def __call__(self, provider: Provider, api_key: SecretStr) -> _Source:
+        return _Source(self, provider, api_key.get_secret_value())

@@ -1,0 +1,96 @@
+"""One enterprise with both providers connected, and behaving fakes of every port the sync touches."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from pydantic import SecretStr
+
+from shared.config import Settings
+from shared.domain.enterprise import ProviderName, ProviderState, ProviderStatus
+from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
+from shared.domain.snapshot import IndexLevel
+from shared.domain.usage import Provider
+from shared.services.key_health import KeyHealth
+from shared.services.sync_enterprise import SyncEnterprise
+from shared.services.sync_report import SyncReport, SyncRequest
+from tests.support.connect_world import ENTERPRISE_ID, make_enterprise
+from tests.support.fake_connections import FakeAuditLog, FakeProviderConnections
+from tests.support.fake_mailer import FakeMailer
+from tests.support.fake_secret_store import FakeSecretStore
+from tests.support.fake_sync import FakePullSources, FakeSnapshotStore
+from tests.support.fake_task_queue import FakeTaskQueue
+from tests.support.fakes import FakeEnterpriseStore, FixedClock
+
+KEYS = {
+    ProviderName.OPENAI: "sk-admin-UNITTEST-sync-openai-000000000000",
+    ProviderName.ANTHROPIC: "sk-ant-admin01-UNITTEST-sync-anthropic-00000",
+}
+NOW = datetime(2026, 11, 23, 2, 5, tzinfo=UTC)
+INDEX = IndexLevel(blended=Decimal("9.18"), version="test-index")
+
+
+@dataclass
+class SyncWorld:
+    clock: FixedClock = field(default_factory=lambda: FixedClock(NOW))
+    settings: Settings = field(default_factory=lambda: Settings(project_id="demo-test"))
+    enterprises: FakeEnterpriseStore = field(default_factory=FakeEnterpriseStore)
+    audit: FakeAuditLog = field(default_factory=FakeAuditLog)
+    secrets: FakeSecretStore = field(default_factory=lambda: FakeSecretStore(project_id="demo-test"))
+    sources: FakePullSources = field(default_factory=FakePullSources)
+    snapshots: FakeSnapshotStore = field(default_factory=FakeSnapshotStore)
+    tasks: FakeTaskQueue = field(default_factory=FakeTaskQueue)
+    mailer: FakeMailer = field(default_factory=FakeMailer)
+    connections: FakeProviderConnections = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.connections = FakeProviderConnections(self.enterprises, self.audit)
+        self.enterprises.create(make_enterprise(self.clock.now()))
+        for provider, key in KEYS.items():
+            self.connect(provider, key)
+
+    def connect(self, provider: ProviderName, key: str) -> None:
+        """Store ``key`` and mark ``provider`` connected, as the connect flow leaves them."""
+        ref = self.secrets.add_version(f"provider-key-{provider.value}_{ENTERPRISE_ID}", SecretStr(key), {})
+        now = self.clock.now()
+        self.connections.records[(ENTERPRISE_ID, provider)] = ProviderKeyRecord(
+            secret_version=ref.name, key_id=key_id_for(ref.name), stored_at=now
+        )
+        enterprise = self.enterprises.docs[ENTERPRISE_ID]
+        state = ProviderState(connected=True, status=ProviderStatus.CONNECTED, connected_at=now)
+        self.enterprises.docs[ENTERPRISE_ID] = enterprise.model_copy(
+            update={"providers": {**enterprise.providers, provider: state}}
+        )
+        self.sources.accept(Provider(provider.value), key)
+
+    def use_case(self) -> SyncEnterprise:
+        key_health = KeyHealth(
+            enterprises=self.enterprises,
+            connections=self.connections,
+            mailer=self.mailer,
+            clock=self.clock,
+            settings=self.settings,
+        )
+        return SyncEnterprise(
+            enterprises=self.enterprises,
+            connections=self.connections,
+            secrets=self.secrets,
+            sources=self.sources,
+            snapshots=self.snapshots,
+            audit_log=self.audit,
+            key_health=key_health,
+            tasks=self.tasks,
+            clock=self.clock,
+            settings=self.settings,
+            index=lambda day: INDEX,
+            savings=lambda day: {},
+        )
+
+    def run(self, payload: Mapping[str, object], read_id: str = "task-1") -> SyncReport:
+        return self.use_case().run(SyncRequest.model_validate(payload), read_id=read_id)
+
+    def status(self, provider: ProviderName) -> ProviderStatus:
+        return self.enterprises.docs[ENTERPRISE_ID].providers[provider].status

@@ -1,0 +1,188 @@
+"""The sync worker's use case with behaving fakes: what ends up stored, retried, recorded or acknowledged."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from shared.domain.audit import AuditAction
+from shared.domain.enterprise import ProviderName, ProviderStatus
+from shared.domain.usage import Provider
+from shared.errors import ProviderRateLimited, ProviderResponseError
+from shared.ports import SecretVersionRef
+from shared.services.sync_report import Outcome, SyncRequest
+from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID
+from tests.support.sync_world import SyncWorld
+from tests.support.usage_days import anthropic_day, failed_day, openai_day
+
+DAYS = [date(2026, 11, 20), date(2026, 11, 21), date(2026, 11, 22)]
+DAILY = {"enterprise_id": ENTERPRISE_ID, "start": "2026-11-20", "end": "2026-11-23", "reason": "daily"}
+OPENAI, ANTHROPIC = ProviderName.OPENAI, ProviderName.ANTHROPIC
+
+
+@pytest.fixture
+def world() -> SyncWorld:
+    w = SyncWorld()
+    for day in DAYS:
+        w.sources.serve(openai_day(day))
+        w.sources.serve(anthropic_day(day))
+    return w
+
+
+def test_a_sync_stores_every_day_its_month_and_last_sync(world: SyncWorld) -> None:
+    report = world.run(DAILY)
+    assert not report.retry
+    assert {p: r.outcome for p, r in report.providers.items()} == {
+        "anthropic": Outcome.SYNCED,
+        "openai": Outcome.SYNCED,
+    }
+    for day in DAYS:
+        snapshot = world.snapshots.day(ENTERPRISE_ID, day)
+        assert snapshot is not None
+        assert snapshot.totals.total_cost_usd == Decimal("15.10")  # 4.30 OpenAI + 10.80 Anthropic
+    month = world.snapshots.month(ENTERPRISE_ID, "2026-11")
+    assert month is not None
+    assert (month.days, month.totals.total_cost_usd) == (3, Decimal("45.30"))
+    assert (report.days_written, report.months_written) == (3, 1)
+    assert world.snapshots.commits == 1  # days and their month in one batch
+    assert world.snapshots.last_sync == {
+        (ENTERPRISE_ID, OPENAI): world.clock.now(),
+        (ENTERPRISE_ID, ANTHROPIC): world.clock.now(),
+    }
+    assert len(world.snapshots.raw[ENTERPRISE_ID]) == 2  # one page per provider
+
+
+def test_every_key_read_is_audited_once_per_task(world: SyncWorld) -> None:
+    world.run(DAILY, read_id="task-1")
+    world.run(DAILY, read_id="task-1")  # a retry of the same task
+    reads = [e for e in world.audit.of(ENTERPRISE_ID) if e.action is AuditAction.KEY_READ]
+    assert sorted(str(e.provider) for e in reads) == ["anthropic", "openai"]
+    world.run(DAILY, read_id="task-2")
+    assert len([e for e in world.audit.of(ENTERPRISE_ID) if e.action is AuditAction.KEY_READ]) == 4
+
+
+def test_a_duplicate_task_writes_nothing(world: SyncWorld) -> None:
+    world.run(DAILY)
+    before = dict(world.snapshots.snapshots), dict(world.snapshots.months), world.snapshots.writes
+    world.clock.advance(timedelta(minutes=5))
+    report = world.run(DAILY)
+    assert (report.days_written, report.months_written) == (0, 0)
+    assert (dict(world.snapshots.snapshots), dict(world.snapshots.months), world.snapshots.writes) == before
+
+
+def test_a_restated_day_is_rewritten_with_its_month(world: SyncWorld) -> None:
+    world.run(DAILY)
+    world.sources.serve(openai_day(DAYS[2], scale=2))  # the provider restated the last day
+    report = world.run(DAILY)
+    assert (report.days_written, report.months_written) == (1, 1)
+    month = world.snapshots.month(ENTERPRISE_ID, "2026-11")
+    assert month is not None
+    assert month.totals.total_cost_usd == Decimal("49.60")  # 45.30 + one more day of OpenAI's 4.30
+
+
+def test_a_rate_limited_provider_is_retried_without_losing_the_other(world: SyncWorld) -> None:
+    world.run(DAILY)
+    world.sources.serve(anthropic_day(DAYS[0]).model_copy(update={"records": ()}))  # Anthropic changes day 1
+    world.sources.errors[Provider.OPENAI] = ProviderRateLimited("429", provider="openai", retry_after_s=60)
+    report = world.run(DAILY)
+    assert report.retry
+    assert report.providers["openai"].outcome is Outcome.RETRY
+    assert report.providers["anthropic"].outcome is Outcome.SYNCED
+    day1 = world.snapshots.day(ENTERPRISE_ID, DAYS[0])
+    assert day1 is not None
+    assert day1.by_provider["openai"].tally.cost_usd == Decimal("4.30")  # kept from the earlier sync
+    assert day1.by_provider["anthropic"].tally.input_tokens == 0  # Anthropic's restatement was stored
+    assert set(world.snapshots.last_sync) == {(ENTERPRISE_ID, OPENAI), (ENTERPRISE_ID, ANTHROPIC)}
+
+
+def test_a_revoked_key_is_recorded_once_and_acknowledged(world: SyncWorld) -> None:
+    world.sources.keys[Provider.OPENAI] = set()  # the provider now refuses the stored key
+    report = world.run(DAILY)
+    assert not report.retry
+    assert (report.providers["openai"].outcome, report.providers["openai"].code) == (
+        Outcome.KEY_FAILED,
+        "provider_key_invalid",
+    )
+    assert world.status(OPENAI) is ProviderStatus.KEY_FAILED
+    assert [m["To"] for m in world.mailer.sent] == [ADMIN_EMAIL]
+    assert world.snapshots.day(ENTERPRISE_ID, DAYS[0]) is not None  # Anthropic's data is stored
+    again = world.run({**DAILY, "providers": ["openai", "anthropic"]})
+    assert again.providers["openai"].outcome is Outcome.NOT_CONNECTED
+    assert len(world.mailer.sent) == 1
+
+
+def test_a_malformed_day_keeps_the_good_snapshot(world: SyncWorld) -> None:
+    world.run(DAILY)
+    good = world.snapshots.day(ENTERPRISE_ID, DAYS[1])
+    world.sources.serve(failed_day(Provider.OPENAI, DAYS[1]))
+    report = world.run(DAILY)
+    assert not report.retry
+    assert report.providers["openai"].failed_days == ["2026-11-21"]
+    assert world.snapshots.day(ENTERPRISE_ID, DAYS[1]) == good
+
+
+def test_a_malformed_day_without_earlier_data_is_marked(world: SyncWorld) -> None:
+    world.sources.serve(failed_day(Provider.OPENAI, DAYS[1]))
+    world.run(DAILY)
+    marked = world.snapshots.day(ENTERPRISE_ID, DAYS[1])
+    assert marked is not None
+    assert marked.failed_providers == {"openai": "provider_malformed_response"}
+    assert list(marked.by_provider) == ["anthropic"]
+
+
+def test_a_pull_the_provider_answers_badly_is_acknowledged_as_failed(world: SyncWorld) -> None:
+    world.sources.errors[Provider.ANTHROPIC] = ProviderResponseError("400 bad request", provider="anthropic")
+    report = world.run(DAILY)
+    assert not report.retry
+    assert report.providers["anthropic"].outcome is Outcome.FAILED
+
+
+def test_a_destroyed_key_version_is_skipped(world: SyncWorld) -> None:
+    record = world.connections.records[(ENTERPRISE_ID, ANTHROPIC)]
+    world.secrets.disable_version(SecretVersionRef(record.secret_version))
+    report = world.run(DAILY)
+    assert report.providers["anthropic"].outcome is Outcome.KEY_UNAVAILABLE
+    assert report.providers["openai"].outcome is Outcome.SYNCED
+    assert not report.retry
+
+
+def test_a_secret_manager_outage_is_retried(world: SyncWorld) -> None:
+    world.secrets.unavailable = True
+    report = world.run(DAILY)
+    assert report.retry
+    assert world.snapshots.writes == 0
+
+
+def test_days_after_today_are_never_pulled(world: SyncWorld) -> None:
+    report = world.run({**DAILY, "start": "2026-11-22", "end": "2026-12-01", "reason": "backfill"})
+    assert (report.start, report.end) == (date(2026, 11, 22), date(2026, 11, 24))
+    assert {(s, e) for _, s, e in world.sources.pulls} == {(date(2026, 11, 22), date(2026, 11, 24))}
+
+
+def test_a_closing_enterprise_is_skipped(world: SyncWorld) -> None:
+    enterprise = world.enterprises.docs[ENTERPRISE_ID]
+    world.enterprises.docs[ENTERPRISE_ID] = enterprise.model_copy(update={"status": "closing"})
+    report = world.run(DAILY)
+    assert report.skipped == "enterprise_closing"
+    assert world.sources.pulls == []
+
+
+def test_a_pending_backfill_is_enqueued_by_the_next_sync(world: SyncWorld) -> None:
+    key = (ENTERPRISE_ID, OPENAI)
+    world.connections.records[key] = world.connections.records[key].model_copy(
+        update={"backfill_start": date(2026, 8, 26), "backfill_end": date(2026, 11, 24), "backfill_pending": True}
+    )
+    world.run(DAILY)
+    names = world.tasks.names(world.settings.sync_queue)
+    assert len(names) == 3  # 90 days in windows of at most 31
+    assert all(n.startswith(f"backfill-{ENTERPRISE_ID}-openai-") for n in names)
+    assert world.connections.records[key].backfill_pending is False
+
+
+def test_the_task_body_is_strict() -> None:
+    with pytest.raises(ValueError, match="end must be after start"):
+        SyncRequest.model_validate({**DAILY, "end": "2026-11-20"})
+    with pytest.raises(ValueError, match="Extra inputs"):
+        SyncRequest.model_validate({**DAILY, "surprise": 1})
