@@ -55,6 +55,10 @@ trigger: setup ## Fire a scheduled job on the running local stack now: make trig
 	@test -n "$(JOB)" || (echo "usage: make trigger JOB=<name> (see infra/jobs.json)" >&2; exit 2)
 	@PYTHONPATH=. $(PY) -m devstack.scheduler trigger "$(JOB)"
 
+.PHONY: bench
+bench: setup ## Performance report: sync fan-out rate, worker time vs floor, requests and Firestore I/O per enterprise-day
+	PYTHONPATH=. $(PY) -m devstack.bench_sync
+
 ENV ?= example
 
 .PHONY: bundles

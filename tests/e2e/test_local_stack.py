@@ -1,4 +1,8 @@
-"""``make run`` end to end: the stack comes up, its printed commands work, Ctrl-C leaves no process behind."""
+"""``make run`` end to end: the stack comes up seeded, its printed commands work, ``make trigger JOB=daily-sync``
+fills snapshots that equal the provider simulator's figures to the cent, and Ctrl-C leaves no process behind.
+
+The tests of this module share one running stack and run in file order; the last one stops it.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,26 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
 from devstack.processes import free_port, group_alive
 from tests.conftest import ROOT
+
+STACK_FILE = ROOT / ".local" / "stack.json"
+PORT_NAMES = ("API_PORT", "FIRESTORE_PORT", "TASKS_PORT", "SECRETS_PORT", "SIM_PORT", "SMTP_PORT")
+DEMO_ORGS = {
+    "Acme Corp": ["org-demo-acme", "org-demo-umbrella"],
+    "Globex": ["org-demo-globex"],
+    "Initech": ["org-demo-initech"],
+}
 
 
 def _env(ports: dict[str, int]) -> dict[str, str]:
@@ -26,27 +44,24 @@ def _env(ports: dict[str, int]) -> dict[str, str]:
     return env
 
 
-def _wait_for_health(url: str, runner: subprocess.Popen[str], timeout_s: float = 150) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert runner.poll() is None, "the runner exited during start-up"
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError("the stack did not become healthy")
+@dataclass
+class RunningStack:
+    process: subprocess.Popen[str]
+    output: Path
+    api: str
+    info: dict[str, Any]
+    """``.local/stack.json`` as the runner wrote it at start-up."""
+
+    def printed(self) -> str:
+        return self.output.read_text()
 
 
-def test_make_run_serves_the_api_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    ports = {
-        name: free_port()
-        for name in ("API_PORT", "FIRESTORE_PORT", "TASKS_PORT", "SECRETS_PORT", "SIM_PORT", "SMTP_PORT")
-    }
-    out = tmp_path / "runner.out"
-    with out.open("w") as sink:
-        runner = subprocess.Popen(
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    ports = {name: free_port() for name in PORT_NAMES}
+    output = tmp_path_factory.mktemp("stack") / "runner.out"
+    with output.open("w") as sink:
+        process = subprocess.Popen(
             [sys.executable, "-m", "devstack.runner"],
             cwd=ROOT,
             env=_env(ports),
@@ -55,61 +70,134 @@ def test_make_run_serves_the_api_and_ctrl_c_stops_everything(tmp_path: Path) -> 
             text=True,
             start_new_session=True,
         )
-    api = f"http://127.0.0.1:{ports['API_PORT']}"
+    running = RunningStack(process, output, f"http://127.0.0.1:{ports['API_PORT']}", {})
     try:
-        _wait_for_health(api, runner)
-        deadline = time.monotonic() + 30
-        while "export TOKEN=" not in out.read_text() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        printed = out.read_text()
-        token = re.search(r"export TOKEN=(\S+)", printed)
-        assert token, printed
-        stack = json.loads((ROOT / ".local" / "stack.json").read_text())
-        assert stack["api_base_url"] == api
-        assert {"api"} <= set(stack["functions"])
-
-        # The printed curl commands work as printed (with TOKEN exported).
-        curls = [line.strip() for line in printed.splitlines() if line.strip().startswith("curl ")]
-        assert len(curls) >= 3
-        shell_env = {**os.environ, "TOKEN": token.group(1)}
-        outputs = {}
-        for command in curls:
-            result = subprocess.run(
-                ["bash", "-c", command + " -w '\\n%{http_code}'"],
-                env=shell_env,
-                capture_output=True,
-                text=True,
-                timeout=30,
-                check=False,
-            )
-            status = result.stdout.strip().rsplit("\n", 1)[-1]
-            assert status in {"200", "201"}, (command, result.stdout, result.stderr)
-            outputs[command] = result.stdout
-        enterprise_get = next(c for c in curls if c.endswith("/api/v1/enterprise"))
-        assert json.loads(outputs[enterprise_get].rsplit("\n", 1)[0])["name"] == "Acme Corp"  # the demo seed
-        groups = list(stack["pids"].values())
-        assert all(group_alive(pid) for pid in groups)
+        deadline = time.monotonic() + 180
+        while "export TOKEN=" not in running.printed():
+            assert process.poll() is None, running.printed()[-3000:]
+            assert time.monotonic() < deadline, "the stack did not start in time"
+            time.sleep(0.5)
+        running.info = json.loads(STACK_FILE.read_text())
+        yield running
     finally:
-        runner.send_signal(signal.SIGINT)
-        try:
-            runner.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(runner.pid, signal.SIGKILL)
-            raise
-    assert runner.returncode == 0, out.read_text()[-2000:]
-    leftovers = [pid for pid in groups if group_alive(pid)]
-    assert leftovers == [], f"process groups still alive after Ctrl-C: {leftovers}"
-    assert not (ROOT / ".local" / "stack.json").exists()
+        # A failed test must not leave the stack running: stop it as Ctrl-C would, then make sure of every group.
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        for pid in running.info.get("pids", {}).values():
+            if group_alive(pid):
+                os.killpg(pid, signal.SIGKILL)
 
 
-def test_a_port_in_use_gives_a_clear_message(tmp_path: Path) -> None:
+def test_health_and_the_printed_curl_commands_work(stack: RunningStack) -> None:
+    assert httpx.get(f"{stack.api}/healthz").status_code == 200
+    printed = stack.printed()
+    token = re.search(r"export TOKEN=(\S+)", printed)
+    assert token, printed
+    info = stack.info
+    assert info["api_base_url"] == stack.api
+    assert {"api", "connect", "sync_dispatch", "sync_worker"} <= set(info["functions"])
+    curls = [line.strip() for line in printed.splitlines() if line.strip().startswith("curl ")]
+    assert len(curls) >= 3
+    outputs = {}
+    for command in curls:
+        result = subprocess.run(
+            ["bash", "-c", command + " -w '\\n%{http_code}'"],
+            env={**os.environ, "TOKEN": token.group(1)},
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        body, _, status = result.stdout.strip().rpartition("\n")
+        assert status in {"200", "201"}, (command, result.stdout, result.stderr)
+        outputs[command] = body
+    enterprise = json.loads(outputs[next(c for c in curls if c.endswith("/api/v1/enterprise"))])
+    assert enterprise["name"] == "Acme Corp"
+    assert {p for p, state in enterprise["providers"].items() if state["status"] == "connected"} == {
+        "openai",
+        "anthropic",
+    }
+
+
+def _snapshots(info: dict[str, Any], days: list[date]) -> dict[str, dict[date, dict[str, Any]]]:
+    host, project = info["firestore_emulator_host"], info["project_id"]
+    base = f"http://{host}/v1/projects/{project}/databases/(default)/documents"
+    owner = {"Authorization": "Bearer owner"}
+    found: dict[str, dict[date, dict[str, Any]]] = {}
+    enterprises = httpx.get(f"{base}/enterprises", headers=owner, params={"pageSize": 100}).json()
+    for doc in enterprises.get("documents", []):
+        name = doc["fields"]["name"]["stringValue"]
+        found[name] = {}
+        for day in days:
+            snap = httpx.get(f"{base}/enterprises/{doc['name'].rsplit('/', 1)[1]}/usage_snapshots/{day}", headers=owner)
+            if snap.status_code == 200:
+                found[name][day] = snap.json()["fields"]
+    return found
+
+
+def _billed(fields: dict[str, Any]) -> Decimal:
+    value = fields["totals"]["mapValue"]["fields"]["total_cost_usd"]
+    return Decimal(value.get("stringValue") or value.get("doubleValue") or value.get("integerValue"))
+
+
+def test_daily_sync_fills_snapshots_equal_to_the_providers_figures(stack: RunningStack) -> None:
+    info = stack.info
+    trigger = subprocess.run(
+        [sys.executable, "-m", "devstack.scheduler", "trigger", "daily-sync"],
+        cwd=ROOT,
+        env=_env({}),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert trigger.returncode == 0, trigger.stdout + trigger.stderr
+    today = datetime.now(UTC).date()
+    days = [today - timedelta(days=n) for n in (3, 2, 1)]
+    truth: dict[str, dict[date, Decimal]] = {}
+    for enterprise, orgs in DEMO_ORGS.items():
+        truth[enterprise] = {}
+        for day in days:
+            total = Decimal(0)
+            for org in orgs:
+                response = httpx.get(f"{info['simulator_url']}/_sim/orgs/{org}/truth", params={"day": str(day)})
+                total += Decimal(str(response.json()["billed_cost_usd"]))
+            truth[enterprise][day] = total.quantize(Decimal("0.01"))
+    deadline = time.monotonic() + 240
+    while True:
+        snapshots = _snapshots(info, days)
+        got = {
+            name: {day: _billed(fields).quantize(Decimal("0.01")) for day, fields in per_day.items()}
+            for name, per_day in snapshots.items()
+            if name in DEMO_ORGS
+        }
+        if got == truth or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert got == truth
+    assert all(value > 0 for per_day in truth.values() for value in per_day.values())
+
+
+def test_ctrl_c_stops_every_process(stack: RunningStack) -> None:
+    groups = list(stack.info["pids"].values())
+    assert all(group_alive(pid) for pid in groups)
+    stack.process.send_signal(signal.SIGINT)
+    stack.process.wait(timeout=90)
+    assert stack.process.returncode == 0, stack.printed()[-2000:]
+    assert [pid for pid in groups if group_alive(pid)] == []
+    assert not STACK_FILE.exists()
+
+
+def test_a_port_in_use_gives_a_clear_message() -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        ports = {
-            name: free_port() for name in ("FIRESTORE_PORT", "TASKS_PORT", "SECRETS_PORT", "SIM_PORT", "SMTP_PORT")
-        }
+        ports = {name: free_port() for name in PORT_NAMES}
         ports["API_PORT"] = port
         result = subprocess.run(
             [sys.executable, "-m", "devstack.runner"],
