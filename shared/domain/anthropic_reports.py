@@ -15,13 +15,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.domain.normalise import UNKNOWN_MODEL, DayPart, RawUsage, bucket_results, utc_day_of_rfc3339
-from shared.domain.usage import ContextBand, CostKind, CostLine, MeterUsage, Provider, ServiceTier, TokenType
+from shared.domain.usage import (
+    ContextBand,
+    CostKind,
+    CostLine,
+    MeterUsage,
+    Provider,
+    ProviderAmount,
+    ServiceTier,
+    TokenType,
+)
 from shared.errors import ProviderResponseError
 
 log = logging.getLogger(__name__)
@@ -75,22 +84,10 @@ class _UsageRow(BaseModel):
     context_window: str | None = None
 
 
-def _cents(value: object) -> object:
-    # Documented as a decimal string; a JSON number is tolerated. bool is not money.
-    if isinstance(value, bool):
-        raise ValueError("not an amount")
-    if isinstance(value, int | str):
-        try:
-            return Decimal(str(value).strip())
-        except InvalidOperation as e:
-            raise ValueError("not a decimal amount") from e
-    return value
-
-
 class _CostRow(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    amount: Annotated[Decimal, BeforeValidator(_cents), Field(allow_inf_nan=False)]
+    amount: ProviderAmount
     currency: str = "USD"
     workspace_id: str | None = None
     description: str | None = None

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from shared.domain.enterprise import ProviderName
+from shared.ports import TaskSpec
 
 CHUNK_DAYS = 31
 """Daily buckets per usage page for both providers (OpenAI usage, Anthropic usage and cost reports)."""
@@ -67,3 +68,16 @@ def backfill_payload(enterprise_id: str, provider: ProviderName, window: Backfil
         "end": window.end_exclusive.isoformat(),
         "reason": BACKFILL_REASON,
     }
+
+
+def backfill_tasks(enterprise_id: str, provider: ProviderName, span: BackfillWindow) -> list[TaskSpec]:
+    """The named ``sync_worker`` tasks that pull ``span`` for one provider: the same names for the same span, so
+    whoever enqueues them (connect, or the worker resuming a pending backfill) never doubles the work."""
+    return [
+        TaskSpec(
+            name=backfill_task_name(enterprise_id, provider, window),
+            function=SYNC_WORKER,
+            payload=backfill_payload(enterprise_id, provider, window),
+        )
+        for window in split_windows(span)
+    ]

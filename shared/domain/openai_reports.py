@@ -18,13 +18,21 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.domain.normalise import UNKNOWN_MODEL, DayPart, RawUsage, bucket_results, utc_day_of_epoch
-from shared.domain.usage import ContextBand, CostKind, CostLine, MeterUsage, Provider, ServiceTier, TokenType
+from shared.domain.usage import (
+    ContextBand,
+    CostKind,
+    CostLine,
+    MeterUsage,
+    Provider,
+    ProviderAmount,
+    ServiceTier,
+    TokenType,
+)
 from shared.errors import ProviderResponseError
 
 log = logging.getLogger(__name__)
@@ -80,22 +88,10 @@ class _InputOnlyRow(_Grouping):
     num_model_requests: Count | None = None
 
 
-def _to_decimal(value: object) -> object:
-    # ``amount.value`` arrives as a JSON number or a numeric string; bool is not money.
-    if isinstance(value, bool):
-        raise ValueError("not an amount")
-    if isinstance(value, int | str):
-        try:
-            return Decimal(str(value).strip())
-        except InvalidOperation as e:
-            raise ValueError("not a decimal amount") from e
-    return value
-
-
 class _Amount(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    value: Annotated[Decimal, BeforeValidator(_to_decimal), Field(allow_inf_nan=False)]
+    value: ProviderAmount
     currency: str = "usd"
 
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, computed_field, model_validator
 
 TOKENS_PER_PRICING_UNIT = Decimal(1_000_000)
 """List prices are quoted per million tokens (FOCUS ``PricingUnit`` "1000000 Tokens")."""
@@ -105,6 +105,23 @@ class ReconciliationReason(StrEnum):
 
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+def _parse_amount(value: object) -> object:
+    # Providers send money as a JSON number or a numeric string (OpenAI ``amount.value``, Anthropic cents strings);
+    # both become an exact Decimal, never a float. bool is not money.
+    if isinstance(value, bool):
+        raise ValueError("not an amount")
+    if isinstance(value, int | str):
+        try:
+            return Decimal(str(value).strip())
+        except InvalidOperation as e:
+            raise ValueError("not a decimal amount") from e
+    return value
+
+
+ProviderAmount = Annotated[Decimal, BeforeValidator(_parse_amount), Field(allow_inf_nan=False)]
+"""A money amount as a provider sends it, parsed exactly (units are the provider's: dollars or cents)."""
 
 
 def day_start(day: date) -> datetime:

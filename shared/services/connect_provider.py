@@ -43,12 +43,9 @@ from pydantic import SecretStr
 from shared.config import Settings
 from shared.domain.audit import Actor, AuditAction, AuditEntry, attempt_entry_id, versioned_entry_id
 from shared.domain.backfill import (
-    SYNC_WORKER,
     BackfillWindow,
-    backfill_payload,
     backfill_span,
-    backfill_task_name,
-    split_windows,
+    backfill_tasks,
 )
 from shared.domain.enterprise import ProviderName, ProviderState, ProviderStatus
 from shared.domain.provider_keys import ProviderKeyRecord, check_admin_key_shape, display_name, key_id_for
@@ -73,7 +70,6 @@ from shared.ports import (
     SecretStore,
     SecretVersionRef,
     TaskQueue,
-    TaskSpec,
     UsageSourceFactory,
 )
 from shared.services.enterprises import get_enterprise
@@ -251,14 +247,7 @@ class ConnectProvider:
         if not record.backfill_pending or record.backfill_start is None or record.backfill_end is None:
             return SyncStart("not_needed", 0)
         span = BackfillWindow(record.backfill_start, record.backfill_end)
-        specs = [
-            TaskSpec(
-                name=backfill_task_name(enterprise_id, provider, window),
-                function=SYNC_WORKER,
-                payload=backfill_payload(enterprise_id, provider, window),
-            )
-            for window in split_windows(span)
-        ]
+        specs = backfill_tasks(enterprise_id, provider, span)
         context = {"enterprise_id": enterprise_id, "provider": provider.value, "tasks": len(specs)}
         try:
             result = self._tasks.enqueue(self._settings.sync_queue, specs)

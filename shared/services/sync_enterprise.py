@@ -28,7 +28,10 @@ from datetime import date, timedelta
 from pydantic import SecretStr
 
 from shared.config import Settings
-from shared.domain.backfill import SYNC_WORKER, BackfillWindow, backfill_payload, backfill_task_name, split_windows
+from shared.domain.backfill import (
+    BackfillWindow,
+    backfill_tasks,
+)
 from shared.domain.enterprise import Enterprise, ProviderName, ProviderStatus
 from shared.domain.provider_keys import ProviderKeyRecord
 from shared.domain.usage import Provider, ProviderPull
@@ -50,7 +53,6 @@ from shared.ports import (
     SecretVersionRef,
     SnapshotStore,
     TaskQueue,
-    TaskSpec,
     UsageSourceFactory,
 )
 from shared.services.audit import record_key_read
@@ -179,15 +181,7 @@ class SyncEnterprise:
         """Enqueue a history backfill the connect flow recorded as pending (same task names: no duplicates)."""
         if not record.backfill_pending or record.backfill_start is None or record.backfill_end is None:
             return
-        span = BackfillWindow(record.backfill_start, record.backfill_end)
-        specs = [
-            TaskSpec(
-                name=backfill_task_name(enterprise_id, provider, window),
-                function=SYNC_WORKER,
-                payload=backfill_payload(enterprise_id, provider, window),
-            )
-            for window in split_windows(span)
-        ]
+        specs = backfill_tasks(enterprise_id, provider, BackfillWindow(record.backfill_start, record.backfill_end))
         context = {"enterprise_id": enterprise_id, "provider": provider.value}
         try:
             result = self._tasks.enqueue(self._settings.sync_queue, specs)
