@@ -11,11 +11,13 @@ our own backends), 400 is a malformed body (a bug in the caller).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from shared.deps import Deps
 from shared.services.dispatch_sync import DispatchRequest, dispatch_sync
 from shared.services.key_health import KeyHealth
+from shared.services.publish_index import publish_index
 from shared.services.sync_enterprise import SyncEnterprise
 from shared.services.sync_report import SyncRequest
 from shared.web import problems
@@ -42,12 +44,16 @@ def sync_dispatch(ctx: RequestContext) -> dict[str, Any]:
     body = ctx.body_as(DispatchRequest)
     deps = ctx.deps
     result = dispatch_sync(deps.sync_targets, deps.tasks, deps.clock, deps.settings, body.frequency)
+    # The list-price index for the days the sync covers (today included), stored once per day for the API.
+    today = deps.clock.now().date()
+    published = publish_index(deps.indices, result.window.start, today + timedelta(days=1))
     return {
         "frequency": result.frequency,
         "window": {"start": result.window.start.isoformat(), "end": result.window.end.isoformat()},
         "enterprises": result.enterprises,
         "tasks_created": result.created,
         "tasks_existed": result.already_existed,
+        "index_days_published": published,
         "seconds": round(result.seconds, 3),
     }
 

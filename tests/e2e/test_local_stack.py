@@ -181,6 +181,13 @@ def test_daily_sync_fills_snapshots_equal_to_the_providers_figures(stack: Runnin
     assert got == truth
     assert all(value > 0 for per_day in truth.values() for value in per_day.values())
 
+    # The daily job also published the market index, which any signed-in user can read.
+    token = re.search(r"export TOKEN=(\S+)", stack.printed())
+    assert token
+    index = httpx.get(f"{stack.api}/api/v1/indices/latest", headers={"Authorization": f"Bearer {token.group(1)}"})
+    assert index.status_code == 200, index.text
+    assert "STCI-FRONTIER" in index.text
+
 
 def test_ctrl_c_stops_every_process(stack: RunningStack) -> None:
     groups = list(stack.info["pids"].values())

@@ -13,11 +13,13 @@ from typing import Any
 from devstack.tokens import mint_oidc_token
 from shared.bootstrap import build_web_app
 from shared.config import get_settings
+from shared.domain.market_index import index_for_day
 from shared.domain.usage import Provider
 from shared.errors import ProviderUnavailable
 from shared.web.app import WebApp
 from shared.web.http import ApiRequest, ApiResponse, Headers
 from tests.support.connect_world import ENTERPRISE_ID
+from tests.support.fake_indices import FakeIndexStore
 from tests.support.fake_sync import FakeSyncTargets
 from tests.support.sync_world import SyncWorld
 from tests.support.usage_days import anthropic_day, openai_day
@@ -100,8 +102,13 @@ def test_only_the_tasks_invoker_may_call_the_worker_and_bodies_are_strict() -> N
 
 def test_the_dispatcher_answers_with_its_fan_out() -> None:
     world = world_with_data()
+    indices = FakeIndexStore(world.clock)
     app = build_web_app(
-        "sync_dispatch", sync_targets=FakeSyncTargets(world.enterprises), tasks=world.tasks, clock=world.clock
+        "sync_dispatch",
+        sync_targets=FakeSyncTargets(world.enterprises),
+        tasks=world.tasks,
+        clock=world.clock,
+        indices=indices,
     )
     settings = get_settings()
     response = post(app, "sync_dispatch", {"frequency": "daily"}, caller=settings.scheduler_service_account)
@@ -112,5 +119,12 @@ def test_the_dispatcher_answers_with_its_fan_out() -> None:
         1,
         {"start": "2026-11-20", "end": "2026-11-23"},
     )
+    # The market index is stored for every day the sync covers, today included, as computed from list prices.
+    assert body["index_days_published"] == 4
+    for day in (date(2026, 11, 20), date(2026, 11, 23)):
+        assert indices.get(day) == index_for_day(day)
+    again = post(app, "sync_dispatch", {"frequency": "daily"}, caller=settings.scheduler_service_account)
+    assert json.loads(again.body)["tasks_created"] == 0
+    assert indices.get(date(2026, 11, 23)) == index_for_day(date(2026, 11, 23))
     assert post(app, "sync_dispatch", {"frequency": "daily"}).status in (401, 403)  # the tasks invoker may not
     assert post(app, "sync_dispatch", {"frequency": "weekly"}, caller=settings.scheduler_service_account).status == 400
