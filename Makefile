@@ -56,8 +56,9 @@ trigger: setup ## Fire a scheduled job on the running local stack now: make trig
 	@PYTHONPATH=. $(PY) -m devstack.scheduler trigger "$(JOB)"
 
 .PHONY: bench
-bench: setup ## Performance report: sync fan-out rate, worker time vs floor, requests and Firestore I/O per enterprise-day
+bench: setup ## Performance report: sync fan-out, worker time vs floor, I/O per enterprise-day, benchmark aggregation
 	PYTHONPATH=. $(PY) -m devstack.bench_sync
+	PYTHONPATH=. $(PY) -m devstack.bench_benchmarks
 
 ENV ?= example
 

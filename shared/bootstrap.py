@@ -19,6 +19,7 @@ from shared.web.router import Router
 
 ROUTER_MODULES: dict[str, str] = {
     "api": "shared.api.api_routes",
+    "benchmarks_aggregate": "shared.api.benchmarks_routes",
     "connect": "shared.api.connect_routes",
     "sync_dispatch": "shared.api.sync_dispatch_routes",
     "sync_worker": "shared.api.sync_worker_routes",

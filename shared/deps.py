@@ -12,6 +12,7 @@ from typing import Any
 from shared.config import Settings
 from shared.ports import (
     AuditLog,
+    BenchmarkStore,
     Clock,
     EnterpriseStore,
     IndexStore,
@@ -48,6 +49,15 @@ class Deps:
         from shared.adapters.firestore_enterprises import FirestoreEnterprises
 
         return FirestoreEnterprises(self.firestore)
+
+    @cached_property
+    def benchmarks(self) -> BenchmarkStore:
+        found = self._override("benchmarks")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_benchmarks import FirestoreBenchmarks
+
+        return FirestoreBenchmarks(self.firestore, self.clock)
 
     @cached_property
     def indices(self) -> IndexStore:

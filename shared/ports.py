@@ -16,10 +16,12 @@ from typing import Any, Protocol
 from pydantic import SecretStr
 
 from shared.domain.audit import AuditEntry
-from shared.domain.enterprise import Enterprise, Membership, ProviderName, ProviderState
+from shared.domain.benchmark_models import BenchmarkDocument
+from shared.domain.enterprise import Enterprise, Industry, Membership, ProviderName, ProviderState
 from shared.domain.index_models import IndexDay
 from shared.domain.provider_keys import ProviderKeyRecord
 from shared.domain.snapshot import UsageSnapshot
+from shared.domain.snapshot_parts import ProviderPart
 from shared.domain.usage import OrgIdentity, Provider, ProviderPull
 from shared.domain.usage_month import UsageMonth
 
@@ -348,4 +350,40 @@ class IndexStore(Protocol):
 
     def latest(self, n_days_back: int = 7) -> IndexDay | None:
         """The newest published day among today (UTC) and the ``n_days_back`` days before it."""
+        ...
+
+
+# --- Peer benchmarks ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchmarkParticipant:
+    """An active enterprise that shares anonymous benchmarks, with the industry that places it in a bucket."""
+
+    enterprise_id: str
+    industry: Industry
+
+
+class BenchmarkStore(Protocol):
+    """The monthly peer benchmark's inputs (opted-in enterprises, their rollups) and its documents (``benchmarks``)."""
+
+    def participants(self, *, page_size: int) -> Iterator[list[BenchmarkParticipant]]:
+        """Active enterprises with ``settings.share_anonymous_benchmarks`` true, in pages ordered by id."""
+        ...
+
+    def month_parts(self, enterprise_ids: Sequence[str], month: str) -> dict[str, dict[str, ProviderPart]]:
+        """Each enterprise's per-provider parts of its ``month`` rollup (only the figures a benchmark uses).
+
+        Enterprises without a rollup for the month are absent from the result.
+        """
+        ...
+
+    def put(self, document: BenchmarkDocument) -> None:
+        """Write ``benchmarks/{month}`` whole (a recomputation replaces it)."""
+        ...
+
+    def get(self, month: str) -> BenchmarkDocument | None: ...
+
+    def latest(self) -> BenchmarkDocument | None:
+        """The newest month's document, or None when nothing has been aggregated yet."""
         ...

@@ -45,10 +45,18 @@ SAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
 }
 """A valid body for every endpoint that takes one."""
 
-PATH_PARAMS = {"uid": uid_for_email(TARGET_MEMBER)}
+SAMPLE_QUERIES: dict[tuple[str, str], dict[str, list[str]]] = {
+    ("GET", "/api/v1/enterprise/usage"): {"start": ["2026-10-01"], "end": ["2026-10-31"]},
+    ("GET", "/api/v1/enterprise/usage.csv"): {"start": ["2026-10-01"], "end": ["2026-10-31"]},
+}
+"""Valid query parameters for endpoints that require some."""
+
+PATH_PARAMS = {"uid": uid_for_email(TARGET_MEMBER), "month": "2026-10"}
 
 NO_DATA_YET: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/indices/latest"): "index_not_available",
+    ("GET", "/api/v1/benchmarks/current"): "benchmark_not_available",
+    ("GET", "/api/v1/benchmarks/{month}"): "benchmark_not_available",
 }
 """Endpoints whose allowed callers may get a 404 on an empty platform, with the handler's own code (not an
 authorisation code): proof that the call got past authorisation."""
@@ -108,7 +116,8 @@ def _request(app: WebApp, route: Route, persona: str, enterprise_id: str = A) ->
         assert key in SAMPLE_BODIES, f"{route.method} {route.path} takes a body: add a valid sample to SAMPLE_BODIES"
         body = json.dumps(SAMPLE_BODIES[key]).encode()
         headers["Content-Type"] = "application/json"
-    return app.handle(ApiRequest(route.method, path, Headers(headers), {}, body))
+    query = SAMPLE_QUERIES.get((route.method, route.path), {})
+    return app.handle(ApiRequest(route.method, path, Headers(headers), query, body))
 
 
 def _cases() -> list[Any]:

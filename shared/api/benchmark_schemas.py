@@ -1,0 +1,69 @@
+"""Request and response models of the peer benchmark routes.
+
+Responses carry published figures only: count bands (never an exact count), percentiles and noisy means per bucket,
+and the caller's own position. The disclosure rules' parameters are never part of a response.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.domain.benchmark_models import BucketResult, CountBand, Month, PublishedFigure
+from shared.domain.benchmark_position import PeerPosition
+from shared.domain.snapshot import INDEX_NAME
+from shared.domain.usage import Provider
+from shared.services.read_benchmarks import BenchmarkView
+
+INDEX_BLEND = "0.75 * input + 0.25 * output (USD per 1M tokens), list prices"
+
+
+class AggregateRequest(BaseModel):
+    """Body of the monthly aggregation job; without ``month``, the previous closed month."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    month: Month | None = None
+
+
+class MarketIndexView(BaseModel):
+    index: str = INDEX_NAME
+    month: str
+    blended: PublishedFigure
+    """The month's mean daily level."""
+    definition: str = INDEX_BLEND
+
+
+class BenchmarkResponse(BaseModel):
+    """``GET /api/v1/benchmarks/...``: a month's published peer benchmark and the caller's position in it."""
+
+    month: str
+    computed_at: datetime
+    """When the month's data settled: the benchmark reflects provider data as of then."""
+    method_version: str
+    enterprise_count_band: CountBand | None
+    """Band of the enterprises behind the ``all`` bucket; None when it is not published."""
+    buckets: dict[str, BucketResult]
+    your_position: PeerPosition | None
+    """In the caller's industry bucket (falling back to ``all``); None without usage that month."""
+    provider_positions: dict[Provider, PeerPosition]
+    """In each of the caller's provider buckets (falling back to ``all``)."""
+    market_index: MarketIndexView | None
+    """Only when no published bucket positions the caller: the market index for the month, to compare with."""
+
+    @classmethod
+    def of(cls, view: BenchmarkView) -> BenchmarkResponse:
+        document = view.document
+        everyone = document.bucket("all")
+        index = view.market_index
+        return cls(
+            month=document.month,
+            computed_at=document.computed_at,
+            method_version=document.method_version,
+            enterprise_count_band=everyone.count_band if everyone is not None else None,
+            buckets=document.buckets,
+            your_position=view.position,
+            provider_positions=view.provider_positions,
+            market_index=None if index is None else MarketIndexView(month=document.month, blended=index),
+        )

@@ -1,0 +1,103 @@
+"""A FOCUS-style CSV of daily usage: one row per day, provider, model and token type (``usage.csv``).
+
+What daily snapshots keep per day, provider and model is a ``Tally``: tokens by type (uncached input, cache reads,
+cache writes with 5-minute and 1-hour writes together, output) and the model's billed and list cost as a whole.
+So token rows carry ``ConsumedQuantity`` only; the model's costs are on one ``model/cost`` row per day, and billed
+cost not attributed to any model (tools, storage, cost lines without a model) on an ``(unattributed)/cost`` row, so
+``BilledCost`` sums to what the providers billed. Per-token-type costs, service tiers and API keys are not stored.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import timedelta
+from decimal import Decimal
+
+from shared.domain.snapshot import UsageSnapshot
+from shared.domain.usage_tally import Tally, plain_decimal
+
+COLUMNS = (
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "ProviderName",
+    "ServiceName",
+    "ChargeDescription",
+    "SkuId",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "PricingUnit",
+    "ListCost",
+    "BilledCost",
+    "BillingCurrency",
+)
+UNATTRIBUTED = "(unattributed)"
+_PROVIDERS = {"openai": "OpenAI", "anthropic": "Anthropic", "google": "Google"}
+_SERVICES = {"openai": "OpenAI API", "anthropic": "Claude API", "google": "Gemini API"}
+
+
+def _meters(tally: Tally) -> list[tuple[str, int]]:
+    uncached = tally.input_tokens - tally.cached_tokens - tally.cache_write_tokens
+    return [
+        ("input_uncached", uncached),
+        ("input_cache_read", tally.cached_tokens),
+        ("input_cache_write", tally.cache_write_tokens),
+        ("output", tally.output_tokens),
+    ]
+
+
+def focus_rows(days: Iterable[UsageSnapshot]) -> list[dict[str, str]]:
+    """The CSV rows of the snapshots, ordered by day, provider, model."""
+    rows: list[dict[str, str]] = []
+    for day in sorted(days, key=lambda d: d.date):
+        period = {
+            "ChargePeriodStart": f"{day.date.isoformat()}T00:00:00Z",
+            "ChargePeriodEnd": f"{(day.date + timedelta(days=1)).isoformat()}T00:00:00Z",
+            "BillingCurrency": "USD",
+        }
+        for provider, part in sorted(day.by_provider.items()):
+            base = {
+                **period,
+                "ProviderName": _PROVIDERS.get(provider, provider),
+                "ServiceName": _SERVICES.get(provider, provider),
+            }
+            for model, tally in sorted(part.by_model.items()):
+                for meter, quantity in _meters(tally):
+                    if quantity:
+                        rows.append(_row(base, model, meter, quantity=quantity))
+                rows.append(_row(base, model, "cost", list_cost=tally.list_cost_usd, billed=tally.cost_usd))
+            rest = part.tally.cost_usd - sum((t.cost_usd for t in part.by_model.values()), Decimal(0))
+            if rest:
+                rows.append(_row(base, UNATTRIBUTED, "cost", billed=rest))
+    return rows
+
+
+def _row(
+    base: dict[str, str],
+    model: str,
+    meter: str,
+    *,
+    quantity: int | None = None,
+    list_cost: Decimal | None = None,
+    billed: Decimal | None = None,
+) -> dict[str, str]:
+    tokens = quantity is not None
+    return {
+        **base,
+        "ChargeDescription": f"{model} {meter.replace('_', ' ')} tokens" if tokens else f"{model} usage cost",
+        "SkuId": f"{model}/{meter}",
+        "ConsumedQuantity": str(quantity) if tokens else "",
+        "ConsumedUnit": "Tokens" if tokens else "",
+        "PricingUnit": "1M Tokens" if tokens else "",
+        "ListCost": "" if list_cost is None else plain_decimal(list_cost),
+        "BilledCost": "" if billed is None else plain_decimal(billed),
+    }
+
+
+def to_csv(rows: Iterable[dict[str, str]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

@@ -1,0 +1,138 @@
+"""Use case: the monthly anonymous peer benchmark, ``benchmarks/{YYYY-MM}``, from the enterprises' monthly rollups.
+
+A month is aggregated only once it has closed and ``Settings.benchmark_settle_days`` have passed (R9: late provider
+data settles first); before that the answer is "not settled yet" and nothing is written. Only active enterprises
+that share anonymous benchmarks take part, read at aggregation time, so an opt-out takes effect at the next run
+(R12). Each enterprise is ONE unit whatever its number of provider accounts: its rollup already sums them per
+provider, and the rollup's ``by_provider`` gives the provider buckets their figures.
+
+Figures taken from a provider's monthly part (benchmarks-and-index.md §1):
+
+* ``billed_usd`` / ``list_usd``: the reconciliation's comparable amounts (``comparison``), the same usage priced
+  both ways, so M1's ``billed / list`` compares like with like (as the rollup's own ``discount_vs_list`` does).
+* tokens and input/output billed cost: the rate basis (``rate_basis``), the M2 blended rate's numerators and
+  denominators.
+
+The document's ``computed_at`` is the instant the month settled, not the wall clock, so re-running the aggregation
+for a month writes an identical document.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from shared.config import Settings
+from shared.domain.benchmark_models import DisclosureParams, ProviderUsageRow, UsageFigures
+from shared.domain.benchmarks import compute_benchmarks, merge_units
+from shared.domain.enterprise import Industry
+from shared.domain.snapshot_parts import ProviderPart
+from shared.domain.usage import Provider
+from shared.domain.usage_month import month_bounds, month_key
+from shared.ports import BenchmarkStore, Clock
+
+logger = logging.getLogger(__name__)
+
+PARTICIPANTS_PAGE = 1000
+"""Enterprises per participants query page; their rollups are then read in ``get_all`` batches."""
+
+
+@dataclass(frozen=True)
+class AggregationResult:
+    """What one run did. ``not_settled``: the month has not closed or not settled yet; nothing was written."""
+
+    month: str
+    status: Literal["published", "not_settled"]
+    settles_at: datetime
+    participants: int = 0
+    """Opted-in active enterprises found (whether or not they had usage that month)."""
+    units: int = 0
+    """Enterprises with a rollup for the month, handed to the disclosure rules (eligibility is applied there)."""
+    published_buckets: int = 0
+
+
+def disclosure_params(settings: Settings) -> DisclosureParams:
+    """The disclosure-control parameters from the ``benchmark_*`` settings."""
+    return DisclosureParams(
+        min_units=settings.benchmark_min_units,
+        tail_min_units=settings.benchmark_tail_min_units,
+        dominance_cap=settings.benchmark_dominance_cap,
+        p_percent=settings.benchmark_p_percent,
+        noise_sd=settings.benchmark_noise_sd,
+        min_billed_usd=settings.benchmark_min_billed_usd,
+        min_tokens=settings.benchmark_min_tokens,
+    )
+
+
+def previous_month(now: datetime) -> str:
+    """The last closed month before ``now`` (``YYYY-MM``)."""
+    return month_key(now.date().replace(day=1) - timedelta(days=1))
+
+
+def settles_at(month: str, settle_days: int) -> datetime:
+    """The instant a month's data is final: its close (00:00 UTC of the next month) plus the settle delay."""
+    last = month_bounds(month)[1]
+    closed = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    return closed + timedelta(days=settle_days)
+
+
+def usage_figures(part: ProviderPart) -> UsageFigures:
+    """A provider's monthly part as benchmark figures (see the module docstring for which figure is which)."""
+    basis = part.rate_basis
+    return UsageFigures(
+        billed_usd=part.comparison.billed_usd,
+        list_usd=part.comparison.list_usd,
+        input_tokens=basis.input_tokens,
+        output_tokens=basis.output_tokens,
+        input_billed_usd=basis.input_cost_usd,
+        output_billed_usd=basis.output_cost_usd,
+    )
+
+
+def provider_rows(enterprise_id: str, parts: Mapping[str, ProviderPart]) -> list[ProviderUsageRow]:
+    """One row per provider of an enterprise's rollup (providers this platform does not know are skipped)."""
+    rows = []
+    for name, part in sorted(parts.items()):
+        try:
+            provider = Provider(name)
+        except ValueError:
+            logger.warning("unknown provider in rollup", extra={"enterprise_id": enterprise_id, "provider": name})
+            continue
+        rows.append(ProviderUsageRow(enterprise_id=enterprise_id, provider=provider, usage=usage_figures(part)))
+    return rows
+
+
+def aggregate_benchmarks(
+    store: BenchmarkStore, clock: Clock, settings: Settings, month: str | None = None
+) -> AggregationResult:
+    """Compute and write ``benchmarks/{month}`` (default: the previous month) once the month has settled."""
+    month = month or previous_month(clock.now())
+    settled = settles_at(month, settings.benchmark_settle_days)
+    if clock.now() < settled:
+        logger.info("benchmark month not settled yet", extra={"month": month, "settles_at": settled.isoformat()})
+        return AggregationResult(month=month, status="not_settled", settles_at=settled)
+    industries: dict[str, Industry] = {}
+    rows: list[ProviderUsageRow] = []
+    for page in store.participants(page_size=PARTICIPANTS_PAGE):
+        industries.update((p.enterprise_id, p.industry) for p in page)
+        for enterprise_id, parts in store.month_parts([p.enterprise_id for p in page], month).items():
+            rows.extend(provider_rows(enterprise_id, parts))
+    units = merge_units(rows, industries)
+    document = compute_benchmarks(units, month, disclosure_params(settings), settings.benchmark_noise_key, settled)
+    store.put(document)
+    published = sum(bucket.status == "published" for bucket in document.buckets.values())
+    logger.info(
+        "peer benchmark written",
+        extra={"month": month, "participants": len(industries), "units": len(units), "published_buckets": published},
+    )
+    return AggregationResult(
+        month=month,
+        status="published",
+        settles_at=settled,
+        participants=len(industries),
+        units=len(units),
+        published_buckets=published,
+    )

@@ -1,0 +1,71 @@
+"""Reading an enterprise's usage: a date range's report, its FOCUS-style CSV, last month's recommendations."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from shared.domain.snapshot import Optimization, UsageSnapshot
+from shared.domain.usage_csv import focus_rows, to_csv
+from shared.domain.usage_month import month_key
+from shared.domain.usage_view import UsageReport, check_range, split_range, usage_report
+from shared.ports import Clock, SnapshotStore
+
+log = logging.getLogger(__name__)
+
+
+def usage_for_range(
+    store: SnapshotStore,
+    enterprise_id: str,
+    start: date,
+    end: date,
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+) -> UsageReport:
+    """The usage of ``[start, end]``: one rollup per whole month, daily snapshots for the partial edge months.
+
+    A filter reads daily snapshots for the whole range (a rollup's per-day series is not broken down by provider or
+    model); so does a whole month without a rollup. Raises ``InvalidInput`` for an inverted or too long range.
+    """
+    check_range(start, end)
+    whole, partial = split_range(start, end)
+    months = []
+    day_months = list(partial)
+    for key in whole:
+        rollup = None if provider or model else store.month(enterprise_id, key)
+        if rollup is None:
+            day_months.append(key)
+        else:
+            months.append(rollup)
+    days = store.days(enterprise_id, day_months).values() if day_months else []
+    log.info("usage read", extra={"enterprise_id": enterprise_id, "months": len(months), "day_months": day_months})
+    return usage_report(start, end, months, days, provider=provider, model=model)
+
+
+def _days(store: SnapshotStore, enterprise_id: str, start: date, end: date) -> list[UsageSnapshot]:
+    whole, partial = split_range(start, end)
+    found = store.days(enterprise_id, whole + partial)
+    return [d for day, d in sorted(found.items()) if start <= day <= end]
+
+
+def usage_csv(store: SnapshotStore, enterprise_id: str, start: date, end: date) -> str:
+    """The FOCUS-style CSV of ``[start, end]`` (``shared.domain.usage_csv``), read from daily snapshots."""
+    check_range(start, end)
+    return to_csv(focus_rows(_days(store, enterprise_id, start, end)))
+
+
+@dataclass(frozen=True)
+class MonthOptimisation:
+    month: str
+    optimization: Optimization | None
+    """``None`` when the month has no rollup."""
+
+
+def last_month_recommendations(store: SnapshotStore, clock: Clock, enterprise_id: str) -> MonthOptimisation:
+    """The optimisation figures of the last complete calendar month (UTC)."""
+    first_of_this_month = clock.now().date().replace(day=1)
+    key = month_key(first_of_this_month - timedelta(days=1))
+    rollup = store.month(enterprise_id, key)
+    return MonthOptimisation(month=key, optimization=rollup.optimization if rollup else None)

@@ -1,0 +1,115 @@
+"""The monthly peer benchmark aggregation on the Firestore emulator, from constructed monthly rollups.
+
+Each enterprise's price ratio (billed / list) is chosen here, so what must be published follows from the rules:
+30 units publish ``all`` with the "20–49" band; fewer than 10 units publish nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from devstack.benchmark_seed import SeedEnterprise, part, seed
+from shared.adapters.firestore_benchmarks import BENCHMARKS, WRITTEN_AT, FirestoreBenchmarks
+from shared.config import get_settings
+from shared.domain.benchmark_models import Metric
+from shared.services.aggregate_benchmarks import aggregate_benchmarks
+from tests.support.fakes import FixedClock
+
+MONTH = "2026-10"
+SETTLED = datetime(2026, 11, 4, tzinfo=UTC)
+"""1 November 00:00 UTC (the month closes) + 3 settle days."""
+
+
+def _ratio_part(ratio: Decimal) -> Any:
+    billed = Decimal(1000) * ratio
+    return part(str(billed), "1000", 100_000_000, 10_000_000, str(billed * Decimal("0.6")))
+
+
+def _peers(n: int, prefix: str = "ent", shares: bool = True) -> list[SeedEnterprise]:
+    """``n`` enterprises with price ratios 0.50, 0.51, ... (every one well above the minimum usage)."""
+    ratios = [Decimal("0.50") + Decimal("0.01") * i for i in range(n)]
+    return [
+        SeedEnterprise(f"{prefix}_{i:03d}", {"openai": _ratio_part(r)}, shares=shares) for i, r in enumerate(ratios)
+    ]
+
+
+def _run(db: Any, now: datetime = SETTLED, month: str | None = None) -> Any:
+    return aggregate_benchmarks(FirestoreBenchmarks(db, FixedClock(now)), FixedClock(now), get_settings(), month)
+
+
+def test_thirty_opted_in_enterprises_publish_the_all_bucket(firestore_db: Any) -> None:
+    seed(firestore_db, MONTH, _peers(30))
+
+    result = _run(firestore_db)
+
+    assert (result.status, result.month, result.units) == ("published", MONTH, 30)
+    document = FirestoreBenchmarks(firestore_db, FixedClock()).get(MONTH)
+    assert document is not None
+    everyone = document.buckets["all"]
+    assert everyone.status == "published"
+    assert everyone.count_band == "20–49"
+    points = everyone.metrics[Metric.PRICE_RATIO].percentiles
+    # The true median of 0.50..0.79 is 0.645; published points are smoothed and rounded, never outside the values.
+    assert Decimal("0.60") < points["p50"] < Decimal("0.69")
+    assert set(points) == {"p10", "p25", "p50", "p75", "p90"}
+
+
+def test_opted_out_enterprises_are_left_out(firestore_db: Any) -> None:
+    cheap = [SeedEnterprise(f"out_{i}", {"openai": _ratio_part(Decimal("0.05"))}, shares=False) for i in range(6)]
+    seed(firestore_db, MONTH, [*_peers(30), *cheap])
+
+    result = _run(firestore_db)
+
+    assert (result.participants, result.units) == (30, 30)
+    document = FirestoreBenchmarks(firestore_db, FixedClock()).get(MONTH)
+    assert document is not None
+    # With the six at 0.05 among 36 units, p10 would sit near 0.05.
+    assert document.buckets["all"].metrics[Metric.PRICE_RATIO].percentiles["p10"] > Decimal("0.45")
+
+
+def test_an_enterprise_with_two_providers_counts_once(firestore_db: Any) -> None:
+    both = SeedEnterprise("ent_both", {"openai": _ratio_part(Decimal("0.7")), "anthropic": _ratio_part(Decimal("0.8"))})
+    seed(firestore_db, MONTH, [*_peers(8), both])
+
+    nine = _run(firestore_db)
+
+    assert nine.units == 9
+    store = FirestoreBenchmarks(firestore_db, FixedClock())
+    document = store.get(MONTH)
+    assert document is not None
+    assert document.buckets["all"].status == "insufficient_peers"
+
+    seed(firestore_db, MONTH, [SeedEnterprise("ent_tenth", {"openai": _ratio_part(Decimal("0.9"))})])
+    ten = _run(firestore_db)
+
+    assert ten.units == 10
+    document = store.get(MONTH)
+    assert document is not None
+    assert document.buckets["all"].count_band == "10–19"
+
+
+def test_recomputing_a_month_writes_an_identical_document(firestore_db: Any) -> None:
+    seed(firestore_db, MONTH, _peers(25))
+    ref = firestore_db.collection(BENCHMARKS).document(MONTH)
+
+    _run(firestore_db)
+    first = ref.get().to_dict()
+    _run(firestore_db, now=SETTLED + timedelta(days=20), month=MONTH)
+    second = ref.get().to_dict()
+
+    first.pop(WRITTEN_AT)
+    second.pop(WRITTEN_AT)
+    assert first == second
+
+
+def test_a_month_is_aggregated_only_after_it_settled(firestore_db: Any) -> None:
+    seed(firestore_db, MONTH, _peers(12))
+
+    early = _run(firestore_db, now=SETTLED - timedelta(seconds=1))
+
+    assert early.status == "not_settled"
+    assert early.month == MONTH
+    assert FirestoreBenchmarks(firestore_db, FixedClock()).get(MONTH) is None
+    assert _run(firestore_db, now=SETTLED).status == "published"

@@ -1,0 +1,172 @@
+"""The usage read routes through the ``api`` application, on the Firestore emulator, snapshots written by the adapter.
+
+Each stored day is ``openai_day`` + ``anthropic_day`` of ``tests.support.usage_days``: $15.10 billed, $18.50 list.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from devstack.tokens import mint_user_token, uid_for_email
+from shared.adapters.firestore_enterprises import FirestoreEnterprises
+from shared.adapters.firestore_snapshots import FirestoreSnapshots
+from shared.adapters.identity import FirebaseUserVerifier
+from shared.bootstrap import SystemClock, build_web_app
+from shared.config import get_settings
+from shared.domain.enterprise import Enterprise, Member, Role
+from shared.domain.snapshot import UsageSnapshot, build_snapshot
+from shared.domain.snapshot_parts import provider_part
+from shared.domain.usage_month import UsageMonth, rollup_month
+from shared.web.app import WebApp
+from shared.web.http import ApiRequest, ApiResponse, Headers
+from tests.conftest import TEST_PROJECT
+from tests.support.usage_days import anthropic_day, openai_day
+
+EID, VIEWER = "ent_acme", "victor@acme.example"
+NOW = datetime(2026, 2, 15, tzinfo=UTC)
+
+
+class CountingSnapshots(FirestoreSnapshots):
+    """Counts documents read: one per rollup ``get``, one per snapshot returned (at least one per query)."""
+
+    reads = 0
+
+    def days(self, enterprise_id: str, months: Sequence[str]) -> dict[date, UsageSnapshot]:
+        found: dict[date, UsageSnapshot] = {}
+        for month in months:
+            got = super().days(enterprise_id, [month])
+            self.reads += max(1, len(got))
+            found.update(got)
+        return found
+
+    def month(self, enterprise_id: str, month: str) -> UsageMonth | None:
+        self.reads += 1
+        return super().month(enterprise_id, month)
+
+
+class FixedClock:
+    def __init__(self, now: datetime) -> None:
+        self.at = now
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def snap(day: date) -> UsageSnapshot:
+    parts = {p.provider.value: provider_part(p, "0.2.3", {"cache": Decimal("1.5")}) for p in (openai_day(day),)}
+    parts["anthropic"] = provider_part(anthropic_day(day), "0.2.3", {"batch": Decimal("2.25")})
+    return build_snapshot(day, parts, index=None, retention_months=24)
+
+
+@pytest.fixture
+def store(firestore_db: Any) -> CountingSnapshots:
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    uid = uid_for_email(VIEWER)
+    FirestoreEnterprises(firestore_db).create(
+        Enterprise(
+            id=EID,
+            name="Acme",
+            created_at=t0,
+            updated_at=t0,
+            created_by=uid,
+            members={uid: Member(email=VIEWER, role=Role.VIEWER, added_at=t0)},
+            member_uids=[uid],
+        )
+    )
+    snapshots = CountingSnapshots(firestore_db)
+    days = [snap(date(2025, m, d)) for m in range(1, 13) for d in (3, 17)]
+    months = [rollup_month(f"2025-{m:02d}", days, retention_months=24) for m in range(1, 13)]
+    snapshots.save(EID, days, [m for m in months if m is not None], synced_at=NOW)
+    snapshots.reads = 0
+    return snapshots
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def app(store: CountingSnapshots, clock: FixedClock) -> WebApp:
+    # Tokens are minted now: only the usage services see the fixed clock.
+    users = FirebaseUserVerifier(get_settings(), SystemClock())
+    return build_web_app("api", snapshots=store, clock=clock, users=users)
+
+
+def get(app: WebApp, path: str, **query: str) -> ApiResponse:
+    headers = {"Authorization": f"Bearer {mint_user_token(VIEWER, TEST_PROJECT)}", "X-Enterprise-Id": EID}
+    return app.handle(ApiRequest("GET", path, Headers(headers), {k: [v] for k, v in query.items()}))
+
+
+def test_a_12_month_range_reads_at_most_14_documents(app: WebApp, store: CountingSnapshots) -> None:
+    response = get(app, "/api/v1/enterprise/usage", start="2024-12-20", end="2026-01-10")
+
+    assert response.status == 200, response.body
+    body = json.loads(response.body)
+    assert store.reads <= 14  # 12 rollups + one (empty) query per partial edge month
+    assert body["totals"]["total_cost_usd"] == "362.40"  # 24 days x $15.10, a string
+    assert len(body["by_day"]) == 24
+    assert body["benchmark"]["your_discount"] == "0.2000000000"
+
+
+def test_filters_and_edges_read_days(app: WebApp) -> None:
+    body = json.loads(
+        get(app, "/api/v1/enterprise/usage", start="2025-03-10", end="2025-05-05", provider="openai").body
+    )
+    assert body["totals"]["total_cost_usd"] == "17.20"  # Mar 17, Apr 3, Apr 17, May 3 x $4.30
+    assert [d["date"] for d in body["by_day"]] == ["2025-03-17", "2025-04-03", "2025-04-17", "2025-05-03"]
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ({"start": "2025-13-01", "end": "2025-12-31"}, "validation_failed"),
+        ({"start": "2025-02-01", "end": "2025-01-31"}, "invalid_date_range"),
+        ({"start": "2023-01-01", "end": "2025-12-31"}, "date_range_too_long"),
+        ({"start": "2025-01-01", "end": "2025-01-31", "colour": "red"}, "validation_failed"),
+        ({"start": "2025-01-01", "end": "2025-01-31", "provider": "mistral"}, "validation_failed"),
+        ({"end": "2025-01-31"}, "validation_failed"),
+    ],
+)
+def test_bad_queries_are_400_problems_with_stable_codes(app: WebApp, query: dict[str, str], code: str) -> None:
+    response = get(app, "/api/v1/enterprise/usage", **query)
+    assert response.status == 400
+    assert response.content_type == "application/problem+json"
+    assert json.loads(response.body)["code"] == code
+
+
+def test_the_csv_parses_back_and_its_billed_cost_adds_up_to_the_total(app: WebApp) -> None:
+    response = get(app, "/api/v1/enterprise/usage.csv", start="2025-01-01", end="2025-01-31")
+
+    assert response.status == 200
+    assert response.content_type.startswith("text/csv")
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    rows = list(csv.DictReader(io.StringIO(response.body.decode())))
+    assert sum(Decimal(r["BilledCost"] or 0) for r in rows) == Decimal("30.20")  # 2 days x $15.10
+    tokens = {(r["ChargePeriodStart"][:10], r["SkuId"]): int(r["ConsumedQuantity"]) for r in rows if r["ConsumedUnit"]}
+    assert tokens[("2025-01-03", "gpt-4o/input_cache_read")] == 400_000
+    assert tokens[("2025-01-17", "claude-sonnet-4-5/input_uncached")] == 3_000_000  # incl. 1M Priority Tier
+    assert {r["BillingCurrency"] for r in rows} == {"USD"}
+
+
+def test_recommendations_are_last_months_savings_largest_first(app: WebApp, clock: FixedClock) -> None:
+    body = json.loads(get(app, "/api/v1/enterprise/recommendations").body)
+    assert body["month"] == "2026-01"  # NOW is mid-February 2026
+    assert body["has_data"] is False
+
+    clock.at = datetime(2026, 1, 5, tzinfo=UTC)
+    body = json.loads(get(app, "/api/v1/enterprise/recommendations").body)
+    assert body["month"] == "2025-12"
+    assert body["recommendations"] == [
+        {"kind": "batch", "savings_usd": "4.50"},  # 2 days x $2.25
+        {"kind": "cache", "savings_usd": "3.0"},  # 2 days x $1.5
+    ]
+    assert body["potential_savings_usd"] == "7.50"
