@@ -244,6 +244,98 @@ def test_no_admin_key_reaches_firestore_logs_mail_or_responses(stack: RunningSta
             assert not any(key in text or f"sim-{secret_part}" in text for text in texts), f"a key reached {where}"
 
 
+PEERS = 30
+
+
+def _peer(i: int) -> tuple[str, str, str]:
+    """(provider, simulator org id, admin key) of peer ``i``: a mix of providers and negotiated discounts."""
+    provider = "openai" if i % 2 == 0 else "anthropic"
+    prefix = "sk-admin-" if provider == "openai" else "sk-ant-admin01-"
+    return provider, f"org-peer-{i:02d}", f"{prefix}peer{i:02d}-{'x' * 24}"
+
+
+def test_peer_benchmarks_from_thirty_enterprises_synced_through_the_pipeline(stack: RunningStack) -> None:
+    """30 opted-in enterprises connect, backfill through Cloud Tasks and the sync worker; the monthly job publishes;
+    three of them read their position. Published figures never carry exact counts or the rules' parameters."""
+    info = stack.info
+    today = datetime.now(UTC).date()
+    month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    headers_of: dict[int, dict[str, str]] = {}
+    with httpx.Client(base_url=stack.api, timeout=60) as api:
+        for i in range(PEERS):
+            provider, org_id, key = _peer(i)
+            org = {
+                "provider": provider,
+                "org_id": org_id,
+                "name": f"Peer {i}",
+                "admin_keys": [key],
+                "seed": 100 + i,
+                "discount": str(Decimal(i) / 100),
+                "history_start": "2026-06-01",
+            }
+            assert httpx.post(f"{info['simulator_url']}/_sim/orgs", json=org).status_code in (200, 201)
+            from devstack.tokens import mint_user_token
+
+            headers = {"Authorization": f"Bearer {mint_user_token(f'admin@peer{i}.example', info['project_id'])}"}
+            created = api.post(
+                "/api/v1/enterprises", json={"name": f"Peer {i}", "industry": "technology"}, headers=headers
+            )
+            assert created.status_code == 201, created.text
+            headers["X-Enterprise-Id"] = created.json()["id"]
+            opt_in = api.patch(
+                "/api/v1/enterprise", json={"settings": {"share_anonymous_benchmarks": True}}, headers=headers
+            )
+            assert opt_in.status_code == 200, opt_in.text
+            connected = api.post(f"/api/v1/enterprise/connect/{provider}", json={"admin_api_key": key}, headers=headers)
+            assert connected.status_code == 201, connected.text
+            headers_of[i] = headers
+
+        # The backfills run through the Tasks emulator; wait until every peer has last month's rollup.
+        base = (
+            f"http://{info['firestore_emulator_host']}/v1/projects/{info['project_id']}"
+            "/databases/(default)/documents/enterprises"
+        )
+        deadline = time.monotonic() + 420
+        missing = list(headers_of)
+        while missing and time.monotonic() < deadline:
+            missing = [
+                i
+                for i in missing
+                if httpx.get(
+                    f"{base}/{headers_of[i]['X-Enterprise-Id']}/usage_months/{month}",
+                    headers={"Authorization": "Bearer owner"},
+                ).status_code
+                != 200
+            ]
+            time.sleep(2)
+        assert missing == [], f"no {month} rollup yet for peers {missing}"
+
+        job = subprocess.run(
+            [sys.executable, "-m", "devstack.scheduler", "trigger", "benchmarks"],
+            cwd=ROOT,
+            env=_env({}),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert job.returncode == 0, job.stdout + job.stderr
+
+        positions = []
+        for i in (0, 1, 29):
+            response = api.get("/api/v1/benchmarks/current", headers=headers_of[i])
+            assert response.status_code == 200, response.text
+            body = response.json()
+            assert body["month"] == month
+            assert body["enterprise_count_band"] == "20–49"
+            assert body["your_position"] is not None
+            assert "min_units" not in response.text
+            assert "noise" not in response.text
+            assert '"count"' not in response.text
+            positions.append(json.dumps(body["your_position"], sort_keys=True))
+        assert len(set(positions)) > 1  # different enterprises, different positions
+
+
 def test_ctrl_c_stops_every_process(stack: RunningStack) -> None:
     groups = list(stack.info["pids"].values())
     assert all(group_alive(pid) for pid in groups)
