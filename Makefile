@@ -59,6 +59,7 @@ trigger: setup ## Fire a scheduled job on the running local stack now: make trig
 bench: setup ## Performance report: sync fan-out, worker time vs floor, I/O per enterprise-day, benchmark aggregation
 	PYTHONPATH=. $(PY) -m devstack.bench_sync
 	PYTHONPATH=. $(PY) -m devstack.bench_benchmarks
+	PYTHONPATH=. $(PY) -m devstack.bench_usage_api
 
 ENV ?= example
 

@@ -26,6 +26,7 @@ router = Router("api")
     body=CreateEnterpriseRequest,
     response=EnterpriseResponse,
     status=201,
+    also_ok=(200,),  # the same Idempotency-Key again: the enterprise it created
     errors=(400, 401),
     tags=("enterprise",),
 )

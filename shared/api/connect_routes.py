@@ -60,6 +60,7 @@ def _connect(ctx: RequestContext, provider: ProviderName, key: SecretStr, org_id
     body=ConnectOpenAIRequest,
     response=ConnectResponse,
     status=201,
+    also_ok=(200,),  # a key rotation
     errors=_CONNECT_ERRORS,
     tags=("connect",),
 )
@@ -76,6 +77,7 @@ def connect_openai(ctx: RequestContext) -> ApiResponse:
     body=ConnectAnthropicRequest,
     response=ConnectResponse,
     status=201,
+    also_ok=(200,),  # a key rotation
     errors=_CONNECT_ERRORS,
     tags=("connect",),
 )

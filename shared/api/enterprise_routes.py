@@ -97,6 +97,7 @@ def list_members(ctx: RequestContext) -> BaseModel:
     body=AddMemberRequest,
     response=MemberEntryView,
     status=201,
+    also_ok=(200,),  # already invited or a member: nothing changed
     errors=(409,),
     tags=("members",),
 )

@@ -163,6 +163,8 @@ def _responses(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
         success["content"] = {content_type: {"schema": schema} for content_type in route.content_types}
     problem = {PROBLEM_JSON: {"schema": refs[(ProblemDetails, "serialization")]}}
     responses: dict[str, Any] = {str(route.status): success}
+    for status in route.also_ok:
+        responses[str(status)] = {**success, "description": HTTPStatus(status).phrase}
     for status in sorted(implied_errors(route)):
         responses[str(status)] = {"description": HTTPStatus(status).phrase, "content": problem}
     return responses

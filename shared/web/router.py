@@ -60,6 +60,8 @@ class Route:
     response: type[BaseModel] | None = None
     status: int = 200
     errors: tuple[int, ...] = ()
+    also_ok: tuple[int, ...] = ()
+    """Other success statuses answered with the same body (a create that replays an earlier one answers 200)."""
     content_types: tuple[str, ...] = ("application/json",)
     tags: tuple[str, ...] = ()
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
@@ -97,6 +99,7 @@ class Router:
         response: type[BaseModel] | None = None,
         status: int = 200,
         errors: tuple[int, ...] = (),
+        also_ok: tuple[int, ...] = (),
         content_types: tuple[str, ...] = ("application/json",),
         tags: tuple[str, ...] = (),
     ) -> Callable[[Handler], Handler]:
@@ -113,6 +116,7 @@ class Router:
                     response,
                     status,
                     errors,
+                    also_ok,
                     content_types,
                     tags,
                 )

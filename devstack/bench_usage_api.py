@@ -1,0 +1,174 @@
+"""Time ``GET /api/v1/enterprise/usage`` for a 12-month range: the ``api`` function over real HTTP, on the emulator.
+
+Usage: ``PYTHONPATH=. .venv/bin/python -m devstack.bench_usage_api [--requests N]``. Starts its own Firestore
+emulator (or uses ``FIRESTORE_EMULATOR_HOST`` if set), seeds one enterprise with 12 months of daily snapshots (two
+providers, a few models and projects a day) and their monthly rollups, starts the ``api`` function under
+functions-framework, then sends N sequential requests after a warm-up and prints p50/p95 latency and the documents
+each request reads (counted by running the same service against a counting store).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from devstack.benchmark_seed import SeedEnterprise, enterprise, part
+from shared.domain.snapshot import IndexLevel, UsageSnapshot, build_snapshot
+from shared.domain.snapshot_parts import ProviderPart
+from shared.domain.usage_month import UsageMonth, month_key, rollup_month
+from shared.domain.usage_tally import Tally
+
+PROJECT = "bench-usage-api"
+ENTERPRISE_ID = "ent_bench_usage"
+ADMIN = "admin@bench-usage.example"
+FIRST, LAST = date(2025, 11, 1), date(2026, 10, 31)
+"""Twelve whole months: the dashboard's year view, one rollup per month."""
+ROLLING = (date(2025, 11, 23), date(2026, 11, 22))
+"""A rolling year ending yesterday: partial edge months read their daily snapshots."""
+WARM_UP = 10
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _day_part(day: date, provider: str, scale: int) -> ProviderPart:
+    base = part(str(Decimal(40 + day.day) * scale), str(Decimal(60 + day.day) * scale), 9_000_000, 900_000, "25")
+    models = {f"{provider}-model-{i}": Tally(input_tokens=3_000_000, output_tokens=300_000) for i in range(3)}
+    projects = {f"proj_{i}": Tally(input_tokens=4_500_000, output_tokens=450_000) for i in range(2)}
+    return base.model_copy(update={"by_model": models, "by_project": projects, "models_used": sorted(models)})
+
+
+def _history() -> tuple[list[UsageSnapshot], list[UsageMonth]]:
+    level = IndexLevel(blended=Decimal("5.25"), version="bench")
+    days: list[UsageSnapshot] = []
+    day = FIRST
+    while day <= ROLLING[1]:
+        parts = {"openai": _day_part(day, "openai", 2), "anthropic": _day_part(day, "anthropic", 1)}
+        days.append(build_snapshot(day, parts, index=level, retention_months=24))
+        day += timedelta(days=1)
+    by_month: dict[str, list[UsageSnapshot]] = {}
+    for snapshot in days:
+        by_month.setdefault(month_key(snapshot.date), []).append(snapshot)
+    months = [rollup_month(key, items, retention_months=24) for key, items in sorted(by_month.items())]
+    return days, [m for m in months if m is not None]
+
+
+class _CountingStore:
+    """The Firestore snapshot store, counting the documents it returns."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.documents = 0
+
+    def days(self, enterprise_id: str, months: Any) -> dict[date, UsageSnapshot]:
+        found: dict[date, UsageSnapshot] = self._inner.days(enterprise_id, months)
+        self.documents += len(found)
+        return found
+
+    def month(self, enterprise_id: str, month: str) -> UsageMonth | None:
+        found: UsageMonth | None = self._inner.month(enterprise_id, month)
+        self.documents += 1
+        return found
+
+
+def _measure(url: str, headers: dict[str, str], first: date, last: date, n: int) -> list[float]:
+    import httpx
+
+    params = {"start": first.isoformat(), "end": last.isoformat()}
+    took: list[float] = []
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        for i in range(WARM_UP + n):
+            started = time.perf_counter()
+            response = client.get("/api/v1/enterprise/usage", params=params)
+            elapsed = (time.perf_counter() - started) * 1000
+            response.raise_for_status()
+            if i >= WARM_UP:
+                took.append(elapsed)
+    return took
+
+
+def _report(label: str, took: list[float], documents: int) -> None:
+    p95 = statistics.quantiles(took, n=20)[18]
+    sys.stdout.write(
+        f"GET /api/v1/enterprise/usage {label}: {len(took)} requests, p50 {statistics.median(took):.1f} ms, "
+        f"p95 {p95:.1f} ms, {documents} documents read per request\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args(argv)
+
+    from devstack.firestore_emulator import reset_firestore, start_firestore_emulator
+    from devstack.processes import free_port, start, wait_for_port
+    from devstack.tokens import mint_user_token
+    from shared.adapters.firestore_client import firestore_client, reset_clients
+    from shared.adapters.firestore_enterprises import ENTERPRISES, enterprise_doc
+    from shared.adapters.firestore_snapshots import FirestoreSnapshots
+    from shared.config import Settings
+    from shared.services.usage_report import usage_for_range
+
+    logs = Path(tempfile.gettempdir())
+    emulator = None
+    host = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    if not host:
+        emulator, host = start_firestore_emulator(log_path=logs / "bench-usage-firestore.log")
+        os.environ["FIRESTORE_EMULATOR_HOST"] = host
+    function = None
+    try:
+        reset_firestore(host, PROJECT)
+        reset_clients()
+        db = firestore_client(Settings(project_id=PROJECT))
+        days, months = _history()
+        db.collection(ENTERPRISES).document(ENTERPRISE_ID).set(
+            enterprise_doc(enterprise(SeedEnterprise(ENTERPRISE_ID, {}, admin_email=ADMIN)))
+        )
+        store = FirestoreSnapshots(db)
+        store.save(ENTERPRISE_ID, days, months, synced_at=datetime.now(UTC))
+
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+        env.update(
+            PROJECT_ID=PROJECT,
+            FIRESTORE_EMULATOR_HOST=host,
+            FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:9099",
+            PYTHONPATH=str(ROOT),
+        )
+        function = start(
+            "function-api",
+            [
+                str(Path(sys.executable).parent / "functions-framework"),
+                f"--source={ROOT / 'functions' / 'api' / 'main.py'}",
+                "--target=api",
+                "--host=127.0.0.1",
+                f"--port={port}",
+            ],
+            log_path=logs / "bench-usage-function-api.log",
+            env=env,
+            cwd=ROOT,
+        )
+        wait_for_port(function, port, timeout_s=60)
+        headers = {"Authorization": f"Bearer {mint_user_token(ADMIN, PROJECT)}", "X-Enterprise-Id": ENTERPRISE_ID}
+        sys.stdout.write(f"seeded {len(days)} daily snapshots and {len(months)} monthly rollups\n")
+        for label, (first, last) in (("12 whole months", (FIRST, LAST)), ("rolling 12 months", ROLLING)):
+            counting = _CountingStore(store)
+            usage_for_range(counting, ENTERPRISE_ID, first, last)  # type: ignore[arg-type]
+            took = _measure(f"http://127.0.0.1:{port}", headers, first, last, args.requests)
+            _report(f"{label} {first}..{last}", took, counting.documents)
+    finally:
+        if function is not None:
+            function.stop()
+        if emulator is not None:
+            emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
