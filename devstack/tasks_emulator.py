@@ -32,6 +32,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from devstack.processes import free_port
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_VENV = Path(__file__).resolve().parents[1] / ".tools" / "tasks-emulator"
@@ -119,7 +121,7 @@ def start_tasks_emulator(
         if not _QUEUE_ID.match(queue):
             raise ValueError(f"invalid queue id {queue!r}")
     if port is None:
-        port = _free_port()
+        port = free_port()
     elif not _port_is_free(port):
         raise TasksEmulatorError(f"port {port} on 127.0.0.1 is already in use")
 
@@ -178,12 +180,6 @@ def _tail(log_path: Path) -> str:
     except OSError as e:
         return f"(no log: {e})"
     return "\n".join(lines[-_LOG_TAIL_LINES:]) or "(empty log)"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _port_is_free(port: int) -> bool:
