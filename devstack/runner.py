@@ -30,7 +30,8 @@ from devstack.processes import Managed, ManagedProcess, StartupError, free_port,
 log = logging.getLogger("devstack")
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL = ROOT / ".local"
+LOCAL = Path(os.environ.get("LOCAL_STATE_DIR") or ROOT / ".local")
+"""Where the stack keeps its state; ``LOCAL_STATE_DIR`` moves it so two stacks can run side by side."""
 LOGS = LOCAL / "logs"
 STACK_FILE = LOCAL / "stack.json"
 FUNCTIONS_FILE = ROOT / "infra" / "functions.json"
@@ -277,6 +278,10 @@ def _region() -> str:
     return Settings().region
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def _print_welcome(stack: Stack, token: str, seeded: list[str]) -> None:
     api = stack.info["api_base_url"]
     lines = [
@@ -288,7 +293,7 @@ def _print_welcome(stack: Stack, token: str, seeded: list[str]) -> None:
         f"  Providers        {stack.info['openai_base_url']}  |  {stack.info['anthropic_base_url']}",
         f"  Mail sink        {stack.info['mail_folder']}  (one .eml per message)",
         f"  Functions        {', '.join(sorted(stack.info['functions']))}",
-        f"  Stack file       {STACK_FILE.relative_to(ROOT)}   logs in {LOGS.relative_to(ROOT)}/",
+        f"  Stack file       {_shown(STACK_FILE)}   logs in {_shown(LOGS)}/",
         "",
         "A user token for alice@acme.example (admin of the demo enterprise Acme Corp):",
         f"  export TOKEN={token}",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -41,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 JOBS_FILE = ROOT / "infra" / "jobs.json"
 PLANNED_FILE = ROOT / "infra" / "planned.json"
 """Jobs designed but not built yet: ``make trigger`` names them as such instead of calling them unknown."""
-STACK_FILE = ROOT / ".local" / "stack.json"
+STACK_FILE = Path(os.environ.get("LOCAL_STATE_DIR") or ROOT / ".local") / "stack.json"
 FIRE_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
 """Dispatch functions fan out to every enterprise and may take minutes to answer."""
 _BODY_SHOWN = 2000

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,9 +25,8 @@ import pytest
 
 from devstack.processes import free_port, group_alive
 from tests.conftest import ROOT
+from tests.support.local_stack import PORT_NAMES, RunningStack, local_stack, stack_env
 
-STACK_FILE = ROOT / ".local" / "stack.json"
-PORT_NAMES = ("API_PORT", "FIRESTORE_PORT", "TASKS_PORT", "SECRETS_PORT", "SIM_PORT", "SMTP_PORT")
 DEMO_ORGS = {
     "Acme Corp": ["org-demo-acme", "org-demo-umbrella"],
     "Globex": ["org-demo-globex"],
@@ -36,60 +34,10 @@ DEMO_ORGS = {
 }
 
 
-def _env(ports: dict[str, int]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    for name in ("FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST", "PROJECT_ID"):
-        env.pop(name, None)
-    env.update({name: str(port) for name, port in ports.items()})
-    return env
-
-
-@dataclass
-class RunningStack:
-    process: subprocess.Popen[str]
-    output: Path
-    api: str
-    info: dict[str, Any]
-    """``.local/stack.json`` as the runner wrote it at start-up."""
-
-    def printed(self) -> str:
-        return self.output.read_text()
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    ports = {name: free_port() for name in PORT_NAMES}
-    output = tmp_path_factory.mktemp("stack") / "runner.out"
-    with output.open("w") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "devstack.runner"],
-            cwd=ROOT,
-            env=_env(ports),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-    running = RunningStack(process, output, f"http://127.0.0.1:{ports['API_PORT']}", {})
-    try:
-        deadline = time.monotonic() + 180
-        while "export TOKEN=" not in running.printed():
-            assert process.poll() is None, running.printed()[-3000:]
-            assert time.monotonic() < deadline, "the stack did not start in time"
-            time.sleep(0.5)
-        running.info = json.loads(STACK_FILE.read_text())
+    with local_stack(tmp_path_factory.mktemp("stack")) as running:
         yield running
-    finally:
-        # A failed test must not leave the stack running: stop it as Ctrl-C would, then make sure of every group.
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        for pid in running.info.get("pids", {}).values():
-            if group_alive(pid):
-                os.killpg(pid, signal.SIGKILL)
 
 
 def test_health_and_the_printed_curl_commands_work(stack: RunningStack) -> None:
@@ -149,7 +97,7 @@ def test_daily_sync_fills_snapshots_equal_to_the_providers_figures(stack: Runnin
     trigger = subprocess.run(
         [sys.executable, "-m", "devstack.scheduler", "trigger", "daily-sync"],
         cwd=ROOT,
-        env=_env({}),
+        env=stack.env(),
         capture_output=True,
         text=True,
         timeout=300,
@@ -222,7 +170,7 @@ def test_no_admin_key_reaches_firestore_logs_mail_or_responses(stack: RunningSta
     keys = [admin_key(provider, org) for demo in DEMO_ENTERPRISES for provider, org in demo.orgs]  # type: ignore[arg-type]
     documents = _all_documents(stack.info)
     assert any('"usage_snapshots"' in d or "total_cost_usd" in d for d in documents)  # the scan saw synced data
-    logs = [p.read_text(errors="replace") for p in (ROOT / ".local" / "logs").glob("*.log")]
+    logs = [p.read_text(errors="replace") for p in (stack.state_dir / "logs").glob("*.log")]
     mail = [p.read_bytes().decode(errors="replace") for p in Path(stack.info["mail_folder"]).glob("*")]
     token = re.search(r"export TOKEN=(\S+)", stack.printed())
     assert token
@@ -313,7 +261,7 @@ def test_peer_benchmarks_from_thirty_enterprises_synced_through_the_pipeline(sta
         job = subprocess.run(
             [sys.executable, "-m", "devstack.scheduler", "trigger", "benchmarks"],
             cwd=ROOT,
-            env=_env({}),
+            env=stack.env(),
             capture_output=True,
             text=True,
             timeout=300,
@@ -343,10 +291,10 @@ def test_ctrl_c_stops_every_process(stack: RunningStack) -> None:
     stack.process.wait(timeout=90)
     assert stack.process.returncode == 0, stack.printed()[-2000:]
     assert [pid for pid in groups if group_alive(pid)] == []
-    assert not STACK_FILE.exists()
+    assert not stack.stack_file.exists()
 
 
-def test_a_port_in_use_gives_a_clear_message() -> None:
+def test_a_port_in_use_gives_a_clear_message(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -356,7 +304,7 @@ def test_a_port_in_use_gives_a_clear_message() -> None:
         result = subprocess.run(
             [sys.executable, "-m", "devstack.runner"],
             cwd=ROOT,
-            env=_env(ports),
+            env=stack_env(ports, tmp_path),
             capture_output=True,
             text=True,
             timeout=60,
