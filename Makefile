@@ -31,6 +31,18 @@ $(TASKS_VENV)/.installed:
 .PHONY: setup
 setup: $(VENV)/.synced $(TASKS_VENV)/.installed ## Create the virtualenvs (the app's and the Tasks emulator's)
 
+.PHONY: browser
+browser: ## Headless Chromium (Debian's package) for the test that renders the report email as a person sees it
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium for the report rendering test..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else \
+	    echo "chromium is missing: install it (e.g. sudo apt-get install chromium) to run the report rendering test" >&2; \
+	    exit 1; \
+	  fi; \
+	}
+
 .PHONY: lint
 lint: setup ## ruff (lint + format check) and mypy --strict
 	$(VENV)/bin/ruff check .
@@ -38,7 +50,7 @@ lint: setup ## ruff (lint + format check) and mypy --strict
 	$(VENV)/bin/mypy shared functions devstack
 
 .PHONY: test
-test: setup lint ## Everything CI runs: lint, types, unit, integration, rules and end-to-end tests
+test: setup browser lint ## Everything CI runs: lint, types, unit, integration, rules and end-to-end tests
 	$(VENV)/bin/pytest
 
 .PHONY: run

@@ -21,6 +21,9 @@ ROUTER_MODULES: dict[str, str] = {
     "api": "shared.api.api_routes",
     "benchmarks_aggregate": "shared.api.benchmarks_routes",
     "connect": "shared.api.connect_routes",
+    "report_worker": "shared.api.report_worker_routes",
+    "reports": "shared.api.reports_routes",
+    "reports_dispatch": "shared.api.reports_dispatch_routes",
     "sync_dispatch": "shared.api.sync_dispatch_routes",
     "sync_worker": "shared.api.sync_worker_routes",
 }

@@ -114,6 +114,13 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     mail_from: str = "Usage Tracking <reports@usage-tracking.local>"
 
+    # --- Monthly reports -------------------------------------------------------------------------------------
+    report_max_attempts: int = Field(default=5, ge=1, le=50)
+    """Send attempts of one monthly report; after the last one it is recorded as failed (the queue's
+    ``max_attempts`` in Terraform matches it, so Cloud Tasks stops retrying when we give up)."""
+    report_lease_s: int = Field(default=300, ge=30, le=3600)
+    """How long a worker holds a report while building and sending it; a crashed worker's claim expires then."""
+
     @model_validator(mode="after")
     def _refuse_unsafe_combinations(self) -> Settings:
         if self.local_mode and self.k_service:

@@ -18,6 +18,8 @@ from shared.ports import (
     IndexStore,
     Mailer,
     ProviderConnectionStore,
+    ReportLog,
+    ReportTargets,
     SecretStore,
     SnapshotStore,
     SyncTargets,
@@ -140,3 +142,21 @@ class Deps:
         from shared.adapters.firestore_sync_targets import FirestoreSyncTargets
 
         return FirestoreSyncTargets(self.firestore)
+
+    @cached_property
+    def report_log(self) -> ReportLog:
+        found = self._override("report_log")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_reports import FirestoreReportLog
+
+        return FirestoreReportLog(self.firestore)
+
+    @cached_property
+    def report_targets(self) -> ReportTargets:
+        found = self._override("report_targets")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_reports import FirestoreReportTargets
+
+        return FirestoreReportTargets(self.firestore)

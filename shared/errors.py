@@ -9,6 +9,7 @@ is safe to show to a user: it never contains a provider key or any other secret.
     ├── Unauthenticated            no/invalid credentials (401)
     ├── Forbidden                  authenticated but not allowed (403)
     ├── NotFound                   missing, or not visible to the caller (404)
+    ├── NotAcceptable              no representation the caller accepts (406)
     ├── Conflict                   state forbids the change (409)
     ├── ProviderError              anything from an LLM provider
     │   ├── ProviderAuthError      key invalid or revoked (permanent)
@@ -63,6 +64,10 @@ class Forbidden(PlatformError):
 
 class NotFound(PlatformError):
     code = "not_found"
+
+
+class NotAcceptable(PlatformError):
+    code = "not_acceptable"
 
 
 class Conflict(PlatformError):

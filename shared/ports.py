@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
 
@@ -20,6 +20,7 @@ from shared.domain.benchmark_models import BenchmarkDocument
 from shared.domain.enterprise import Enterprise, Industry, Membership, ProviderName, ProviderState
 from shared.domain.index_models import IndexDay
 from shared.domain.provider_keys import ProviderKeyRecord
+from shared.domain.report_delivery import Claim, ReportRecord
 from shared.domain.snapshot import UsageSnapshot
 from shared.domain.snapshot_parts import ProviderPart
 from shared.domain.usage import OrgIdentity, Provider, ProviderPull
@@ -387,3 +388,35 @@ class BenchmarkStore(Protocol):
     def latest(self) -> BenchmarkDocument | None:
         """The newest month's document, or None when nothing has been aggregated yet."""
         ...
+
+
+# --- Monthly reports ----------------------------------------------------------------------------------------
+
+
+class ReportLog(Protocol):
+    """``enterprises/{id}/reports/{YYYY-MM}``: the delivery record of each monthly report (see
+    ``shared.domain.report_delivery``). Raises ``DependencyUnavailable`` when the database is unavailable."""
+
+    def claim(self, enterprise_id: str, month: str, now: datetime, *, lease: timedelta) -> Claim:
+        """Decide and apply the claim in one transaction."""
+        ...
+
+    def save(self, enterprise_id: str, record: ReportRecord) -> None:
+        """Write the record whole (sent, retrying, failed, skipped)."""
+        ...
+
+    def get(self, enterprise_id: str, month: str) -> ReportRecord | None: ...
+
+    def recent(self, enterprise_id: str, limit: int) -> list[ReportRecord]:
+        """The newest records first."""
+        ...
+
+    def months_with_usage(self, enterprise_id: str, limit: int) -> list[str]:
+        """The newest ``YYYY-MM`` months that have a usage rollup, newest first (ids only, no content read)."""
+        ...
+
+
+class ReportTargets(Protocol):
+    """Active enterprises that receive the monthly email (``settings.email_reports``), a page of ids at a time."""
+
+    def pages(self, *, page_size: int) -> Iterator[list[str]]: ...

@@ -1,0 +1,124 @@
+"""Monthly report delivery records and report targets in Firestore: the ``ReportLog`` and ``ReportTargets`` ports.
+
+* ``enterprises/{id}/reports/{YYYY-MM}``: one record per month; the claim is a transaction (read, decide with
+  ``shared.domain.report_delivery``, write), so two workers never both hold it.
+* Report targets: active enterprises with ``settings.email_reports`` true, read a page of ids at a time ordered by
+  document id (equality filters with the id order need no composite index).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from google.api_core import exceptions as gexc
+
+from shared.adapters.firestore_enterprises import ENTERPRISES
+from shared.adapters.firestore_snapshots import MONTHS
+from shared.domain.report_delivery import Claim, ReportRecord, decide_claim
+from shared.errors import DependencyUnavailable
+
+log = logging.getLogger(__name__)
+
+REPORTS = "reports"
+MAX_TRANSACTION_ATTEMPTS = 5
+_TRANSIENT = (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError, gexc.ResourceExhausted)
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except _TRANSIENT as e:
+        raise DependencyUnavailable("the database is temporarily unavailable") from e
+    except ValueError as e:
+        # The client library reports a transaction that kept losing to concurrent writers as a ValueError.
+        if isinstance(e.__cause__, gexc.Aborted):
+            raise DependencyUnavailable("the report record is busy; try again") from e
+        raise
+
+
+def _doc(record: ReportRecord) -> dict[str, Any]:
+    return record.model_dump(mode="python")
+
+
+class FirestoreReportLog:
+    """Implements ``shared.ports.ReportLog``."""
+
+    def __init__(self, client: Any) -> None:
+        self._db = client
+
+    def _ref(self, enterprise_id: str, month: str) -> Any:
+        return self._db.collection(ENTERPRISES).document(enterprise_id).collection(REPORTS).document(month)
+
+    def claim(self, enterprise_id: str, month: str, now: datetime, *, lease: timedelta) -> Claim:
+        from google.cloud import firestore
+
+        ref = self._ref(enterprise_id, month)
+
+        @firestore.transactional
+        def apply(transaction: Any) -> Claim:
+            snap = ref.get(transaction=transaction)
+            current = ReportRecord.model_validate(snap.to_dict()) if snap.exists else None
+            decision = decide_claim(current, month, now, lease=lease)
+            if decision.outcome == "claimed":
+                transaction.set(ref, _doc(decision.record))
+            return decision
+
+        with _translated():
+            claim: Claim = apply(self._db.transaction(max_attempts=MAX_TRANSACTION_ATTEMPTS))
+        return claim
+
+    def save(self, enterprise_id: str, record: ReportRecord) -> None:
+        with _translated():
+            self._ref(enterprise_id, record.month).set(_doc(record))
+
+    def get(self, enterprise_id: str, month: str) -> ReportRecord | None:
+        with _translated():
+            snap = self._ref(enterprise_id, month).get()
+        return ReportRecord.model_validate(snap.to_dict()) if snap.exists else None
+
+    def recent(self, enterprise_id: str, limit: int) -> list[ReportRecord]:
+        collection = self._db.collection(ENTERPRISES).document(enterprise_id).collection(REPORTS)
+        query = collection.order_by("__name__", direction="DESCENDING").limit(limit)
+        with _translated():
+            return [ReportRecord.model_validate(s.to_dict()) for s in query.stream()]
+
+    def months_with_usage(self, enterprise_id: str, limit: int) -> list[str]:
+        collection = self._db.collection(ENTERPRISES).document(enterprise_id).collection(MONTHS)
+        query = collection.select([]).order_by("__name__", direction="DESCENDING").limit(limit)
+        with _translated():
+            return [s.id for s in query.stream()]
+
+
+class FirestoreReportTargets:
+    """Implements ``shared.ports.ReportTargets``."""
+
+    def __init__(self, client: Any) -> None:
+        self._db = client
+
+    def pages(self, *, page_size: int) -> Iterator[list[str]]:
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        query = (
+            self._db.collection(ENTERPRISES)
+            .where(filter=FieldFilter("status", "==", "active"))
+            .where(filter=FieldFilter("settings.email_reports", "==", True))
+            .select([])
+            .order_by("__name__")
+            .limit(page_size)
+        )
+        last = None
+        while True:
+            page = query.start_after(last) if last is not None else query
+            with _translated():
+                snaps = list(page.stream())
+            if not snaps:
+                return
+            yield [s.id for s in snaps]
+            if len(snaps) < page_size:
+                return
+            last = snaps[-1]

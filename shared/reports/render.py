@@ -1,0 +1,119 @@
+"""The report's text and HTML, from Jinja2 templates with strict undefined variables (a typo fails, never blanks).
+
+``images`` maps each chart name of ``CHARTS`` to the ``src`` the HTML uses: ``cid:...`` in the email, ``data:`` URIs
+in the HTML and PDF exports, so one template serves both.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from decimal import Decimal
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from shared.domain.enterprise import ProviderName
+from shared.domain.monthly_report import MonthlyReport, percent, tokens, usd
+from shared.domain.provider_keys import display_name
+from shared.reports import charts
+
+CHARTS = {"spend_by_day": charts.spend_by_day_png, "rate_vs_index": charts.rate_vs_index_png}
+"""Chart name → function drawing it as PNG bytes."""
+MODELS_SHOWN = 15
+"""The email lists the most expensive models; the CSV attachment has every one."""
+OPPORTUNITIES = {
+    "cache": "Prompt caching for repeated prompt prefixes",
+    "batch": "Batch API for work that can wait up to 24 hours",
+    "model_mix": "A smaller model for simple requests",
+}
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("shared.reports", "templates"),
+        autoescape=select_autoescape(["html.j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        usd=usd,
+        pct=lambda value, places=1: percent(value, places=places),
+        tokens=tokens,
+        provider=provider_name,
+        discount=discount_text,
+        opportunity=lambda kind: OPPORTUNITIES.get(kind, kind),
+    )
+    return env
+
+
+def provider_name(name: str) -> str:
+    try:
+        return display_name(ProviderName(name))
+    except ValueError:
+        return name
+
+
+def discount_text(value: Decimal | None) -> str:
+    """``0.18`` → ``-18.0 %`` (paid 18 % under list)."""
+    return "n/a" if value is None else percent(-value, signed=True)
+
+
+def kpis(report: MonthlyReport) -> list[tuple[str, str, str]]:
+    """The headline figures: (label, value, note) — the note compares with the previous month when there is one."""
+    trend = report.trend
+    previous = f" vs {_month_abbr(trend.previous_month)}" if trend else ""
+
+    def compared(change: Decimal | None) -> str:
+        return f"{percent(change, signed=True)}{previous}" if trend and change is not None else ""
+
+    discount = report.market.realized_discount_vs_list
+    return [
+        ("Spend", usd(report.totals.total_cost_usd), compared(trend.cost_change if trend else None)),
+        ("Tokens", tokens(report.total_tokens), compared(trend.tokens_change if trend else None)),
+        (
+            "Blended rate / 1M",
+            usd(report.effective_rates.blended),
+            compared(trend.blended_rate_change if trend else None),
+        ),
+        ("Discount vs list", percent(discount), "on your model mix" if discount is not None else "no priced usage"),
+    ]
+
+
+def _month_abbr(month: str) -> str:
+    from datetime import date
+
+    return date.fromisoformat(f"{month}-01").strftime("%b")
+
+
+def _context(report: MonthlyReport, settings_url: str) -> dict[str, object]:
+    return {
+        "report": report,
+        "settings_url": settings_url,
+        "kpis": kpis(report),
+        "models": report.by_model[:MODELS_SHOWN],
+        "hidden_models": max(0, len(report.by_model) - MODELS_SHOWN),
+    }
+
+
+def render_text(report: MonthlyReport, *, settings_url: str) -> str:
+    return _environment().get_template("report.txt.j2").render(_context(report, settings_url))
+
+
+def render_html(report: MonthlyReport, *, settings_url: str, images: Mapping[str, str]) -> str:
+    missing = set(CHARTS) - set(images)
+    if missing:
+        raise ValueError(f"no image for charts {sorted(missing)}")
+    return _environment().get_template("report.html.j2").render(_context(report, settings_url), images=images)
+
+
+def draw_charts(report: MonthlyReport) -> dict[str, bytes]:
+    """Every chart of ``CHARTS`` as PNG bytes."""
+    return {name: draw(report) for name, draw in CHARTS.items()}
+
+
+def data_uris(pngs: Mapping[str, bytes]) -> dict[str, str]:
+    return {name: "data:image/png;base64," + base64.b64encode(png).decode() for name, png in pngs.items()}
