@@ -172,7 +172,10 @@ def _savings_and_notes(pdf: _ReportPdf, report: MonthlyReport) -> None:
                 muted=True,
             )
         if report.unpriced_models:
-            pdf.para(f"Usage without a public list price (never counted as $0): {', '.join(report.unpriced_models)}", muted=True)
+            pdf.para(
+                f"Usage without a public list price (never counted as $0): {', '.join(report.unpriced_models)}",
+                muted=True,
+            )
     pdf.ln(2)
     pdf.para(
         "Amounts in USD; days in UTC. Blended rate = 0.75 × input rate + 0.25 × output rate, per 1M tokens.", muted=True

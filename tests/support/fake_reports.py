@@ -65,8 +65,6 @@ class FakeReportTargets:
         self._enterprises = enterprises
 
     def pages(self, *, page_size: int) -> Iterator[list[str]]:
-        ids = sorted(
-            e.id for e in self._enterprises.docs.values() if e.status == "active" and e.settings.email_reports
-        )
+        ids = sorted(e.id for e in self._enterprises.docs.values() if e.status == "active" and e.settings.email_reports)
         for start in range(0, len(ids), page_size):
             yield ids[start : start + page_size]

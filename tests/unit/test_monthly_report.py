@@ -106,9 +106,12 @@ def test_the_email_has_text_html_with_its_charts_and_the_csv(world: ReportWorld)
     rows = list(csv.DictReader(io.StringIO(attachment.get_content())))
     assert {r["ChargePeriodStart"][:10] for r in rows} == {f"2026-10-{d:02d}" for d in range(1, 32)}
     text = plain.get_content()
-    assert "$657.30" in text and "$657.30" in html.get_content()
+    assert "$657.30" in text
+    assert "$657.30" in html.get_content()
     record = world.record()
-    assert record is not None and record.status is DeliveryStatus.SENT and record.recipient_count == 1
+    assert record is not None
+    assert record.status is DeliveryStatus.SENT
+    assert record.recipient_count == 1
 
 
 def test_running_twice_sends_once(world: ReportWorld) -> None:
@@ -136,11 +139,15 @@ def test_a_relay_outage_is_retried_then_recorded_failed_after_the_last_attempt(w
         with pytest.raises(DependencyUnavailable):
             world.use_case().run(ENTERPRISE_ID, REPORT_MONTH)
         record = world.record()
-        assert record is not None and record.status is DeliveryStatus.RETRYING and record.attempts == attempt
+        assert record is not None
+        assert record.status is DeliveryStatus.RETRYING
+        assert record.attempts == attempt
     last = world.use_case().run(ENTERPRISE_ID, REPORT_MONTH)  # acknowledged: Cloud Tasks stops retrying
     assert (last.outcome, last.code) == ("failed", "mail_unavailable")
     record = world.record()
-    assert record is not None and record.status is DeliveryStatus.FAILED and record.attempts == attempts
+    assert record is not None
+    assert record.status is DeliveryStatus.FAILED
+    assert record.attempts == attempts
     world.sync.mailer.down = False
     assert world.use_case().run(ENTERPRISE_ID, REPORT_MONTH).outcome == "already_done"
     assert world.sync.mailer.sent == []
@@ -165,12 +172,16 @@ def test_a_refused_message_is_failed_at_once(world: ReportWorld) -> None:
     result = world.use_case().run(ENTERPRISE_ID, REPORT_MONTH)
     assert (result.outcome, result.code) == ("failed", "mail_rejected")
     record = world.record()
-    assert record is not None and record.status is DeliveryStatus.FAILED and record.last_error == "mail_rejected"
+    assert record is not None
+    assert record.status is DeliveryStatus.FAILED
+    assert record.last_error == "mail_rejected"
 
 
 def test_configured_recipients_replace_the_admins(world: ReportWorld) -> None:
     enterprise = world.sync.enterprises.docs[ENTERPRISE_ID]
-    settings = enterprise.settings.model_copy(update={"report_recipients": ["Finance@Acme.example", "cfo@acme.example"]})
+    settings = enterprise.settings.model_copy(
+        update={"report_recipients": ["Finance@Acme.example", "cfo@acme.example"]}
+    )
     world.sync.enterprises.docs[ENTERPRISE_ID] = enterprise.model_copy(update={"settings": settings})
     world.use_case().run(ENTERPRISE_ID, REPORT_MONTH)
     [sent] = world.sync.mailer.sent
