@@ -1,7 +1,8 @@
 """Monthly report delivery records and report targets in Firestore: the ``ReportLog`` and ``ReportTargets`` ports.
 
 * ``enterprises/{id}/reports/{YYYY-MM}``: one record per month; the claim is a transaction (read, decide with
-  ``shared.domain.report_delivery``, write), so two workers never both hold it.
+  ``shared.domain.report_delivery``, write), so two workers never both hold it. Listings order by the documents'
+  ``month`` field (Firestore does not scan document ids in descending order), a single-field index.
 * Report targets: active enterprises with ``settings.email_reports`` true, read a page of ids at a time ordered by
   document id (equality filters with the id order need no composite index).
 """
@@ -83,13 +84,13 @@ class FirestoreReportLog:
 
     def recent(self, enterprise_id: str, limit: int) -> list[ReportRecord]:
         collection = self._db.collection(ENTERPRISES).document(enterprise_id).collection(REPORTS)
-        query = collection.order_by("__name__", direction="DESCENDING").limit(limit)
+        query = collection.order_by("month", direction="DESCENDING").limit(limit)
         with _translated():
             return [ReportRecord.model_validate(s.to_dict()) for s in query.stream()]
 
     def months_with_usage(self, enterprise_id: str, limit: int) -> list[str]:
         collection = self._db.collection(ENTERPRISES).document(enterprise_id).collection(MONTHS)
-        query = collection.select([]).order_by("__name__", direction="DESCENDING").limit(limit)
+        query = collection.select(["month"]).order_by("month", direction="DESCENDING").limit(limit)
         with _translated():
             return [s.id for s in query.stream()]
 

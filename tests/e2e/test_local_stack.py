@@ -25,7 +25,7 @@ import pytest
 
 from devstack.processes import free_port, group_alive
 from tests.conftest import ROOT
-from tests.support.local_stack import PORT_NAMES, RunningStack, local_stack, stack_env
+from tests.support.local_stack import PORT_NAMES, RunningStack, all_documents, local_stack, stack_env
 
 DEMO_ORGS = {
     "Acme Corp": ["org-demo-acme", "org-demo-umbrella"],
@@ -137,38 +137,13 @@ def test_daily_sync_fills_snapshots_equal_to_the_providers_figures(stack: Runnin
     assert "STCI-FRONTIER" in index.text
 
 
-def _all_documents(info: dict[str, Any]) -> list[str]:
-    """Every document of the stack's Firestore emulator, as JSON text (an export, walked recursively)."""
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import firestore
-
-    previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
-    os.environ["FIRESTORE_EMULATOR_HOST"] = info["firestore_emulator_host"]
-    try:
-        client = firestore.Client(project=info["project_id"], credentials=AnonymousCredentials())
-        found: list[str] = []
-        pending = list(client.collections())
-        while pending:
-            collection = pending.pop()
-            for snap in collection.stream():
-                found.append(json.dumps(snap.to_dict(), default=str))
-                pending.extend(snap.reference.collections())
-        client.close()
-        return found
-    finally:
-        if previous is None:
-            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
-        else:
-            os.environ["FIRESTORE_EMULATOR_HOST"] = previous
-
-
 def test_no_admin_key_reaches_firestore_logs_mail_or_responses(stack: RunningStack) -> None:
     """The demo enterprises connected real-shaped admin keys and synced: none appears anywhere we keep or show."""
     from devstack.provider_sim.demo import admin_key
     from devstack.seed import DEMO_ENTERPRISES
 
     keys = [admin_key(provider, org) for demo in DEMO_ENTERPRISES for provider, org in demo.orgs]  # type: ignore[arg-type]
-    documents = _all_documents(stack.info)
+    documents = all_documents(stack.info)
     assert any('"usage_snapshots"' in d or "total_cost_usd" in d for d in documents)  # the scan saw synced data
     logs = [p.read_text(errors="replace") for p in (stack.state_dir / "logs").glob("*.log")]
     mail = [p.read_bytes().decode(errors="replace") for p in Path(stack.info["mail_folder"]).glob("*")]

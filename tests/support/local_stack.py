@@ -117,3 +117,28 @@ def local_stack(state_dir: Path, extra_env: dict[str, str] | None = None) -> Ite
         yield running
     finally:
         running.stop()
+
+
+def all_documents(info: dict[str, Any]) -> list[str]:
+    """Every document of the stack's Firestore emulator, as JSON text (an export, walked recursively)."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import firestore
+
+    previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    os.environ["FIRESTORE_EMULATOR_HOST"] = info["firestore_emulator_host"]
+    try:
+        client = firestore.Client(project=info["project_id"], credentials=AnonymousCredentials())
+        found: list[str] = []
+        pending = list(client.collections())
+        while pending:
+            collection = pending.pop()
+            for snap in collection.stream():
+                found.append(json.dumps(snap.to_dict(), default=str))
+                pending.extend(snap.reference.collections())
+        client.close()
+        return found
+    finally:
+        if previous is None:
+            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+        else:
+            os.environ["FIRESTORE_EMULATOR_HOST"] = previous
