@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -65,7 +65,7 @@ def test_recent_records_and_months_with_usage_newest_first(firestore_db: Any) ->
     log.claim("ent_0002", "2026-07", NOW, lease=LEASE)
     assert [r.month for r in log.recent("ent_0001", 2)] == ["2026-10", "2026-09"]
     store = FirestoreSnapshots(firestore_db)
-    for month, days in (("2026-10", snapshots(datetime(2026, 10, 3).date())), ("2026-11", snapshots(NOW.date()))):
+    for month, days in (("2026-10", snapshots(date(2026, 10, 3))), ("2026-11", snapshots(NOW.date()))):
         store.save("ent_0001", days, [rollup_month(month, days, retention_months=24)], synced_at=NOW)
     assert log.months_with_usage("ent_0001", 24) == ["2026-11", "2026-10"]
     assert log.months_with_usage("ent_0002", 24) == []
