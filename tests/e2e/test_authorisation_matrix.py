@@ -1,4 +1,4 @@
-"""Every endpoint of the ``api`` function × every persona → the expected status, on the Firestore emulator.
+"""Every endpoint of the ``api`` and ``reports`` functions × every persona → the expected status (emulator).
 
 The endpoints come from the router itself, so a new endpoint is covered the day it is declared. One that takes a
 body needs a valid sample in ``SAMPLE_BODIES``; without one its cases fail and say so.
@@ -120,21 +120,28 @@ def _request(app: WebApp, route: Route, persona: str, enterprise_id: str = A) ->
     return app.handle(ApiRequest(route.method, path, Headers(headers), query, body))
 
 
+FUNCTIONS = ("api", "reports")
+"""Public functions whose every route is checked here (``connect`` has its own matrix in ``test_connect.py``)."""
+
+
 def _cases() -> list[Any]:
     return [
-        pytest.param(route, persona, id=f"{route.method} {route.path} as {persona}")
-        for route in load_router("api").routes
+        pytest.param(function, route, persona, id=f"{route.method} {route.path} as {persona}")
+        for function in FUNCTIONS
+        for route in load_router(function).routes
         for persona in PERSONAS
     ]
 
 
-@pytest.mark.parametrize(("route", "persona"), _cases())
-def test_endpoint_answers_persona_as_its_access_demands(firestore_db: Any, route: Route, persona: str) -> None:
+@pytest.mark.parametrize(("function", "route", "persona"), _cases())
+def test_endpoint_answers_persona_as_its_access_demands(
+    firestore_db: Any, function: str, route: Route, persona: str
+) -> None:
     store = FirestoreEnterprises(firestore_db)
     _seed(store)
     before = store.get(A)
     queue = FakeTaskQueue()
-    app = build_web_app("api", tasks=queue)
+    app = build_web_app(function, tasks=queue)
 
     response = _request(app, route, persona)
 
