@@ -327,6 +327,10 @@ class SnapshotStore(Protocol):
 
     def month(self, enterprise_id: str, month: str) -> UsageMonth | None: ...
 
+    def months(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:
+        """The stored rollups of the ``YYYY-MM`` months, in one round trip (one document read per month asked)."""
+        ...
+
     def save_raw_pages(self, enterprise_id: str, pages: Sequence[RawPage], *, expire_at: datetime) -> int:
         """Store the pages (``expire_at`` is their TTL); returns how many were stored."""
         ...

@@ -65,11 +65,11 @@ def test_every_key_read_is_audited_once_per_task(world: SyncWorld) -> None:
 
 def test_a_duplicate_task_writes_nothing(world: SyncWorld) -> None:
     world.run(DAILY)
-    before = dict(world.snapshots.snapshots), dict(world.snapshots.months), world.snapshots.writes
+    before = dict(world.snapshots.snapshots), dict(world.snapshots.rollups), world.snapshots.writes
     world.clock.advance(timedelta(minutes=5))
     report = world.run(DAILY)
     assert (report.days_written, report.months_written) == (0, 0)
-    assert (dict(world.snapshots.snapshots), dict(world.snapshots.months), world.snapshots.writes) == before
+    assert (dict(world.snapshots.snapshots), dict(world.snapshots.rollups), world.snapshots.writes) == before
 
 
 def test_a_restated_day_is_rewritten_with_its_month(world: SyncWorld) -> None:
