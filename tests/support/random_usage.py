@@ -14,6 +14,7 @@ from decimal import Decimal
 from shared.domain.snapshot import IndexLevel, UsageSnapshot, build_snapshot
 from shared.domain.snapshot_parts import ProviderPart, provider_part
 from shared.domain.usage import CostKind, Provider, ServiceTier, TokenType
+from shared.domain.usage_tally import Comparison, Mix, RateBasis, Tally
 from tests.support.usage_days import line, provider_day, record, requests
 
 MODELS = {
@@ -67,4 +68,42 @@ def random_history(seed: int, first: date, last: date) -> list[UsageSnapshot]:
             if parts or failed:
                 days.append(build_snapshot(day, parts, failed=failed, index=index, retention_months=24))
         day += timedelta(days=1)
+    return days
+
+
+def _big_part(rng: random.Random, provider: str, models: int, projects: int) -> ProviderPart:
+    def tally() -> Tally:
+        return Tally(
+            input_tokens=rng.randint(10**8, 10**10),
+            output_tokens=rng.randint(10**7, 10**9),
+            cached_tokens=rng.randint(10**7, 10**9),
+            cache_write_tokens=rng.randint(10**6, 10**8),
+            cost_usd=Decimal(rng.randint(10**9, 10**11)).scaleb(-6),  # "123456.789012"
+            list_cost_usd=Decimal(rng.randint(10**12, 10**14)).scaleb(-9),
+            request_count=rng.randint(10**4, 10**6),
+        )
+
+    third = Decimal(1) / Decimal(3)  # rate bases hold 28-digit quotients
+    return ProviderPart(
+        tally=tally(),
+        rate_basis=RateBasis(input_tokens=10**10, output_tokens=10**9, input_cost_usd=third, output_cost_usd=third),
+        comparison=Comparison(billed_usd=Decimal("123456.789012"), list_usd=Decimal("234567.890123")),
+        mix=Mix(batch_tokens=10**9, tokens=10**10),
+        by_model={f"{provider}-model-name-{i:02d}-2025-08-07": tally() for i in range(models)},
+        by_project={f"proj_{provider}_{i:02d}_abcdefghijklmnop": tally() for i in range(projects)},
+        reconciliation_reasons=["unpriced_usage"],
+        unpriced_models=[f"{provider}-model-name-00-2025-08-07"],
+        price_data_versions=["0.2.30"],
+        savings_usd={"batch": Decimal("1234.567890"), "cache": Decimal("234.567890"), "model_mix": Decimal("1.5")},
+    )
+
+
+def large_month(models: int, projects: int) -> list[UsageSnapshot]:
+    """January 2026 of a large enterprise: every day, both providers, ``models`` and ``projects`` each, wide values."""
+    rng = random.Random(7)
+    level = IndexLevel(blended=Decimal("5.2512345678"), version="2026.01/0.2.30/0123456789ab")
+    days = []
+    for i in range(31):
+        parts = {p: _big_part(rng, p, models, projects) for p in ("anthropic", "openai")}
+        days.append(build_snapshot(date(2026, 1, 1) + timedelta(days=i), parts, index=level, retention_months=24))
     return days

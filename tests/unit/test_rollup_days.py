@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import random
 import zlib
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
 from shared.adapters.firestore_snapshots import stored
 from shared.domain.rollup_days import COLUMNS, RolledDay, decode_day, encode_day
-from shared.domain.snapshot import IndexLevel, UsageSnapshot, build_snapshot
 from shared.domain.snapshot_parts import ProviderPart
 from shared.domain.usage_month import MAX_ROLLUP_BYTES, UsageMonth, rollup_month
 from shared.domain.usage_tally import Comparison, Mix, RateBasis, Tally
 from tests.support.firestore_size import MAX_DOCUMENT_BYTES, document_size
-from tests.support.random_usage import random_history
+from tests.support.random_usage import large_month, random_history
 
 MONTH_PATH = "enterprises/ent_0123456789abcdef/usage_months/2026-01"
 
@@ -51,46 +49,9 @@ def test_money_stays_a_plain_decimal_string() -> None:
     assert '"0.0000001","12.5000"' in text
 
 
-def _big_part(rng: random.Random, provider: str, models: int, projects: int) -> ProviderPart:
-    def tally() -> Tally:
-        return Tally(
-            input_tokens=rng.randint(10**8, 10**10),
-            output_tokens=rng.randint(10**7, 10**9),
-            cached_tokens=rng.randint(10**7, 10**9),
-            cache_write_tokens=rng.randint(10**6, 10**8),
-            cost_usd=Decimal(rng.randint(10**9, 10**11)).scaleb(-6),  # "123456.789012"
-            list_cost_usd=Decimal(rng.randint(10**12, 10**14)).scaleb(-9),
-            request_count=rng.randint(10**4, 10**6),
-        )
-
-    third = Decimal(1) / Decimal(3)  # rate bases hold 28-digit quotients
-    return ProviderPart(
-        tally=tally(),
-        rate_basis=RateBasis(input_tokens=10**10, output_tokens=10**9, input_cost_usd=third, output_cost_usd=third),
-        comparison=Comparison(billed_usd=Decimal("123456.789012"), list_usd=Decimal("234567.890123")),
-        mix=Mix(batch_tokens=10**9, tokens=10**10),
-        by_model={f"{provider}-model-name-{i:02d}-2025-08-07": tally() for i in range(models)},
-        by_project={f"proj_{provider}_{i:02d}_abcdefghijklmnop": tally() for i in range(projects)},
-        reconciliation_reasons=["unpriced_usage"],
-        unpriced_models=[f"{provider}-model-name-00-2025-08-07"],
-        price_data_versions=["0.2.30"],
-        savings_usd={"batch": Decimal("1234.567890"), "cache": Decimal("234.567890"), "model_mix": Decimal("1.5")},
-    )
-
-
-def _month(models: int, projects: int) -> list[UsageSnapshot]:
-    rng = random.Random(7)
-    level = IndexLevel(blended=Decimal("5.2512345678"), version="2026.01/0.2.30/0123456789ab")
-    days = []
-    for i in range(31):
-        parts = {p: _big_part(rng, p, models, projects) for p in ("anthropic", "openai")}
-        days.append(build_snapshot(date(2026, 1, 1) + timedelta(days=i), parts, index=level, retention_months=24))
-    return days
-
-
 def test_a_large_enterprises_month_keeps_its_days_far_below_the_document_limit() -> None:
     # 31 days x 2 providers x (60 models + 10 projects) every day: 4,340 day tallies in one document.
-    month = rollup_month("2026-01", _month(models=60, projects=10), retention_months=24)
+    month = rollup_month("2026-01", large_month(models=60, projects=10), retention_months=24)
     assert month is not None
     assert month.has_daily
     size = document_size(MONTH_PATH, stored(month, datetime(2026, 2, 1, tzinfo=UTC)))
@@ -102,7 +63,7 @@ def test_a_large_enterprises_month_keeps_its_days_far_below_the_document_limit()
 
 
 def test_a_month_too_large_for_its_days_keeps_its_sums_and_stays_below_the_limit() -> None:
-    month = rollup_month("2026-01", _month(models=200, projects=25), retention_months=24)
+    month = rollup_month("2026-01", large_month(models=200, projects=25), retention_months=24)
     assert month is not None
     assert not month.has_daily
     assert month.daily is None
