@@ -88,8 +88,8 @@ class _CountingStore:
         self.documents += 1
         return found
 
-    def months(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:
-        found: dict[str, UsageMonth] = self._inner.months(enterprise_id, months)
+    def rollups(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:
+        found: dict[str, UsageMonth] = self._inner.rollups(enterprise_id, months)
         self.documents += len(set(months))
         return found
 

@@ -328,7 +328,7 @@ class SnapshotStore(Protocol):
 
     def month(self, enterprise_id: str, month: str) -> UsageMonth | None: ...
 
-    def months(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:
+    def rollups(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:
         """The stored rollups of the ``YYYY-MM`` months, in one round trip (one document read per month asked)."""
         ...
 

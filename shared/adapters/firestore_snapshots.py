@@ -121,7 +121,7 @@ class FirestoreSnapshots:
             snap = self._enterprise(enterprise_id).collection(MONTHS).document(month).get()
         return _parse(UsageMonth, snap) if snap.exists else None
 
-    def months(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:
+    def rollups(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:
         if not months:
             return {}
         collection = self._enterprise(enterprise_id).collection(MONTHS)

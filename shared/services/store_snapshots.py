@@ -97,7 +97,7 @@ def store_pulls(
         return Stored(0, 0, failed_days)
     window_months = sorted({month_key(d) for d in days})
     existing = store.days(enterprise_id, window_months)
-    stored_months = store.months(enterprise_id, window_months)
+    stored_months = store.rollups(enterprise_id, window_months)
     changed: list[UsageSnapshot] = []
     for day in days:
         before = existing.get(day)

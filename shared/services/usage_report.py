@@ -32,7 +32,7 @@ def usage_for_range(
     """
     check_range(start, end)
     filtered = provider is not None or model is not None
-    rollups = store.months(enterprise_id, months_of(start, end))
+    rollups = store.rollups(enterprise_id, months_of(start, end))
     legacy = sorted(k for k, m in rollups.items() if needs_snapshots(m, start, end, filtered=filtered))
     days = store.days(enterprise_id, legacy).values() if legacy else []
     months = [m for k, m in rollups.items() if k not in legacy]

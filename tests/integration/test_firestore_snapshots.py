@@ -66,7 +66,7 @@ def test_days_and_months_round_trip_exactly(firestore_db: Any) -> None:
     assert read == {d.date: d for d in days}
     assert store.month("ent_1", "2026-11") == month
     assert store.month("ent_1", "2026-10") is None
-    assert store.months("ent_1", ["2026-10", "2026-11"]) == {"2026-11": month}
+    assert store.rollups("ent_1", ["2026-10", "2026-11"]) == {"2026-11": month}
     assert month.has_daily
     raw = firestore_db.document("enterprises/ent_1/usage_snapshots/2026-11-20").get().to_dict()
     assert raw["totals"]["total_cost_usd"] == "15.10"  # money is a string, never a float
@@ -84,7 +84,7 @@ def test_a_large_enterprises_rollup_is_stored_and_read_back_whole(firestore_db: 
     assert month.has_daily
     store = FirestoreSnapshots(firestore_db)
     store.save("ent_1", days, [month], synced_at=NOW)
-    assert store.months("ent_1", ["2026-01"]) == {"2026-01": month}
+    assert store.rollups("ent_1", ["2026-01"]) == {"2026-01": month}
 
 
 def test_a_month_is_never_split_from_its_days_across_batches() -> None:

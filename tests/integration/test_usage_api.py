@@ -53,9 +53,9 @@ class CountingSnapshots(FirestoreSnapshots):
         self.reads += 1
         return super().month(enterprise_id, month)
 
-    def months(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:
+    def rollups(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:
         self.reads += len(set(months))
-        return super().months(enterprise_id, months)
+        return super().rollups(enterprise_id, months)
 
 
 class FixedClock:

@@ -27,7 +27,7 @@ class FakeSnapshotStore:
 
     def __init__(self) -> None:
         self.snapshots: dict[tuple[str, date], UsageSnapshot] = {}
-        self.rollups: dict[tuple[str, str], UsageMonth] = {}
+        self.months: dict[tuple[str, str], UsageMonth] = {}
         self.synced_at: dict[tuple[str, str], datetime] = {}
         self.raw: dict[str, list[tuple[RawPage, datetime]]] = {}
         self.last_sync: dict[tuple[str, ProviderName], datetime] = {}
@@ -53,17 +53,17 @@ class FakeSnapshotStore:
             self.snapshots[(enterprise_id, day.date)] = day
             self.synced_at[(enterprise_id, day.date.isoformat())] = synced_at
         for month in months:
-            self.rollups[(enterprise_id, month.month)] = month
+            self.months[(enterprise_id, month.month)] = month
             self.synced_at[(enterprise_id, month.month)] = synced_at
         self.writes += len(days) + len(months)
 
     def month(self, enterprise_id: str, month: str) -> UsageMonth | None:
         self._check()
-        return self.rollups.get((enterprise_id, month))
+        return self.months.get((enterprise_id, month))
 
-    def months(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:
+    def rollups(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:
         self._check()
-        return {m: self.rollups[(enterprise_id, m)] for m in months if (enterprise_id, m) in self.rollups}
+        return {m: self.months[(enterprise_id, m)] for m in months if (enterprise_id, m) in self.months}
 
     def save_raw_pages(self, enterprise_id: str, pages: Sequence[RawPage], *, expire_at: datetime) -> int:
         self._check()

@@ -65,11 +65,11 @@ def test_every_key_read_is_audited_once_per_task(world: SyncWorld) -> None:
 
 def test_a_duplicate_task_writes_nothing(world: SyncWorld) -> None:
     world.run(DAILY)
-    before = dict(world.snapshots.snapshots), dict(world.snapshots.rollups), world.snapshots.writes
+    before = dict(world.snapshots.snapshots), dict(world.snapshots.months), world.snapshots.writes
     world.clock.advance(timedelta(minutes=5))
     report = world.run(DAILY)
     assert (report.days_written, report.months_written) == (0, 0)
-    assert (dict(world.snapshots.snapshots), dict(world.snapshots.rollups), world.snapshots.writes) == before
+    assert (dict(world.snapshots.snapshots), dict(world.snapshots.months), world.snapshots.writes) == before
 
 
 def test_a_restated_day_is_rewritten_with_its_month(world: SyncWorld) -> None:
@@ -85,17 +85,17 @@ def test_a_restated_day_is_rewritten_with_its_month(world: SyncWorld) -> None:
 def test_a_rollup_in_the_old_layout_or_missing_is_rewritten_by_the_next_sync(world: SyncWorld) -> None:
     world.run(DAILY)
     key = (ENTERPRISE_ID, "2026-11")
-    current = world.snapshots.rollups[key]
+    current = world.snapshots.months[key]
     assert current.has_daily
-    world.snapshots.rollups[key] = current.model_copy(update={"daily": None, "daily_version": None})  # pre-ADR 0011
+    world.snapshots.months[key] = current.model_copy(update={"daily": None, "daily_version": None})  # pre-ADR 0011
 
     report = world.run(DAILY)  # no provider restated anything
     assert (report.days_written, report.months_written) == (0, 1)
-    assert world.snapshots.rollups[key] == current
+    assert world.snapshots.months[key] == current
 
-    del world.snapshots.rollups[key]  # e.g. an old backfill interrupted between its batches
+    del world.snapshots.months[key]  # e.g. an old backfill interrupted between its batches
     assert world.run(DAILY).months_written == 1
-    assert world.snapshots.rollups[key] == current
+    assert world.snapshots.months[key] == current
     assert world.run(DAILY).months_written == 0
 
 
