@@ -1,10 +1,11 @@
-"""Time ``GET /api/v1/enterprise/usage`` for a 12-month range: the ``api`` function over real HTTP, on the emulator.
+"""Time ``GET /api/v1/enterprise/usage`` for 12-month ranges: the ``api`` function over real HTTP, on the emulator.
 
 Usage: ``PYTHONPATH=. .venv/bin/python -m devstack.bench_usage_api [--requests N]``. Starts its own Firestore
-emulator (or uses ``FIRESTORE_EMULATOR_HOST`` if set), seeds one enterprise with 12 months of daily snapshots (two
+emulator (or uses ``FIRESTORE_EMULATOR_HOST`` if set), seeds one enterprise with 13 months of daily snapshots (two
 providers, a few models and projects a day) and their monthly rollups, starts the ``api`` function under
-functions-framework, then sends N sequential requests after a warm-up and prints p50/p95 latency and the documents
-each request reads (counted by running the same service against a counting store).
+functions-framework, then, for whole months, a rolling year and a rolling year filtered by provider and by model,
+sends N sequential requests after a warm-up and prints p50/p95 latency and the documents each request reads
+(counted as Firestore bills them, by running the same service against a counting store).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -32,7 +34,13 @@ ADMIN = "admin@bench-usage.example"
 FIRST, LAST = date(2025, 11, 1), date(2026, 10, 31)
 """Twelve whole months: the dashboard's year view, one rollup per month."""
 ROLLING = (date(2025, 11, 23), date(2026, 11, 22))
-"""A rolling year ending yesterday: partial edge months read their daily snapshots."""
+"""A rolling year ending yesterday: two partial edge months, served from their rollups' daily detail."""
+CASES: tuple[tuple[str, tuple[date, date], dict[str, str]], ...] = (
+    ("12 whole months", (FIRST, LAST), {}),
+    ("rolling 12 months", ROLLING, {}),
+    ("rolling 12 months, provider=openai", ROLLING, {"provider": "openai"}),
+    ("rolling 12 months, model=anthropic-model-1", ROLLING, {"model": "anthropic-model-1"}),
+)
 WARM_UP = 10
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,15 +68,19 @@ def _history() -> tuple[list[UsageSnapshot], list[UsageMonth]]:
 
 
 class _CountingStore:
-    """The Firestore snapshot store, counting the documents it returns."""
+    """The Firestore snapshot store, counting documents as Firestore bills reads: each rollup asked (found or not),
+    each snapshot a query returns (at least one per query)."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
         self.documents = 0
 
-    def days(self, enterprise_id: str, months: Any) -> dict[date, UsageSnapshot]:
-        found: dict[date, UsageSnapshot] = self._inner.days(enterprise_id, months)
-        self.documents += len(found)
+    def days(self, enterprise_id: str, months: Sequence[str]) -> dict[date, UsageSnapshot]:
+        found: dict[date, UsageSnapshot] = {}
+        for month in months:
+            got: dict[date, UsageSnapshot] = self._inner.days(enterprise_id, [month])
+            self.documents += max(1, len(got))
+            found.update(got)
         return found
 
     def month(self, enterprise_id: str, month: str) -> UsageMonth | None:
@@ -76,11 +88,18 @@ class _CountingStore:
         self.documents += 1
         return found
 
+    def rollups(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:
+        found: dict[str, UsageMonth] = self._inner.rollups(enterprise_id, months)
+        self.documents += len(set(months))
+        return found
 
-def _measure(url: str, headers: dict[str, str], first: date, last: date, n: int) -> list[float]:
+
+def _measure(
+    url: str, headers: dict[str, str], first: date, last: date, filters: dict[str, str], n: int
+) -> list[float]:
     import httpx
 
-    params = {"start": first.isoformat(), "end": last.isoformat()}
+    params = {"start": first.isoformat(), "end": last.isoformat(), **filters}
     took: list[float] = []
     with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
         for i in range(WARM_UP + n):
@@ -157,10 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         wait_for_port(function, port, timeout_s=60)
         headers = {"Authorization": f"Bearer {mint_user_token(ADMIN, PROJECT)}", "X-Enterprise-Id": ENTERPRISE_ID}
         sys.stdout.write(f"seeded {len(days)} daily snapshots and {len(months)} monthly rollups\n")
-        for label, (first, last) in (("12 whole months", (FIRST, LAST)), ("rolling 12 months", ROLLING)):
+        for label, (first, last), filters in CASES:
             counting = _CountingStore(store)
-            usage_for_range(counting, ENTERPRISE_ID, first, last)  # type: ignore[arg-type]
-            took = _measure(f"http://127.0.0.1:{port}", headers, first, last, args.requests)
+            usage_for_range(counting, ENTERPRISE_ID, first, last, **filters)  # type: ignore[arg-type]
+            took = _measure(f"http://127.0.0.1:{port}", headers, first, last, filters, args.requests)
             _report(f"{label} {first}..{last}", took, counting.documents)
     finally:
         if function is not None:

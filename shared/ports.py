@@ -323,10 +323,15 @@ class SnapshotStore(Protocol):
     def save(
         self, enterprise_id: str, days: Sequence[UsageSnapshot], months: Sequence[UsageMonth], *, synced_at: datetime
     ) -> None:
-        """Replace the given day and month documents, in one batch: months never disagree with their days."""
+        """Replace the given day and month documents; a month's days and its rollup always commit in one batch, so a
+        rollup never disagrees with its days and a month without a rollup has no snapshot (ADR 0011)."""
         ...
 
     def month(self, enterprise_id: str, month: str) -> UsageMonth | None: ...
+
+    def rollups(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:
+        """The stored rollups of the ``YYYY-MM`` months, in one round trip (one document read per month asked)."""
+        ...
 
     def save_raw_pages(self, enterprise_id: str, pages: Sequence[RawPage], *, expire_at: datetime) -> int:
         """Store the pages (``expire_at`` is their TTL); returns how many were stored."""

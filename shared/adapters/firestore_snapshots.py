@@ -1,9 +1,11 @@
 """Usage snapshots, monthly rollups, raw provider pages and ``last_sync`` in Firestore: the ``SnapshotStore`` port.
 
 * ``enterprises/{id}/usage_snapshots/{YYYY-MM-DD}`` and ``usage_months/{YYYY-MM}``: each document is written whole
-  (``set``), the days of a sync and their months in one batch, so a month never disagrees with its days. Money and
-  ratios are plain decimal strings (no float ever), ``expire_at`` a timestamp (the TTL field) and ``synced_at`` the
-  time of the write, kept out of the compared content.
+  (``set``); a month's days and its rollup always commit in the same batch (several months share a batch while it
+  stays below Firestore's limits), so a rollup never disagrees with its days and a month without a rollup has no
+  snapshot either: readers take a missing rollup for a month without usage (ADR 0011). Money and ratios are plain
+  decimal strings (no float ever), ``expire_at`` a timestamp (the TTL field) and ``synced_at`` the time of the
+  write, kept out of the compared content. Rollups are read in one ``get_all`` round trip.
 * ``enterprises/{id}/raw_responses/{window}_{provider}_{n}``: one page per document, its JSON body zlib-compressed
   (Firestore documents stop at 1 MiB), expiring after ``Settings.raw_response_ttl_days``.
 """
@@ -24,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.domain.enterprise import ProviderName
 from shared.domain.snapshot import UsageSnapshot
-from shared.domain.usage_month import UsageMonth, month_bounds
+from shared.domain.usage_month import UsageMonth, month_bounds, month_key
 from shared.errors import DependencyUnavailable
 from shared.ports import RawPage
 
@@ -59,9 +61,15 @@ def _translated() -> Iterator[None]:
         raise DependencyUnavailable("the database is temporarily unavailable") from e
 
 
+BINARY_FIELDS = frozenset({"daily"})
+"""Fields kept as Firestore bytes (``UsageMonth.daily``: compressed days), not as JSON."""
+
+
 def stored(model: BaseModel, synced_at: datetime | None) -> dict[str, Any]:
-    """The document of a snapshot or rollup: JSON-mode fields (Decimals as strings), timestamps kept as such."""
-    doc: dict[str, Any] = model.model_dump(mode="json")
+    """The document of a snapshot or rollup: JSON-mode fields (Decimals as strings), timestamps and bytes as such."""
+    binary = BINARY_FIELDS & set(type(model).model_fields)
+    doc: dict[str, Any] = model.model_dump(mode="json", exclude=set(binary))
+    doc.update({name: getattr(model, name) for name in binary})
     doc[EXPIRE_AT] = getattr(model, EXPIRE_AT)
     if synced_at is not None:
         doc[SYNCED_AT] = synced_at
@@ -113,17 +121,36 @@ class FirestoreSnapshots:
             snap = self._enterprise(enterprise_id).collection(MONTHS).document(month).get()
         return _parse(UsageMonth, snap) if snap.exists else None
 
+    def rollups(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:
+        if not months:
+            return {}
+        collection = self._enterprise(enterprise_id).collection(MONTHS)
+        refs = [collection.document(m) for m in sorted(set(months))]
+        with _translated():
+            snaps = list(self._db.get_all(refs))
+        found: dict[str, UsageMonth] = {}
+        for snap in snaps:
+            parsed = _parse(UsageMonth, snap) if snap.exists else None
+            if parsed is not None:
+                found[parsed.month] = parsed
+        return found
+
     def save(
         self, enterprise_id: str, days: Sequence[UsageSnapshot], months: Sequence[UsageMonth], *, synced_at: datetime
     ) -> None:
         enterprise = self._enterprise(enterprise_id)
-        writes = [(enterprise.collection(SNAPSHOTS).document(d.date.isoformat()), stored(d, synced_at)) for d in days]
-        writes += [(enterprise.collection(MONTHS).document(m.month), stored(m, synced_at)) for m in months]
-        if len(writes) > MAX_BATCH_WRITES:
-            # Larger windows (long backfills) commit in chunks, days before their months: a month is written
-            # only together with or after the days it sums.
-            log.info("snapshots written in several batches", extra={"documents": len(writes)})
-        for chunk in _chunks(writes):
+        groups: dict[str, list[tuple[Any, dict[str, Any]]]] = {}
+        for d in days:
+            ref = enterprise.collection(SNAPSHOTS).document(d.date.isoformat())
+            groups.setdefault(month_key(d.date), []).append((ref, stored(d, synced_at)))
+        for m in months:
+            ref = enterprise.collection(MONTHS).document(m.month)
+            groups.setdefault(m.month, []).append((ref, stored(m, synced_at)))
+        chunks = list(_chunks([groups[key] for key in sorted(groups)]))
+        if len(chunks) > 1:
+            # Larger windows (long backfills) commit in several batches, never splitting a month from its days.
+            log.info("snapshots written in several batches", extra={"batches": len(chunks)})
+        for chunk in chunks:
             batch = self._db.batch()
             for ref, doc in chunk:
                 batch.set(ref, doc)
@@ -133,7 +160,7 @@ class FirestoreSnapshots:
     def save_raw_pages(self, enterprise_id: str, pages: Sequence[RawPage], *, expire_at: datetime) -> int:
         collection = self._enterprise(enterprise_id).collection(RAW)
         writes = [(collection.document(raw_page_id(p)), _raw_doc(p, expire_at)) for p in pages]
-        for chunk in _chunks(writes):
+        for chunk in _chunks([[write] for write in writes]):
             batch = self._db.batch()
             for ref, doc in chunk:
                 batch.set(ref, doc)
@@ -175,15 +202,19 @@ def _raw_doc(page: RawPage, expire_at: datetime) -> dict[str, Any]:
     }
 
 
-def _chunks(writes: list[tuple[Any, dict[str, Any]]]) -> Iterator[list[tuple[Any, dict[str, Any]]]]:
-    chunk: list[tuple[Any, dict[str, Any]]] = []
+Write = tuple[Any, dict[str, Any]]
+
+
+def _chunks(groups: list[list[Write]]) -> Iterator[list[Write]]:
+    """Batches below Firestore's limits, each group of writes whole in one batch (a group alone may exceed them)."""
+    chunk: list[Write] = []
     size = 0
-    for ref, doc in writes:
-        weight = _approximate_size(doc)
-        if chunk and (len(chunk) >= MAX_BATCH_WRITES or size + weight > MAX_BATCH_BYTES):
+    for group in groups:
+        weight = sum(_approximate_size(doc) for _, doc in group)
+        if chunk and (len(chunk) + len(group) > MAX_BATCH_WRITES or size + weight > MAX_BATCH_BYTES):
             yield chunk
             chunk, size = [], 0
-        chunk.append((ref, doc))
+        chunk.extend(group)
         size += weight
     if chunk:
         yield chunk

@@ -77,6 +77,18 @@ class ProviderPart(BaseModel):
         )
 
 
+def model_only(model: str, tally: Tally, unpriced: Iterable[str], price_data_versions: list[str]) -> ProviderPart:
+    """A part as a view filtered by ``model`` sees it: that model's tally, and no rate basis, reconciliation or
+    projects (a part does not split a model's billed cost into input and output sides)."""
+    return ProviderPart(
+        tally=tally,
+        by_model={model: tally},
+        unpriced_models=[m for m in unpriced if m == model],
+        models_used=[model],
+        price_data_versions=price_data_versions,
+    )
+
+
 def union(a: Iterable[str], b: Iterable[str]) -> list[str]:
     return sorted(set(a) | set(b))
 

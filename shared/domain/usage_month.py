@@ -4,6 +4,12 @@ A month is the sum of its days' provider parts, with every rate and ratio derive
 average of daily rates), so a 12-month dashboard reads 12 documents and shows exactly what the days add up to. The
 month's index level is the mean of its daily levels (benchmarks-and-index.md §2). ``by_day`` keeps the few figures
 a chart needs per day.
+
+``daily`` keeps each day's provider parts in compact form (``shared.domain.rollup_days``), so partial months and
+filtered views are served from the rollup too (ADR 0011); ``index_level_sum`` and ``index_level_days`` let a range
+average the daily index levels exactly. A rollup written before these fields existed has them ``None``: it still
+serves whole unfiltered months, and the reader goes back to the month's snapshots for anything else. A month whose
+detail would not fit ``MAX_ROLLUP_BYTES`` keeps no ``daily`` either (logged by the sync).
 """
 
 from __future__ import annotations
@@ -15,9 +21,15 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.domain.rollup_days import DAILY_VERSION, RolledDay, encode_day
 from shared.domain.snapshot import IndexLevel, UsageSnapshot, UsageView, expiry, view_fields
 from shared.domain.snapshot_parts import ProviderPart
 from shared.domain.usage_tally import DERIVED_PLACES, Money, Ratio
+
+MAX_ROLLUP_BYTES = 800_000
+"""A rollup larger than this (its JSON without ``daily``, plus ``daily``'s bytes: more than Firestore counts) keeps no
+``daily``, so the document stays below Firestore's 1 MiB. A large enterprise's worst month (31 days x 2 providers x
+60 models x 10 projects) takes about a third of it (``tests/unit/test_rollup_days.py`` measures it)."""
 
 
 def month_key(day: date) -> str:
@@ -48,11 +60,27 @@ class DayFigures(BaseModel):
 class UsageMonth(UsageView):
     """``enterprises/{id}/usage_months/{YYYY-MM}``."""
 
+    # ``daily`` is binary: in JSON (logs, exports, tests) it is base64, so a rollup always dumps and loads back.
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
+
     month: str
     days: int
     """Days with a snapshot."""
     by_day: dict[str, DayFigures] = Field(default_factory=dict)
     expire_at: datetime
+    index_level_sum: Money | None = None
+    """Sum of the month's published daily index levels; ``None`` in rollups older than the field."""
+    index_level_days: int | None = None
+    """Days with a published index level."""
+    daily_version: int | None = None
+    """``shared.domain.rollup_days.DAILY_VERSION`` of ``daily``; ``None`` when the rollup keeps no daily detail."""
+    daily: dict[str, bytes] | None = None
+    """``YYYY-MM-DD`` → the day's parts, encoded (``shared.domain.rollup_days.encode_day``)."""
+
+    @property
+    def has_daily(self) -> bool:
+        """Whether ``daily`` can be decoded by this version of the code."""
+        return self.daily is not None and self.daily_version == DAILY_VERSION
 
 
 def rollup_month(month: str, days: Iterable[UsageSnapshot], *, retention_months: int) -> UsageMonth | None:
@@ -65,15 +93,22 @@ def rollup_month(month: str, days: Iterable[UsageSnapshot], *, retention_months:
     for snapshot in snapshots:
         for provider, part in snapshot.by_provider.items():
             parts[provider] = parts[provider].plus(part) if provider in parts else part
-    return UsageMonth.model_validate(
+    levels = [s.benchmark.stci_frontier_blended for s in snapshots if s.benchmark.stci_frontier_blended is not None]
+    sums = UsageMonth.model_validate(
         {
             **view_fields(parts, _month_index(snapshots)),
             "month": month,
             "days": len(snapshots),
             "by_day": {s.date.isoformat(): _figures(s) for s in snapshots},
             "expire_at": expiry(last, retention_months),
+            "index_level_sum": sum(levels, Decimal(0)),
+            "index_level_days": len(levels),
         }
     )
+    daily = {s.date.isoformat(): encode_day(RolledDay.of(s)) for s in snapshots}
+    if len(sums.model_dump_json()) + sum(len(data) for data in daily.values()) > MAX_ROLLUP_BYTES:
+        return sums
+    return sums.model_copy(update={"daily_version": DAILY_VERSION, "daily": daily})
 
 
 def _month_index(snapshots: list[UsageSnapshot]) -> IndexLevel | None:

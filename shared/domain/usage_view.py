@@ -1,12 +1,14 @@
 """The usage of a date range, aggregated from monthly rollups and daily snapshots (``GET /enterprise/usage``).
 
-A range is read as whole months (one rollup each) plus the days of the partial months at its edges, so a 12-month
-range costs about 14 documents. Everything shown is derived again from the summed provider parts
+A range is read as one rollup per month it touches (ADR 0011), so any 12-month range costs at most 13 documents,
+filters and partial edge months included: a whole month of an unfiltered view is its rollup's monthly sums, anything
+else the days of the rollup's ``daily`` detail (each day's provider parts). Summing those days gives exactly what
+summing the daily snapshots gives. Everything shown is derived again from the summed provider parts
 (``shared.domain.snapshot.view_fields``): rates are summed costs over summed tokens and the discount is
 ``1 - billed/list`` over the summed comparable amounts, never an average of monthly or daily figures.
 
-The index level of the range is the mean of its daily STCI-FRONTIER levels; a month contributes its own mean weighted
-by its snapshot days (a rollup does not keep how many of its days had a published level).
+The index level of the range is the mean of its daily STCI-FRONTIER levels (a rollup keeps their sum and count; one
+older than those fields counts its mean once per snapshot day).
 
 Filters: ``provider`` keeps that provider's parts. ``model`` keeps each part's per-model tally only: snapshots do not
 split a model's billed cost into input and output sides nor keep a per-model reconciliation, so effective rates and
@@ -16,11 +18,13 @@ the discount are ``None`` under a model filter, and projects are not broken down
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.domain.rollup_days import RolledDay, decode_day
 from shared.domain.snapshot import (
     INDEX_NAME,
     BreakdownEntry,
@@ -32,7 +36,7 @@ from shared.domain.snapshot import (
     add_months,
     view_fields,
 )
-from shared.domain.snapshot_parts import ProviderPart
+from shared.domain.snapshot_parts import ProviderPart, model_only
 from shared.domain.usage_month import DayFigures, UsageMonth, month_bounds, month_key
 from shared.domain.usage_tally import DERIVED_PLACES, Money, RateBasis, Rates, Ratio, Tally, total
 from shared.errors import InvalidInput
@@ -146,15 +150,35 @@ def filtered_parts(
         if model is None:
             out[name] = part
         elif model in part.by_model:
-            tally = part.by_model[model]
-            out[name] = ProviderPart(
-                tally=tally,
-                by_model={model: tally},
-                unpriced_models=[m for m in part.unpriced_models if m == model],
-                models_used=[model],
-                price_data_versions=part.price_data_versions,
-            )
+            out[name] = model_only(model, part.by_model[model], part.unpriced_models, part.price_data_versions)
     return out
+
+
+def months_of(start: date, end: date) -> list[str]:
+    """Every ``YYYY-MM`` month ``[start, end]`` touches, in order."""
+    whole, partial = split_range(start, end)
+    return sorted(whole + partial)
+
+
+def needs_snapshots(month: UsageMonth, start: date, end: date, *, filtered: bool) -> bool:
+    """Whether the rollup alone cannot serve its part of ``[start, end]``.
+
+    Only a rollup without (decodable) daily detail, for a partial month or a filtered view: its month must then be
+    read from its daily snapshots.
+    """
+    return not month.has_daily and (filtered or not _whole(month.month, start, end))
+
+
+@dataclass(frozen=True)
+class _Slice:
+    """A month or a day of the range: its (filtered) parts, its index levels, its ``by_day`` entries."""
+
+    first: date
+    parts: Mapping[str, ProviderPart]
+    index_sum: Decimal
+    index_days: int
+    index_versions: tuple[str, ...]
+    entries: tuple[DayEntry, ...]
 
 
 def usage_report(
@@ -166,20 +190,29 @@ def usage_report(
     provider: str | None = None,
     model: str | None = None,
 ) -> UsageReport:
-    """The report of ``[start, end]`` from the rollups of its whole months and its other days' snapshots.
+    """The report of ``[start, end]`` from monthly rollups and daily snapshots; days outside the range are ignored.
 
-    Days outside the range are ignored. A rollup's ``by_day`` covers every provider and model, so with a filter the
-    caller passes daily snapshots only (``by_day`` of rollups is used as is).
+    Each month comes either from its rollup or from its snapshots, never both. A rollup serves a whole month with
+    its monthly sums (one provider's under a provider filter, whose ``by_day`` is then decoded from the days' headline
+    figures), a partial month or a model filter with the days of its ``daily`` detail. A rollup without that detail
+    where it is needed (``needs_snapshots``) raises ``ValueError``: pass the month's snapshots instead.
     """
-    in_range = sorted((d for d in days if start <= d.date <= end), key=lambda d: d.date)
-    rollups = sorted(months, key=lambda m: m.month)
+    slices: list[_Slice] = []
+    for month in months:
+        if needs_snapshots(month, start, end, filtered=provider is not None or model is not None):
+            raise ValueError(f"the rollup of {month.month} keeps no daily detail: pass its snapshots instead")
+        if model is None and _whole(month.month, start, end):
+            slices.append(_month_slice(month, provider))
+        else:
+            days_in = rolled_days(month, start, end, provider=provider, model=model)
+            slices += [_day_slice(d, provider, model) for d in days_in]
+    slices += [_day_slice(RolledDay.of(d), provider, model) for d in days if start <= d.date <= end]
+    slices.sort(key=lambda s: s.first)
     summed: dict[str, ProviderPart] = {}
-    for source in [*rollups, *in_range]:
-        for name, part in filtered_parts(source.by_provider, provider=provider, model=model).items():
+    for piece in slices:
+        for name, part in piece.parts.items():
             summed[name] = summed[name].plus(part) if name in summed else part
-    view = UsageView.model_validate(view_fields(summed, period_index(rollups, in_range)))
-    by_day = [DayEntry(date=date.fromisoformat(k), **f.model_dump()) for m in rollups for k, f in m.by_day.items()]
-    by_day += [_day_entry(d, provider=provider, model=model) for d in in_range]
+    view = UsageView.model_validate(view_fields(summed, period_index(slices)))
     return UsageReport(
         period=Period(start=start, end=end),
         totals=view.totals,
@@ -190,7 +223,7 @@ def usage_report(
             your_discount=view.benchmark.discount_vs_list,
         ),
         by_provider=[_provider_figures(name, part) for name, part in sorted(summed.items())],
-        by_day=sorted(by_day, key=lambda e: e.date),
+        by_day=[entry for piece in slices for entry in piece.entries],
         by_model=_rows(view.by_model),
         by_project=[] if model is not None else _rows(view.by_project),
         reconciliation={} if model is not None else view.reconciliation,
@@ -199,16 +232,75 @@ def usage_report(
     )
 
 
-def period_index(months: Sequence[UsageMonth], days: Sequence[UsageSnapshot]) -> IndexLevel | None:
-    """Mean of the daily index levels: a month's mean counts once per snapshot day, a day once."""
-    weighted = [(m.benchmark.stci_frontier_blended, m.days) for m in months]
-    weighted += [(d.benchmark.stci_frontier_blended, 1) for d in days]
-    known = [(level, weight) for level, weight in weighted if level is not None and weight > 0]
-    if not known:
+def rolled_days(
+    month: UsageMonth,
+    start: date,
+    end: date,
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+    breakdowns: bool = True,
+) -> list[RolledDay]:
+    """The days of the rollup's ``daily`` detail inside ``[start, end]``, in order, decoded for a view filtered by
+    ``provider`` and ``model`` (``shared.domain.rollup_days.decode_day``)."""
+    found = []
+    for key, text in sorted((month.daily or {}).items()):
+        day = date.fromisoformat(key)
+        if start <= day <= end:
+            found.append(decode_day(day, text, provider=provider, model=model, breakdowns=breakdowns))
+    return found
+
+
+def period_index(slices: Sequence[_Slice]) -> IndexLevel | None:
+    """Mean of the range's daily index levels (summed levels over the number of days that have one)."""
+    days = sum(s.index_days for s in slices)
+    if days == 0:
         return None
-    mean = sum((level * weight for level, weight in known), Decimal(0)) / sum(weight for _, weight in known)
-    versions = {v for s in [*months, *days] if s.index_version for v in s.index_version.split(",")}
+    mean = sum((s.index_sum for s in slices), Decimal(0)) / days
+    versions = {v for s in slices for version in s.index_versions for v in version.split(",") if v}
     return IndexLevel(blended=mean.quantize(DERIVED_PLACES), version=",".join(sorted(versions)))
+
+
+def _whole(month: str, start: date, end: date) -> bool:
+    first, last = month_bounds(month)
+    return start <= first and last <= end
+
+
+def _month_slice(month: UsageMonth, provider: str | None) -> _Slice:
+    first, last = month_bounds(month.month)
+    if provider is None:
+        entries = tuple(DayEntry(date=date.fromisoformat(k), **f.model_dump()) for k, f in sorted(month.by_day.items()))
+    else:
+        headlines = rolled_days(month, first, last, provider=provider, breakdowns=False)
+        entries = tuple(_day_entry(day, provider=provider, model=None) for day in headlines)
+    level = month.benchmark.stci_frontier_blended
+    if month.index_level_sum is not None and month.index_level_days is not None:
+        index_sum, index_days = month.index_level_sum, month.index_level_days
+    elif level is not None:
+        # A rollup older than the summed levels: its mean counts once per snapshot day.
+        index_sum, index_days = level * month.days, month.days
+    else:
+        index_sum, index_days = Decimal(0), 0
+    return _Slice(
+        first=first,
+        parts=filtered_parts(month.by_provider, provider=provider),
+        index_sum=index_sum,
+        index_days=index_days,
+        index_versions=(month.index_version,) if month.index_version else (),
+        entries=entries,
+    )
+
+
+def _day_slice(day: RolledDay, provider: str | None, model: str | None) -> _Slice:
+    index = day.index
+    return _Slice(
+        first=day.date,
+        parts=filtered_parts(day.by_provider, provider=provider, model=model),
+        index_sum=index.blended if index else Decimal(0),
+        index_days=1 if index else 0,
+        index_versions=(index.version,) if index and index.version else (),
+        entries=(_day_entry(day, provider=provider, model=model),),
+    )
 
 
 def _provider_figures(name: str, part: ProviderPart) -> ProviderFigures:
@@ -221,7 +313,7 @@ def _provider_figures(name: str, part: ProviderPart) -> ProviderFigures:
     )
 
 
-def _day_entry(day: UsageSnapshot, *, provider: str | None, model: str | None) -> DayEntry:
+def _day_entry(day: RolledDay, *, provider: str | None, model: str | None) -> DayEntry:
     parts = filtered_parts(day.by_provider, provider=provider, model=model)
     tally = total((p.tally for p in parts.values()), Tally())
     rates = Rates.of(total((p.rate_basis for p in parts.values()), RateBasis()))

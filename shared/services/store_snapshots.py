@@ -2,8 +2,10 @@
 
 For each day of the window the stored snapshot is rebuilt from its provider parts: the pulled providers' good days
 replace their parts, everything else is kept (``shared.domain.snapshot.refresh_snapshot``). A day is written only if
-its document differs from the stored one, and then every month it touches is recomputed from all of that month's
-daily snapshots and written in the same batch. A duplicate task finds nothing changed and writes nothing.
+its document differs from the stored one. Every month the window touches is then recomputed from all of that month's
+daily snapshots and written, in the same batch as its days, if it differs from the stored rollup: a changed day, but
+also a rollup in an older layout (without its days' parts, ADR 0011) or one missing beside its days, is rewritten.
+A duplicate task finds nothing changed and writes nothing.
 
 The index level of a day (``STCI-FRONTIER``, ``shared.domain.market_index``) and the optimisation savings of a
 provider-day (``shared.domain.optimisation``, scaled by that provider's realised price ratio) are computed here, from
@@ -93,7 +95,9 @@ def store_pulls(
                 failed_days.setdefault(provider, []).append(day)
     if not pulls:
         return Stored(0, 0, failed_days)
-    existing = store.days(enterprise_id, sorted({month_key(d) for d in days}))
+    window_months = sorted({month_key(d) for d in days})
+    existing = store.days(enterprise_id, window_months)
+    stored_months = store.rollups(enterprise_id, window_months)
     changed: list[UsageSnapshot] = []
     for day in days:
         before = existing.get(day)
@@ -102,14 +106,16 @@ def store_pulls(
         )
         if after is not None and after != before:
             changed.append(after)
-    if not changed:
-        return Stored(0, 0, failed_days)
     merged = {**existing, **{s.date: s for s in changed}}
     months = []
-    for month in sorted({month_key(s.date) for s in changed}):
+    for month in window_months:
         rollup = rollup_month(month, merged.values(), retention_months=retention_months)
-        if rollup is not None:
+        if rollup is not None and rollup != stored_months.get(month):
             months.append(rollup)
+            if not rollup.has_daily:
+                log.warning("rollup too large to keep its days", extra={"enterprise_id": enterprise_id, "month": month})
+    if not changed and not months:
+        return Stored(0, 0, failed_days)
     store.save(enterprise_id, changed, months, synced_at=now)
     log.info(
         "snapshots written",

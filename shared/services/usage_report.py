@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from shared.domain.snapshot import Optimization, UsageSnapshot
 from shared.domain.usage_csv import focus_rows, to_csv
 from shared.domain.usage_month import month_key
-from shared.domain.usage_view import UsageReport, check_range, split_range, usage_report
+from shared.domain.usage_view import UsageReport, check_range, months_of, needs_snapshots, split_range, usage_report
 from shared.ports import Clock, SnapshotStore
 
 log = logging.getLogger(__name__)
@@ -24,23 +24,19 @@ def usage_for_range(
     provider: str | None = None,
     model: str | None = None,
 ) -> UsageReport:
-    """The usage of ``[start, end]``: one rollup per whole month, daily snapshots for the partial edge months.
+    """The usage of ``[start, end]``, read from one rollup per month the range touches (ADR 0011).
 
-    A filter reads daily snapshots for the whole range (a rollup's per-day series is not broken down by provider or
-    model); so does a whole month without a rollup. Raises ``InvalidInput`` for an inverted or too long range.
+    A month without a rollup has no usage (its days and rollup are always written together). Only a rollup written
+    before rollups kept their days' parts sends the reader to that month's daily snapshots, when the month is
+    partial or the view filtered. Raises ``InvalidInput`` for an inverted or too long range.
     """
     check_range(start, end)
-    whole, partial = split_range(start, end)
-    months = []
-    day_months = list(partial)
-    for key in whole:
-        rollup = None if provider or model else store.month(enterprise_id, key)
-        if rollup is None:
-            day_months.append(key)
-        else:
-            months.append(rollup)
-    days = store.days(enterprise_id, day_months).values() if day_months else []
-    log.info("usage read", extra={"enterprise_id": enterprise_id, "months": len(months), "day_months": day_months})
+    filtered = provider is not None or model is not None
+    rollups = store.rollups(enterprise_id, months_of(start, end))
+    legacy = sorted(k for k, m in rollups.items() if needs_snapshots(m, start, end, filtered=filtered))
+    days = store.days(enterprise_id, legacy).values() if legacy else []
+    months = [m for k, m in rollups.items() if k not in legacy]
+    log.info("usage read", extra={"enterprise_id": enterprise_id, "months": len(rollups), "day_months": legacy})
     return usage_report(start, end, months, days, provider=provider, model=model)
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.adapters.firestore_enterprises import FirestoreEnterprises, enterprise_doc
-from shared.adapters.firestore_snapshots import FirestoreSnapshots
+from shared.adapters.firestore_snapshots import MAX_BATCH_WRITES, FirestoreSnapshots, _chunks
 from shared.adapters.firestore_sync_targets import FirestoreSyncTargets
 from shared.domain.enterprise import (
     Enterprise,
@@ -25,6 +25,7 @@ from shared.domain.snapshot_parts import provider_part
 from shared.domain.usage import Provider, TokenType
 from shared.domain.usage_month import rollup_month
 from shared.ports import RawPage
+from tests.support.random_usage import large_month
 from tests.support.usage_days import anthropic_day, line, openai_day, provider_day, record
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -65,10 +66,33 @@ def test_days_and_months_round_trip_exactly(firestore_db: Any) -> None:
     assert read == {d.date: d for d in days}
     assert store.month("ent_1", "2026-11") == month
     assert store.month("ent_1", "2026-10") is None
+    assert store.rollups("ent_1", ["2026-10", "2026-11"]) == {"2026-11": month}
+    assert month.has_daily
     raw = firestore_db.document("enterprises/ent_1/usage_snapshots/2026-11-20").get().to_dict()
     assert raw["totals"]["total_cost_usd"] == "15.10"  # money is a string, never a float
     assert raw["expire_at"] == datetime(2028, 11, 21, tzinfo=UTC)  # a timestamp: the TTL field
     assert raw["synced_at"] == NOW
+    rollup = firestore_db.document("enterprises/ent_1/usage_months/2026-11").get().to_dict()
+    assert isinstance(rollup["daily"]["2026-11-20"], bytes)  # compressed days (ADR 0011); sums stay readable
+    assert rollup["totals"]["total_cost_usd"] == "30.20"
+
+
+def test_a_large_enterprises_rollup_is_stored_and_read_back_whole(firestore_db: Any) -> None:
+    days = large_month(models=60, projects=10)  # 31 days x 2 providers x (60 models + 10 projects)
+    month = rollup_month("2026-01", days, retention_months=24)
+    assert month is not None
+    assert month.has_daily
+    store = FirestoreSnapshots(firestore_db)
+    store.save("ent_1", days, [month], synced_at=NOW)
+    assert store.rollups("ent_1", ["2026-01"]) == {"2026-01": month}
+
+
+def test_a_month_is_never_split_from_its_days_across_batches() -> None:
+    groups = [[(f"m{m}", {"d": d}) for d in range(32)] for m in range(20)]  # 20 months of 31 days + rollup
+    chunks = list(_chunks(groups))
+    assert len(chunks) == 2  # 640 writes, at most 400 per batch
+    assert all(len(chunk) % 32 == 0 and len(chunk) <= MAX_BATCH_WRITES for chunk in chunks)
+    assert [ref for chunk in chunks for ref, _ in chunk] == [ref for group in groups for ref, _ in group]
 
 
 def test_model_names_with_dots_slashes_and_colons_survive_as_map_keys(firestore_db: Any) -> None:

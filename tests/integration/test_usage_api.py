@@ -25,6 +25,7 @@ from shared.domain.enterprise import Enterprise, Member, Role
 from shared.domain.snapshot import UsageSnapshot, build_snapshot
 from shared.domain.snapshot_parts import provider_part
 from shared.domain.usage_month import UsageMonth, rollup_month
+from shared.domain.usage_view import months_of, usage_report
 from shared.web.app import WebApp
 from shared.web.http import ApiRequest, ApiResponse, Headers
 from tests.conftest import TEST_PROJECT
@@ -35,7 +36,8 @@ NOW = datetime(2026, 2, 15, tzinfo=UTC)
 
 
 class CountingSnapshots(FirestoreSnapshots):
-    """Counts documents read: one per rollup ``get``, one per snapshot returned (at least one per query)."""
+    """Counts documents read as Firestore bills them: one per rollup asked (found or not), one per snapshot returned
+    (at least one per query)."""
 
     reads = 0
 
@@ -50,6 +52,10 @@ class CountingSnapshots(FirestoreSnapshots):
     def month(self, enterprise_id: str, month: str) -> UsageMonth | None:
         self.reads += 1
         return super().month(enterprise_id, month)
+
+    def rollups(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:
+        self.reads += len(set(months))
+        return super().rollups(enterprise_id, months)
 
 
 class FixedClock:
@@ -111,13 +117,13 @@ def test_a_12_month_range_reads_at_most_14_documents(app: WebApp, store: Countin
 
     assert response.status == 200, response.body
     body = json.loads(response.body)
-    assert store.reads <= 14  # 12 rollups + one (empty) query per partial edge month
+    assert store.reads == 14  # one rollup per month touched, Dec 2024 and Jan 2026 (no usage) included
     assert body["totals"]["total_cost_usd"] == "362.40"  # 24 days x $15.10, a string
     assert len(body["by_day"]) == 24
     assert body["benchmark"]["your_discount"] == "0.2000000000"
 
 
-def test_filters_and_edges_read_days(app: WebApp) -> None:
+def test_a_provider_filter_over_partial_months_keeps_that_providers_days(app: WebApp) -> None:
     body = json.loads(
         get(app, "/api/v1/enterprise/usage", start="2025-03-10", end="2025-05-05", provider="openai").body
     )
@@ -170,3 +176,65 @@ def test_recommendations_are_last_months_savings_largest_first(app: WebApp, cloc
         {"kind": "cache", "savings_usd": "3.0"},  # 2 days x $1.5
     ]
     assert body["potential_savings_usd"] == "7.50"
+
+
+def from_snapshots(store: FirestoreSnapshots, start: date, end: date, **filters: str) -> dict[str, Any]:
+    """The report computed the other way: from every daily snapshot of the range."""
+    every_day = store.days(EID, months_of(start, end)).values()
+    report = usage_report(start, end, [], every_day, provider=filters.get("provider"), model=filters.get("model"))
+    return dict(json.loads(report.model_dump_json()))
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "filters", "reads"),
+    [
+        ("2025-01-15", "2026-01-14", {}, 13),  # a rolling year: 11 whole months, two partial ones
+        ("2025-01-15", "2026-01-14", {"provider": "anthropic"}, 13),
+        ("2025-01-15", "2026-01-14", {"model": "gpt-4o"}, 13),
+        ("2025-03-04", "2025-03-20", {"provider": "openai", "model": "gpt-4o"}, 1),
+        ("2024-02-10", "2026-02-09", {}, 25),  # the longest range: 24 months over 25 calendar months
+    ],
+)
+def test_any_range_and_filter_reads_one_rollup_per_month_and_equals_the_snapshots(
+    app: WebApp, store: CountingSnapshots, start: str, end: str, filters: dict[str, str], reads: int
+) -> None:
+    response = get(app, "/api/v1/enterprise/usage", start=start, end=end, **filters)
+
+    assert response.status == 200, response.body
+    assert store.reads == reads
+    body = json.loads(response.body)
+    assert body == from_snapshots(store, date.fromisoformat(start), date.fromisoformat(end), **filters)
+    assert Decimal(body["totals"]["total_cost_usd"]) > 0
+    assert body["by_day"]
+    assert all(start <= d["date"] <= end for d in body["by_day"])
+
+
+def test_a_rolling_year_shows_the_edge_days_projects_and_rates(app: WebApp) -> None:
+    body = json.loads(get(app, "/api/v1/enterprise/usage", start="2025-01-15", end="2026-01-14").body)
+
+    assert body["totals"]["total_cost_usd"] == "347.30"  # 23 days (Jan 17 .. Dec 17) x $15.10
+    assert body["by_day"][0]["date"] == "2025-01-17"
+    assert [p["key"] for p in body["by_project"]] == ["anthropic:(default)", "openai:proj_a"]
+    assert body["by_project"][0]["cost_usd"] == "248.40"  # 23 x $10.80
+    assert body["effective_rates"]["blended"] is not None
+
+
+def test_a_rollup_written_before_daily_detail_is_served_from_its_snapshots(
+    app: WebApp, store: CountingSnapshots, firestore_db: Any
+) -> None:
+    legacy = firestore_db.document(f"enterprises/{EID}/usage_months/2025-01")
+    old = legacy.get().to_dict()
+    for field in ("daily", "daily_version", "index_level_sum", "index_level_days"):
+        old.pop(field)
+    legacy.set(old)
+
+    partial = get(app, "/api/v1/enterprise/usage", start="2025-01-15", end="2025-03-31")
+    assert store.reads == 3 + 2  # three rollups, and the two snapshots of January
+    body = json.loads(partial.body)
+    assert body == from_snapshots(store, date(2025, 1, 15), date(2025, 3, 31))
+    assert body["totals"]["total_cost_usd"] == "75.50"  # Jan 17, and two days in February and March each
+
+    store.reads = 0
+    whole = json.loads(get(app, "/api/v1/enterprise/usage", start="2025-01-01", end="2025-03-31").body)
+    assert store.reads == 3  # a whole unfiltered month is still served by the old rollup's sums
+    assert whole["totals"]["total_cost_usd"] == "90.60"

@@ -61,6 +61,10 @@ class FakeSnapshotStore:
         self._check()
         return self.months.get((enterprise_id, month))
 
+    def rollups(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:
+        self._check()
+        return {m: self.months[(enterprise_id, m)] for m in months if (enterprise_id, m) in self.months}
+
     def save_raw_pages(self, enterprise_id: str, pages: Sequence[RawPage], *, expire_at: datetime) -> int:
         self._check()
         self.raw.setdefault(enterprise_id, []).extend((p, expire_at) for p in pages)

@@ -82,6 +82,23 @@ def test_a_restated_day_is_rewritten_with_its_month(world: SyncWorld) -> None:
     assert month.totals.total_cost_usd == Decimal("49.60")  # 45.30 + one more day of OpenAI's 4.30
 
 
+def test_a_rollup_in_the_old_layout_or_missing_is_rewritten_by_the_next_sync(world: SyncWorld) -> None:
+    world.run(DAILY)
+    key = (ENTERPRISE_ID, "2026-11")
+    current = world.snapshots.months[key]
+    assert current.has_daily
+    world.snapshots.months[key] = current.model_copy(update={"daily": None, "daily_version": None})  # pre-ADR 0011
+
+    report = world.run(DAILY)  # no provider restated anything
+    assert (report.days_written, report.months_written) == (0, 1)
+    assert world.snapshots.months[key] == current
+
+    del world.snapshots.months[key]  # e.g. an old backfill interrupted between its batches
+    assert world.run(DAILY).months_written == 1
+    assert world.snapshots.months[key] == current
+    assert world.run(DAILY).months_written == 0
+
+
 def test_a_rate_limited_provider_is_retried_without_losing_the_other(world: SyncWorld) -> None:
     world.run(DAILY)
     world.sources.serve(anthropic_day(DAYS[0]).model_copy(update={"records": ()}))  # Anthropic changes day 1

@@ -7,16 +7,18 @@ list $5.00; Anthropic $10.80 for 2M input / 0.5M output at list $13.50 (split 6:
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
 from shared.domain.snapshot import IndexLevel, UsageSnapshot, build_snapshot
 from shared.domain.snapshot_parts import provider_part
-from shared.domain.usage_month import rollup_month
-from shared.domain.usage_view import check_range, split_range, usage_report
+from shared.domain.usage_month import UsageMonth, month_key, rollup_month
+from shared.domain.usage_view import check_range, months_of, needs_snapshots, split_range, usage_report
 from shared.errors import InvalidInput
+from tests.support.random_usage import random_history
 from tests.support.usage_days import anthropic_day, openai_day
 
 Q = Decimal("1e-10")
@@ -109,3 +111,43 @@ def test_inverted_and_too_long_ranges_are_refused(start: date, end: date, code: 
 
 def test_exactly_24_months_is_accepted() -> None:
     check_range(date(2024, 1, 1), date(2025, 12, 31))
+
+
+def _rollups(days: list[UsageSnapshot]) -> list[UsageMonth]:
+    keys = sorted({month_key(d.date) for d in days})
+    return [m for m in (rollup_month(k, days, retention_months=24) for k in keys) if m is not None]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_rollups_alone_give_exactly_what_the_daily_snapshots_give(seed: int) -> None:
+    days = random_history(seed, date(2025, 1, 1), date(2026, 3, 31))
+    rollups = _rollups(days)
+    assert all(m.has_daily for m in rollups)
+    rng = random.Random(seed)
+    with_usage = 0
+    for _ in range(12):
+        start = date(2025, 1, 1) + timedelta(days=rng.randint(0, 300))
+        end = min(start + timedelta(days=rng.randint(0, 365)), date(2026, 3, 31))
+        provider = rng.choice([None, None, "openai", "anthropic"])
+        model = rng.choice([None, None, None, "gpt-4o", "claude-haiku-4-5", "o3"])
+        touched = [m for m in rollups if m.month in months_of(start, end)]
+
+        from_rollups = usage_report(start, end, touched, [], provider=provider, model=model)
+        from_days = usage_report(start, end, [], days, provider=provider, model=model)
+
+        assert from_rollups.model_dump_json() == from_days.model_dump_json(), (start, end, provider, model)
+        with_usage += from_days.totals.total_cost_usd > 0
+    assert with_usage >= 8  # the comparisons are about real figures (a model filter may pick another provider's)
+
+
+def test_a_rollup_without_daily_detail_serves_whole_months_only() -> None:
+    february = rollup_month("2026-02", FEB, retention_months=24)
+    assert february is not None
+    legacy = february.model_copy(update={"daily": None, "daily_version": None})
+
+    assert usage_report(date(2026, 2, 1), date(2026, 2, 28), [legacy], []).totals.total_cost_usd == Decimal("30.20")
+    assert needs_snapshots(legacy, date(2026, 2, 1), date(2026, 2, 28), filtered=True)
+    assert needs_snapshots(legacy, date(2026, 2, 2), date(2026, 2, 28), filtered=False)
+    assert not needs_snapshots(february, date(2026, 2, 2), date(2026, 2, 28), filtered=True)
+    with pytest.raises(ValueError, match="no daily detail"):
+        usage_report(date(2026, 2, 15), date(2026, 2, 28), [legacy], [])
