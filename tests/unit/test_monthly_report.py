@@ -214,3 +214,34 @@ def test_a_failed_key_is_a_warning_in_the_report(world: ReportWorld) -> None:
     text = _parsed(sent).get_body(("plain",))
     assert text is not None
     assert "ACTION NEEDED: The OpenAI admin key stopped working" in text.get_content()
+
+
+def test_the_peer_position_is_in_the_report_when_published(world: ReportWorld) -> None:
+    from shared.domain.benchmarks import compute_benchmarks
+    from shared.services.aggregate_benchmarks import disclosure_params
+    from tests.unit.test_benchmarks import COMPUTED_AT, grid_population
+
+    settings = world.sync.settings
+    document = compute_benchmarks(
+        grid_population(30), REPORT_MONTH, disclosure_params(settings), settings.benchmark_noise_key, COMPUTED_AT
+    )
+    world.benchmarks.put(document)
+    enterprise = world.sync.enterprises.docs[ENTERPRISE_ID]
+    sharing = enterprise.model_copy(
+        update={"settings": enterprise.settings.model_copy(update={"share_anonymous_benchmarks": True})}
+    )
+    try:
+        report = build_monthly_report(world.sync.snapshots, world.benchmarks, world.clock, sharing, REPORT_MONTH)
+        not_sharing = build_monthly_report(
+            world.sync.snapshots, world.benchmarks, world.clock, enterprise, REPORT_MONTH
+        )
+    finally:
+        world.benchmarks.documents.clear()
+    assert report.peers.status == "positioned"
+    assert report.peers.enterprise_count_band == "20–49"
+    assert report.peers.lines
+    assert report.peers.lines[0].startswith("Price vs list: ")
+    assert not_sharing.peers.status == "not_sharing"
+    from shared.reports.render import render_text
+
+    assert report.peers.lines[0] in render_text(report, settings_url="https://app.example/settings")

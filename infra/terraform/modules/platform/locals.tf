@@ -45,6 +45,9 @@ locals {
     SMTP_PORT                 = tostring(var.smtp_port)
     SMTP_SECURITY             = var.smtp_security
     MAIL_FROM                 = var.mail_from
+
+    # The report worker records a report as failed on the queue's last attempt, so the two limits must agree.
+    REPORT_MAX_ATTEMPTS = tostring(local.queues["monthly-reports"].max_attempts)
   }
 
   # Unset rather than empty: an empty user name would still be sent to the relay as a login.
