@@ -107,8 +107,15 @@ def test_provider_secret_prefix_is_the_one_the_code_uses(module: TerraformModule
 def test_platform_secrets_are_mounted_only_where_granted(module: TerraformModule) -> None:
     secrets = module.locals["config_secrets"]
     accounts_of_functions = {f["service_account"] for f in [*FUNCTIONS, *PLANNED["functions"]]}
-    assert {s["account"] for s in secrets.values()} <= accounts_of_functions
+    assert {a for s in secrets.values() for a in s["accounts"]} <= accounts_of_functions
     assert {s["env"] for s in secrets.values()} == {"SMTP_PASSWORD", "BENCHMARK_NOISE_KEY"}
+    _none(checks.check_config_secret_grants(module))
+
+
+def test_both_senders_of_email_may_read_the_smtp_password(module: TerraformModule) -> None:
+    """The sync worker sends key-failure alerts, the reports functions monthly reports: both log in to the relay."""
+    assert set(module.locals["config_secrets"]["smtp-password"]["accounts"]) == {"sync", "reports"}
+    assert set(module.locals["config_secrets"]["benchmark-noise-key"]["accounts"]) == {"benchmarks"}
 
 
 def test_every_function_runs_as_a_defined_service_account(module: TerraformModule) -> None:
