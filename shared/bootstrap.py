@@ -21,6 +21,8 @@ ROUTER_MODULES: dict[str, str] = {
     "api": "shared.api.api_routes",
     "benchmarks_aggregate": "shared.api.benchmarks_routes",
     "connect": "shared.api.connect_routes",
+    "enterprise_erase": "shared.api.erase_routes",
+    "retention_sweep": "shared.api.retention_routes",
     "sync_dispatch": "shared.api.sync_dispatch_routes",
     "sync_worker": "shared.api.sync_worker_routes",
 }

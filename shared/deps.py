@@ -15,9 +15,11 @@ from shared.ports import (
     BenchmarkStore,
     Clock,
     EnterpriseStore,
+    ErasureStore,
     IndexStore,
     Mailer,
     ProviderConnectionStore,
+    RetentionStore,
     SecretStore,
     SnapshotStore,
     SyncTargets,
@@ -140,3 +142,21 @@ class Deps:
         from shared.adapters.firestore_sync_targets import FirestoreSyncTargets
 
         return FirestoreSyncTargets(self.firestore)
+
+    @cached_property
+    def erasures(self) -> ErasureStore:
+        found = self._override("erasures")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_erasure import FirestoreErasures
+
+        return FirestoreErasures(self.firestore)
+
+    @cached_property
+    def retention(self) -> RetentionStore:
+        found = self._override("retention")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_retention import FirestoreRetention
+
+        return FirestoreRetention(self.firestore)
