@@ -24,6 +24,8 @@ ROUTER_MODULES: dict[str, str] = {
     "report_worker": "shared.api.report_worker_routes",
     "reports": "shared.api.reports_routes",
     "reports_dispatch": "shared.api.reports_dispatch_routes",
+    "enterprise_erase": "shared.api.erase_routes",
+    "retention_sweep": "shared.api.retention_routes",
     "sync_dispatch": "shared.api.sync_dispatch_routes",
     "sync_worker": "shared.api.sync_worker_routes",
 }

@@ -92,8 +92,25 @@ class Settings(BaseSettings):
     sync_pull_deadline_s: float = 420.0
     """Upper bound on one sync task's provider pulls (retries included), below the worker's 540 s timeout: a pull
     still running then counts as transient (503), after the other providers' data was stored."""
-    raw_response_ttl_days: int = 7
-    snapshot_retention_months: int = 24
+    raw_response_ttl_days: int = Field(default=7, ge=1)
+    """Raw provider responses expire (``expire_at``) this many days after they are stored."""
+    snapshot_retention_months: int = Field(default=24, ge=1)
+    """Daily snapshots and monthly rollups are kept this many months (``shared.domain.retention``)."""
+
+    # --- Retention and erasure -----------------------------------------------------------------------------------
+    retention_page_size: int = Field(default=400, ge=1, le=500)
+    """Documents deleted per commit by the retention sweep and by an erasure."""
+    retention_sweep_budget_s: float = 420.0
+    """The sweep stops deleting after this long (below its 540 s timeout) and answers ``complete: false``; the next
+    run continues where it stopped."""
+    erasure_settle_s: int = Field(default=600, ge=0)
+    """An erasure starts this long after the enterprise closed, once every request that started before has ended
+    (the longest function timeout is 540 s): the erase task is scheduled that late and refuses to run sooner."""
+    erasure_grace_hours: int = 24
+    """An enterprise still ``closing`` this long after its erasure was requested gets its erase task re-enqueued."""
+    erasure_recheck_days: int = 7
+    """For this long after an erasure, the sweep looks for documents written below the erased enterprise afterwards
+    (by a sync that was running) and re-enqueues the erasure if it finds any."""
 
     # --- Benchmarks ------------------------------------------------------------------------------------------
     benchmark_min_units: int = 10

@@ -15,11 +15,13 @@ from shared.ports import (
     BenchmarkStore,
     Clock,
     EnterpriseStore,
+    ErasureStore,
     IndexStore,
     Mailer,
     ProviderConnectionStore,
     ReportLog,
     ReportTargets,
+    RetentionStore,
     SecretStore,
     SnapshotStore,
     SyncTargets,
@@ -160,3 +162,21 @@ class Deps:
         from shared.adapters.firestore_reports import FirestoreReportTargets
 
         return FirestoreReportTargets(self.firestore)
+
+    @cached_property
+    def erasures(self) -> ErasureStore:
+        found = self._override("erasures")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_erasure import FirestoreErasures
+
+        return FirestoreErasures(self.firestore)
+
+    @cached_property
+    def retention(self) -> RetentionStore:
+        found = self._override("retention")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_retention import FirestoreRetention
+
+        return FirestoreRetention(self.firestore)

@@ -425,3 +425,64 @@ class ReportTargets(Protocol):
     """Active enterprises that receive the monthly email (``settings.email_reports``), a page of ids at a time."""
 
     def pages(self, *, page_size: int) -> Iterator[list[str]]: ...
+
+
+# --- Erasure (GDPR) and retention ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErasureRecord:
+    """``erasures/{enterprise_id}``: that an enterprise was erased, and when. Timestamps only (ADR 0012)."""
+
+    enterprise_id: str
+    requested_at: datetime | None
+    """When an admin asked for the erasure (the enterprise's ``closing_since``)."""
+    erased_at: datetime
+
+
+class ErasureStore(Protocol):
+    """Erases what Firestore holds of one enterprise and keeps its tombstone. Raises ``DependencyUnavailable``."""
+
+    def delete_page(self, enterprise_id: str, *, limit: int) -> int:
+        """Delete up to ``limit`` documents anywhere below ``enterprises/{id}`` (every subcollection, at any depth,
+        whatever its name; not the enterprise document itself). Returns how many; 0 means none is left."""
+        ...
+
+    def finish(self, record: ErasureRecord) -> None:
+        """Write the tombstone and delete the enterprise document, in one atomic commit."""
+        ...
+
+    def record(self, enterprise_id: str) -> ErasureRecord | None: ...
+
+
+class RetentionStore(Protocol):
+    """Usage data of every enterprise past its retention, found with collection group queries, deleted a page at a
+    time. Each ``delete_*`` call deletes up to ``limit`` documents and returns how many (0: none left).
+
+    Raises ``DependencyUnavailable`` when the database is unavailable.
+    """
+
+    def delete_snapshots_before(self, day: date, *, limit: int) -> int:
+        """``usage_snapshots`` of days before ``day``."""
+        ...
+
+    def delete_months_before(self, month: str, *, limit: int) -> int:
+        """``usage_months`` of ``YYYY-MM`` months before ``month``."""
+        ...
+
+    def delete_raw_responses_expired(self, at: datetime, *, limit: int) -> int:
+        """``raw_responses`` whose ``expire_at`` is at or before ``at``."""
+        ...
+
+    def closing_enterprises(self) -> list[Enterprise]:
+        """Every enterprise whose status is ``closing`` (erasure requested, not finished)."""
+        ...
+
+    def erased_since(self, since: datetime) -> list[ErasureRecord]:
+        """Tombstones of the erasures finished at or after ``since``."""
+        ...
+
+    def has_orphaned_data(self, enterprise_id: str) -> bool:
+        """Whether documents exist below ``enterprises/{id}`` while the enterprise document itself does not (written
+        by a request still running when the enterprise was erased). A re-created enterprise has none."""
+        ...

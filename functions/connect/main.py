@@ -1,4 +1,8 @@
-"""Entry point of the ``connect`` function: connect, rotate and disconnect provider admin keys (writes secrets)."""
+"""Entry points of the ``connect`` source, both running as the ``connect`` identity (writes and destroys secrets):
+
+* ``connect``: connect, rotate and disconnect provider admin keys (public, behind the front door);
+* ``enterprise_erase``: erase an enterprise whose erasure was requested (Cloud Tasks).
+"""
 
 from typing import Any
 
@@ -10,3 +14,8 @@ from shared.bootstrap import serve
 @functions_framework.http
 def connect(request: Any) -> Any:
     return serve("connect", request)
+
+
+@functions_framework.http
+def enterprise_erase(request: Any) -> Any:
+    return serve("enterprise_erase", request)

@@ -7,6 +7,8 @@ service and shape the response.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import BaseModel
 
 from shared.api.enterprise_schemas import (
@@ -72,6 +74,7 @@ def delete_enterprise(ctx: RequestContext) -> BaseModel:
         ctx.require_user(),
         ctx.require_membership().enterprise_id,
         queue=ctx.deps.settings.erase_queue,
+        settle=timedelta(seconds=ctx.deps.settings.erasure_settle_s),
     )
     return ErasureResponse(status="closing")
 

@@ -114,6 +114,9 @@ class Enterprise(BaseModel):
     """Denormalised member ids, so "my enterprises" is one array-contains query."""
     providers: dict[ProviderName, ProviderState] = Field(default_factory=dict)
     status: Literal["active", "closing"] = "active"
+    closing_since: datetime | None = None
+    """When erasure was requested (status became ``closing``); the retention sweeper re-enqueues the erasure of an
+    enterprise still closing long after it."""
     invites: dict[str, Invite] = Field(default_factory=dict)
     """Pending invites keyed by lower-cased email (see ``shared.domain.members``)."""
     invited_emails: list[str] = Field(default_factory=list)

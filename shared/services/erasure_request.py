@@ -13,6 +13,7 @@ enterprise whose status is ``closing``, and answer 503 (retry later) while it is
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from shared.adapters.identity import User
 from shared.domain.audit import Actor, AuditAction
@@ -26,24 +27,40 @@ log = logging.getLogger(__name__)
 ERASE_FUNCTION = "enterprise_erase"
 
 
-def erase_task(enterprise: Enterprise) -> TaskSpec:
+def erase_task_name(enterprise_id: str, created_at: datetime) -> str:
+    """``erase-{id}-{creation time}``: see ``erase_task``."""
+    return f"erase-{enterprise_id}-{created_at.strftime('%Y%m%dT%H%M%S%fZ')}"
+
+
+def erase_task(enterprise: Enterprise, *, suffix: str = "", not_before: datetime | None = None) -> TaskSpec:
     """The erasure task of one enterprise.
 
     Named from the enterprise's id and creation time: a repeated request names the same task, while an enterprise
-    re-created later under the same id (ids derive from the creator and the name) gets a task of its own.
+    re-created later under the same id (ids derive from the creator and the name) gets a task of its own. The
+    retention sweeper re-enqueues a stalled erasure under a ``suffix`` (its run day): Cloud Tasks refuses a name
+    used in the last hours, even by a finished task. ``not_before`` delays the first delivery.
     """
-    created = enterprise.created_at.strftime("%Y%m%dT%H%M%S%fZ")
     return TaskSpec(
-        name=f"erase-{enterprise.id}-{created}",
+        name=erase_task_name(enterprise.id, enterprise.created_at) + (f"-{suffix}" if suffix else ""),
         function=ERASE_FUNCTION,
         payload={"enterprise_id": enterprise.id},
+        schedule_time=not_before,
     )
 
 
 def request_erasure(
-    store: EnterpriseStore, tasks: TaskQueue, clock: Clock, actor: User, enterprise_id: str, *, queue: str
+    store: EnterpriseStore,
+    tasks: TaskQueue,
+    clock: Clock,
+    actor: User,
+    enterprise_id: str,
+    *,
+    queue: str,
+    settle: timedelta = timedelta(0),
 ) -> Enterprise:
     """Schedule the erasure of ``enterprise_id`` and close it; returns the closing enterprise.
+
+    The task is scheduled ``settle`` after the closing time, when the worker accepts it (``erase_enterprise``).
 
     Raises:
         NotFound: ``enterprise_not_found`` (missing, or already closing).
@@ -52,10 +69,10 @@ def request_erasure(
     enterprise = store.get(enterprise_id)
     if enterprise is None or enterprise.status != "active":
         raise NotFound("enterprise not found", code="enterprise_not_found")
-    result = tasks.enqueue(queue, [erase_task(enterprise)])
+    now = clock.now()
+    result = tasks.enqueue(queue, [erase_task(enterprise, not_before=now + settle if settle else None)])
     if result.failed:
         raise DependencyUnavailable("the erasure could not be scheduled; please try again")
-    now = clock.now()
 
     def close(current: Enterprise) -> EnterpriseChange | None:
         if current.status == "closing":
@@ -63,7 +80,8 @@ def request_erasure(
         entry = event_entry(
             AuditAction.ERASURE_REQUESTED, actor=Actor.user(actor.uid, actor.email), at=now, target=current.id
         )
-        return EnterpriseChange(current.model_copy(update={"status": "closing", "updated_at": now}), [entry])
+        closed = current.model_copy(update={"status": "closing", "closing_since": now, "updated_at": now})
+        return EnterpriseChange(closed, [entry])
 
     closed = store.update(enterprise_id, close)
     log.info("enterprise erasure requested", extra={"enterprise_id": enterprise_id})

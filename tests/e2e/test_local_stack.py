@@ -47,7 +47,9 @@ def test_health_and_the_printed_curl_commands_work(stack: RunningStack) -> None:
     assert token, printed
     info = stack.info
     assert info["api_base_url"] == stack.api
-    assert {"api", "connect", "sync_dispatch", "sync_worker"} <= set(info["functions"])
+    assert {"api", "connect", "sync_dispatch", "sync_worker", "enterprise_erase", "retention_sweep"} <= set(
+        info["functions"]
+    )
     curls = [line.strip() for line in printed.splitlines() if line.strip().startswith("curl ")]
     assert len(curls) >= 3
     outputs = {}
@@ -257,6 +259,38 @@ def test_peer_benchmarks_from_thirty_enterprises_synced_through_the_pipeline(sta
             assert '"count"' not in response.text
             positions.append(json.dumps(body["your_position"], sort_keys=True))
         assert len(set(positions)) > 1  # different enterprises, different positions
+
+
+def test_make_trigger_runs_the_retention_sweep(stack: RunningStack) -> None:
+    """``make trigger JOB=retention``: a raw response that expired a minute ago is gone, everything else stays."""
+    info = stack.info
+    base = f"http://{info['firestore_emulator_host']}/v1/projects/{info['project_id']}/databases/(default)/documents"
+    owner = {"Authorization": "Bearer owner"}
+    listing = httpx.get(f"{base}/enterprises", headers=owner, params={"pageSize": 1}).json()
+    enterprise = listing["documents"][0]["name"].rsplit("/", 1)[1]
+    expired = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    doc = f"{base}/enterprises/{enterprise}/raw_responses/e2e-expired"
+    created = httpx.patch(doc, headers=owner, json={"fields": {"expire_at": {"timestampValue": expired}}})
+    assert created.status_code == 200, created.text
+    usage = [f"{base}/enterprises/{enterprise}/{name}" for name in ("usage_snapshots", "usage_months", "raw_responses")]
+
+    def kept() -> list[str]:
+        names_only = {"pageSize": 1000, "mask.fieldPaths": "expire_at"}
+        pages = [httpx.get(url, headers=owner, params=names_only).json() for url in usage]
+        return sorted(d["name"] for page in pages for d in page.get("documents", []) if "e2e-expired" not in d["name"])
+
+    before = kept()
+    assert before, "the demo enterprise has synced usage"
+
+    trigger = stack.trigger("retention")
+    assert trigger.returncode == 0, trigger.stdout + trigger.stderr
+    head, _, answer = trigger.stdout.partition("\n")
+    assert head == "job retention -> retention_sweep: HTTP 200"
+    counts = json.loads(answer)
+    assert counts["raw_responses_deleted"] >= 1
+    assert counts["complete"] is True
+    assert httpx.get(doc, headers=owner).status_code == 404
+    assert kept() == before
 
 
 def test_ctrl_c_stops_every_process(stack: RunningStack) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from shared.adapters.firestore_retention import MONTH, SNAPSHOT_DAY
+from shared.adapters.firestore_snapshots import EXPIRE_AT, MONTHS, RAW, SNAPSHOTS
 from shared.config import Settings
 from tests.support import infra_checks as checks
 from tests.support.terraform_model import TerraformModule
@@ -107,8 +109,25 @@ def test_provider_secret_prefix_is_the_one_the_code_uses(module: TerraformModule
 def test_platform_secrets_are_mounted_only_where_granted(module: TerraformModule) -> None:
     secrets = module.locals["config_secrets"]
     accounts_of_functions = {f["service_account"] for f in [*FUNCTIONS, *PLANNED["functions"]]}
-    assert {s["account"] for s in secrets.values()} <= accounts_of_functions
+    assert {a for s in secrets.values() for a in s["accounts"]} <= accounts_of_functions
     assert {s["env"] for s in secrets.values()} == {"SMTP_PASSWORD", "BENCHMARK_NOISE_KEY"}
+    _none(checks.check_config_secret_grants(module))
+
+
+def test_both_senders_of_email_may_read_the_smtp_password(module: TerraformModule) -> None:
+    """The sync worker sends key-failure alerts, the reports functions monthly reports: both log in to the relay."""
+    assert set(module.locals["config_secrets"]["smtp-password"]["accounts"]) == {"sync", "reports"}
+    assert set(module.locals["config_secrets"]["benchmark-noise-key"]["accounts"]) == {"benchmarks"}
+
+
+def test_the_retention_sweep_holds_firestore_and_nothing_secret(module: TerraformModule) -> None:
+    roles = {g["role"] for g in module.locals["project_grants"].values() if g["account"] == "retention"}
+    assert roles == {"roles/datastore.user", "roles/logging.logWriter", "roles/cloudtrace.agent"}
+    assert all("retention" not in s["accounts"] for s in module.locals["config_secrets"].values())
+    # It may only re-enqueue erasures (which the connect identity then carries out).
+    assert [name for name, q in module.locals["queues"].items() if "retention" in q["enqueuers"]] == [
+        Settings().erase_queue
+    ]
 
 
 def test_every_function_runs_as_a_defined_service_account(module: TerraformModule) -> None:
@@ -142,7 +161,21 @@ def test_jobs_have_five_field_crons_and_object_bodies(job: dict[str, Any]) -> No
 def test_ttl_policies_cover_expiring_collections() -> None:
     config = json.loads((ROOT / "firestore.indexes.json").read_text())
     ttl = {(o["collectionGroup"], o["fieldPath"]) for o in config["fieldOverrides"] if o.get("ttl")}
-    assert {("raw_responses", "expire_at"), ("usage_snapshots", "expire_at")} <= ttl
+    assert {(group, EXPIRE_AT) for group in (RAW, SNAPSHOTS, MONTHS)} <= ttl
+
+
+def test_the_retention_sweeps_collection_group_queries_are_indexed() -> None:
+    """Production Firestore refuses a collection group range query without a COLLECTION_GROUP single-field index
+    (the emulator does not, so only this test catches a missing one)."""
+    config = json.loads((ROOT / "firestore.indexes.json").read_text())
+    overrides = {(o["collectionGroup"], o["fieldPath"]): o.get("indexes", []) for o in config["fieldOverrides"]}
+    for field in [(RAW, EXPIRE_AT), (SNAPSHOTS, SNAPSHOT_DAY), (MONTHS, MONTH)]:
+        indexes = overrides.get(field, [])
+        assert {"order": "ASCENDING", "queryScope": "COLLECTION_GROUP"} in indexes, field
+    # An override replaces the field's automatic indexes: the collection-scope ones stay where a field is not a TTL.
+    for field in [(SNAPSHOTS, SNAPSHOT_DAY), (MONTHS, MONTH)]:
+        scopes = {(i["order"], i["queryScope"]) for i in overrides[field]}
+        assert {("ASCENDING", "COLLECTION"), ("DESCENDING", "COLLECTION")} <= scopes, field
 
 
 @pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not installed")

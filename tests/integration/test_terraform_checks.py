@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.support import infra_checks as checks
-from tests.support.terraform_model import TerraformModule
+from tests.support.terraform_model import Evaluator, TerraformModule
 
 FUNCTIONS: list[dict[str, Any]] = [
     {"name": "api", "trigger": "public"},
@@ -25,7 +25,12 @@ locals {
   invoker_for_trigger    = { scheduler = "scheduler-invoker", tasks = "tasks-invoker" }
   provider_secret_prefix = "provider-key-"
   grants                 = { "api/ds" = { account = "api", role = "roles/datastore.user" } }
-  config_secrets         = { "smtp-password" = { account = "reports" } }
+  config_secrets         = { "smtp-password" = { accounts = ["sync", "reports"] } }
+  config_secret_accessors = {
+    for pair in flatten([
+      for secret, s in local.config_secrets : [for account in s.accounts : { secret = secret, account = account }]
+    ]) : "${pair.secret}/${pair.account}" => pair
+  }
   names                  = "projects/${data.google_project.this.number}/secrets/${local.provider_secret_prefix}"
   read_condition         = "resource.name.startsWith(\\"${local.names}\\")"
   queues                 = { "usage-sync" = { target = "sync_worker" } }
@@ -74,8 +79,8 @@ resource "google_secret_manager_secret" "config" {
   secret_id = each.key
 }
 resource "google_secret_manager_secret_iam_member" "config" {
-  for_each  = local.config_secrets
-  secret_id = google_secret_manager_secret.config[each.key].secret_id
+  for_each  = local.config_secret_accessors
+  secret_id = google_secret_manager_secret.config[each.value.secret].secret_id
   role      = "roles/secretmanager.secretAccessor"
   member    = "serviceAccount:${google_service_account.platform[each.value.account].email}"
 }
@@ -92,6 +97,7 @@ def test_the_compliant_configuration_passes_every_terraform_check() -> None:
     assert checks.check_scheduler_jobs_call_as_invoker(module) == []
     assert checks.check_invokers(module, FUNCTIONS) == []
     assert checks.check_secret_access(module) == []
+    assert checks.check_config_secret_grants(module) == []
 
 
 # --- functions and jobs come from the tables --------------------------------------------------------------------
@@ -256,7 +262,7 @@ def test_secret_check_fails_on_a_provider_key_secret_granted_to_another_identity
 
 
 def test_secret_check_fails_on_a_managed_secret_inside_the_provider_key_prefix() -> None:
-    module = _module('locals {\n  config_secrets = { "provider-key-smtp" = { account = "reports" } }\n}\n')
+    module = _module('locals {\n  config_secrets = { "provider-key-smtp" = { accounts = ["reports"] } }\n}\n')
     assert checks.check_secret_access(module) == [
         "google_secret_manager_secret_iam_member.config: reports granted roles/secretmanager.secretAccessor on "
         "provider-key secret provider-key-smtp",
@@ -275,3 +281,59 @@ def test_secret_check_assumes_the_worst_of_what_it_cannot_read() -> None:
         "google_project_iam_member.opaque: retention holds Secret Manager role <unresolved> at project level",
         "google_project_iam_policy.authoritative: <unresolved> holds Secret Manager role <unresolved> at project level",
     ]
+
+
+# --- the platform's own secrets -------------------------------------------------------------------------------------
+
+
+def test_the_grant_table_of_platform_secrets_is_evaluated_per_account() -> None:
+    ev = Evaluator(_module())
+    resource = _module().resources[("google_secret_manager_secret_iam_member", "config")]
+    granted = {(g.target, checks.principal(g.member)) for g in checks.grants(ev, resource, "secret_id")}
+    assert granted == {("smtp-password", "sync"), ("smtp-password", "reports")}
+
+
+def test_config_secret_check_fails_on_a_listed_account_without_its_grant() -> None:
+    module = _module(
+        'locals {\n  config_secret_accessors = { "smtp-password/reports" = '
+        '{ secret = "smtp-password", account = "reports" } }\n}\n'
+    )
+    assert checks.check_config_secret_grants(module) == [
+        "secret smtp-password: readable by ['reports'], config lists ['reports', 'sync']"
+    ]
+
+
+def test_config_secret_check_fails_on_a_grant_to_an_unlisted_account() -> None:
+    module = _module(
+        'resource "google_secret_manager_secret_iam_member" "extra" {\n'
+        '  secret_id = google_secret_manager_secret.config["smtp-password"].secret_id\n'
+        '  role      = "roles/secretmanager.secretAccessor"\n'
+        '  member    = "serviceAccount:${google_service_account.platform["api"].email}"\n}\n'
+    )
+    assert checks.check_config_secret_grants(module) == [
+        "secret smtp-password: readable by ['api', 'reports', 'sync'], config lists ['reports', 'sync']"
+    ]
+
+
+def test_config_secret_check_fails_on_more_than_read_access() -> None:
+    module = _module(
+        'resource "google_secret_manager_secret_iam_member" "admin" {\n'
+        '  secret_id = google_secret_manager_secret.config["smtp-password"].secret_id\n'
+        '  role      = "roles/secretmanager.admin"\n'
+        '  member    = "serviceAccount:${google_service_account.platform["reports"].email}"\n}\n'
+    )
+    assert checks.check_config_secret_grants(module) == [
+        "google_secret_manager_secret_iam_member.admin: reports granted roles/secretmanager.admin on smtp-password; "
+        "only secretAccessor is needed"
+    ]
+
+
+def test_config_secret_check_assumes_the_worst_of_a_filtered_grant_table() -> None:
+    module = _module(
+        "locals {\n  config_secret_accessors = { for pair in local.pairs : pair.key => pair if pair.ok }\n}\n"
+    )
+    violations = checks.check_config_secret_grants(module)
+    assert "google_secret_manager_secret_iam_member.config: cannot tell who is granted what on platform secrets" in (
+        violations
+    )
+    assert checks.check_secret_access(module) != []

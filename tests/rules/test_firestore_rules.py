@@ -59,6 +59,7 @@ SEED: dict[str, dict[str, Any]] = {
     "enterprises/ent_closing/usage_months/2026-11": {"billed_usd": "1.00"},
     "indices/2026-11-20": {"models": {"gpt-4o": {"input_usd_per_1m": "2.50"}}},
     "benchmarks/2026-10": {"published": True},
+    "erasures/ent_gone": {"requested_at": NOW, "erased_at": NOW},
 }
 
 READERS: dict[str, frozenset[str]] = {
@@ -73,6 +74,7 @@ READERS: dict[str, frozenset[str]] = {
     "enterprises/ent_closing/usage_months/2026-11": NOBODY,
     "indices/2026-11-20": SIGNED_IN,
     "benchmarks/2026-10": SIGNED_IN,
+    "erasures/ent_gone": NOBODY,
 }
 """Who may read each seeded document (``enterprises/ent_b`` is only there to give ``other_admin`` an enterprise)."""
 
@@ -86,6 +88,7 @@ LISTERS: dict[str, frozenset[str]] = {
     "indices": SIGNED_IN,
     "benchmarks": SIGNED_IN,
     "enterprises": NOBODY,
+    "erasures": NOBODY,
 }
 """Who may list each collection (a list is a query: rules must allow every document it could return)."""
 

@@ -325,3 +325,30 @@ def _managed_secrets(ev: Evaluator, prefix: str) -> list[str]:
         for secret_id in _values(ev, r.body.get("secret_id", UNRESOLVED), inst)
         if secret_id.startswith(prefix) or secret_id == UNRESOLVED
     ]
+
+
+def check_config_secret_grants(module: TerraformModule) -> list[str]:
+    """Each platform secret of ``local.config_secrets`` is readable by exactly the ``accounts`` it lists (the ones
+    whose functions mount it), through per-secret grants; nothing else is granted on it."""
+    secrets = module.locals.get("config_secrets")
+    if not isinstance(secrets, Mapping) or not all(isinstance(s.get("accounts"), list) for s in secrets.values()):
+        return ["local.config_secrets must be a literal map of secret id to {accounts = [...], env = ...}"]
+    ev = Evaluator(module)
+    granted: dict[str, set[str]] = {name: set() for name in secrets}
+    violations = []
+    for r in module.of_type(*SECRET_IAM):
+        for g in grants(ev, r, "secret_id"):
+            secret, who = g.target.rsplit("/secrets/", 1)[-1], principal(g.member)
+            if secret not in secrets and secret != UNRESOLVED:
+                continue
+            if UNRESOLVED in (secret, who, g.role):
+                violations.append(f"{r.address}: cannot tell who is granted what on platform secrets")
+            elif g.role != "roles/secretmanager.secretAccessor":
+                violations.append(f"{r.address}: {who} granted {g.role} on {secret}; only secretAccessor is needed")
+            else:
+                granted[secret].add(who)
+    for name, spec in secrets.items():
+        wanted = set(spec["accounts"])
+        if granted[name] != wanted:
+            violations.append(f"secret {name}: readable by {sorted(granted[name])}, config lists {sorted(wanted)}")
+    return violations

@@ -3,7 +3,10 @@
 ``hcl2`` parses each ``.tf`` file; ``TerraformModule`` merges a folder's files. ``Evaluator`` then evaluates the
 few expression shapes this project's IAM resources use, as *sets of possible values*: ``for_each`` over a literal
 local (map, list or ``toset([...])``), and ``each.key``, ``each.value.x``, ``local.m[...]``, ``var.x`` (default) and
-resource references inside strings. A reference to another resource's attribute becomes a symbol such as
+resource references inside strings; ``for`` expressions without ``if`` (``[for v in X : ...]``,
+``{for k, v in X : key => value}``) over a collection that evaluates to one value, ``flatten(...)``, object literals
+and quoted templates, enough for a grant table derived from a literal local. A reference to another resource's
+attribute becomes a symbol such as
 ``<google_service_account.platform[connect].email>``; an index that cannot be evaluated over a literal map stands for
 every value of the map (an over-approximation). Anything else raises ``Unresolvable``, and the checks treat that as
 the worst case, so an unfamiliar construct fails the build instead of slipping past it.
@@ -50,6 +53,11 @@ class Instance:
     key: Any = None
     value: Any = None
     known: bool = True
+    scope: Mapping[str, Any] = field(default_factory=dict)
+    """Variables bound by the ``for`` expressions being evaluated."""
+
+    def bind(self, names: Mapping[str, Any]) -> Instance:
+        return Instance(self.key, self.value, self.known, {**self.scope, **names})
 
 
 UNKNOWN_INSTANCE = Instance(known=False)
@@ -169,12 +177,12 @@ class Evaluator:
         expr = expr.strip().replace('\\"', '"')
         if re.fullmatch(r'"[^"$]*"', expr):
             return [expr[1:-1]]
-        if m := re.fullmatch(r"to(?:set|list)\((\[.*\])\)", expr, re.DOTALL):
-            try:
-                return [json.loads(m.group(1))]
-            except json.JSONDecodeError as e:
-                raise Unresolvable(expr) from e
+        compound = self._compound(expr, inst)
+        if compound is not None:
+            return compound
         head, steps = _chain(expr)
+        if head in inst.scope:
+            return self._navigate([inst.scope[head]], steps, inst)
         if head == "each":
             if not inst.known or not steps or steps[0] not in (("attr", "key"), ("attr", "value")):
                 raise Unresolvable(expr)
@@ -190,6 +198,68 @@ class Evaluator:
                 raise Unresolvable(expr)
             return self._navigate([default], steps[1:], inst)
         return self._reference(head, steps, inst)
+
+    def _compound(self, expr: str, inst: Instance) -> list[Any] | None:
+        """Templates, collections and the few functions understood; ``None`` for anything else."""
+        if _enclosed(expr, '"', '"'):
+            return self.values(expr[1:-1], inst)
+        if _enclosed(expr, "[", "]") or _enclosed(expr, "{", "}"):
+            return self._collection(expr, inst)
+        if expr.startswith("flatten(") and _enclosed(expr[len("flatten") :], "(", ")"):
+            return [_flatten(self._single(expr[len("flatten(") : -1], inst))]
+        if m := re.fullmatch(r"to(?:set|list)\((\[.*\])\)", expr, re.DOTALL):
+            try:
+                return [json.loads(m.group(1))]
+            except json.JSONDecodeError as e:
+                raise Unresolvable(expr) from e
+        return None
+
+    def _single(self, expr: str, inst: Instance) -> Any:
+        """The one value of ``expr``; ``Unresolvable`` if it may take several."""
+        found = self.expression(expr, inst)
+        if len(found) != 1:
+            raise Unresolvable(expr)
+        return found[0]
+
+    def _collection(self, expr: str, inst: Instance) -> list[Any]:
+        """``[for ...]``, ``{for ...}`` or an object literal ``{a = x, "b" = y}``."""
+        inner = expr[1:-1].strip()
+        if re.match(r"for\s", inner):
+            return [self._for(expr[0], inner, inst)]
+        if expr[0] == "[":
+            raise Unresolvable(expr)  # list literals arrive parsed; a list in an expression is not needed yet
+        result = {}
+        for item in _split_top(inner, ","):
+            if not item.strip():
+                continue
+            key, value = _split_assignment(item)
+            result[key] = self._single(value, inst)
+        return [result]
+
+    def _for(self, kind: str, inner: str, inst: Instance) -> Any:
+        header, body = _split_once(inner, ":")
+        m = re.fullmatch(r"for\s+(\w+)(?:\s*,\s*(\w+))?\s+in\s+(.+)", header.strip(), re.DOTALL)
+        if m is None or _top_level_match(body, r"\sif\s|\?|\.\.\.\s*$"):
+            raise Unresolvable(inner)  # filters, conditionals and grouping are not evaluated
+        first, second, source = m.groups()
+        collection = self._single(source, inst)
+        if isinstance(collection, Mapping):
+            items = list(collection.items())
+        elif isinstance(collection, list):
+            items = list(enumerate(collection))
+        else:
+            raise Unresolvable(source)
+        scopes = [inst.bind({first: k, second: v} if second else {first: v}) for k, v in items]
+        if kind == "[":
+            return [self._single(body, scope) for scope in scopes]
+        key_expr, value_expr = _split_once(body, "=>")
+        result: dict[Any, Any] = {}
+        for scope in scopes:
+            key = self._single(key_expr, scope)
+            if key in result:
+                raise Unresolvable(f"duplicate key {key}")
+            result[key] = self._single(value_expr, scope)
+        return result
 
     def _navigate(self, starts: list[Any], steps: list[tuple[str, str]], inst: Instance) -> list[Any]:
         current = starts
@@ -233,3 +303,84 @@ class Evaluator:
                 index = "" if key is None else f"[{key}]"
                 results.append(f"<{rtype}.{rname}{index}.{attr}>")
         return results
+
+
+# --- Scanning expressions: nesting and strings ------------------------------------------------------------------
+
+_CLOSERS = {"(": ")", "[": "]", "{": "}", "${": "}"}
+
+
+def _top_level(text: str) -> Iterator[int]:
+    """Indexes of the characters of ``text`` outside brackets, braces, parentheses and strings."""
+    stack: list[str] = []
+    i = 0
+    while i < len(text):
+        ch, top = text[i], stack[-1] if stack else None
+        if top == '"':
+            if ch == "\\":
+                i += 2
+                continue
+            if text.startswith("${", i):
+                stack.append("${")
+                i += 2
+                continue
+            if ch == '"':
+                stack.pop()
+        elif ch == '"':
+            stack.append('"')
+        elif ch in "([{":
+            stack.append(ch)
+        elif ch in ")]}":
+            if not stack or _CLOSERS[stack.pop()] != ch:
+                raise Unresolvable(text)
+        elif not stack:
+            yield i
+        i += 1
+    if stack:
+        raise Unresolvable(text)
+
+
+def _enclosed(expr: str, opener: str, closer: str) -> bool:
+    """Whether ``expr`` is one bracketed (or quoted) part from its first character to its last."""
+    if len(expr) < 2 or not expr.startswith(opener) or not expr.endswith(closer):
+        return False
+    wrapped = f"x{expr}"  # a bracket closed before the end would leave some of expr at the top level
+    try:
+        return list(_top_level(wrapped)) == [0]
+    except Unresolvable:
+        return False
+
+
+def _split_top(text: str, separator: str) -> list[str]:
+    parts, start = [], 0
+    for i in _top_level(text):
+        if i >= start and text.startswith(separator, i):
+            parts.append(text[start:i])
+            start = i + len(separator)
+    return [*parts, text[start:]]
+
+
+def _split_once(text: str, separator: str) -> tuple[str, str]:
+    parts = _split_top(text, separator)
+    if len(parts) < 2:
+        raise Unresolvable(text)
+    return parts[0], separator.join(parts[1:])
+
+
+def _top_level_match(text: str, pattern: str) -> bool:
+    top = set(_top_level(text))
+    return any(m.start() in top for m in re.finditer(pattern, text))
+
+
+def _split_assignment(item: str) -> tuple[str, str]:
+    """``key = value`` (or ``"key" = value``) of an object literal."""
+    m = re.fullmatch(r'\s*("[^"]*"|[A-Za-z_][\w-]*)\s*=(?![=>])(.*)', item, re.DOTALL)
+    if m is None:
+        raise Unresolvable(item)
+    return m.group(1).strip('"'), m.group(2)
+
+
+def _flatten(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise Unresolvable("flatten of a non-list")
+    return [leaf for item in value for leaf in (_flatten(item) if isinstance(item, list) else [item])]

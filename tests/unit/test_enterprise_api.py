@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -244,6 +245,10 @@ def test_erasure_closes_the_enterprise_at_once_and_schedules_the_erase_task(
     assert task.payload == {"enterprise_id": acme}
     assert acme in task.name
     assert store.docs[acme].status == "closing"
+    # Delivered once requests started before the closing have ended (the worker refuses it sooner).
+    closing_since = store.docs[acme].closing_since
+    assert closing_since is not None
+    assert task.schedule_time == closing_since + timedelta(seconds=get_settings().erasure_settle_s)
     for who in (ALICE, VICTOR):
         assert call(app, "GET", "/api/v1/enterprise", who).status == 404
     assert call(app, "DELETE", "/api/v1/enterprise", ALICE).status == 404

@@ -46,7 +46,9 @@ resource "google_firestore_index" "composite" {
 
 # TTL policies (Firestore deletes a document some time after the timestamp in the field passes; the writer sets
 # the timestamp from Settings: raw_response_ttl_days, snapshot_retention_months) and single-field index
-# overrides. An empty `indexes` list exempts the field from indexing, which TTL fields should be.
+# overrides. An empty `indexes` list exempts the field from indexing, which TTL fields should be unless a query needs
+# them: the retention sweep's collection group queries need raw_responses.expire_at, usage_snapshots.date and
+# usage_months.month indexed at COLLECTION_GROUP scope (an override lists every index the field keeps).
 resource "google_firestore_field" "override" {
   for_each = local.field_overrides
 

@@ -76,7 +76,7 @@ resource "google_cloudfunctions2_function" "function" {
 
     # The platform's own secrets, mounted only on the functions whose identity was granted them (secrets.tf).
     dynamic "secret_environment_variables" {
-      for_each = { for name, s in local.config_secrets : name => s if s.account == each.value.service_account }
+      for_each = { for name, s in local.config_secrets : name => s if contains(s.accounts, each.value.service_account) }
       content {
         key        = secret_environment_variables.value.env
         project_id = var.project_id

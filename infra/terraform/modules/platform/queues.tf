@@ -25,7 +25,7 @@ locals {
     }
     "enterprise-erase" = {
       target                    = "enterprise_erase"
-      enqueuers                 = ["api", "connect"] # the erasure request arrives on the public API
+      enqueuers                 = ["api", "connect", "retention"] # api: the request; retention: stalled erasures
       max_dispatches_per_second = 1
       max_concurrent_dispatches = 2
       # Erasure is a legal obligation: keep retrying for days rather than give up.

@@ -4,19 +4,26 @@
 #   local.provider_secret_prefix). ONLY connect (writes, disables, destroys) and sync (reads) may touch them, through
 #   project-level bindings conditioned on that prefix: the secrets do not exist when Terraform runs, so a
 #   per-secret binding is impossible. The reasoning is in infra/README.md, "Secrets and least privilege".
-# * The platform's own configuration secrets, created here and granted per secret to the one identity that uses
-#   them. Terraform creates the secret, never its value: an operator adds a version (infra/README.md), so no
-#   secret value ever enters the Terraform state.
+# * The platform's own configuration secrets, created here and granted per secret to the identities that use
+#   them (`accounts`), and mounted as `env` on those identities' functions only. Terraform creates the secret, never
+#   its value: an operator adds a version (infra/README.md), so no secret value ever enters the Terraform state.
 locals {
   config_secrets = {
     "smtp-password" = {
-      account = "reports"
-      env     = "SMTP_PASSWORD"
+      accounts = ["sync", "reports"] # sync: key-failure alerts; reports: monthly reports
+      env      = "SMTP_PASSWORD"
     }
     "benchmark-noise-key" = {
-      account = "benchmarks"
-      env     = "BENCHMARK_NOISE_KEY"
+      accounts = ["benchmarks"]
+      env      = "BENCHMARK_NOISE_KEY"
     }
+  }
+
+  # One accessor grant per (secret, account), keyed "secret/account".
+  config_secret_accessors = {
+    for pair in flatten([
+      for secret, s in local.config_secrets : [for account in s.accounts : { secret = secret, account = account }]
+    ]) : "${pair.secret}/${pair.account}" => pair
   }
 
   # IAM resource names of secrets use the project NUMBER. Versions (projects/N/secrets/S/versions/V) share the
@@ -89,10 +96,22 @@ resource "google_secret_manager_secret" "config" {
 }
 
 resource "google_secret_manager_secret_iam_member" "config_accessor" {
-  for_each = local.config_secrets
+  for_each = local.config_secret_accessors
 
   project   = var.project_id
-  secret_id = google_secret_manager_secret.config[each.key].secret_id
+  secret_id = google_secret_manager_secret.config[each.value.secret].secret_id
   role      = "roles/secretmanager.secretAccessor"
   member    = "serviceAccount:${google_service_account.platform[each.value.account].email}"
+}
+
+# The grants were keyed by secret alone when each secret had one account; keep them in place rather than removing and
+# re-adding the same member (a destroy that runs after the create would revoke the access).
+moved {
+  from = google_secret_manager_secret_iam_member.config_accessor["smtp-password"]
+  to   = google_secret_manager_secret_iam_member.config_accessor["smtp-password/reports"]
+}
+
+moved {
+  from = google_secret_manager_secret_iam_member.config_accessor["benchmark-noise-key"]
+  to   = google_secret_manager_secret_iam_member.config_accessor["benchmark-noise-key/benchmarks"]
 }
