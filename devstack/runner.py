@@ -301,13 +301,13 @@ def _print_welcome(stack: Stack, token: str, seeded: list[str]) -> None:
         "Try:",
         f"  curl -s {api}/healthz",
         f'  curl -s -H "Authorization: Bearer $TOKEN" {api}/api/v1/enterprise',
+        f'  curl -s -H "Authorization: Bearer $TOKEN" {api}/api/v1/enterprise/reports',
         f"  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
         f'-d \'{{"name": "My Co"}}\' {api}/api/v1/enterprises',
         "  (with several enterprises, choose one per request: -H 'X-Enterprise-Id: <id>')",
         "  make token EMAIL=someone@example.com     # a token for another user",
         "  make trigger JOB=daily-sync              # fire a scheduled job now",
         "  make trigger JOB=monthly-reports         # email last month's reports (read them in the mail sink)",
-        f'  curl -s -H "Authorization: Bearer $TOKEN" {api}/api/v1/enterprise/reports',
         "",
     ]
     if seeded:
