@@ -64,7 +64,7 @@ class FirestoreAlerts:
         try:
             with _translated():
                 ref.create(alert_doc(alert))
-        except gexc.Conflict:  # AlreadyExists: another sync (or an earlier one) found the same condition
+        except gexc.AlreadyExists:  # another sync (or an earlier one) found the same condition
             with _translated():
                 return _alert_of(ref.get()), False
         log.info("alert recorded", extra={"enterprise_id": enterprise_id, "alert_id": alert.id})

@@ -7,7 +7,8 @@ Server-side request forgery is the risk of any URL a customer gives us, so every
 2. connects to the checked address itself (the URL's host replaced by the address, ``Host`` and TLS SNI kept as the
    name, so the certificate is still verified against the name): a DNS answer that changes between the check and
    the connection (rebinding) cannot redirect the request;
-3. never follows redirects (a 3xx is a refusal) and ignores proxy settings from the environment.
+3. never follows redirects (a 3xx is a refusal) and ignores proxy settings from the environment; the URL is never
+   logged (its path may hold a token, as chat webhooks' do), so httpx's client, which logs each URL, is not used.
 
 Each ``post`` tries up to ``Settings.webhook_max_attempts`` times with exponential backoff on network errors,
 timeouts, 429 and 5xx; then raises ``DependencyUnavailable`` and the alert is retried on a later sync. Any other
@@ -32,6 +33,13 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "usage-tracking-alerts/1"
 Resolver = Callable[[str, int], list[str]]
+
+
+def _status(transport: httpx.BaseTransport, request: httpx.Request) -> int:
+    """Send ``request`` and return the response's status; the body is never read (it could be endless)."""
+    response = transport.handle_request(request)
+    response.close()
+    return response.status_code
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -72,26 +80,24 @@ class HttpWebhookSender:
             "User-Agent": USER_AGENT,
             "Host": target.netloc.decode("ascii"),
         }
-        timeout = httpx.Timeout(self._settings.webhook_timeout_s)
+        extensions["timeout"] = httpx.Timeout(self._settings.webhook_timeout_s).as_dict()
         attempts = self._settings.webhook_max_attempts
         last = "no attempt"
-        with httpx.Client(
-            transport=self._transport, timeout=timeout, follow_redirects=False, trust_env=False
-        ) as client:
+        # The transport is used directly: httpx's client logs every request's URL, whose path may hold a token.
+        with self._transport or httpx.HTTPTransport(retries=0) as transport:
             for attempt in range(1, attempts + 1):
+                request = httpx.Request("POST", pinned, content=body, headers=request_headers, extensions=extensions)
                 try:
-                    response = client.post(pinned, content=body, headers=request_headers, extensions=extensions)
+                    status = _status(transport, request)
                 except httpx.TransportError as e:
                     last = type(e).__name__
                 else:
-                    if response.is_success:
-                        log.info("webhook delivered", extra={"status": response.status_code, "attempt": attempt})
+                    if 200 <= status < 300:
+                        log.info("webhook delivered", extra={"status": status, "attempt": attempt})
                         return
-                    if response.status_code != 429 and response.status_code < 500:
-                        raise PlatformError(
-                            f"the webhook refused the alert ({response.status_code})", code="webhook_rejected"
-                        )
-                    last = str(response.status_code)
+                    if status != 429 and status < 500:
+                        raise PlatformError(f"the webhook refused the alert ({status})", code="webhook_rejected")
+                    last = str(status)
                 log.warning("webhook attempt failed", extra={"attempt": attempt, "outcome": last})
                 if attempt < attempts:
                     self._sleep(self._backoff(attempt))

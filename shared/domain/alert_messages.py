@@ -20,6 +20,11 @@ KIND_HEADER = "X-Usage-Alert-Kind"
 ID_HEADER = "X-Usage-Alert-Id"
 PERIOD_HEADER = "X-Usage-Alert-Period"
 
+_METHODS = {
+    "weekday_run_rate": "day-of-week run rate",
+    "daily_run_rate": "daily run rate",
+    "no_history": "no history yet: the month to date",
+}
 _TITLES = {
     AlertKind.BUDGET_WARNING: "budget warning",
     AlertKind.BUDGET_CRITICAL: "budget critical",
@@ -32,6 +37,10 @@ def usd(amount: Decimal) -> str:
     return f"USD {amount.quantize(CENT, rounding=ROUND_HALF_EVEN):,.2f}"
 
 
+def percent(value: Decimal | None) -> str:
+    return f"{value or Decimal(0):,.2f}%"
+
+
 def _one_line(text: str) -> str:
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
@@ -42,7 +51,8 @@ def subject(alert: Alert, enterprise_name: str) -> str:
     if alert.kind is AlertKind.SPEND_ANOMALY:
         usual = usd(f.baseline_median_usd or Decimal(0))
         return f"{head}: {usd(f.spend_usd)} on {alert.period} (usually {usual})"
-    return f"{head}: {usd(f.spend_usd)} of {usd(f.budget_usd or Decimal(0))} ({f.percent_of_budget}%) in {alert.period}"
+    budget = usd(f.budget_usd or Decimal(0))
+    return f"{head}: {usd(f.spend_usd)} of {budget} ({percent(f.percent_of_budget)}) in {alert.period}"
 
 
 def _paragraphs(alert: Alert) -> list[str]:
@@ -56,12 +66,14 @@ def _paragraphs(alert: Alert) -> list[str]:
             "The day is complete: the providers no longer restate it, so this is not a partial figure.",
         ]
     level = "critical" if alert.kind is AlertKind.BUDGET_CRITICAL else "warning"
+    budget = usd(f.budget_usd or Decimal(0))
     lines = [
-        f"Spend for {label} in {alert.period} has reached {usd(f.spend_usd)}: {f.percent_of_budget}% of the monthly "
-        f"budget of {usd(f.budget_usd or Decimal(0))}, past the {level} threshold of {f.threshold_percent}%."
+        f"Spend for {label} in {alert.period} has reached {usd(f.spend_usd)}: {percent(f.percent_of_budget)} of "
+        f"the monthly budget of {budget}, past the {level} threshold of {f.threshold_percent}%."
     ]
     if f.forecast_usd is not None:
-        lines.append(f"Forecast for the whole month: {usd(f.forecast_usd)} ({f.forecast_method}).")
+        method = _METHODS.get(f.forecast_method or "", f.forecast_method)
+        lines.append(f"Forecast for the whole month: {usd(f.forecast_usd)} ({method}).")
     return lines
 
 

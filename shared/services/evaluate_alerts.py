@@ -9,7 +9,9 @@
    as it is: it is never sent twice.
 4. **Deliver** every open alert (new ones, and earlier ones whose send failed) with ``AlertDelivery``.
 
-The sync worker calls ``evaluate`` after every sync, retries and duplicates included: all of it is idempotent.
+The sync worker calls ``evaluate`` after every sync, retries and duplicates included: all of it is idempotent. After a
+history backfill it only delivers (``judge=False``): the reads of step 1 would be repeated by every chunk of the
+backfill for findings that are old news, and the next daily sync judges the same data.
 """
 
 from __future__ import annotations
@@ -73,27 +75,15 @@ class EvaluateAlerts:
         self._settings = settings
         self._rules = alert_rules(settings)
 
-    def evaluate(self, enterprise: Enterprise) -> AlertRun:
-        """Judge, record and deliver ``enterprise``'s alerts.
+    def evaluate(self, enterprise: Enterprise, *, judge: bool = True) -> AlertRun:
+        """Judge (unless ``judge`` is false), record and deliver ``enterprise``'s alerts.
 
         Raises:
             DependencyUnavailable: Firestore failed; what was recorded stays, the next sync carries on.
         """
         run = AlertRun()
-        config = self._alert_settings.get(enterprise.id) or DEFAULT_ALERT_SETTINGS
-        candidates = self._judge(enterprise.id, config)
-        run.found = len(candidates)
-        now = self._clock.now()
-        channels = {Channel.EMAIL: Delivery()}
-        if config.webhook is not None:
-            channels[Channel.WEBHOOK] = Delivery()
-        for candidate in candidates:
-            alert = new_alert(
-                candidate, channels=channels, now=now, retention_months=self._settings.snapshot_retention_months
-            )
-            _, created = self._alerts.create(enterprise.id, alert)
-            if created:
-                run.created.append(alert.id)
+        if judge:
+            self._record(enterprise.id, run)
         for alert in self._alerts.open_alerts(enterprise.id, limit=MAX_OPEN_PER_SYNC):
             outcomes = self._delivery.deliver(enterprise, alert)
             if outcomes:
@@ -109,6 +99,23 @@ class EvaluateAlerts:
                 },
             )
         return run
+
+    def _record(self, enterprise_id: str, run: AlertRun) -> None:
+        """Judge the enterprise's spend and create a record for every finding not recorded yet."""
+        config = self._alert_settings.get(enterprise_id) or DEFAULT_ALERT_SETTINGS
+        candidates = self._judge(enterprise_id, config)
+        run.found = len(candidates)
+        now = self._clock.now()
+        channels = {Channel.EMAIL: Delivery()}
+        if config.webhook is not None:
+            channels[Channel.WEBHOOK] = Delivery()
+        for candidate in candidates:
+            alert = new_alert(
+                candidate, channels=channels, now=now, retention_months=self._settings.snapshot_retention_months
+            )
+            _, created = self._alerts.create(enterprise_id, alert)
+            if created:
+                run.created.append(alert.id)
 
     def _judge(self, enterprise_id: str, config: AlertSettings) -> list[AlertCandidate]:
         if not config.budgets and not config.anomaly_alerts:

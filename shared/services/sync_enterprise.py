@@ -12,8 +12,10 @@ For the providers named in the task that are still ``connected``:
 4. **Raw pages** (debug copies, best effort), then ``providers.<p>.last_sync`` of the providers pulled.
 5. **Key failures** (``ProviderAuthError`` / ``ProviderPermissionError``) go to key health: status ``key_failed``,
    admins alerted once, and the task is acknowledged (a retry cannot help).
-6. **Alerts** (``shared.services.evaluate_alerts``): budgets, spend spikes and the delivery of alerts still due. Their
-   failures never fail the sync (the data is stored; the next sync evaluates again).
+6. **Alerts** (``shared.services.evaluate_alerts``): budgets and spend spikes are judged after a daily, hourly or
+   manual sync (a backfill imports history: its findings would be old news, and the next daily sync judges anyway),
+   and alerts still due are delivered after every sync. Their failures never fail the sync (the data is stored; the
+   next sync evaluates again).
 
 ``SyncReport.retry`` is set when something transient failed (provider rate limits or outages, timeouts, our own
 backends): the entry point answers 503 after everything that succeeded was stored, and Cloud Tasks retries with
@@ -31,6 +33,7 @@ from pydantic import SecretStr
 
 from shared.config import Settings
 from shared.domain.backfill import (
+    BACKFILL_REASON,
     BackfillWindow,
     backfill_tasks,
 )
@@ -149,17 +152,17 @@ class SyncEnterprise:
         self._save_raw_pages(enterprise.id, pulls, report)
         self._snapshots.record_last_sync(enterprise.id, list(pulls), self._clock.now())
         bug = self._settle_failures(enterprise.id, keys, results, report)
-        self._evaluate_alerts(enterprise)
+        self._evaluate_alerts(enterprise, judge=request.reason != BACKFILL_REASON)
         log.info("enterprise synced", extra={"enterprise_id": enterprise.id, **report.as_dict()})
         if bug is not None:
             raise bug
         return report
 
-    def _evaluate_alerts(self, enterprise: Enterprise) -> None:
+    def _evaluate_alerts(self, enterprise: Enterprise, *, judge: bool) -> None:
         if self._alerts is None:
             return
         try:
-            self._alerts.evaluate(enterprise)
+            self._alerts.evaluate(enterprise, judge=judge)
         except PlatformError as e:
             log.warning("alerts not evaluated", extra={"enterprise_id": enterprise.id, "error_code": e.code})
 

@@ -121,7 +121,7 @@ class KeyFailureRecorder(Protocol):
 class AlertEvaluator(Protocol):
     """``shared.services.evaluate_alerts.EvaluateAlerts``."""
 
-    def evaluate(self, enterprise: Enterprise) -> Any: ...
+    def evaluate(self, enterprise: Enterprise, *, judge: bool = True) -> Any: ...
 
 
 def window_days(start: date, end: date) -> list[date]:

@@ -142,7 +142,7 @@ def test_jobs_have_five_field_crons_and_object_bodies(job: dict[str, Any]) -> No
 def test_ttl_policies_cover_expiring_collections() -> None:
     config = json.loads((ROOT / "firestore.indexes.json").read_text())
     ttl = {(o["collectionGroup"], o["fieldPath"]) for o in config["fieldOverrides"] if o.get("ttl")}
-    assert {("raw_responses", "expire_at"), ("usage_snapshots", "expire_at")} <= ttl
+    assert {("raw_responses", "expire_at"), ("usage_snapshots", "expire_at"), ("alerts", "expire_at")} <= ttl
 
 
 @pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not installed")

@@ -326,3 +326,20 @@ def test_the_sync_stores_its_data_even_when_alerts_cannot_be_recorded() -> None:
     world.daily_sync(date(2026, 11, 28))
     [email] = world.emails()
     assert email["X-Usage-Alert-Kind"] == "budget_critical", "caught up: only the highest threshold reached is sent"
+
+
+def test_a_backfill_delivers_what_is_due_but_leaves_judging_to_the_daily_sync() -> None:
+    world = SpendWorld(START)
+    world.set_series(weekly_series(HISTORY, date(2026, 12, 31), weekday="150", weekend="60"))
+    world.budgets(Budget(monthly_usd=Decimal("100"), warning_percent=75, critical_percent=90))
+    world.backfill(HISTORY, START)
+    assert world.world.alerts.of(ENTERPRISE_ID) == [], "a history import judges nothing"
+
+    world.world.mailer.down = True
+    world.daily_sync(START + timedelta(days=1))
+    [alert] = world.world.alerts.of(ENTERPRISE_ID)
+    assert world.emails() == []
+    world.world.mailer.down = False
+    world.backfill(HISTORY, START)  # a re-connect's backfill, say: the pending email goes out
+    [email] = world.emails()
+    assert email[ID_HEADER] == alert.id
