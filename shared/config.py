@@ -123,6 +123,33 @@ class Settings(BaseSettings):
     benchmark_min_tokens: int = 10_000_000
     benchmark_noise_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
 
+    # --- Alerts (budgets, spend spikes, webhooks) --------------------------------------------------------------
+    alert_budget_warning_percent: int = Field(default=75, ge=1, le=1000)
+    """Default warning threshold of a budget, in percent of its monthly amount."""
+    alert_budget_critical_percent: int = Field(default=90, ge=1, le=1000)
+    """Default critical threshold of a budget (above the warning one)."""
+    alert_anomaly_min_usd: Decimal = Field(default=Decimal("50"), ge=0)
+    """A spend spike must exceed its baseline median by at least this much (USD/day), so tiny accounts never alert."""
+    alert_anomaly_threshold_mads: Decimal = Field(default=Decimal("5"), gt=0)
+    """How many scaled median absolute deviations above the baseline median a spike stands."""
+    alert_anomaly_baseline_days: int = Field(default=28, ge=7, le=90)
+    """Trailing days a day's spend is compared with."""
+    alert_anomaly_min_baseline_days: int = Field(default=14, ge=3, le=90)
+    """Known baseline days needed before spikes are looked for at all."""
+    alert_anomaly_catchup_days: int = Field(default=3, ge=1, le=14)
+    """The newest settled days judged on every sync (a missed sync delays a spike alert, never loses it)."""
+    alert_forecast_history_days: int = Field(default=28, ge=7, le=56)
+    """Trailing days of spend the month-end forecast's weekday rates come from."""
+    alert_send_lease_s: float = Field(default=600.0, gt=0)
+    """How long a sync owns an alert's send before another may take it over (it died mid-send)."""
+    alert_max_send_attempts: int = Field(default=10, ge=1)
+    """Syncs that try one channel of one alert before it is marked failed."""
+    webhook_timeout_s: float = 10.0
+    webhook_max_attempts: int = Field(default=4, ge=1, le=10)
+    """POSTs per send, retried with exponential backoff on 5xx, 429 and network errors."""
+    webhook_backoff_base_s: float = 0.5
+    webhook_backoff_max_s: float = 8.0
+
     # --- Email -----------------------------------------------------------------------------------------------
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
@@ -144,6 +171,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 "local mode (FIREBASE_AUTH_EMULATOR_HOST) must not be set on Google Cloud (K_SERVICE is set)"
             )
+        if self.alert_budget_warning_percent >= self.alert_budget_critical_percent:
+            raise ValueError("ALERT_BUDGET_WARNING_PERCENT must be below ALERT_BUDGET_CRITICAL_PERCENT")
         if self.on_google_cloud and self.benchmark_noise_key.get_secret_value() == PLACEHOLDER_SECRET:
             raise ValueError("BENCHMARK_NOISE_KEY must be set to a real secret on Google Cloud")
         return self

@@ -11,6 +11,8 @@ from typing import Any
 
 from shared.config import Settings
 from shared.ports import (
+    AlertSettingsStore,
+    AlertStore,
     AuditLog,
     BenchmarkStore,
     Clock,
@@ -27,6 +29,7 @@ from shared.ports import (
     SyncTargets,
     TaskQueue,
     UsageSourceFactory,
+    WebhookSender,
 )
 
 
@@ -180,3 +183,30 @@ class Deps:
         from shared.adapters.firestore_retention import FirestoreRetention
 
         return FirestoreRetention(self.firestore)
+
+    @cached_property
+    def alert_settings(self) -> AlertSettingsStore:
+        found = self._override("alert_settings")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_budgets import FirestoreAlertSettings
+
+        return FirestoreAlertSettings(self.firestore)
+
+    @cached_property
+    def alerts(self) -> AlertStore:
+        found = self._override("alerts")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_alerts import FirestoreAlerts
+
+        return FirestoreAlerts(self.firestore)
+
+    @cached_property
+    def webhooks(self) -> WebhookSender:
+        found = self._override("webhooks")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.webhook_http import HttpWebhookSender
+
+        return HttpWebhookSender(self.settings)

@@ -2,8 +2,8 @@
 
 Cloud Logging reads one JSON object per line on stdout/stderr: ``severity``, ``message`` and, to correlate a log
 line with its request, ``logging.googleapis.com/trace``. Anything shaped like a provider key (``sk-...``,
-``sk-admin-...``, ``sk-ant-...``) is replaced by ``[REDACTED]`` in the message, its arguments, the exception text
-and any extra fields, before a handler sees it.
+``sk-admin-...``, ``sk-ant-...``) or an alert webhook's signing secret (``whsec_...``) is replaced by ``[REDACTED]``
+in the message, its arguments, the exception text and any extra fields, before a handler sees it.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-# Provider secret keys: OpenAI (sk-..., sk-proj-..., sk-admin-...) and Anthropic (sk-ant-...). Keys are long; the
-# minimum of 8 trailing characters avoids redacting ordinary words such as "sk-learn".
-KEY_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-]{8,}")
+# Provider secret keys: OpenAI (sk-..., sk-proj-..., sk-admin-...) and Anthropic (sk-ant-...), and our alert webhooks'
+# signing secrets (whsec_...). Keys are long; the minimum of 8 trailing characters avoids redacting ordinary words
+# such as "sk-learn".
+KEY_PATTERN = re.compile(r"(?:sk-|whsec_)[A-Za-z0-9_\-]{8,}")
 REDACTED = "[REDACTED]"
 
 trace_context: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_context", default=None)

@@ -15,8 +15,10 @@ from typing import Any, Protocol
 
 from pydantic import SecretStr
 
+from shared.domain.alerts import Alert, Channel, Outcome
 from shared.domain.audit import AuditEntry
 from shared.domain.benchmark_models import BenchmarkDocument
+from shared.domain.budgets import AlertSettings, WebhookTarget
 from shared.domain.enterprise import Enterprise, Industry, Membership, ProviderName, ProviderState
 from shared.domain.index_models import IndexDay
 from shared.domain.provider_keys import ProviderKeyRecord
@@ -486,3 +488,85 @@ class RetentionStore(Protocol):
         """Whether documents exist below ``enterprises/{id}`` while the enterprise document itself does not (written
         by a request still running when the enterprise was erased). A re-created enterprise has none."""
         ...
+
+
+# --- Alerts -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertSettingsChange:
+    """An enterprise's new alert settings and webhook target, and the audit entries written with them."""
+
+    settings: AlertSettings
+    webhook: WebhookTarget | None
+    """``None``: no webhook (any stored target and secret are deleted)."""
+    audit: Sequence[AuditEntry] = ()
+
+
+class AlertSettingsStore(Protocol):
+    """``enterprises/{id}/budgets/current`` (members may read) and ``private/alert_webhook`` (server only).
+
+    Raises ``DependencyUnavailable`` when the database is unavailable.
+    """
+
+    def get(self, enterprise_id: str) -> AlertSettings | None: ...
+
+    def webhook(self, enterprise_id: str) -> WebhookTarget | None: ...
+
+    def update(
+        self,
+        enterprise_id: str,
+        change: Callable[[AlertSettings | None, WebhookTarget | None], AlertSettingsChange],
+    ) -> AlertSettingsChange:
+        """Replace both documents with what ``change`` returns for the current ones, atomically, with its audit entries.
+
+        ``change`` may run more than once (transaction retries): it must be a pure function of its arguments.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class AlertPage:
+    alerts: Sequence[Alert]
+    next: AuditCursor | None
+    """Where the next (older) page starts: the last alert's (``created_at``, id)."""
+
+
+class AlertStore(Protocol):
+    """``enterprises/{id}/alerts/{alert_id}``. Raises ``DependencyUnavailable`` when the database is unavailable."""
+
+    def create(self, enterprise_id: str, alert: Alert) -> tuple[Alert, bool]:
+        """Store ``alert`` unless its id exists; returns the stored alert and whether it was created now."""
+        ...
+
+    def open_alerts(self, enterprise_id: str, *, limit: int) -> list[Alert]:
+        """Alerts with a channel not delivered yet (``open``), at most ``limit``."""
+        ...
+
+    def claim(
+        self, enterprise_id: str, alert_id: str, channel: Channel, *, now: datetime, lease_s: float, max_attempts: int
+    ) -> Alert | None:
+        """Apply ``shared.domain.alerts.claim`` atomically; returns what was stored, or ``None`` if nothing changed."""
+        ...
+
+    def settle(
+        self, enterprise_id: str, alert_id: str, channel: Channel, outcome: Outcome, *, now: datetime, code: str | None
+    ) -> None:
+        """Apply ``shared.domain.alerts.settle`` atomically."""
+        ...
+
+    def page(self, enterprise_id: str, *, limit: int, after: AuditCursor | None) -> AlertPage:
+        """Up to ``limit`` alerts, newest first, after ``after``."""
+        ...
+
+
+class WebhookSender(Protocol):
+    """POSTs a signed alert to an enterprise's webhook, retrying transient failures with backoff.
+
+    Raises:
+        DependencyUnavailable: Still failing after the retries (5xx, 429, timeouts, unreachable): try on a later sync.
+        PlatformError: ``webhook_rejected`` (another 4xx or a redirect) or ``webhook_destination_refused`` (the
+            URL resolves to an address we must not call): permanent.
+    """
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> None: ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from shared.api import benchmark_read_routes, enterprise_routes, meta_routes, usage_routes
+from shared.api import alert_routes, benchmark_read_routes, enterprise_routes, meta_routes, usage_routes
 from shared.api.audit_schemas import AuditEntryView, AuditLogQuery, AuditLogResponse
 from shared.api.index_schemas import IndexResponse
 from shared.api.schemas import CreateEnterpriseRequest, EnterpriseResponse
@@ -82,6 +82,7 @@ router.include(enterprise_routes.router)
 router.include(meta_routes.router)
 router.include(benchmark_read_routes.router)
 router.include(usage_routes.router)
+router.include(alert_routes.router)
 
 
 @router.route(

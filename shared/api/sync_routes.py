@@ -15,7 +15,9 @@ from datetime import timedelta
 from typing import Any
 
 from shared.deps import Deps
+from shared.services.deliver_alert import AlertDelivery
 from shared.services.dispatch_sync import DispatchRequest, dispatch_sync
+from shared.services.evaluate_alerts import EvaluateAlerts
 from shared.services.key_health import KeyHealth
 from shared.services.publish_index import publish_index
 from shared.services.sync_enterprise import SyncEnterprise
@@ -76,6 +78,27 @@ def sync_use_case(deps: Deps) -> SyncEnterprise:
         audit_log=deps.audit_log,
         key_health=key_health,
         tasks=deps.tasks,
+        clock=deps.clock,
+        settings=deps.settings,
+        alerts=alert_use_case(deps),
+    )
+
+
+def alert_use_case(deps: Deps) -> EvaluateAlerts:
+    """Alerts evaluated after each sync, wired from ``deps``."""
+    delivery = AlertDelivery(
+        alerts=deps.alerts,
+        alert_settings=deps.alert_settings,
+        mailer=deps.mailer,
+        webhooks=deps.webhooks,
+        clock=deps.clock,
+        settings=deps.settings,
+    )
+    return EvaluateAlerts(
+        snapshots=deps.snapshots,
+        alert_settings=deps.alert_settings,
+        alerts=deps.alerts,
+        delivery=delivery,
         clock=deps.clock,
         settings=deps.settings,
     )

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.domain.enterprise import ProviderName
 from shared.domain.usage_tally import Money, Ratio
 from shared.domain.usage_view import UsageReport
+from shared.services.spend_forecast import forecast_for_range
 from shared.services.usage_report import last_month_recommendations, usage_csv, usage_for_range
 from shared.web.context import RequestContext
 from shared.web.http import ApiResponse
@@ -62,7 +63,7 @@ class RecommendationsResponse(BaseModel):
     "GET",
     "/api/v1/enterprise/usage",
     access=Access.MEMBER,
-    summary="Usage, effective rates, discount vs list and breakdowns for a date range (at most 24 months)",
+    summary="Usage, effective rates, discount vs list, breakdowns and the month-end forecast for a date range",
     query=UsageQuery,
     response=UsageReport,
     errors=(400, 401, 404, 503),
@@ -70,14 +71,22 @@ class RecommendationsResponse(BaseModel):
 )
 def get_usage(ctx: RequestContext) -> BaseModel:
     query = ctx.query_as(UsageQuery)
-    return usage_for_range(
+    enterprise_id = ctx.require_membership().enterprise_id
+    provider = query.provider.value if query.provider else None
+    report = usage_for_range(
+        ctx.deps.snapshots, enterprise_id, query.start, query.end, provider=provider, model=query.model
+    )
+    forecast = forecast_for_range(
         ctx.deps.snapshots,
-        ctx.require_membership().enterprise_id,
+        ctx.deps.clock,
+        enterprise_id,
         query.start,
         query.end,
-        provider=query.provider.value if query.provider else None,
+        provider=provider,
         model=query.model,
+        history_days=ctx.deps.settings.alert_forecast_history_days,
     )
+    return report.model_copy(update={"forecast": forecast}) if forecast else report
 
 
 @router.route(

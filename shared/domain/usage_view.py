@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.domain.forecast import MonthForecast
 from shared.domain.rollup_days import RolledDay, decode_day
 from shared.domain.snapshot import (
     INDEX_NAME,
@@ -137,6 +138,9 @@ class UsageReport(BaseModel):
     reconciliation: dict[str, ReconciliationView]
     unpriced_models: list[str]
     price_data_version: str | None
+    forecast: MonthForecast | None = None
+    """When the range includes the current month (UTC): that month's spend forecast, for the same filter
+    (``shared.domain.forecast``: a day-of-week weighted run-rate over the trailing weeks)."""
 
 
 def filtered_parts(

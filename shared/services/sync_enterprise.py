@@ -12,6 +12,10 @@ For the providers named in the task that are still ``connected``:
 4. **Raw pages** (debug copies, best effort), then ``providers.<p>.last_sync`` of the providers pulled.
 5. **Key failures** (``ProviderAuthError`` / ``ProviderPermissionError``) go to key health: status ``key_failed``,
    admins alerted once, and the task is acknowledged (a retry cannot help).
+6. **Alerts** (``shared.services.evaluate_alerts``): budgets and spend spikes are judged after a daily, hourly or
+   manual sync (a backfill imports history: its findings would be old news, and the next daily sync judges anyway),
+   and alerts still due are delivered after every sync. Their failures never fail the sync (the data is stored; the
+   next sync evaluates again).
 
 ``SyncReport.retry`` is set when something transient failed (provider rate limits or outages, timeouts, our own
 backends): the entry point answers 503 after everything that succeeded was stored, and Cloud Tasks retries with
@@ -29,6 +33,7 @@ from pydantic import SecretStr
 
 from shared.config import Settings
 from shared.domain.backfill import (
+    BACKFILL_REASON,
     BackfillWindow,
     backfill_tasks,
 )
@@ -58,6 +63,7 @@ from shared.ports import (
 from shared.services.audit import record_key_read
 from shared.services.store_snapshots import IndexLookup, SavingsLookup, frontier_level, opportunity_savings, store_pulls
 from shared.services.sync_report import (
+    AlertEvaluator,
     KeyFailureRecorder,
     Outcome,
     ProviderResult,
@@ -97,6 +103,7 @@ class SyncEnterprise:
         settings: Settings,
         index: IndexLookup = frontier_level,
         savings: SavingsLookup = opportunity_savings,
+        alerts: AlertEvaluator | None = None,
     ) -> None:
         self._enterprises = enterprises
         self._connections = connections
@@ -110,6 +117,7 @@ class SyncEnterprise:
         self._settings = settings
         self._index = index
         self._savings = savings
+        self._alerts = alerts
 
     def run(self, request: SyncRequest, *, read_id: str) -> SyncReport:
         """Sync ``request.enterprise_id``; ``read_id`` names this task in the ``key_read`` audit entries."""
@@ -144,10 +152,19 @@ class SyncEnterprise:
         self._save_raw_pages(enterprise.id, pulls, report)
         self._snapshots.record_last_sync(enterprise.id, list(pulls), self._clock.now())
         bug = self._settle_failures(enterprise.id, keys, results, report)
+        self._evaluate_alerts(enterprise, judge=request.reason != BACKFILL_REASON)
         log.info("enterprise synced", extra={"enterprise_id": enterprise.id, **report.as_dict()})
         if bug is not None:
             raise bug
         return report
+
+    def _evaluate_alerts(self, enterprise: Enterprise, *, judge: bool) -> None:
+        if self._alerts is None:
+            return
+        try:
+            self._alerts.evaluate(enterprise, judge=judge)
+        except PlatformError as e:
+            log.warning("alerts not evaluated", extra={"enterprise_id": enterprise.id, "error_code": e.code})
 
     # --- keys ----------------------------------------------------------------------------------------------------
 

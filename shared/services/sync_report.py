@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.domain.enterprise import ProviderName
+from shared.domain.enterprise import Enterprise, ProviderName
 from shared.errors import ProviderAuthError, ProviderPermissionError
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,12 @@ class KeyFailureRecorder(Protocol):
         *,
         secret_version: Any = None,
     ) -> bool: ...
+
+
+class AlertEvaluator(Protocol):
+    """``shared.services.evaluate_alerts.EvaluateAlerts``."""
+
+    def evaluate(self, enterprise: Enterprise, *, judge: bool = True) -> Any: ...
 
 
 def window_days(start: date, end: date) -> list[date]:

@@ -42,6 +42,10 @@ SAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/v1/enterprise"): {"name": "Acme 2", "settings": {"share_anonymous_benchmarks": True}},
     ("POST", "/api/v1/enterprise/members"): {"email": "newcomer@example.com", "role": "viewer"},
     ("PATCH", "/api/v1/enterprise/members/{uid}"): {"role": "admin"},
+    ("PUT", "/api/v1/enterprise/budgets"): {
+        "budgets": [{"monthly_usd": "1000"}, {"provider": "openai", "monthly_usd": "400", "warning_percent": 50}],
+        "webhook_url": "https://hooks.example.com/usage",
+    },
 }
 """A valid body for every endpoint that takes one."""
 
@@ -157,6 +161,7 @@ def test_endpoint_answers_persona_as_its_access_demands(
     assert response.content_type == "application/problem+json"
     assert not any(secret in response.body.decode() for secret in SECRETS_OF_A)
     assert store.get(A) == before, "a refused call changed the enterprise"
+    assert not firestore_db.document(f"enterprises/{A}/budgets/current").get().exists, "a refused call saved budgets"
     assert queue.calls == 0
 
 

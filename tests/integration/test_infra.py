@@ -161,7 +161,7 @@ def test_jobs_have_five_field_crons_and_object_bodies(job: dict[str, Any]) -> No
 def test_ttl_policies_cover_expiring_collections() -> None:
     config = json.loads((ROOT / "firestore.indexes.json").read_text())
     ttl = {(o["collectionGroup"], o["fieldPath"]) for o in config["fieldOverrides"] if o.get("ttl")}
-    assert {(group, EXPIRE_AT) for group in (RAW, SNAPSHOTS, MONTHS)} <= ttl
+    assert {(group, EXPIRE_AT) for group in (RAW, SNAPSHOTS, MONTHS, "alerts")} <= ttl
 
 
 def test_the_retention_sweeps_collection_group_queries_are_indexed() -> None:

@@ -23,6 +23,9 @@ class FixedClock:
     def advance(self, delta: timedelta) -> None:
         self._now += delta
 
+    def set(self, now: datetime) -> None:
+        self._now = now
+
 
 class FakeEnterpriseStore:
     """In-memory ``EnterpriseStore`` with Firestore's create-if-absent semantics.

@@ -14,10 +14,13 @@ from shared.domain.enterprise import ProviderName, ProviderState, ProviderStatus
 from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
 from shared.domain.snapshot import IndexLevel
 from shared.domain.usage import Provider
+from shared.services.deliver_alert import AlertDelivery
+from shared.services.evaluate_alerts import EvaluateAlerts
 from shared.services.key_health import KeyHealth
 from shared.services.sync_enterprise import SyncEnterprise
 from shared.services.sync_report import SyncReport, SyncRequest
 from tests.support.connect_world import ENTERPRISE_ID, make_enterprise
+from tests.support.fake_alerts import FakeAlertSettings, FakeAlertStore, FakeWebhookSender
 from tests.support.fake_connections import FakeAuditLog, FakeProviderConnections
 from tests.support.fake_mailer import FakeMailer
 from tests.support.fake_secret_store import FakeSecretStore
@@ -44,6 +47,9 @@ class SyncWorld:
     snapshots: FakeSnapshotStore = field(default_factory=FakeSnapshotStore)
     tasks: FakeTaskQueue = field(default_factory=FakeTaskQueue)
     mailer: FakeMailer = field(default_factory=FakeMailer)
+    alert_settings: FakeAlertSettings = field(default_factory=FakeAlertSettings)
+    alerts: FakeAlertStore = field(default_factory=FakeAlertStore)
+    webhooks: FakeWebhookSender = field(default_factory=FakeWebhookSender)
     connections: FakeProviderConnections = field(init=False)
 
     def __post_init__(self) -> None:
@@ -87,6 +93,25 @@ class SyncWorld:
             settings=self.settings,
             index=lambda day: INDEX,
             savings=lambda day: {},
+            alerts=self.alert_use_case(),
+        )
+
+    def alert_use_case(self) -> EvaluateAlerts:
+        delivery = AlertDelivery(
+            alerts=self.alerts,
+            alert_settings=self.alert_settings,
+            mailer=self.mailer,
+            webhooks=self.webhooks,
+            clock=self.clock,
+            settings=self.settings,
+        )
+        return EvaluateAlerts(
+            snapshots=self.snapshots,
+            alert_settings=self.alert_settings,
+            alerts=self.alerts,
+            delivery=delivery,
+            clock=self.clock,
+            settings=self.settings,
         )
 
     def run(self, payload: Mapping[str, object], read_id: str = "task-1") -> SyncReport:

@@ -15,6 +15,7 @@ KEYS = [
     "sk-ant-admin01-QWERTYUIOPasdfgh_jk-lz",
     "sk-proj-0123456789abcdefXYZ",
     "sk-0123456789abcdefghij",
+    "whsec_Zx0-9aBcDeFgHiJkLmNoPqRsTuVwXyZ_0123456789ab",
 ]
 
 

@@ -39,6 +39,9 @@ def worker(world: SyncWorld) -> WebApp:
         mailer=world.mailer,
         tasks=world.tasks,
         clock=world.clock,
+        alert_settings=world.alert_settings,
+        alerts=world.alerts,
+        webhooks=world.webhooks,
     )
 
 

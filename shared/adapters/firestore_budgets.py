@@ -1,0 +1,111 @@
+"""Alert settings in Firestore: the ``AlertSettingsStore`` port.
+
+* ``enterprises/{id}/budgets/current``: budgets, the anomaly switch and what members may know of the webhook (its
+  host); members may read it (``firestore.rules``).
+* ``enterprises/{id}/private/alert_webhook``: the webhook URL and its signing secret, readable by no client, read
+  by the API (to keep the secret across saves) and the sync worker (to sign). Deleted when the webhook is removed.
+
+Both are written in one transaction with the change's audit entries. Money is stored as plain decimal strings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from shared.adapters.firestore_audit import TRANSIENT, audit_doc, audit_ref
+from shared.adapters.firestore_connections import PRIVATE
+from shared.adapters.firestore_enterprises import ENTERPRISES
+from shared.domain.budgets import AlertSettings, WebhookTarget
+from shared.errors import DependencyUnavailable
+from shared.ports import AlertSettingsChange
+
+log = logging.getLogger(__name__)
+
+BUDGETS = "budgets"
+CURRENT = "current"
+WEBHOOK_DOC = "alert_webhook"
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except TRANSIENT as e:
+        raise DependencyUnavailable("the database is temporarily unavailable") from e
+
+
+def _settings_doc(settings: AlertSettings) -> dict[str, Any]:
+    doc: dict[str, Any] = settings.model_dump(mode="json")
+    doc["updated_at"] = settings.updated_at
+    return doc
+
+
+def _webhook_doc(target: WebhookTarget) -> dict[str, Any]:
+    return {
+        "url": target.url,
+        "secret": target.secret.get_secret_value(),
+        "secret_created_at": target.secret_created_at,
+    }
+
+
+def _settings_of(snap: Any) -> AlertSettings | None:
+    return AlertSettings.model_validate(snap.to_dict()) if snap.exists else None
+
+
+def _webhook_of(snap: Any) -> WebhookTarget | None:
+    return WebhookTarget.model_validate(snap.to_dict()) if snap.exists else None
+
+
+class FirestoreAlertSettings:
+    """Implements ``shared.ports.AlertSettingsStore``."""
+
+    def __init__(self, client: Any) -> None:
+        self._db = client
+
+    def _refs(self, enterprise_id: str) -> tuple[Any, Any]:
+        enterprise = self._db.collection(ENTERPRISES).document(enterprise_id)
+        return enterprise.collection(BUDGETS).document(CURRENT), enterprise.collection(PRIVATE).document(WEBHOOK_DOC)
+
+    def get(self, enterprise_id: str) -> AlertSettings | None:
+        settings, _ = self._refs(enterprise_id)
+        with _translated():
+            return _settings_of(settings.get())
+
+    def webhook(self, enterprise_id: str) -> WebhookTarget | None:
+        _, private = self._refs(enterprise_id)
+        with _translated():
+            return _webhook_of(private.get())
+
+    def update(
+        self,
+        enterprise_id: str,
+        change: Callable[[AlertSettings | None, WebhookTarget | None], AlertSettingsChange],
+    ) -> AlertSettingsChange:
+        from google.cloud import firestore
+
+        settings_ref, private_ref = self._refs(enterprise_id)
+
+        @firestore.transactional
+        def write(transaction: Any) -> AlertSettingsChange:
+            current = _settings_of(settings_ref.get(transaction=transaction))
+            target = _webhook_of(private_ref.get(transaction=transaction))
+            result = change(current, target)
+            transaction.set(settings_ref, _settings_doc(result.settings))
+            if result.webhook is None:
+                transaction.delete(private_ref)
+            else:
+                transaction.set(private_ref, _webhook_doc(result.webhook))
+            for entry in result.audit:
+                transaction.set(audit_ref(self._db, enterprise_id, entry.id), audit_doc(entry))
+            return result
+
+        with _translated():
+            result: AlertSettingsChange = write(self._db.transaction())
+        log.info(
+            "alert settings saved",
+            extra={"enterprise_id": enterprise_id, "budgets": len(result.settings.budgets), "audit": len(result.audit)},
+        )
+        return result
