@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.domain.enterprise import ProviderName
 from shared.domain.usage_tally import Money, Ratio
 from shared.domain.usage_view import UsageReport
-from shared.services.spend_forecast import forecast_for_range
 from shared.services.usage_report import last_month_recommendations, usage_csv, usage_for_range
 from shared.web.context import RequestContext
 from shared.web.http import ApiResponse
@@ -73,20 +72,16 @@ def get_usage(ctx: RequestContext) -> BaseModel:
     query = ctx.query_as(UsageQuery)
     enterprise_id = ctx.require_membership().enterprise_id
     provider = query.provider.value if query.provider else None
-    report = usage_for_range(
-        ctx.deps.snapshots, enterprise_id, query.start, query.end, provider=provider, model=query.model
-    )
-    forecast = forecast_for_range(
+    return usage_for_range(
         ctx.deps.snapshots,
-        ctx.deps.clock,
         enterprise_id,
         query.start,
         query.end,
         provider=provider,
         model=query.model,
-        history_days=ctx.deps.settings.alert_forecast_history_days,
+        forecast_on=ctx.deps.clock.now().date(),
+        forecast_history_days=ctx.deps.settings.alert_forecast_history_days,
     )
-    return report.model_copy(update={"forecast": forecast}) if forecast else report
 
 
 @router.route(

@@ -1,60 +1,78 @@
 """The month-end forecast shown with a usage range that includes the current month (``GET /enterprise/usage``).
 
-The series comes from the cheapest documents that hold it: without a filter, the monthly rollups' ``by_day``
-figures (one document per month); with a provider or model filter, the daily snapshots, filtered like the usage
-report. The method itself is ``shared.domain.forecast.forecast_month_end``.
+The series comes from the monthly rollups the usage read already holds (ADR 0011): without a filter their
+``by_day`` figures, with a provider or model filter their days' ``daily`` detail, decoded and filtered like the
+usage report. Only the forecast's history months outside the range are read on top, one rollup per month, and a
+rollup in an older layout (without its days) under a filter falls back to that month's daily snapshots. The method
+itself is ``shared.domain.forecast.forecast_month_end``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 
 from shared.domain.forecast import MonthForecast, forecast_month_end
+from shared.domain.snapshot_parts import ProviderPart
 from shared.domain.spend_series import rollup_daily_spend
-from shared.domain.usage_month import month_bounds, month_key
-from shared.domain.usage_view import filtered_parts
-from shared.ports import Clock, SnapshotStore
+from shared.domain.usage_month import UsageMonth, month_bounds, month_key
+from shared.domain.usage_view import filtered_parts, months_of, rolled_days
+from shared.ports import SnapshotStore
 
 
-def _months(first: date, last: date) -> list[str]:
-    months = []
-    cursor = first.replace(day=1)
-    while cursor <= last:
-        months.append(month_key(cursor))
-        cursor = month_bounds(month_key(cursor))[1] + timedelta(days=1)
-    return months
+def forecast_months(today: date, *, history_days: int) -> list[str]:
+    """The months whose days the forecast made on ``today`` uses: its history up to yesterday, and this month."""
+    return months_of(today - timedelta(days=history_days), today)
 
 
 def forecast_for_range(
     store: SnapshotStore,
-    clock: Clock,
     enterprise_id: str,
     start: date,
     end: date,
     *,
+    today: date,
+    history_days: int,
     provider: str | None = None,
     model: str | None = None,
-    history_days: int,
+    rollups: Mapping[str, UsageMonth | None] | None = None,
 ) -> MonthForecast | None:
-    """The current month's forecast if ``[start, end]`` overlaps the current month (UTC), else ``None``."""
-    today = clock.now().date()
+    """The current month's forecast if ``[start, end]`` overlaps the current month (UTC), else ``None``.
+
+    ``rollups`` are those already read, ``None`` for a month read without one (a month absent from it is read
+    here); a month without a rollup has no usage.
+    """
     first, last = month_bounds(month_key(today))
     if end < first or start > last:
         return None
     as_of = today - timedelta(days=1)
-    months = _months(as_of - timedelta(days=history_days - 1), today)
+    months = forecast_months(today, history_days=history_days)
+    known: dict[str, UsageMonth | None] = dict(rollups or {})
+    missing = [m for m in months if m not in known]
+    if missing:
+        known.update(store.rollups(enterprise_id, missing))
+    filtered = provider is not None or model is not None
     series: dict[date, Decimal] = {}
-    day_months = months if provider or model else []
-    if not day_months:
-        for month in months:
-            rollup = store.month(enterprise_id, month)
-            if rollup is None:
-                day_months.append(month)
-            else:
-                series.update(rollup_daily_spend([rollup]))
-    if day_months:
-        for day, snapshot in store.days(enterprise_id, day_months).items():
+    legacy: list[str] = []
+    for month in months:
+        rollup = known.get(month)
+        if rollup is None:
+            continue
+        if not filtered:
+            series.update(rollup_daily_spend([rollup]))
+        elif rollup.has_daily:
+            month_first, month_last = month_bounds(month)
+            decoded = rolled_days(rollup, month_first, month_last, provider=provider, model=model, breakdowns=False)
+            series.update((d.date, _spend(d.by_provider.values())) for d in decoded)  # decoded already filtered
+        else:
+            legacy.append(month)
+    if legacy:
+        for snapshot in store.days(enterprise_id, legacy).values():
             parts = filtered_parts(snapshot.by_provider, provider=provider, model=model)
-            series[day] = sum((p.tally.cost_usd for p in parts.values()), Decimal(0))
+            series[snapshot.date] = _spend(parts.values())
     return forecast_month_end(series, as_of=as_of, month=month_key(today), history_days=history_days)
+
+
+def _spend(parts: Iterable[ProviderPart]) -> Decimal:
+    return sum((p.tally.cost_usd for p in parts), Decimal(0))

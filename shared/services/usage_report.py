@@ -8,9 +8,10 @@ from datetime import date, timedelta
 
 from shared.domain.snapshot import Optimization, UsageSnapshot
 from shared.domain.usage_csv import focus_rows, to_csv
-from shared.domain.usage_month import month_key
+from shared.domain.usage_month import month_bounds, month_key
 from shared.domain.usage_view import UsageReport, check_range, months_of, needs_snapshots, split_range, usage_report
 from shared.ports import Clock, SnapshotStore
+from shared.services.spend_forecast import forecast_for_range, forecast_months
 
 log = logging.getLogger(__name__)
 
@@ -23,21 +24,43 @@ def usage_for_range(
     *,
     provider: str | None = None,
     model: str | None = None,
+    forecast_on: date | None = None,
+    forecast_history_days: int = 28,
 ) -> UsageReport:
     """The usage of ``[start, end]``, read from one rollup per month the range touches (ADR 0011).
 
     A month without a rollup has no usage (its days and rollup are always written together). Only a rollup written
     before rollups kept their days' parts sends the reader to that month's daily snapshots, when the month is
-    partial or the view filtered. Raises ``InvalidInput`` for an inverted or too long range.
+    partial or the view filtered. With ``forecast_on`` (today, UTC), a range overlapping that month also carries the
+    month-end forecast (``shared.services.spend_forecast``), its history months read in the same round trip.
+    Raises ``InvalidInput`` for an inverted or too long range.
     """
     check_range(start, end)
     filtered = provider is not None or model is not None
-    rollups = store.rollups(enterprise_id, months_of(start, end))
+    wanted = months_of(start, end)
+    if forecast_on is not None and month_key(forecast_on) in wanted:
+        wanted = sorted(set(wanted) | set(forecast_months(forecast_on, history_days=forecast_history_days)))
+    read = store.rollups(enterprise_id, wanted)
+    rollups = {k: m for k, m in read.items() if start <= month_bounds(k)[1] and month_bounds(k)[0] <= end}
     legacy = sorted(k for k, m in rollups.items() if needs_snapshots(m, start, end, filtered=filtered))
     days = store.days(enterprise_id, legacy).values() if legacy else []
     months = [m for k, m in rollups.items() if k not in legacy]
-    log.info("usage read", extra={"enterprise_id": enterprise_id, "months": len(rollups), "day_months": legacy})
-    return usage_report(start, end, months, days, provider=provider, model=model)
+    log.info("usage read", extra={"enterprise_id": enterprise_id, "months": len(read), "day_months": legacy})
+    report = usage_report(start, end, months, days, provider=provider, model=model)
+    if forecast_on is None or month_key(forecast_on) not in months_of(start, end):
+        return report
+    forecast = forecast_for_range(
+        store,
+        enterprise_id,
+        start,
+        end,
+        today=forecast_on,
+        history_days=forecast_history_days,
+        provider=provider,
+        model=model,
+        rollups={k: read.get(k) for k in wanted},
+    )
+    return report.model_copy(update={"forecast": forecast}) if forecast else report
 
 
 def _days(store: SnapshotStore, enterprise_id: str, start: date, end: date) -> list[UsageSnapshot]:

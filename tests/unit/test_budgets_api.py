@@ -223,6 +223,11 @@ def test_the_usage_of_a_range_with_the_current_month_carries_its_forecast(app: W
         app, "GET", "/api/v1/enterprise/usage", VIEWER_EMAIL, start="2026-11-01", end="2026-11-30", provider="anthropic"
     )
     assert Decimal(body_of(filtered)["forecast"]["forecast_usd"]) == 0, "Anthropic has no spend"
+    # The only provider with spend, filtered: the days decoded from the rollups give the same forecast.
+    openai = call(
+        app, "GET", "/api/v1/enterprise/usage", VIEWER_EMAIL, start="2026-11-01", end="2026-11-30", provider="openai"
+    )
+    assert body_of(openai)["forecast"] == forecast
 
     past = call(app, "GET", "/api/v1/enterprise/usage", VIEWER_EMAIL, start="2026-09-01", end="2026-10-31")
     assert body_of(past)["forecast"] is None
