@@ -114,7 +114,8 @@ def test_the_usage_api_shows_the_cost_source_per_provider_and_says_so_in_notes()
     assert (google.provider, google.cost_source) == ("google", CostSource.ESTIMATED)
     assert estimated_only.totals.estimated_cost_usd == Decimal("1.60")
     assert google.effective_rates.blended is None  # no billed money, no effective rate
-    assert len(estimated_only.notes) == 1 and "1.60 USD" in estimated_only.notes[0]
+    [note] = estimated_only.notes
+    assert "1.60 USD" in note
     assert mixed.by_provider[0].cost_source is CostSource.MIXED
     assert "some days" in mixed.notes[0]
     assert usage_report(D2, D2, [], snapshots, model=MODEL).by_provider[0].cost_source is CostSource.ESTIMATED

@@ -91,6 +91,7 @@ def test_google_private_keys_and_access_tokens_never_reach_a_log_line() -> None:
 
 
 def test_redaction_of_private_key_fields_keeps_the_rest_of_the_document_readable() -> None:
-    text = '{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\\n", "x": 1}'
+    pem = "-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\\n"
+    text = '{"type": "service_account", "private_key": "' + pem + '", "x": 1}'
     assert redact(text) == '{"type": "service_account", "private_key": "[REDACTED]", "x": 1}'
     assert redact("'private_key': 'abc\\'def', 'y': 2") == "'private_key': \"[REDACTED]\", 'y': 2"
