@@ -12,6 +12,7 @@ deleted or disabled key and 401 for a disabled account. A token is reused until 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,6 +60,8 @@ class AccessTokens:
         self._token_url = token_url
         self._scopes = " ".join(scopes)
         self._token: _Token | None = None
+        self._minting = asyncio.Lock()
+        """Concurrent requests wait for one token instead of each minting its own."""
 
     def __repr__(self) -> str:
         return f"AccessTokens(account={self._account.client_email!r})"
@@ -68,10 +71,11 @@ class AccessTokens:
         return {"Authorization": f"Bearer {(await self.token()).get_secret_value()}"}
 
     async def token(self) -> SecretStr:
-        now = time.time()
-        if self._token is None or self._token.expires_at - REFRESH_MARGIN_S <= now:
-            self._token = await self._mint(now)
-        return self._token.value
+        async with self._minting:
+            now = time.time()
+            if self._token is None or self._token.expires_at - REFRESH_MARGIN_S <= now:
+                self._token = await self._mint(now)
+            return self._token.value
 
     async def _mint(self, now: float) -> _Token:
         response = await self._http.post_json(
