@@ -144,6 +144,7 @@ def _function_env(stack: Stack, base_env: dict[str, str]) -> dict[str, str]:
             "SECRET_MANAGER_EMULATOR_HOST": info["secret_manager_address"],
             "OPENAI_BASE_URL": info["openai_base_url"],
             "ANTHROPIC_BASE_URL": info["anthropic_base_url"],
+            **info.get("google_env", {}),
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(stack.ports.smtp),
             "FUNCTION_BASE_URL": info["api_base_url"],
@@ -207,6 +208,11 @@ def start_stack(project_id: str, ports: Ports) -> Stack:
             stack.info.update(
                 {"simulator_url": root, "openai_base_url": f"{root}/openai", "anthropic_base_url": f"{root}/anthropic"}
             )
+            stack.info["google_env"] = {
+                "GOOGLE_TOKEN_URL": f"{root}/google/token",
+                "GOOGLE_MONITORING_BASE_URL": f"{root}/google/monitoring",
+                "GOOGLE_BIGQUERY_BASE_URL": f"{root}/google/bigquery",
+            }
         else:
             stack.info.update(
                 {
@@ -290,7 +296,8 @@ def _print_welcome(stack: Stack, token: str, seeded: list[str]) -> None:
         f"  REST API         {api}   (health: {api}/healthz)",
         f"  Firestore        {stack.info['firestore_emulator_host']}  (emulator, rules enforced)",
         f"  Cloud Tasks      {stack.info['tasks_emulator_address']}  (emulator)",
-        f"  Providers        {stack.info['openai_base_url']}  |  {stack.info['anthropic_base_url']}",
+        f"  Providers        {stack.info['openai_base_url']}  |  {stack.info['anthropic_base_url']}"
+        + (f"  |  {stack.info['simulator_url']}/google" if stack.info.get("simulator_url") else ""),
         f"  Mail sink        {stack.info['mail_folder']}  (one .eml per message)",
         f"  Functions        {', '.join(sorted(stack.info['functions']))}",
         f"  Stack file       {_shown(STACK_FILE)}   logs in {_shown(LOGS)}/",

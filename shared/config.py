@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     """Every provider-key secret id starts with this; IAM conditions in Terraform grant on exactly this prefix."""
     openai_base_url: str = "https://api.openai.com"
     anthropic_base_url: str = "https://api.anthropic.com"
+    google_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 - an endpoint, not a secret
+    """Where service-account assertions are exchanged for access tokens. Always this one: a key's own ``token_uri``
+    is never used (an attacker-supplied key could point it at a server that would collect our signed assertion)."""
+    google_monitoring_base_url: str = "https://monitoring.googleapis.com"
+    google_bigquery_base_url: str = "https://bigquery.googleapis.com"
     provider_connect_timeout_s: float = 5.0
     provider_read_timeout_s: float = 30.0
     provider_max_retries: int = 4

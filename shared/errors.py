@@ -14,6 +14,7 @@ is safe to show to a user: it never contains a provider key or any other secret.
     ├── ProviderError              anything from an LLM provider
     │   ├── ProviderAuthError      key invalid or revoked (permanent)
     │   ├── ProviderPermissionError key lacks scopes / not an admin key (permanent)
+    │   │   └── BillingExportUnreadable  Google: the Cloud Billing export table cannot be read (permanent)
     │   ├── ProviderRateLimited    429 after our bounded retries (transient)
     │   ├── ProviderUnavailable    5xx, 529, timeouts, connection errors (transient)
     │   └── ProviderResponseError  a response we cannot parse (permanent for that request)
@@ -75,13 +76,18 @@ class Conflict(PlatformError):
 
 
 class ProviderError(PlatformError):
-    """An error talking to an LLM provider. ``provider`` is ``openai``, ``anthropic`` or ``google``."""
+    """An error talking to an LLM provider. ``provider`` is ``openai``, ``anthropic`` or ``google``.
+
+    ``hint`` tells the user what to fix (e.g. which Google project lacks which role). It is written by our code from
+    our own data, never from the provider's error text, so it can be shown as is.
+    """
 
     code = "provider_error"
 
-    def __init__(self, message: str, *, provider: str, code: str | None = None) -> None:
+    def __init__(self, message: str, *, provider: str, code: str | None = None, hint: str | None = None) -> None:
         super().__init__(message, code=code)
         self.provider = provider
+        self.hint = hint
 
 
 class ProviderAuthError(ProviderError):
@@ -90,6 +96,12 @@ class ProviderAuthError(ProviderError):
 
 class ProviderPermissionError(ProviderError):
     code = "provider_key_missing_scopes"
+
+
+class BillingExportUnreadable(ProviderPermissionError):
+    """The service account cannot query the Cloud Billing export table (missing, no access, not an export)."""
+
+    code = "billing_export_unreadable"
 
 
 class ProviderRateLimited(ProviderError):

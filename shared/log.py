@@ -1,9 +1,12 @@
 """Structured JSON logs in Cloud Logging's format, with provider keys redacted from every record.
 
 Cloud Logging reads one JSON object per line on stdout/stderr: ``severity``, ``message`` and, to correlate a log
-line with its request, ``logging.googleapis.com/trace``. Anything shaped like a provider key (``sk-...``,
-``sk-admin-...``, ``sk-ant-...``) or an alert webhook's signing secret (``whsec_...``) is replaced by ``[REDACTED]``
-in the message, its arguments, the exception text and any extra fields, before a handler sees it.
+line with its request, ``logging.googleapis.com/trace``. Anything shaped like a provider credential or an
+alert webhook's signing secret is replaced by ``[REDACTED]`` in the message, its arguments, the exception text and any
+extra fields, before a handler sees it: OpenAI and Anthropic keys (``sk-...``, ``sk-admin-...``, ``sk-ant-...``),
+webhook secrets (``whsec_...``), PEM private keys (a Google service-account key's ``private_key``, even cut short or
+with its newlines escaped), the value of any ``private_key`` field of a JSON or Python dict rendering, and Google
+OAuth access tokens (``ya29....``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,12 @@ from typing import Any
 # signing secrets (whsec_...). Keys are long; the minimum of 8 trailing characters avoids redacting ordinary words
 # such as "sk-learn".
 KEY_PATTERN = re.compile(r"(?:sk-|whsec_)[A-Za-z0-9_\-]{8,}")
+# A PEM private key block (RSA, EC, PKCS#8, encrypted), up to its END line or, when the text was cut, to the end.
+PEM_PATTERN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.DOTALL)
+# The value of a "private_key" field, in JSON ("private_key": "...") or a Python repr ('private_key': '...').
+PRIVATE_KEY_FIELD = re.compile(r"""(["']private_key["']\s*:\s*)(?:"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?)""")
+# Google OAuth 2.0 access tokens minted from a service-account key.
+ACCESS_TOKEN_PATTERN = re.compile(r"ya29\.[A-Za-z0-9_\-.]{8,}")
 REDACTED = "[REDACTED]"
 
 trace_context: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_context", default=None)
@@ -29,7 +38,10 @@ _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message"
 
 
 def redact(text: str) -> str:
-    """Replace every substring shaped like a provider key."""
+    """Replace every substring shaped like a provider credential (see the module docstring)."""
+    text = PRIVATE_KEY_FIELD.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
+    text = PEM_PATTERN.sub(REDACTED, text)
+    text = ACCESS_TOKEN_PATTERN.sub(REDACTED, text)
     return KEY_PATTERN.sub(REDACTED, text)
 
 

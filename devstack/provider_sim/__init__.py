@@ -1,11 +1,14 @@
-"""A deterministic HTTP simulator of the OpenAI and Anthropic admin usage & cost APIs.
+"""A deterministic HTTP simulator of the OpenAI and Anthropic admin usage & cost APIs, and of Google's OAuth token
+endpoint, Cloud Monitoring ``timeSeries.list`` and BigQuery ``jobs.query`` over a Cloud Billing export.
 
 It follows the wire contract in provider-apis.md (§1, §2, §5) so the platform's real httpx clients can be pointed
 at it through their base-URL settings:
 
 * OpenAI base URL ``{root}/openai`` (``/v1/organization/usage/*``, ``/v1/organization/costs``,
   ``/v1/organization/projects``); Anthropic base URL ``{root}/anthropic`` (``/v1/organizations/usage_report/
-  messages``, ``/v1/organizations/cost_report``, ``/v1/organizations/me``); the control API under ``{root}/_sim``.
+  messages``, ``/v1/organizations/cost_report``, ``/v1/organizations/me``); Google under ``{root}/google``
+  (``/token``, ``/monitoring/v3/projects/{p}/timeSeries``, ``/bigquery/bigquery/v2/projects/{p}/queries[/{job}]``,
+  see ``google_routes``); the control API under ``{root}/_sim``.
 * Data is a pure function of (organisation, seed, day); list prices come from genai-prices at the usage date and
   every billed amount is exactly ``tokens × list price × (1 - discount)``. ``ProviderSimulator.truth`` returns
   the numbers the endpoints report.
@@ -32,11 +35,18 @@ anthropic    org-demo-umbrella    sk-ant-admin01-sim-org-demo-     sk-ant-api03-
                                   umbrella                         umbrella
 ===========  ===================  ===============================  ===============================
 
+``--demo`` also registers the Google billing account ``0DE40A-CAFE00-00ACE0`` (projects ``acme-vertex-prod`` and
+``acme-gemini-app``, service account ``usage-reader``, billing export ``acme-finops.billing_export.gcp_billing_
+export_v1_0DE40A_CAFE00_00ACE0``); its key is generated at start-up.
+
 Control API: ``POST /_sim/orgs`` (SimOrg JSON), ``GET /_sim/orgs``, ``GET /_sim/orgs/{org_id}/truth?day=YYYY-MM-DD``,
 ``POST|GET /_sim/faults`` (Faults JSON), ``POST /_sim/keys/revoke`` (``{"key": ...}``), ``GET /_sim/requests``,
-``POST /_sim/reset-log``, ``GET /_sim/healthz``.
+``POST /_sim/reset-log``, ``GET /_sim/healthz``; Google: ``POST /_sim/google/orgs`` (GoogleSimOrg JSON),
+``GET /_sim/google/orgs/{org_id}/truth?day=``, ``GET|POST /_sim/google/orgs/{org_id}/accounts/{account}/key`` (a
+generated key; POST makes another), ``POST /_sim/google/disable`` (``{"private_key_id"}`` or ``{"email"}``).
 """
 
+from devstack.provider_sim.google_models import GoogleAccount, GoogleDayTruth, GoogleProject, GoogleSimOrg
 from devstack.provider_sim.models import DayTruth, Faults, RequestRecord, SimOrg, TruthRow
 from devstack.provider_sim.server import RunningSimulator, create_app, serve
 from devstack.provider_sim.simulator import ProviderSimulator
@@ -44,6 +54,10 @@ from devstack.provider_sim.simulator import ProviderSimulator
 __all__ = [
     "DayTruth",
     "Faults",
+    "GoogleAccount",
+    "GoogleDayTruth",
+    "GoogleProject",
+    "GoogleSimOrg",
     "ProviderSimulator",
     "RequestRecord",
     "RunningSimulator",

@@ -1,4 +1,8 @@
-"""Demo organisations for ``python -m devstack.provider_sim --demo`` (see the package docstring for their keys)."""
+"""Demo organisations for ``python -m devstack.provider_sim --demo`` (see the package docstring for their keys).
+
+The Google demo billing account's service-account key is generated when the simulator starts; the local stack's seed
+fetches it from ``GET /_sim/google/orgs/{org}/accounts/{account}/key``.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ from decimal import Decimal
 
 from pydantic import SecretStr
 
-from devstack.provider_sim.models import Provider, SimOrg
+from devstack.provider_sim.google_models import GoogleAccount, GoogleProject, GoogleSimOrg
+from devstack.provider_sim.models import AdminProvider, SimOrg
 
 DEMO_HISTORY_START = date(2026, 6, 1)
 
-_DEMO: tuple[tuple[Provider, str, str, int, str], ...] = (
+_DEMO: tuple[tuple[AdminProvider, str, str, int, str], ...] = (
     ("openai", "org-demo-acme", "Acme Corp", 7, "0.18"),
     ("openai", "org-demo-globex", "Globex", 11, "0"),
     ("anthropic", "org-demo-initech", "Initech", 3, "0.12"),
@@ -19,12 +24,12 @@ _DEMO: tuple[tuple[Provider, str, str, int, str], ...] = (
 )
 
 
-def admin_key(provider: Provider, org_id: str) -> str:
+def admin_key(provider: AdminProvider, org_id: str) -> str:
     """The demo admin key of an organisation: derived from its id, documented, never printed."""
     return f"sk-admin-sim-{org_id}" if provider == "openai" else f"sk-ant-admin01-sim-{org_id}"
 
 
-def project_key(provider: Provider, org_id: str) -> str:
+def project_key(provider: AdminProvider, org_id: str) -> str:
     """The demo non-admin key (an OpenAI project key / an Anthropic workspace key)."""
     return f"sk-proj-sim-{org_id}" if provider == "openai" else f"sk-ant-api03-sim-{org_id}"
 
@@ -44,3 +49,23 @@ def demo_orgs() -> list[SimOrg]:
         )
         for provider, org_id, name, seed, discount in _DEMO
     ]
+
+
+DEMO_GOOGLE_ACCOUNT = "usage-reader"
+
+
+def demo_google_org() -> GoogleSimOrg:
+    """Acme's Google side: Gemini on Vertex AI in one project, the Gemini API in another, a billing export."""
+    return GoogleSimOrg(
+        org_id="0DE40A-CAFE00-00ACE0",
+        name="Acme Corp (Google)",
+        host_project="acme-ai-usage",
+        projects=[
+            GoogleProject(project_id="acme-vertex-prod", api="vertex_ai", seed=13),
+            GoogleProject(project_id="acme-gemini-app", api="gemini_api", seed=17),
+        ],
+        accounts=[GoogleAccount(name=DEMO_GOOGLE_ACCOUNT)],
+        billing_table="acme-finops.billing_export.gcp_billing_export_v1_0DE40A_CAFE00_00ACE0",
+        discount=Decimal("0.1"),
+        history_start=DEMO_HISTORY_START,
+    )

@@ -12,7 +12,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-Provider = Literal["openai", "anthropic"]
+Provider = Literal["openai", "anthropic", "google"]
+AdminProvider = Literal["openai", "anthropic"]
+"""Providers read with an admin key (``SimOrg``); Google is simulated by ``google_models.GoogleSimOrg``."""
 TokenType = Literal["uncached_input", "cache_read", "cache_write_5m", "cache_write_1h", "output"]
 """Provider-neutral token meters, the vocabulary of ``truth()`` rows (same names as the platform's domain)."""
 
@@ -30,7 +32,7 @@ class SimOrg(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    provider: Provider
+    provider: AdminProvider
     org_id: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$")
     """``org-...`` for OpenAI; any id for Anthropic (``/v1/organizations/me`` returns a UUID derived from it)."""
     name: str = Field(min_length=1, max_length=200)
@@ -56,7 +58,7 @@ class Faults(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     provider: Provider | None = None
-    """Limit rate-limit, error, latency and hang faults to one provider's requests (``None`` = both)."""
+    """Limit rate-limit, error, latency and hang faults to one provider's requests (``None`` = all)."""
     rate_limit_every_n: Annotated[int, Field(ge=1)] | None = None
     """Every Nth in-scope request is answered 429."""
     retry_after_s: Annotated[int, Field(ge=0)] | None = 1
@@ -72,7 +74,10 @@ class Faults(BaseModel):
     malformed_provider: Provider | None = None
     malformed_endpoint: str | None = None
     """Endpoint path after ``/v1/organization(s)/``, e.g. ``usage/completions``, ``costs``,
-    ``usage_report/messages``, ``cost_report``; ``None`` = every data endpoint of ``malformed_provider``."""
+    ``usage_report/messages``, ``cost_report``; Google's ``timeSeries`` (a point's value) or ``queries`` (a billing
+    row's cost); ``None`` = every data endpoint of ``malformed_provider``."""
+    google_denied: Literal["monitoring", "billing"] | None = None
+    """Every Google Monitoring (or BigQuery) request is refused 403, as if the account's role had been removed."""
 
 
 class RevokeKey(BaseModel):
@@ -133,7 +138,7 @@ class DayTruth(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     org_id: str
-    provider: Provider
+    provider: AdminProvider
     day: date
     complete: bool
     """False for today (partial) and for days still reporting late data."""

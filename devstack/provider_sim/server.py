@@ -17,7 +17,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from devstack.provider_sim import anthropic_routes, control_routes, openai_routes
+from devstack.provider_sim import anthropic_routes, control_routes, google_routes, openai_routes
 from devstack.provider_sim.simulator import ProviderSimulator
 
 logger = logging.getLogger(__name__)
@@ -26,11 +26,12 @@ _STARTUP_TIMEOUT_S = 10.0
 
 
 def create_app(sim: ProviderSimulator) -> Starlette:
-    """OpenAI under ``/openai``, Anthropic under ``/anthropic``, the control API under ``/_sim``."""
+    """OpenAI under ``/openai``, Anthropic under ``/anthropic``, Google under ``/google``, control under ``/_sim``."""
     return Starlette(
         routes=[
             Mount("/openai", routes=openai_routes.routes(sim)),
             Mount("/anthropic", routes=anthropic_routes.routes(sim)),
+            Mount("/google", routes=google_routes.routes(sim)),
             Mount("/_sim", routes=control_routes.routes(sim)),
         ]
     )
@@ -64,6 +65,26 @@ class RunningSimulator:
     @property
     def anthropic_base_url(self) -> str:
         return self.root_url + "/anthropic"
+
+    @property
+    def google_token_url(self) -> str:
+        return self.root_url + "/google/token"
+
+    @property
+    def google_monitoring_base_url(self) -> str:
+        return self.root_url + "/google/monitoring"
+
+    @property
+    def google_bigquery_base_url(self) -> str:
+        return self.root_url + "/google/bigquery"
+
+    def google_env(self) -> dict[str, str]:
+        """The settings (environment variables) that point the platform's Google client here."""
+        return {
+            "GOOGLE_TOKEN_URL": self.google_token_url,
+            "GOOGLE_MONITORING_BASE_URL": self.google_monitoring_base_url,
+            "GOOGLE_BIGQUERY_BASE_URL": self.google_bigquery_base_url,
+        }
 
 
 @contextmanager

@@ -16,7 +16,9 @@ from typing import Literal
 
 from pydantic import SecretStr
 
-from devstack.provider_sim import ledger
+from devstack.provider_sim import google_data, ledger
+from devstack.provider_sim.google_models import GoogleDayTruth, GoogleSimOrg
+from devstack.provider_sim.google_state import GoogleSim
 from devstack.provider_sim.models import DayTruth, Faults, Provider, RequestRecord, SimOrg
 
 logger = logging.getLogger(__name__)
@@ -52,7 +54,8 @@ class FaultDecision:
 
 
 class ProviderSimulator:
-    """A deterministic OpenAI + Anthropic admin usage/cost API, driven from Python or ``/_sim/``.
+    """A deterministic OpenAI + Anthropic admin usage/cost API and Google's token, Monitoring and BigQuery APIs,
+    driven from Python or ``/_sim/``.
 
     Args:
         now: The clock (timezone-aware UTC); defaults to the real UTC time.
@@ -68,6 +71,8 @@ class ProviderSimulator:
         self._counter = 0
         self._log: list[RequestRecord] = []
         self._request_serial = 0
+        self.google = GoogleSim()
+        """Google's billing accounts, generated service-account keys, tokens and query jobs."""
 
     # --- clock and organisations ----------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -121,6 +126,15 @@ class ProviderSimulator:
     def truth(self, org_id: str, day: date) -> DayTruth:
         """What the endpoints report for ``org_id`` on UTC ``day``, as of now."""
         return ledger.truth(self.org(org_id), day, self.now())
+
+    def add_google_org(self, org: GoogleSimOrg) -> None:
+        """Register (or replace) a Google billing account; each service account gets a freshly generated key."""
+        self.google.add_org(org)
+        logger.info("simulator google billing account registered", extra={"org_id": org.org_id})
+
+    def google_truth(self, org_id: str, day: date) -> GoogleDayTruth:
+        """What the Google endpoints report for billing account ``org_id`` on UTC ``day``, as of now."""
+        return google_data.truth(self.google.org(org_id), day, self.now())
 
     # --- faults -----------------------------------------------------------------------------------------------
     @property

@@ -12,6 +12,10 @@ Errors become the ``ProviderError`` subclasses of ``shared.errors``:
 Backoff is exponential with full jitter: ``uniform(0, min(cap, base × 2^attempt))``. Sleep and randomness are
 injected so tests run instantly. The key is sent in a header built per request; messages carry the provider's
 error text with anything key-shaped redacted, never headers.
+
+A request may override the error type of a status (``status_errors``): Google's token endpoint answers 400
+``invalid_grant`` for a revoked key, and Cloud Monitoring 404 for a project the key may not see. Requests are GETs
+with query parameters, or POSTs with a JSON or form body (OAuth token exchange, BigQuery ``jobs.query``).
 """
 
 from __future__ import annotations
@@ -128,11 +132,39 @@ class ProviderHttp:
         if self._owns_client:
             await self._client.aclose()
 
-    async def get_json(self, path: str, params: QueryParams) -> JsonResponse:
+    async def get_json(
+        self,
+        path: str,
+        params: QueryParams,
+        *,
+        headers: Mapping[str, str] | None = None,
+        status_errors: StatusErrors | None = None,
+    ) -> JsonResponse:
         """GET ``path`` with bounded retries; returns the decoded JSON or raises a ``ProviderError``."""
+        return await self._request_json(
+            _Request("GET", path, tuple(params), headers=headers or {}, status_errors=status_errors or {})
+        )
+
+    async def post_json(
+        self,
+        path: str,
+        *,
+        json_body: Mapping[str, Any] | None = None,
+        form: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        status_errors: StatusErrors | None = None,
+    ) -> JsonResponse:
+        """POST a JSON or form body to ``path`` with bounded retries (only for requests that are safe to repeat)."""
+        request = _Request(
+            "POST", path, (), headers=headers or {}, status_errors=status_errors or {}, json_body=json_body, form=form
+        )
+        return await self._request_json(request)
+
+    async def _request_json(self, request: _Request) -> JsonResponse:
         attempt = 0
+        path = request.path
         while True:
-            outcome = await self._attempt(path, params)
+            outcome = await self._attempt(request)
             if isinstance(outcome, JsonResponse):
                 return outcome
             if not outcome.retryable or attempt >= self._policy.max_retries:
@@ -147,14 +179,17 @@ class ProviderHttp:
             await self._sleep(delay)
             attempt += 1
 
-    async def _attempt(self, path: str, params: QueryParams) -> JsonResponse | _Failure:
-        name = self.provider.value
+    async def _attempt(self, request: _Request) -> JsonResponse | _Failure:
+        name, path = self.provider.value, request.path
         try:
             async with self._slots:
-                response = await self._client.get(
+                response = await self._client.request(
+                    request.method,
                     f"{self._base_url}{path}",
-                    params=list(params),
-                    headers=dict(self._auth_headers()),
+                    params=list(request.params),
+                    headers={**self._auth_headers(), **request.headers},
+                    json=request.json_body,
+                    data=request.form,
                     timeout=self._policy.timeout,
                 )
         except httpx.TimeoutException as e:
@@ -166,12 +201,15 @@ class ProviderHttp:
         log.debug("provider response", extra={"provider": name, "path": path, "status": response.status_code})
         if response.status_code == 200:
             return _decode(self.provider, path, response)
-        return self._status_failure(path, response)
+        return self._status_failure(request, response)
 
-    def _status_failure(self, path: str, response: httpx.Response) -> _Failure:
-        name, status = self.provider.value, response.status_code
+    def _status_failure(self, request: _Request, response: httpx.Response) -> _Failure:
+        name, status, path = self.provider.value, response.status_code, request.path
         detail = _error_text(response)
         message = f"{name} returned {status} for {path}: {detail}"
+        override = request.status_errors.get(status)
+        if override is not None:
+            return _Failure(override(message, provider=name))
         if status == 429:
             retry_after = _retry_after_s(response.headers)
             error = ProviderRateLimited(message, provider=name, retry_after_s=retry_after)
@@ -184,6 +222,21 @@ class ProviderHttp:
         if status in RETRYABLE_STATUSES or status >= 500:
             return _Failure(ProviderUnavailable(message, provider=name), retryable=True)
         return _Failure(ProviderResponseError(message, provider=name))
+
+
+StatusErrors = Mapping[int, type[ProviderError]]
+"""Status code → the error a request raises for it instead of the default mapping (never retried)."""
+
+
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    path: str
+    params: QueryParams
+    headers: Mapping[str, str]
+    status_errors: StatusErrors
+    json_body: Mapping[str, Any] | None = None
+    form: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -205,12 +258,15 @@ def _decode(provider: Provider, path: str, response: httpx.Response) -> JsonResp
 
 
 def _error_text(response: httpx.Response) -> str:
-    """The provider's error type and message (both providers nest them under ``error``), redacted."""
+    """The provider's error type and message, redacted: OpenAI, Anthropic and Google APIs nest them under ``error``
+    (Google names the type ``status``); OAuth token endpoints send ``error`` and ``error_description`` strings."""
     try:
         payload = response.json()
         error = payload.get("error") if isinstance(payload, dict) else None
         if isinstance(error, dict):
-            text = f"{error.get('type') or 'error'}: {error.get('message') or ''}"
+            text = f"{error.get('type') or error.get('status') or 'error'}: {error.get('message') or ''}"
+        elif isinstance(error, str) and isinstance(payload, dict):
+            text = f"{error}: {payload.get('error_description') or ''}"
         else:
             text = response.text
     except ValueError:

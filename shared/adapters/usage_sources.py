@@ -1,4 +1,7 @@
-"""``UsageSourceFactory`` for the real providers: an admin client per (provider, key), opened for one use.
+"""``UsageSourceFactory`` for the real providers: a client per (provider, key), opened for one use.
+
+OpenAI and Anthropic open on an admin key; Google on its connection (service-account key, project ids, billing
+export table; ``shared.domain.google_connection``).
 
 Each call builds a client that owns its own ``httpx.AsyncClient``; leaving the ``async with`` block closes it. A
 client is never kept between requests: its connection pool belongs to the event loop it first ran on.
@@ -11,6 +14,7 @@ from contextlib import AbstractAsyncContextManager
 from pydantic import SecretStr
 
 from shared.adapters.anthropic_admin import AnthropicAdmin
+from shared.adapters.google_cloud import GoogleCloudUsage
 from shared.adapters.openai_admin import OpenAIAdmin
 from shared.adapters.provider_http import RetryPolicy
 from shared.config import Settings
@@ -20,7 +24,7 @@ from shared.ports import Clock, UsageSource
 
 
 class ProviderUsageSources:
-    """Opens OpenAI and Anthropic admin clients at the settings' base URLs with the settings' retry policy.
+    """Opens provider clients at the settings' URLs with the settings' retry policy.
 
     Args:
         settings: Base URLs, timeouts, retries and concurrency (``provider_*``).
@@ -37,4 +41,6 @@ class ProviderUsageSources:
             return OpenAIAdmin(api_key, base_url=self._settings.openai_base_url, policy=self._policy, clock=self._clock)
         if provider is Provider.ANTHROPIC:
             return AnthropicAdmin(api_key, base_url=self._settings.anthropic_base_url, policy=self._policy)
-        raise InvalidInput(f"{provider.value} usage cannot be read with an admin key", code="unsupported_provider")
+        if provider is Provider.GOOGLE:
+            return GoogleCloudUsage(api_key, settings=self._settings, policy=self._policy)
+        raise InvalidInput(f"{provider.value} usage cannot be read", code="unsupported_provider")

@@ -1,4 +1,5 @@
-"""Routes served by the ``connect`` function: connect, rotate and disconnect provider admin keys.
+"""Routes served by the ``connect`` function: connect, rotate and disconnect provider keys (OpenAI and Anthropic admin
+keys, Google service-account keys with their projects and billing export).
 
 It is the only public function that may write secrets (ADR 0001); it can never read one back. Every route is for
 admins of the selected enterprise: viewers get 403 and everyone else 404, before a handler runs.
@@ -10,12 +11,14 @@ from pydantic import SecretStr
 
 from shared.api.provider_schemas import (
     ConnectAnthropicRequest,
+    ConnectGoogleRequest,
     ConnectOpenAIRequest,
     ConnectResponse,
     DisconnectResponse,
 )
 from shared.domain.audit import Actor
 from shared.domain.enterprise import ProviderName
+from shared.domain.google_connection import bundle
 from shared.domain.provider_keys import CONNECTABLE
 from shared.errors import NotFound
 from shared.services.connect_provider import ConnectProvider
@@ -83,6 +86,27 @@ def connect_openai(ctx: RequestContext) -> ApiResponse:
 )
 def connect_anthropic(ctx: RequestContext) -> ApiResponse:
     return _connect(ctx, ProviderName.ANTHROPIC, ctx.body_as(ConnectAnthropicRequest).admin_api_key)
+
+
+@router.route(
+    "POST",
+    "/api/v1/enterprise/connect/google",
+    access=Access.ADMIN,
+    summary=(
+        "Connect Google (Gemini on Vertex AI and the Gemini API) with a service-account key, project ids and an "
+        "optional Cloud Billing export table, or rotate them; the first connection starts the history backfill"
+    ),
+    body=ConnectGoogleRequest,
+    response=ConnectResponse,
+    status=201,
+    also_ok=(200,),  # a rotation
+    errors=_CONNECT_ERRORS,
+    tags=("connect",),
+)
+def connect_google(ctx: RequestContext) -> ApiResponse:
+    body = ctx.body_as(ConnectGoogleRequest)
+    key = body.service_account_key.get_secret_value()
+    return _connect(ctx, ProviderName.GOOGLE, bundle(key, body.project_ids, body.billing_export_table))
 
 
 @router.route(

@@ -6,11 +6,13 @@ shows ``**********``. Responses carry our ``key_id``, never a key or a secret's 
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, SecretStr, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
 
 from shared.domain.enterprise import ProviderName, ProviderStatus
+from shared.domain.usage import CostSource
 from shared.services.connect_provider import ConnectResult, SyncStatus
 from shared.services.disconnect_provider import DisconnectResult
 
@@ -33,6 +35,31 @@ class ConnectAnthropicRequest(BaseModel):
     """An Anthropic admin key; the organisation is read from the Admin API."""
 
 
+def _key_text(value: object) -> object:
+    # The key may be sent as the JSON object Google's console downloads or as that JSON in a string; either way it
+    # is held as a SecretStr from here on (a validation error names the field, never the value).
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"))
+    return value
+
+
+ServiceAccountKeyField = Annotated[SecretStr, BeforeValidator(_key_text)]
+
+
+class ConnectGoogleRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service_account_key: ServiceAccountKeyField
+    """The service account's JSON key (the object, or the JSON text). The account needs
+    ``roles/monitoring.viewer`` on each project and, for billed costs, BigQuery Data Viewer on the billing export
+    dataset and BigQuery Job User on its project. The key's ``token_uri`` is ignored."""
+    project_ids: list[Annotated[str, StringConstraints(max_length=100)]] = Field(max_length=200)
+    """The Google Cloud projects whose Gemini usage (Vertex AI, Gemini API) is read; at most 50."""
+    billing_export_table: Annotated[str, StringConstraints(max_length=1100)] | None = None
+    """``project.dataset.table`` of the Cloud Billing export (standard or detailed) or a view over it. Without it,
+    Google costs are estimated at public list prices and labelled ``estimated``."""
+
+
 class SyncView(BaseModel):
     status: SyncStatus
     backfill_days: int
@@ -50,11 +77,22 @@ class ConnectResponse(BaseModel):
     """True when this key replaced a connected one (the old one is disabled)."""
     status: ProviderStatus
     sync: SyncView
+    service_account_email: str | None = None
+    """Google: the connected service account."""
+    project_ids: list[str] | None = None
+    """Google: the projects whose Gemini usage is read."""
+    billing_export_connected: bool | None = None
+    """Google: whether a billing export was connected."""
+    cost_source: CostSource | None = None
+    """Google: ``billed`` (from the billing export) or ``estimated`` (list prices); ``null`` for the others, whose
+    costs are always billed."""
 
     @classmethod
     def of(cls, result: ConnectResult) -> ConnectResponse:
         state = result.state
         assert state.key_id is not None
+        google = result.provider is ProviderName.GOOGLE
+        billed = bool(state.billing_export_connected)
         return cls(
             provider=result.provider,
             org_id=state.org_id,
@@ -64,6 +102,10 @@ class ConnectResponse(BaseModel):
             rotated=result.rotated,
             status=state.status,
             sync=SyncView(status=result.sync.status, backfill_days=result.sync.backfill_days),
+            service_account_email=state.service_account_email,
+            project_ids=state.project_ids,
+            billing_export_connected=state.billing_export_connected,
+            cost_source=(CostSource.BILLED if billed else CostSource.ESTIMATED) if google else None,
         )
 
 

@@ -43,6 +43,12 @@ class ProviderView(BaseModel):
     key_id: str | None = None
     permissions: list[str] = Field(default_factory=list)
     last_sync: datetime | None = None
+    service_account_email: str | None = None
+    """Google: the connected service account."""
+    project_ids: list[str] | None = None
+    """Google: the projects whose Gemini usage is read."""
+    billing_export_connected: bool | None = None
+    """Google: ``true`` when costs are billed (Cloud Billing export), ``false`` when estimated at list prices."""
 
 
 class EnterpriseResponse(BaseModel):

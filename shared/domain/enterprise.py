@@ -95,6 +95,12 @@ class ProviderState(BaseModel):
     connected_at: datetime | None = None
     last_sync: datetime | None = None
     last_error: str | None = None
+    service_account_email: str | None = None
+    """Google: the service account whose key is connected (an address, not a credential)."""
+    project_ids: list[str] | None = None
+    """Google: the projects whose Gemini usage is read."""
+    billing_export_connected: bool | None = None
+    """Google: whether costs come from the Cloud Billing export (billed) or from list prices (estimated)."""
 
 
 class Enterprise(BaseModel):

@@ -7,7 +7,9 @@ admin forwards to finance is the same wherever it is read. The figures come from
 * **trend**: the change against the previous month, as a ratio (``0.125`` is +12.5 %), ``None`` when the previous
   month had nothing to compare with (no division by zero dressed up as "+∞ %");
 * **market index**: the month's mean ``STCI-FRONTIER`` level and the enterprise's blended rate as a share of it;
-* **notes**: reconciliation flags, unpriced models (shown as "not priced", never as $0), providers whose key failed.
+* **notes**: reconciliation flags, unpriced models (shown as "not priced", never as $0), providers whose key failed,
+  and costs that are list-price estimates rather than bills (each provider's ``cost_source``);
+* **forecast**: the current month's month-end forecast (``shared.domain.forecast``), with the monthly email.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.domain.benchmark_position import PeerPosition
 from shared.domain.enterprise import ProviderName
+from shared.domain.forecast import MonthForecast
 from shared.domain.provider_keys import display_name
 from shared.domain.snapshot import Totals
 from shared.domain.usage_month import month_bounds
@@ -121,6 +124,12 @@ class MonthlyReport(BaseModel):
     effective_rates: EffectiveRates
     market: MarketComparison
     by_provider: list[ProviderFigures]
+    """Each provider's figures and its ``cost_source``: ``billed`` (its bill), ``estimated`` (usage at list prices,
+    no bill readable: Google without a billing export) or ``mixed``."""
+    cost_notes: list[str] = []
+    """The usage API's ``notes``: which costs are estimates rather than bills, in words."""
+    forecast: MonthForecast | None = None
+    """The current month's month-end forecast, when the report is about the current month or the one before."""
     by_model: list[BreakdownRow]
     by_day: list[DayEntry]
     trend: Trend | None
@@ -145,6 +154,18 @@ class MonthlyReport(BaseModel):
     @property
     def month_label(self) -> str:
         return self.start.strftime("%B %Y")
+
+    @property
+    def estimated_usd(self) -> Decimal:
+        """How much of ``totals.total_cost_usd`` is a list-price estimate, not a bill."""
+        return self.totals.estimated_cost_usd
+
+    @property
+    def forecast_label(self) -> str | None:
+        """``November 2026`` (month to date) or ``December 2026`` (the month after the report's)."""
+        if self.forecast is None:
+            return None
+        return month_bounds(self.forecast.month)[0].strftime("%B %Y")
 
 
 def previous_month(month: str) -> str:

@@ -19,7 +19,9 @@ from shared.domain.pricing import UnitPrice, list_unit_price
 from shared.domain.reconcile import reconcile
 from shared.domain.usage import (
     ContextBand,
+    CostKind,
     CostLine,
+    CostSource,
     DayStatus,
     MeterUsage,
     Provider,
@@ -162,13 +164,23 @@ def _sort_key(item: tuple[tuple[Any, ...], int]) -> tuple[str, ...]:
 
 
 def build_day(
-    provider: Provider, day: date, parts: Sequence[DayPart], failure: DayFailure | None = None
+    provider: Provider,
+    day: date,
+    parts: Sequence[DayPart],
+    failure: DayFailure | None = None,
+    *,
+    cost_source: CostSource = CostSource.BILLED,
 ) -> ProviderDay:
-    """The ``ProviderDay`` from every report's part for the day, or a failed day carrying no partial data."""
+    """The ``ProviderDay`` from every report's part for the day, or a failed day carrying no partial data.
+
+    ``CostSource.ESTIMATED``: the provider's bill is not readable, so every priced record becomes a cost line at its
+    list cost (see ``estimated_cost_lines``) and the day is not reconciled.
+    """
     if failure is not None:
         return ProviderDay(
             provider=provider,
             day=day,
+            cost_source=cost_source,
             status=DayStatus.FAILED,
             error_code=failure.code,
             error_message=failure.message,
@@ -176,11 +188,39 @@ def build_day(
     records = price_records(provider, day, (u for part in parts for u in part.usage))
     costs = tuple(line for part in parts for line in part.costs)
     meters = tuple(meter for part in parts for meter in part.meters)
+    estimated = cost_source is CostSource.ESTIMATED
     return ProviderDay(
         provider=provider,
         day=day,
+        cost_source=cost_source,
         records=records,
-        cost_lines=costs,
+        cost_lines=costs + estimated_cost_lines(records) if estimated else costs,
         meters=meters,
-        reconciliation=reconcile(provider, records, costs),
+        reconciliation=None if estimated else reconcile(provider, records, costs),
+    )
+
+
+ESTIMATED_LINE_ITEM = "estimated at list price"
+
+
+def estimated_cost_lines(records: Iterable[UsageRecord]) -> tuple[CostLine, ...]:
+    """One token cost line per priced record, at its list cost: what the usage would cost at public prices.
+
+    Unpriced records get no line (an unknown model is reported unpriced, never estimated at $0).
+    """
+    return tuple(
+        CostLine(
+            provider=r.provider,
+            day=r.day,
+            amount_usd=r.list_cost_usd,
+            kind=CostKind.TOKENS,
+            model=r.model,
+            token_type=r.token_type,
+            service_tier=r.service_tier,
+            context_band=r.context_band,
+            line_item=ESTIMATED_LINE_ITEM,
+            project_id=r.project_id,
+        )
+        for r in records
+        if r.list_cost_usd is not None
     )

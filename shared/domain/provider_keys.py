@@ -4,7 +4,8 @@ A key is checked for shape before anything else, so an obviously wrong paste nev
 keys start ``sk-admin-``, Anthropic admin keys ``sk-ant-admin``. A project/workspace key (OpenAI ``sk-proj-`` or
 ``sk-svcacct-``, Anthropic ``sk-ant-api``) is refused with ``not_an_admin_key``, so the user learns which key to
 create; anything else is ``malformed_key``. Messages name the provider and the kind of key, never the value (nor
-the admin prefixes, which the log redaction would mangle).
+the admin prefixes, which the log redaction would mangle). Google's "key" is a service-account key with its project
+ids and billing export table (``shared.domain.google_connection``), checked and normalised the same way.
 
 The key itself lives only in Secret Manager. Firestore holds, in the server-only document
 ``enterprises/{id}/private/providers``, a ``ProviderKeyRecord`` per provider naming the secret version; clients see
@@ -20,6 +21,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from shared.domain.enterprise import ProviderName
+from shared.domain.google_connection import parse_connection
 from shared.errors import InvalidInput
 
 MAX_KEY_LENGTH = 512
@@ -29,17 +31,29 @@ _PROJECT_PREFIXES = {
     ProviderName.OPENAI: ("sk-proj-", "sk-svcacct-"),
     ProviderName.ANTHROPIC: ("sk-ant-api",),
 }
-_DISPLAY = {ProviderName.OPENAI: "OpenAI", ProviderName.ANTHROPIC: "Anthropic"}
+_DISPLAY = {ProviderName.OPENAI: "OpenAI", ProviderName.ANTHROPIC: "Anthropic", ProviderName.GOOGLE: "Google"}
 _WHERE_TO_CREATE = {
     ProviderName.OPENAI: "create one under Organization settings → Admin keys on platform.openai.com",
     ProviderName.ANTHROPIC: "create one under Settings → Admin keys in the Claude Console",
 }
-CONNECTABLE = frozenset(_ADMIN_PREFIX)
-"""Providers whose admin keys can be connected."""
+CONNECTABLE = frozenset({*_ADMIN_PREFIX, ProviderName.GOOGLE})
+"""Providers that can be connected (OpenAI and Anthropic with admin keys, Google with a service-account key)."""
 
 
 def display_name(provider: ProviderName) -> str:
     return _DISPLAY.get(provider, provider.value)
+
+
+def check_key_shape(provider: ProviderName, key: SecretStr) -> SecretStr:
+    """The key, normalised, if it has the shape ``provider`` needs (see the module docstring).
+
+    Raises:
+        InvalidInput: ``not_an_admin_key`` / ``not_a_service_account_key``, ``malformed_key`` and, for Google,
+            ``invalid_project_ids`` / ``invalid_billing_export_table``.
+    """
+    if provider is ProviderName.GOOGLE:
+        return parse_connection(key).to_secret()
+    return check_admin_key_shape(provider, key)
 
 
 def check_admin_key_shape(provider: ProviderName, key: SecretStr) -> SecretStr:

@@ -16,7 +16,7 @@ Layout of one day (keys left out when empty)::
     {"p": {"openai": {"t": TALLY, "r": RATE_BASIS, "c": COMPARISON, "x": MIX,
                       "m": {model: TALLY}, "j": {project: TALLY},
                       "rr": [reason], "u": [unpriced model], "mu": [model used, when not every key of "m"],
-                      "v": [price data version], "s": {opportunity: "usd"}}},
+                      "v": [price data version], "s": {opportunity: "usd"}, "cs": cost source unless billed}},
      "f": {provider: error code}, "i": ["level", "index version"]}
 """
 
@@ -33,9 +33,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.snapshot import IndexLevel, UsageSnapshot
 from shared.domain.snapshot_parts import ProviderPart, model_only
+from shared.domain.usage import CostSource
 from shared.domain.usage_tally import Comparison, Mix, RateBasis, Summable, Tally, plain_decimal
 
-DAILY_VERSION = 1
+DAILY_VERSION = 2
 COMPRESSION = 6
 
 TALLY = (
@@ -44,6 +45,7 @@ TALLY = (
     "cached_tokens",
     "cache_write_tokens",
     "cost_usd",
+    "estimated_cost_usd",
     "list_cost_usd",
     "request_count",
 )
@@ -56,7 +58,8 @@ COLUMNS: dict[type[Summable], tuple[str, ...]] = {
     Comparison: COMPARISON,
     Mix: MIX,
 }
-"""Version 1's columns of each summed model; a test keeps them equal to the models' fields."""
+"""Version 2's columns of each summed model (version 1 had no ``estimated_cost_usd``, nor parts' ``cs``); a test
+keeps them equal to the models' fields."""
 
 S = TypeVar("S", bound=Summable)
 
@@ -113,7 +116,8 @@ def decode_day(
         if model is None:
             parts[name] = _decode_part(raw, breakdowns=breakdowns)
         elif model in (rows := raw.get("m") or {}):
-            parts[name] = model_only(model, _unrow(Tally, rows[model]), raw.get("u") or [], raw.get("v") or [])
+            tally = _unrow(Tally, rows[model])
+            parts[name] = model_only(model, tally, raw.get("u") or [], raw.get("v") or [], _source(raw))
     return RolledDay(
         date=day,
         by_provider=parts,
@@ -167,15 +171,22 @@ def _encode_part(part: ProviderPart) -> dict[str, Any]:
         "s": {k: plain_decimal(v) for k, v in sorted(part.savings_usd.items())},
     }
     raw.update({key: value for key, value in optional.items() if value})
+    if part.cost_source is not CostSource.BILLED:
+        raw["cs"] = part.cost_source.value  # billed, by far the most common, is left out
     if part.models_used != sorted(part.by_model):
         raw["mu"] = part.models_used  # usually every model of the breakdown: then left out
     return raw
+
+
+def _source(raw: Mapping[str, Any]) -> CostSource:
+    return CostSource(raw.get("cs", CostSource.BILLED.value))
 
 
 def _decode_part(raw: Mapping[str, Any], *, breakdowns: bool) -> ProviderPart:
     by_model = {key: _unrow(Tally, row) for key, row in (raw.get("m") or {}).items()} if breakdowns else {}
     by_project = {key: _unrow(Tally, row) for key, row in (raw.get("j") or {}).items()} if breakdowns else {}
     return ProviderPart(
+        cost_source=_source(raw),
         tally=_unrow(Tally, raw["t"]),
         rate_basis=_unrow(RateBasis, raw["r"]),
         comparison=_unrow(Comparison, raw["c"]),

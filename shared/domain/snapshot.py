@@ -8,7 +8,10 @@ time is stored beside it by the adapter), so the same provider data always gives
 Metrics (benchmarks-and-index.md §1):
 
 * ``totals``: ``input_tokens`` is all input (uncached + cache reads + cache writes); ``total_cost_usd`` what the
-  providers billed (every cost line); ``list_cost_usd`` the priced usage at list price.
+  providers billed (every cost line) plus, for providers whose bill is not readable, their usage at list price,
+  which ``estimated_cost_usd`` isolates; ``list_cost_usd`` the priced usage at list price.
+* ``by_provider.<p>.cost_source``: ``billed``, ``estimated`` or ``mixed`` (``shared.domain.snapshot_parts``);
+  ``cost_sources`` repeats it per provider. Rates and the discount use billed money only.
 * ``rates`` (M2): input-side billed cost ÷ input tokens, output cost ÷ output tokens, USD per 1M, blended 3:1.
 * ``benchmark`` (M1, M3): ``discount_vs_list = 1 - billed/list`` over the reconciliation's comparable amounts,
   shown next to the ``STCI-FRONTIER`` level, which uses the same 3:1 blend. Never ``(index - R) / index``.
@@ -25,6 +28,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.snapshot_parts import ProviderPart, add_money, union
+from shared.domain.usage import CostSource
 from shared.domain.usage_tally import Comparison, Mix, Money, RateBasis, Rates, Ratio, Tally, ratio, total
 
 SCHEMA_VERSION = 1
@@ -42,6 +46,9 @@ class Totals(BaseModel):
     cached_tokens: int = 0
     cache_write_tokens: int = 0
     total_cost_usd: Money = _ZERO
+    """Billed cost, plus ``estimated_cost_usd``."""
+    estimated_cost_usd: Money = _ZERO
+    """The part of ``total_cost_usd`` estimated at list prices because a provider's bill is not readable."""
     list_cost_usd: Money = _ZERO
     request_count: int | None = None
 
@@ -53,6 +60,7 @@ class Totals(BaseModel):
             cached_tokens=tally.cached_tokens,
             cache_write_tokens=tally.cache_write_tokens,
             total_cost_usd=tally.cost_usd,
+            estimated_cost_usd=tally.estimated_cost_usd,
             list_cost_usd=tally.list_cost_usd,
             request_count=tally.request_count,
         )
@@ -116,6 +124,8 @@ class BreakdownEntry(BaseModel):
     cached_tokens: int
     cache_write_tokens: int
     cost_usd: Money
+    estimated_cost_usd: Money = _ZERO
+    """The part of ``cost_usd`` estimated at list prices (providers whose bill is not readable)."""
     list_cost_usd: Money
     request_count: int | None
 
@@ -131,6 +141,8 @@ class UsageView(BaseModel):
     benchmark: Benchmark = Benchmark()
     optimization: Optimization = Optimization()
     by_provider: dict[str, ProviderPart] = Field(default_factory=dict)
+    cost_sources: dict[str, CostSource] = Field(default_factory=dict)
+    """Provider → ``billed`` / ``estimated`` / ``mixed``: whether its money is from its bill or from list prices."""
     by_model: dict[str, BreakdownEntry] = Field(default_factory=dict)
     by_project: dict[str, BreakdownEntry] = Field(default_factory=dict)
     """Keyed ``{provider}:{project}``: OpenAI projects and Anthropic workspaces are separate namespaces."""
@@ -179,6 +191,7 @@ def view_fields(parts: Mapping[str, ProviderPart], index: IndexLevel | None) -> 
             savings_by_opportunity=savings,
         ),
         "by_provider": ordered,
+        "cost_sources": {name: part.cost_source for name, part in ordered.items()},
         "by_model": _across(ordered, lambda part: part.by_model),
         "by_project": _across(ordered, lambda part: part.by_project, prefix=True),
         "reconciliation": {name: _reconciliation(part) for name, part in ordered.items()},

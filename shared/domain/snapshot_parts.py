@@ -9,6 +9,12 @@ cache reads and writes; output); token cost lines without one are allocated betw
 day's list cost, or, when nothing is priced, to token counts. Cost lines for other products (tools, storage) are
 billed but are not token cost. Tokens billed outside the cost endpoint (``TIERS_BILLED_ELSEWHERE``: Anthropic
 Priority Tier) are left out of the basis, or their free-looking tokens would lower the rates.
+
+Cost source: a provider-day whose bill could not be read (Google without a billing export, ``CostSource.ESTIMATED``)
+counts its usage at list price in ``tally.cost_usd`` and, separately, in ``tally.estimated_cost_usd``; it adds
+nothing to the rate basis nor to the reconciliation's comparison, so effective rates, the discount vs list and the
+peer benchmarks only ever use billed money. ``cost_source`` says which kind a part holds (``mixed`` in a sum of
+billed and estimated days).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from shared.domain.reconcile import TIERS_BILLED_ELSEWHERE
 from shared.domain.usage import (
     CostKind,
     CostLine,
+    CostSource,
     MeterUsage,
     Provider,
     ProviderDay,
@@ -46,6 +53,8 @@ class ProviderPart(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    cost_source: CostSource = CostSource.BILLED
+    """``billed``, ``estimated`` (``tally.cost_usd`` is list-price usage, see the module docstring) or ``mixed``."""
     tally: Tally = Tally()
     rate_basis: RateBasis = RateBasis()
     comparison: Comparison = Comparison()
@@ -63,6 +72,7 @@ class ProviderPart(BaseModel):
 
     def plus(self, other: ProviderPart) -> ProviderPart:
         return ProviderPart(
+            cost_source=self.cost_source.plus(other.cost_source),
             tally=self.tally.plus(other.tally),
             rate_basis=self.rate_basis.plus(other.rate_basis),
             comparison=self.comparison.plus(other.comparison),
@@ -77,10 +87,17 @@ class ProviderPart(BaseModel):
         )
 
 
-def model_only(model: str, tally: Tally, unpriced: Iterable[str], price_data_versions: list[str]) -> ProviderPart:
+def model_only(
+    model: str,
+    tally: Tally,
+    unpriced: Iterable[str],
+    price_data_versions: list[str],
+    cost_source: CostSource = CostSource.BILLED,
+) -> ProviderPart:
     """A part as a view filtered by ``model`` sees it: that model's tally, and no rate basis, reconciliation or
     projects (a part does not split a model's billed cost into input and output sides)."""
     return ProviderPart(
+        cost_source=cost_source,
         tally=tally,
         by_model={model: tally},
         unpriced_models=[m for m in unpriced if m == model],
@@ -108,9 +125,11 @@ def provider_part(
         raise ValueError("a failed provider day has no snapshot part")
     counts = day.provider in REQUEST_COUNTING_PROVIDERS
     recon = day.reconciliation
+    estimated = day.cost_source is CostSource.ESTIMATED
     return ProviderPart(
-        tally=tally_of(day.records, day.cost_lines, _requests(day.meters) if counts else None),
-        rate_basis=rate_basis(day),
+        cost_source=day.cost_source,
+        tally=tally_of(day.records, day.cost_lines, _requests(day.meters) if counts else None, estimated=estimated),
+        rate_basis=RateBasis() if estimated else rate_basis(day),
         comparison=Comparison(
             billed_usd=recon.billed_usd if recon else _ZERO,
             list_usd=recon.list_usd if recon else _ZERO,
@@ -132,20 +151,25 @@ def provider_part(
     )
 
 
-def tally_of(records: Iterable[UsageRecord], lines: Iterable[CostLine], requests: int | None) -> Tally:
-    """Tokens by the platform's totals semantics, billed cost of ``lines``, list cost of the priced records."""
+def tally_of(
+    records: Iterable[UsageRecord], lines: Iterable[CostLine], requests: int | None, *, estimated: bool = False
+) -> Tally:
+    """Tokens by the platform's totals semantics, cost of ``lines`` (an estimate when ``estimated``), list cost of
+    the priced records."""
     by_type = dict.fromkeys(TokenType, 0)
     list_usd = _ZERO
     for r in records:
         by_type[r.token_type] += r.quantity
         list_usd += r.list_cost_usd or _ZERO
     writes = by_type[TokenType.CACHE_WRITE_5M] + by_type[TokenType.CACHE_WRITE_1H]
+    cost = sum((c.amount_usd for c in lines), _ZERO)
     return Tally(
         input_tokens=by_type[TokenType.UNCACHED_INPUT] + by_type[TokenType.CACHE_READ] + writes,
         output_tokens=by_type[TokenType.OUTPUT],
         cached_tokens=by_type[TokenType.CACHE_READ],
         cache_write_tokens=writes,
-        cost_usd=sum((c.amount_usd for c in lines), _ZERO),
+        cost_usd=cost,
+        estimated_cost_usd=cost if estimated else _ZERO,
         list_cost_usd=list_usd,
         request_count=requests,
     )
@@ -174,8 +198,14 @@ def _breakdown(
     for m in day.meters:
         if m.meter == REQUESTS_METER:
             meters.setdefault(key(m.model, m.project_id) or "", []).append(m)
+    estimated = day.cost_source is CostSource.ESTIMATED
     return {
-        k: tally_of(records.get(k, ()), lines.get(k, ()), _requests(meters.get(k, ())) if counts_requests else None)
+        k: tally_of(
+            records.get(k, ()),
+            lines.get(k, ()),
+            _requests(meters.get(k, ())) if counts_requests else None,
+            estimated=estimated,
+        )
         for k in sorted(set(records) | set(lines) | set(meters))
     }
 

@@ -91,6 +91,20 @@ class CostKind(StrEnum):
     """Not classifiable from the line; reconciliation counts it with tokens rather than hide it."""
 
 
+class CostSource(StrEnum):
+    """Where a provider's money figures come from."""
+
+    BILLED = "billed"
+    """The provider's bill: its cost endpoint (OpenAI, Anthropic) or the Cloud Billing export (Google)."""
+    ESTIMATED = "estimated"
+    """No bill could be read (Google without a billing export): usage priced at public list prices."""
+    MIXED = "mixed"
+    """Only in sums over days: some days billed, some estimated."""
+
+    def plus(self, other: CostSource) -> CostSource:
+        return self if self is other else CostSource.MIXED
+
+
 class DayStatus(StrEnum):
     OK = "ok"
     FAILED = "failed"
@@ -301,12 +315,17 @@ class Reconciliation(BaseModel):
 
 
 class ProviderDay(BaseModel):
-    """Everything known about one provider on one UTC day, or why it could not be known."""
+    """Everything known about one provider on one UTC day, or why it could not be known.
+
+    An ``ESTIMATED`` day has no bill: its cost lines are its priced records at list price (one line per record) and
+    it has no reconciliation, since there is nothing billed to compare with.
+    """
 
     model_config = _FROZEN
 
     provider: Provider
     day: date
+    cost_source: CostSource = CostSource.BILLED
     status: DayStatus = DayStatus.OK
     error_code: str | None = None
     """Stable code of the ``ProviderError`` that failed the day (e.g. ``provider_malformed_response``)."""
@@ -322,6 +341,10 @@ class ProviderDay(BaseModel):
             raise ValueError("a failed day has an error_code and an ok day has none")
         if self.status is DayStatus.FAILED and (self.records or self.cost_lines or self.meters):
             raise ValueError("a failed day carries no partial data")
+        if self.cost_source is CostSource.MIXED:
+            raise ValueError("a day's costs are billed or estimated, not mixed")
+        if self.cost_source is CostSource.ESTIMATED and self.reconciliation is not None:
+            raise ValueError("an estimated day has nothing billed to reconcile")
         owners = {(r.provider, r.day) for r in self.records}
         owners |= {(c.provider, c.day) for c in self.cost_lines}
         owners |= {(m.provider, m.day) for m in self.meters}
@@ -361,6 +384,12 @@ class OrgIdentity(BaseModel):
     org_name: str | None
     permissions: tuple[str, ...]
     """Capabilities verified by the validation calls, e.g. ``usage.read``, ``management.read``."""
+    principal: str | None = None
+    """Who the credential authenticates as, when it says (a Google service account's email)."""
+    projects: tuple[str, ...] = ()
+    """Google: the projects whose usage the credential was shown to read."""
+    billing_export: bool | None = None
+    """Google: whether a readable Cloud Billing export gives billed costs (``False``: costs are estimated)."""
 
 
 class ProviderPull(BaseModel):

@@ -5,6 +5,8 @@ cache writes with 5-minute and 1-hour writes together, output) and the model's b
 So token rows carry ``ConsumedQuantity`` only; the model's costs are on one ``model/cost`` row per day, and billed
 cost not attributed to any model (tools, storage, cost lines without a model) on an ``(unattributed)/cost`` row, so
 ``BilledCost`` sums to what the providers billed. Per-token-type costs, service tiers and API keys are not stored.
+A provider-day whose bill could not be read (cost source ``estimated``) has no ``BilledCost``: its cost rows carry
+``ListCost`` only and say so in ``ChargeDescription``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from shared.domain.snapshot import UsageSnapshot
+from shared.domain.usage import CostSource
 from shared.domain.usage_tally import Tally, plain_decimal
 
 COLUMNS = (
@@ -62,11 +65,13 @@ def focus_rows(days: Iterable[UsageSnapshot]) -> list[dict[str, str]]:
                 "ProviderName": _PROVIDERS.get(provider, provider),
                 "ServiceName": _SERVICES.get(provider, provider),
             }
+            estimated = part.cost_source is CostSource.ESTIMATED
             for model, tally in sorted(part.by_model.items()):
                 for meter, quantity in _meters(tally):
                     if quantity:
                         rows.append(_row(base, model, meter, quantity=quantity))
-                rows.append(_row(base, model, "cost", list_cost=tally.list_cost_usd, billed=tally.cost_usd))
+                billed = None if estimated else tally.cost_usd
+                rows.append(_row(base, model, "cost", list_cost=tally.list_cost_usd, billed=billed))
             rest = part.tally.cost_usd - sum((t.cost_usd for t in part.by_model.values()), Decimal(0))
             if rest:
                 rows.append(_row(base, UNATTRIBUTED, "cost", billed=rest))
@@ -83,9 +88,12 @@ def _row(
     billed: Decimal | None = None,
 ) -> dict[str, str]:
     tokens = quantity is not None
+    description = f"{model} {meter.replace('_', ' ')} tokens" if tokens else f"{model} usage cost"
+    if not tokens and billed is None:
+        description += " (no bill readable: list cost only)"
     return {
         **base,
-        "ChargeDescription": f"{model} {meter.replace('_', ' ')} tokens" if tokens else f"{model} usage cost",
+        "ChargeDescription": description,
         "SkuId": f"{model}/{meter}",
         "ConsumedQuantity": str(quantity) if tokens else "",
         "ConsumedUnit": "Tokens" if tokens else "",

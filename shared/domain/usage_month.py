@@ -52,6 +52,8 @@ class DayFigures(BaseModel):
     output_tokens: int
     cached_tokens: int
     total_cost_usd: Money
+    estimated_cost_usd: Money = Decimal(0)
+    """The part of ``total_cost_usd`` estimated at list prices (a provider whose bill is not readable)."""
     list_cost_usd: Money
     effective_blended_rate: Ratio | None
     failed_providers: list[str] = Field(default_factory=list)
@@ -127,6 +129,7 @@ def _figures(snapshot: UsageSnapshot) -> DayFigures:
         output_tokens=t.output_tokens,
         cached_tokens=t.cached_tokens,
         total_cost_usd=t.total_cost_usd,
+        estimated_cost_usd=t.estimated_cost_usd,
         list_cost_usd=t.list_cost_usd,
         effective_blended_rate=snapshot.rates.effective_blended_rate,
         failed_providers=sorted(snapshot.failed_providers),

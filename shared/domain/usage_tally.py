@@ -95,7 +95,9 @@ class Tally(Summable):
     """Cache reads."""
     cache_write_tokens: int = 0
     cost_usd: Money = _ZERO
-    """Billed, as the provider's cost endpoint reports it."""
+    """Billed, as the provider's cost endpoint reports it, plus ``estimated_cost_usd`` where no bill is readable."""
+    estimated_cost_usd: Money = _ZERO
+    """The part of ``cost_usd`` that is an estimate at list prices (``CostSource.ESTIMATED`` days), not a bill."""
     list_cost_usd: Money = _ZERO
     """The same usage at public list prices (priced usage only; unpriced models are listed, not counted as 0)."""
     request_count: int | None = None
@@ -106,7 +108,8 @@ class RateBasis(Summable):
     """Numerators and denominators of the effective rates (M2).
 
     Tokens are those whose cost the provider's cost endpoint reports (Anthropic Priority Tier is billed elsewhere
-    and left out); costs are billed token costs split into input and output sides.
+    and left out); costs are billed token costs split into input and output sides. Days whose cost is only estimated
+    at list prices are left out entirely: an effective rate is what was paid, never a list-price guess.
     """
 
     input_tokens: int = 0

@@ -10,6 +10,11 @@ summing the daily snapshots gives. Everything shown is derived again from the su
 The index level of the range is the mean of its daily STCI-FRONTIER levels (a rollup keeps their sum and count; one
 older than those fields counts its mean once per snapshot day).
 
+Cost sources: a provider whose bill cannot be read (Google without a billing export) counts its usage at list price;
+``totals.estimated_cost_usd`` is how much of ``totals.total_cost_usd`` is such an estimate, each provider says its
+``cost_source`` (``billed``, ``estimated``, ``mixed``), and ``notes`` says so in words. Effective rates and the
+discount are computed from billed money only.
+
 Filters: ``provider`` keeps that provider's parts. ``model`` keeps each part's per-model tally only: snapshots do not
 split a model's billed cost into input and output sides nor keep a per-model reconciliation, so effective rates and
 the discount are ``None`` under a model filter, and projects are not broken down by model.
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.forecast import MonthForecast
 from shared.domain.rollup_days import RolledDay, decode_day
@@ -38,6 +43,7 @@ from shared.domain.snapshot import (
     view_fields,
 )
 from shared.domain.snapshot_parts import ProviderPart, model_only
+from shared.domain.usage import CostSource
 from shared.domain.usage_month import DayFigures, UsageMonth, month_bounds, month_key
 from shared.domain.usage_tally import DERIVED_PLACES, Money, RateBasis, Rates, Ratio, Tally, total
 from shared.errors import InvalidInput
@@ -108,6 +114,9 @@ class ProviderFigures(BaseModel):
     model_config = _VIEW
 
     provider: str
+    cost_source: CostSource
+    """``billed``: the provider's bill; ``estimated``: usage at list prices (no bill readable); ``mixed``: both, on
+    different days of the period."""
     totals: Totals
     effective_rates: EffectiveRates
     your_discount: Ratio | None
@@ -141,6 +150,8 @@ class UsageReport(BaseModel):
     forecast: MonthForecast | None = None
     """When the range includes the current month (UTC): that month's spend forecast, for the same filter
     (``shared.domain.forecast``: a day-of-week weighted run-rate over the trailing weeks)."""
+    notes: list[str] = Field(default_factory=list)
+    """Caveats a reader must see next to the figures, e.g. that a provider's cost is estimated at list prices."""
 
 
 def filtered_parts(
@@ -154,7 +165,9 @@ def filtered_parts(
         if model is None:
             out[name] = part
         elif model in part.by_model:
-            out[name] = model_only(model, part.by_model[model], part.unpriced_models, part.price_data_versions)
+            out[name] = model_only(
+                model, part.by_model[model], part.unpriced_models, part.price_data_versions, part.cost_source
+            )
     return out
 
 
@@ -233,6 +246,7 @@ def usage_report(
         reconciliation={} if model is not None else view.reconciliation,
         unpriced_models=view.unpriced_models,
         price_data_version=view.price_data_version,
+        notes=cost_notes(summed),
     )
 
 
@@ -253,6 +267,21 @@ def rolled_days(
         if start <= day <= end:
             found.append(decode_day(day, text, provider=provider, model=model, breakdowns=breakdowns))
     return found
+
+
+def cost_notes(parts: Mapping[str, ProviderPart]) -> list[str]:
+    """One sentence per provider whose cost is not (entirely) from its bill."""
+    notes = []
+    for name, part in sorted(parts.items()):
+        if part.cost_source is CostSource.BILLED:
+            continue
+        amount = f"{part.tally.estimated_cost_usd.quantize(Decimal('0.01'))} USD"
+        when = "on some days of the period" if part.cost_source is CostSource.MIXED else "over the period"
+        notes.append(
+            f"{name}: {amount} of the cost is estimated at public list prices {when}, because no bill could be read "
+            "(connect the Cloud Billing export for billed costs); rates and discounts leave it out."
+        )
+    return notes
 
 
 def period_index(slices: Sequence[_Slice]) -> IndexLevel | None:
@@ -311,6 +340,7 @@ def _provider_figures(name: str, part: ProviderPart) -> ProviderFigures:
     view = UsageView.model_validate(view_fields({name: part}, None))
     return ProviderFigures(
         provider=name,
+        cost_source=part.cost_source,
         totals=view.totals,
         effective_rates=EffectiveRates.of(view.rates),
         your_discount=view.benchmark.discount_vs_list,
@@ -328,6 +358,7 @@ def _day_entry(day: RolledDay, *, provider: str | None, model: str | None) -> Da
         output_tokens=tally.output_tokens,
         cached_tokens=tally.cached_tokens,
         total_cost_usd=tally.cost_usd,
+        estimated_cost_usd=tally.estimated_cost_usd,
         list_cost_usd=tally.list_cost_usd,
         effective_blended_rate=rates.effective_blended_rate,
         failed_providers=sorted(failed),

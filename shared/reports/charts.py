@@ -17,7 +17,7 @@ from matplotlib.ticker import FuncFormatter
 from shared.domain.monthly_report import MonthlyReport
 
 WIDTH_IN, HEIGHT_IN, DPI = 6.0, 2.4, 200
-INK, MUTED, ACCENT, INDEX = "#1f2933", "#7b8794", "#2f6fed", "#e66a1f"
+INK, MUTED, ACCENT, INDEX, ESTIMATE = "#1f2933", "#7b8794", "#2f6fed", "#e66a1f", "#a9c2f7"
 
 
 def _figure() -> Figure:
@@ -49,14 +49,29 @@ def _day_ticks(days: list[date]) -> tuple[list[int], list[str]]:
 
 
 def spend_by_day_png(report: MonthlyReport) -> bytes:
-    """Bars of billed spend (USD) per day of the month; days whose sync failed are drawn in grey."""
+    """Bars of spend (USD) per day of the month; days whose sync failed are drawn in grey, and the part estimated at
+    list prices (a provider without a readable bill) is stacked on top in a lighter, hatched shade."""
     figure = _figure()
     axes = figure.add_subplot()
     _style(axes)
     days = [entry.date for entry in report.by_day]
-    values = [float(entry.total_cost_usd) for entry in report.by_day]
+    billed = [float(entry.total_cost_usd - entry.estimated_cost_usd) for entry in report.by_day]
+    estimated = [float(entry.estimated_cost_usd) for entry in report.by_day]
     colours = [MUTED if entry.failed_providers else ACCENT for entry in report.by_day]
-    axes.bar(range(len(days)), values, color=colours, width=0.75)
+    axes.bar(range(len(days)), billed, color=colours, width=0.75, label="Billed")
+    if any(estimated):
+        axes.bar(
+            range(len(days)),
+            estimated,
+            bottom=billed,
+            color=ESTIMATE,
+            hatch="////",
+            edgecolor="white",
+            linewidth=0,
+            width=0.75,
+            label="Estimated at list prices",
+        )
+        axes.legend(fontsize=6, frameon=False, loc="lower left", bbox_to_anchor=(0, 1), ncols=2, borderaxespad=0)
     positions, labels = _day_ticks(days)
     axes.set_xticks(positions, labels)
     axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.0f}" if v >= 10 else f"${v:,.2f}"))

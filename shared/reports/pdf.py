@@ -15,7 +15,17 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from shared.domain.monthly_report import MonthlyReport, percent, tokens, usd
-from shared.reports.render import MODELS_SHOWN, OPPORTUNITIES, discount_text, kpis, provider_name
+from shared.reports.render import (
+    MODELS_SHOWN,
+    OPPORTUNITIES,
+    discount_text,
+    estimate_notes,
+    forecast_lines,
+    kpis,
+    model_note,
+    provider_name,
+    source_label,
+)
 
 FONT = "DejaVu"
 INK = (31, 41, 51)
@@ -91,6 +101,11 @@ def report_pdf(report: MonthlyReport, pngs: Mapping[str, bytes]) -> bytes:
     )
     pdf.heading("Spend by day")
     pdf.image(io.BytesIO(pngs["spend_by_day"]), w=pdf.epw)
+    forecast = forecast_lines(report)
+    if forecast is not None:
+        pdf.heading("Forecast")
+        pdf.para(f"{forecast[0]}.")
+        pdf.para(forecast[1], muted=True)
     pdf.heading("What you pay against the market")
     market = report.market
     pdf.para(
@@ -113,7 +128,7 @@ def report_pdf(report: MonthlyReport, pngs: Mapping[str, bytes]) -> bytes:
         ["Provider", "Spend", "Input", "Output", "Cached", "Rate / 1M", "vs list"],
         [
             [
-                provider_name(p.provider),
+                provider_name(p.provider) + (f" ({source_label(p)})" if source_label(p) else ""),
                 usd(p.totals.total_cost_usd),
                 tokens(p.totals.input_tokens),
                 tokens(p.totals.output_tokens),
@@ -136,7 +151,7 @@ def _models(pdf: _ReportPdf, report: MonthlyReport) -> None:
     unpriced = set(report.unpriced_models)
     body = [
         [
-            m.key + (" (some usage not priced)" if m.key in unpriced else ""),
+            m.key + (f" ({model_note(m, unpriced)})" if model_note(m, unpriced) else ""),
             usd(m.cost_usd),
             "n/a" if m.key in unpriced and m.list_cost_usd == 0 else usd(m.list_cost_usd),
             tokens(m.input_tokens),
@@ -162,8 +177,11 @@ def _savings_and_notes(pdf: _ReportPdf, report: MonthlyReport) -> None:
             pdf.para(f"{OPPORTUNITIES.get(item.kind, item.kind)}: {usd(item.savings_usd)} / month")
     else:
         pdf.para("No savings opportunity above the noise this month.", muted=True)
-    if report.reconciliation or report.unpriced_models:
+    estimates = estimate_notes(report)
+    if report.reconciliation or report.unpriced_models or estimates:
         pdf.heading("Notes on the figures")
+        for text in estimates:
+            pdf.para(text, muted=True)
         for note in report.reconciliation:
             pdf.para(
                 f"{provider_name(note.provider)}: on {note.flagged_days} day(s) billed cost "

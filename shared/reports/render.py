@@ -7,7 +7,7 @@ in the HTML and PDF exports, so one template serves both.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 from functools import cache
 
@@ -16,6 +16,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from shared.domain.enterprise import ProviderName
 from shared.domain.monthly_report import MonthlyReport, percent, tokens, usd
 from shared.domain.provider_keys import display_name
+from shared.domain.usage import CostSource
+from shared.domain.usage_view import BreakdownRow, ProviderFigures
 from shared.reports import charts
 
 CHARTS = {"spend_by_day": charts.spend_by_day_png, "rate_vs_index": charts.rate_vs_index_png}
@@ -46,6 +48,7 @@ def _environment() -> Environment:
         provider=provider_name,
         discount=discount_text,
         opportunity=lambda kind: OPPORTUNITIES.get(kind, kind),
+        source=source_label,
     )
     return env
 
@@ -71,8 +74,11 @@ def kpis(report: MonthlyReport) -> list[tuple[str, str, str]]:
         return f"{percent(change, signed=True)}{previous}" if trend and change is not None else ""
 
     discount = report.market.realized_discount_vs_list
+    spend_note = compared(trend.cost_change if trend else None)
+    if report.estimated_usd > 0:
+        spend_note = " · ".join(n for n in (spend_note, f"incl. {usd(report.estimated_usd)} estimated") if n)
     return [
-        ("Spend", usd(report.totals.total_cost_usd), compared(trend.cost_change if trend else None)),
+        ("Spend", usd(report.totals.total_cost_usd), spend_note),
         ("Tokens", tokens(report.total_tokens), compared(trend.tokens_change if trend else None)),
         (
             "Blended rate / 1M",
@@ -81,6 +87,67 @@ def kpis(report: MonthlyReport) -> list[tuple[str, str, str]]:
         ),
         ("Discount vs list", percent(discount), "on your model mix" if discount is not None else "no priced usage"),
     ]
+
+
+def source_label(row: ProviderFigures) -> str:
+    """How a provider's spend was obtained, when it is not simply its bill."""
+    if row.cost_source is CostSource.ESTIMATED:
+        return "estimated at list prices"
+    if row.cost_source is CostSource.MIXED:
+        return "partly estimated"
+    return ""
+
+
+def estimate_notes(report: MonthlyReport) -> list[str]:
+    """One sentence per provider whose spend is (partly) a list-price estimate rather than its bill."""
+    notes = []
+    for row in report.by_provider:
+        if row.cost_source is CostSource.BILLED:
+            continue
+        if row.cost_source is CostSource.MIXED:
+            share = f"{usd(row.totals.estimated_cost_usd)} of its {usd(row.totals.total_cost_usd)} is"
+            when = " (the days without a readable bill)"
+        else:
+            share, when = f"all {usd(row.totals.total_cost_usd)} is", ""
+        notes.append(
+            f"{provider_name(row.provider)}: {share} estimated at public list prices{when}, because no bill could be "
+            "read (connect the Cloud Billing export to see billed costs). Rates and the discount vs list leave it out."
+        )
+    return notes
+
+
+def model_note(row: BreakdownRow, unpriced: Collection[str]) -> str:
+    """What a model row's spend needs said next to it: unpriced usage, or an estimate rather than a bill."""
+    notes = []
+    if row.key in unpriced:
+        notes.append("some usage not priced")
+    if row.estimated_cost_usd > 0:
+        whole = row.estimated_cost_usd == row.cost_usd
+        notes.append("estimated" if whole else f"{usd(row.estimated_cost_usd)} estimated")
+    return ", ".join(notes)
+
+
+def forecast_lines(report: MonthlyReport) -> tuple[str, str] | None:
+    """The forecast's headline and how it was made, or ``None`` when the report carries none."""
+    forecast = report.forecast
+    if forecast is None:
+        return None
+    headline = f"{report.forecast_label}: {usd(forecast.forecast_usd)} expected by the end of the month"
+    window = (forecast.history_end - forecast.history_start).days + 1
+    so_far = f"Month to date {usd(forecast.month_to_date_usd)} (to {forecast.as_of.isoformat()})."
+    if forecast.method == "weekday_run_rate":
+        how = (
+            f"Each of the {forecast.days_remaining} remaining days is forecast at the mean spend of its weekday over "
+            f"the last {window} days, so weekends count as weekends."
+        )
+    elif forecast.method == "daily_run_rate":
+        how = (
+            f"Each of the {forecast.days_remaining} remaining days is forecast at the mean daily spend of the "
+            f"{forecast.history_days_with_data} days with data in the last {window} days (too few for weekday rates)."
+        )
+    else:
+        how = "There is no spend history yet, so the forecast is the month to date."
+    return headline, f"{so_far} {how}"
 
 
 def _month_abbr(month: str) -> str:
@@ -96,6 +163,9 @@ def _context(report: MonthlyReport, settings_url: str) -> dict[str, object]:
         "kpis": kpis(report),
         "models": report.by_model[:MODELS_SHOWN],
         "hidden_models": max(0, len(report.by_model) - MODELS_SHOWN),
+        "estimate_notes": estimate_notes(report),
+        "forecast": forecast_lines(report),
+        "model_note": model_note,
     }
 
 

@@ -3,11 +3,14 @@
 The order is what guarantees that nothing is stored on any failure:
 
 1. **Shape**: ``sk-admin-`` (OpenAI) / ``sk-ant-admin`` (Anthropic); a project key is ``not_an_admin_key``, anything
-   else ``malformed_key`` (400). No provider is called.
-2. **Live validation** with ``UsageSource.validate()``: revoked/invalid → 400 ``provider_key_invalid``; no usage
-   scope → 400 ``provider_key_missing_scopes``; unreachable, 5xx, 429 or slower than
-   ``provider_validation_timeout_s`` → 503 ``provider_unavailable`` (retryable). A rotation must stay in the
-   organisation already connected (409 ``provider_org_mismatch``).
+   else ``malformed_key`` (400). Google: a service-account JSON key (``not_a_service_account_key``,
+   ``malformed_key``), project ids (``invalid_project_ids``) and an optional billing export table
+   (``invalid_billing_export_table``), see ``shared.domain.google_connection``. No provider is called.
+2. **Live validation** with ``UsageSource.validate()``: revoked/invalid/disabled → 400 ``provider_key_invalid``; no
+   usage scope (Google: no Monitoring access on a project, named in the message) → 400
+   ``provider_key_missing_scopes``; Google billing export table unreadable → 400 ``billing_export_unreadable``;
+   unreachable, 5xx, 429 or slower than ``provider_validation_timeout_s`` → 503 ``provider_unavailable``
+   (retryable). A rotation must stay in the organisation already connected (409 ``provider_org_mismatch``).
 3. **Secret Manager**: the key becomes the newest version of the (enterprise, provider) secret.
 4. **Firestore**, in one transaction: the public ``providers.<p>`` state, the private key record naming the version
    and the audit entry (``connect`` or ``rotate``). If it fails, the version just added is destroyed.
@@ -48,10 +51,11 @@ from shared.domain.backfill import (
     backfill_tasks,
 )
 from shared.domain.enterprise import ProviderName, ProviderState, ProviderStatus
-from shared.domain.provider_keys import ProviderKeyRecord, check_admin_key_shape, display_name, key_id_for
+from shared.domain.provider_keys import ProviderKeyRecord, check_key_shape, display_name, key_id_for
 from shared.domain.secret_naming import secret_id_for, secret_labels
 from shared.domain.usage import OrgIdentity, Provider
 from shared.errors import (
+    BillingExportUnreadable,
     Conflict,
     DependencyUnavailable,
     InvalidInput,
@@ -136,7 +140,7 @@ class ConnectProvider:
             DependencyUnavailable: Secret Manager or Firestore failed; nothing was stored.
         """
         try:
-            key = check_admin_key_shape(provider, api_key)
+            key = check_key_shape(provider, api_key)
             enterprise = get_enterprise(self._enterprises, enterprise_id)
             identity = self._validate(provider, key)
         except (InvalidInput, ProviderError) as e:
@@ -160,6 +164,9 @@ class ConnectProvider:
             permissions=list(identity.permissions),
             connected_at=before.connected_at if previous and before else now,
             last_sync=before.last_sync if before else None,
+            service_account_email=identity.principal if provider is ProviderName.GOOGLE else None,
+            project_ids=list(identity.projects) if provider is ProviderName.GOOGLE else None,
+            billing_export_connected=identity.billing_export if provider is ProviderName.GOOGLE else None,
         )
         action = AuditAction.ROTATE if previous else AuditAction.CONNECT
         entry = AuditEntry(
@@ -210,8 +217,9 @@ class ConnectProvider:
             message = f"{name} rejected the key: it is invalid or has been revoked"
             raise ProviderAuthError(message, provider=provider.value) from e
         except ProviderPermissionError as e:
-            message = f"{name} accepted the key but it may not read usage and costs: give it read access"
-            raise ProviderPermissionError(message, provider=provider.value) from e
+            what = "read the billing export" if isinstance(e, BillingExportUnreadable) else "read usage and costs"
+            message = f"{name} accepted the key but it may not {what}: {e.hint or 'give it read access'}"
+            raise type(e)(message, provider=provider.value, hint=e.hint) from e
         except (ProviderRateLimited, ProviderUnavailable, TimeoutError) as e:
             message = f"{name} could not be reached to check the key: try again in a minute"
             raise ProviderUnavailable(message, provider=provider.value) from e

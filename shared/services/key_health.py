@@ -31,7 +31,18 @@ log = logging.getLogger(__name__)
 _REASONS = {
     "provider_key_invalid": "the key is invalid or has been revoked",
     "provider_key_missing_scopes": "the key is no longer allowed to read usage and costs",
+    "billing_export_unreadable": "the service account can no longer read the Cloud Billing export",
 }
+_WHAT_TO_CONNECT = {
+    ProviderName.GOOGLE: (
+        "Give the service account back its roles, or create a new service-account key\n"
+        "that can read Cloud Monitoring (and the billing export), then connect it on the settings page:"
+    ),
+}
+_ADMIN_KEY = (
+    "Create a new admin key\n"
+    "that can read usage and costs, then connect it on the settings page (the old one is replaced):"
+)
 
 
 class KeyHealth:
@@ -121,14 +132,15 @@ class KeyHealth:
     def _alert(self, enterprise: Enterprise, provider: ProviderName, code: str, recipients: list[str]) -> EmailMessage:
         name = display_name(provider)
         message = EmailMessage()
-        message["Subject"] = f"Action needed: the {name} admin key of {enterprise.name} stopped working"
+        kind = "service-account key" if provider is ProviderName.GOOGLE else "admin key"
+        message["Subject"] = f"Action needed: the {name} {kind} of {enterprise.name} stopped working"
         message["From"] = self._settings.mail_from
         message["To"] = ", ".join(recipients)
         reason = _REASONS.get(code, "the provider refused the key")
         message.set_content(
-            f"{name} refused the admin key connected to {enterprise.name}: {reason}.\n\n"
-            f"Usage and costs from {name} are not synced until a working key is connected. Create a new admin key\n"
-            f"that can read usage and costs, then connect it on the settings page (the old one is replaced):\n\n"
+            f"{name} refused the {kind} connected to {enterprise.name}: {reason}.\n\n"
+            f"Usage and costs from {name} are not synced until a working key is connected. "
+            f"{_WHAT_TO_CONNECT.get(provider, _ADMIN_KEY)}\n\n"
             f"    {self._settings.site_settings_url}\n\n"
             f"You receive this message once per failure, as an admin of {enterprise.name}.\n"
         )

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from shared.domain.benchmark_models import ALL, Metric
 from shared.domain.enterprise import Enterprise, ProviderStatus
+from shared.domain.forecast import DEFAULT_HISTORY_DAYS
 from shared.domain.monthly_report import (
     KeyWarning,
     MonthlyReport,
@@ -25,10 +26,11 @@ from shared.domain.monthly_report import (
     reconciliation_notes,
     trend,
 )
-from shared.domain.usage_month import month_bounds
+from shared.domain.usage_month import month_bounds, month_key
 from shared.errors import InvalidInput, NotFound
 from shared.ports import BenchmarkStore, Clock, SnapshotStore
 from shared.services.read_benchmarks import read_benchmark
+from shared.services.spend_forecast import forecast_for_range
 from shared.services.usage_report import usage_for_range
 
 log = logging.getLogger(__name__)
@@ -58,8 +60,14 @@ def build_monthly_report(
     clock: Clock,
     enterprise: Enterprise,
     month: str,
+    *,
+    forecast_history_days: int = DEFAULT_HISTORY_DAYS,
 ) -> MonthlyReport:
-    """The report of ``enterprise`` for ``month`` (``YYYY-MM``); the current month gives month-to-date figures."""
+    """The report of ``enterprise`` for ``month`` (``YYYY-MM``); the current month gives month-to-date figures.
+
+    The report carries the current month's forecast when it is about the current month (month to date) or the one
+    just before it (the monthly email, sent early in the next month): the outlook a reader acts on.
+    """
     now = clock.now()
     today = now.date()
     check_report_month(month, today)
@@ -67,6 +75,13 @@ def build_monthly_report(
     complete = last < today
     end = last if complete else today
     usage = usage_for_range(snapshots, enterprise.id, first, end)
+    this_month = month_key(today)
+    forecast = None
+    if month in (this_month, previous_month(this_month)):
+        this_first, this_last = month_bounds(this_month)
+        forecast = forecast_for_range(
+            snapshots, enterprise.id, this_first, this_last, today=today, history_days=forecast_history_days
+        )
     before_key = previous_month(month)
     before_first, before_last = month_bounds(before_key)
     before = usage_for_range(snapshots, enterprise.id, before_first, before_last)
@@ -87,6 +102,8 @@ def build_monthly_report(
         effective_rates=usage.effective_rates,
         market=market(usage),
         by_provider=usage.by_provider,
+        cost_notes=usage.notes,
+        forecast=forecast,
         by_model=sorted(usage.by_model, key=lambda r: (-r.cost_usd, r.key)),
         by_day=usage.by_day,
         trend=trend(usage, before, before_key),

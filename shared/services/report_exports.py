@@ -112,7 +112,9 @@ def export_report(
     fmt: ExportFormat,
 ) -> Export | MonthlyReport:
     """The report of ``month`` as ``fmt``; JSON is returned as the model (the web layer serialises it)."""
-    report = build_monthly_report(snapshots, benchmarks, clock, enterprise, month)
+    report = build_monthly_report(
+        snapshots, benchmarks, clock, enterprise, month, forecast_history_days=settings.alert_forecast_history_days
+    )
     name = f"usage-report_{month}"
     if fmt == "json":
         return report

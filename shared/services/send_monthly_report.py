@@ -86,7 +86,14 @@ class SendMonthlyReport:
         return self._send(enterprise, month, recipients, claim.record)
 
     def _send(self, enterprise: Enterprise, month: str, recipients: list[str], claimed: ReportRecord) -> SendResult:
-        report = build_monthly_report(self.snapshots, self.benchmarks, self.clock, enterprise, month)
+        report = build_monthly_report(
+            self.snapshots,
+            self.benchmarks,
+            self.clock,
+            enterprise,
+            month,
+            forecast_history_days=self.settings.alert_forecast_history_days,
+        )
         csv_text = usage_csv(self.snapshots, enterprise.id, report.start, report.end)
         message = report_message(
             report,

@@ -109,9 +109,19 @@ def connect_stack(
     provider_sim: RunningSimulator,
 ) -> Iterator[ConnectStack]:
     env = _connect_env(firestore_host, secret_server, tasks_emulator, task_recorder)
-    live = {"OPENAI_BASE_URL": provider_sim.openai_base_url, "ANTHROPIC_BASE_URL": provider_sim.anthropic_base_url}
+    live = {
+        "OPENAI_BASE_URL": provider_sim.openai_base_url,
+        "ANTHROPIC_BASE_URL": provider_sim.anthropic_base_url,
+        **provider_sim.google_env(),
+    }
     nowhere = f"http://127.0.0.1:{free_port()}"
-    dead = {"OPENAI_BASE_URL": f"{nowhere}/openai", "ANTHROPIC_BASE_URL": f"{nowhere}/anthropic"}
+    dead = {
+        "OPENAI_BASE_URL": f"{nowhere}/openai",
+        "ANTHROPIC_BASE_URL": f"{nowhere}/anthropic",
+        "GOOGLE_TOKEN_URL": f"{nowhere}/google/token",
+        "GOOGLE_MONITORING_BASE_URL": f"{nowhere}/google/monitoring",
+        "GOOGLE_BIGQUERY_BASE_URL": f"{nowhere}/google/bigquery",
+    }
     managed, url = start_function("connect", "connect", {**env, **live}, log_dir=LOG_DIR)
     try:
         unreachable, unreachable_url = start_function(

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from devstack.provider_sim import Faults
+from devstack.provider_sim.google_keys import generate_key
 from devstack.secret_manager_state import SecretManagerError
 from shared.config import Settings
 from shared.domain.secret_naming import secret_id_for
@@ -38,6 +39,14 @@ from tests.support.connect_stack import (
     OPENAI_UNKNOWN,
 )
 from tests.support.e2e_connect import Tenant, bearer, deliveries_for, make_tenant
+from tests.support.google_keys import pem_body
+from tests.support.google_sim import BILLING_ACCOUNT
+from tests.support.google_sim import DISABLED as GOOGLE_DISABLED
+from tests.support.google_sim import NO_BILLING as GOOGLE_NO_BILLING
+from tests.support.google_sim import NO_STUDIO as GOOGLE_NO_STUDIO
+from tests.support.google_sim import PROJECTS as GOOGLE_PROJECTS
+from tests.support.google_sim import READER as GOOGLE_READER
+from tests.support.google_sim import TABLE as GOOGLE_TABLE
 
 CONNECT = "/api/v1/enterprise/connect"
 TASKS_SERVICE_ACCOUNT = Settings().tasks_service_account
@@ -300,3 +309,135 @@ def test_the_audit_log_pages_newest_first(connect_stack: ConnectStack, api_url: 
     assert pages == 2
     times = [datetime.fromisoformat(e["at"]) for e in entries]
     assert times == sorted(times, reverse=True)
+
+
+# --- Google ---------------------------------------------------------------------------------------------------
+
+
+def _google_body(
+    key: dict[str, Any], *, table: str | None = GOOGLE_TABLE, projects: list[str] = GOOGLE_PROJECTS
+) -> Any:
+    body: dict[str, Any] = {"service_account_key": key, "project_ids": projects}
+    if table is not None:
+        body["billing_export_table"] = table
+    return body
+
+
+def test_google_connects_with_a_service_account_key_rotates_and_disconnects(
+    connect_stack: ConnectStack, api_url: str, tenant: Tenant, firestore_db: Any
+) -> None:
+    eid, sim = tenant.enterprise_id, connect_stack.sim.sim
+    key = sim.google.key(BILLING_ACCOUNT, GOOGLE_READER)
+
+    first = _connect(connect_stack, tenant.admin, "google", _google_body(key))
+
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert (body["provider"], body["rotated"], body["cost_source"], body["billing_export_connected"]) == (
+        "google",
+        False,
+        "billed",
+        True,
+    )
+    assert (body["project_ids"], body["service_account_email"]) == (GOOGLE_PROJECTS, key["client_email"])
+    assert body["sync"] == {"status": "started", "backfill_days": 90}
+    # Secret Manager holds the key (canonical: no token_uri), the projects and the table; Firestore only facts.
+    assert _versions(connect_stack, eid, "google") == ["ENABLED"]
+    stored = json.loads(_payload(connect_stack, eid, "google", 1))
+    assert stored["service_account_key"]["private_key"] == key["private_key"]
+    assert "token_uri" not in stored["service_account_key"]
+    assert (stored["project_ids"], stored["billing_export_table"]) == (GOOGLE_PROJECTS, GOOGLE_TABLE)
+    state = _enterprise_doc(firestore_db, eid)["providers"]["google"]
+    assert (state["status"], state["project_ids"], state["billing_export_connected"]) == (
+        "connected",
+        GOOGLE_PROJECTS,
+        True,
+    )
+    assert pem_body(key) not in repr(_enterprise_doc(firestore_db, eid)) + repr(_private_doc(firestore_db, eid))
+    seen = httpx.get(f"{api_url}/api/v1/enterprise", headers=bearer(tenant.viewer))
+    assert seen.json()["providers"]["google"]["service_account_email"] == key["client_email"]
+    delivered = connect_stack.recorder.wait_for(lambda ds: len(deliveries_for(ds, eid)) >= 3)
+    windows = sorted((d.payload["start"], d.payload["end"]) for d in deliveries_for(delivered, eid))
+    assert windows == _expected_windows(datetime.now(UTC).date())
+
+    new_key = sim.google.new_key(BILLING_ACCOUNT, GOOGLE_READER)
+    rotated = _connect(connect_stack, tenant.admin, "google", _google_body(json.dumps(new_key), table=None))  # type: ignore[arg-type]
+
+    assert rotated.status_code == 200, rotated.text
+    assert (rotated.json()["rotated"], rotated.json()["cost_source"]) == (True, "estimated")
+    assert _versions(connect_stack, eid, "google") == ["DISABLED", "ENABLED"]
+    assert _enterprise_doc(firestore_db, eid)["providers"]["google"]["billing_export_connected"] is False
+
+    gone = httpx.delete(f"{connect_stack.url}{CONNECT}/google", headers=bearer(tenant.admin))
+
+    assert (gone.status_code, gone.json()["destroyed_versions"]) == (200, 2)
+    assert _versions(connect_stack, eid, "google") == ["DESTROYED", "DESTROYED"]
+    assert _enterprise_doc(firestore_db, eid)["providers"]["google"]["status"] == "disconnected"
+    log = httpx.get(f"{api_url}/api/v1/enterprise/audit-log", headers=bearer(tenant.admin)).json()
+    assert [(e["action"], e["provider"]) for e in log["entries"]] == [
+        ("disconnect", "google"),
+        ("rotate", "google"),
+        ("connect", "google"),
+    ]
+
+
+def _google_case(sim: Any, case: str) -> Any:
+    reader = sim.google.key(BILLING_ACCOUNT, GOOGLE_READER)
+    forged = reader | {"private_key": generate_key("x", "acme-usage", reader["client_email"]).info["private_key"]}
+    return {
+        "malformed": _google_body("{" + reader["private_key"]),  # type: ignore[arg-type]
+        "user-credentials": _google_body({"type": "authorized_user", "client_id": "1", "refresh_token": "r"}),
+        "gemini-api-key": _google_body("AIzaSyE2E-not-a-service-account-key-00"),  # type: ignore[arg-type]
+        "bad-project": _google_body(reader, projects=["Not_A_Project"]),
+        "bad-table": _google_body(reader, table="billing.`x` --"),
+        "forged-key": _google_body(forged),
+        "disabled-account": _google_body(sim.google.key(BILLING_ACCOUNT, GOOGLE_DISABLED)),
+        "project-not-readable": _google_body(sim.google.key(BILLING_ACCOUNT, GOOGLE_NO_STUDIO)),
+        "billing-not-readable": _google_body(sim.google.key(BILLING_ACCOUNT, GOOGLE_NO_BILLING)),
+        "wrong-table": _google_body(reader, table="acme-finops.billing.gcp_billing_export_v1_NOPE"),
+    }.get(case, _google_body(reader))
+
+
+@pytest.mark.parametrize(
+    ("case", "fault", "status", "code"),
+    [
+        ("malformed", None, 400, "malformed_key"),
+        ("user-credentials", None, 400, "not_a_service_account_key"),
+        ("gemini-api-key", None, 400, "not_a_service_account_key"),
+        ("bad-project", None, 400, "invalid_project_ids"),
+        ("bad-table", None, 400, "invalid_billing_export_table"),
+        ("forged-key", None, 400, "provider_key_invalid"),
+        ("disabled-account", None, 400, "provider_key_invalid"),
+        ("project-not-readable", None, 400, "provider_key_missing_scopes"),
+        ("billing-not-readable", None, 400, "billing_export_unreadable"),
+        ("wrong-table", None, 400, "billing_export_unreadable"),
+        ("google-503", Faults(provider="google", error_every_n=1, error_status=503), 503, "provider_unavailable"),
+        ("google-429", Faults(provider="google", rate_limit_every_n=1, retry_after_s=30), 503, "provider_unavailable"),
+        ("unreachable", "unreachable", 503, "provider_unavailable"),
+    ],
+)
+def test_a_refused_google_connect_answers_its_code_and_stores_nothing(
+    connect_stack: ConnectStack,
+    tenant: Tenant,
+    firestore_db: Any,
+    case: str,
+    fault: Faults | str | None,
+    status: int,
+    code: str,
+) -> None:
+    sim = connect_stack.sim.sim
+    body = _google_case(sim, case)
+    if isinstance(fault, Faults):
+        sim.set_faults(fault)
+    url = connect_stack.unreachable_url if fault == "unreachable" else None
+
+    response = _connect(connect_stack, tenant.admin, "google", body, url=url)
+
+    assert (response.status_code, response.json()["code"]) == (status, code), response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    if code == "provider_key_missing_scopes":
+        assert "acme-studio" in response.json()["detail"]  # which project lacks the role
+    assert pem_body(sim.google.key(BILLING_ACCOUNT, GOOGLE_READER)) not in response.text
+    assert _versions(connect_stack, tenant.enterprise_id, "google") is None
+    assert _enterprise_doc(firestore_db, tenant.enterprise_id)["providers"] == {}
+    assert _private_doc(firestore_db, tenant.enterprise_id) is None

@@ -9,6 +9,7 @@ Positive controls prove the keys did travel: Secret Manager holds them and the s
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,12 @@ from tests.support.connect_stack import (
     ANTHROPIC_CANARY,
     CANARY_MARK,
     CANARY_REFUSED,
+    GOOGLE_CANARY_ACCOUNT,
     OPENAI_CANARY,
     OPENAI_CANARY_2,
 )
 from tests.support.e2e_connect import Tenant, bearer, deliveries_for, make_tenant
+from tests.support.google_sim import BILLING_ACCOUNT, PROJECTS, TABLE
 
 CONNECT = "/api/v1/enterprise/connect"
 
@@ -46,6 +49,34 @@ def _log_files() -> list[Path]:
 
 def _response_text(response: httpx.Response) -> str:
     return f"{response.status_code} {dict(response.headers)} {response.text}"
+
+
+def _places(
+    stack: ConnectStack,
+    db: Any,
+    responses: list[httpx.Response],
+    delivered: list[Any],
+    secrets: list[Any],
+    caplog: pytest.LogCaptureFixture,
+    offsets: dict[Path, int],
+) -> dict[str, str]:
+    """Every place a key must not be, by name: documents, responses, tasks, secret names and labels, logs."""
+    places: dict[str, str] = {}
+    for doc_path, doc in _documents(db.collections()):
+        places[f"firestore:{doc_path}"] = repr(doc)
+    for i, response in enumerate(responses):
+        places[f"response:{i}"] = _response_text(response)
+    for i, delivery in enumerate(delivered):
+        places[f"task:{i}"] = f"{delivery.headers} {delivery.body.decode()}"
+    for secret in secrets:
+        places[f"secret:{secret.name}"] = f"{secret.name} {secret.labels}"
+    places["simulator-requests"] = repr([r.model_dump() for r in stack.sim.sim.requests])
+    places["caplog"] = caplog.text
+    for path in _log_files():
+        with path.open("rb") as log:
+            log.seek(offsets.get(path, 0))
+            places[f"log:{path.relative_to(LOG_DIR)}"] = log.read().decode(errors="replace")
+    return places
 
 
 def test_the_keys_appear_nowhere_but_in_secret_manager(
@@ -92,25 +123,10 @@ def test_the_keys_appear_nowhere_but_in_secret_manager(
     fingerprints = {r.key_fingerprint for r in connect_stack.sim.sim.requests}
     assert hashlib.sha256(OPENAI_CANARY.encode()).hexdigest()[:8] in fingerprints
 
-    places: dict[str, str] = {}
-    for doc_path, doc in _documents(firestore_db.collections()):
-        places[f"firestore:{doc_path}"] = repr(doc)
-    assert any(p.startswith(f"firestore:enterprises/{eid}/audit_log/") for p in places)
+    places = _places(connect_stack, firestore_db, responses, delivered, secrets, caplog, offsets)
+    new_log_lines = {LOG_DIR / k.removeprefix("log:"): v for k, v in places.items() if k.startswith("log:")}
+    assert any(f"firestore:enterprises/{eid}/audit_log/" in p for p in places)
     assert f"firestore:enterprises/{eid}/private/providers" in places
-    for i, response in enumerate(responses):
-        places[f"response:{i}"] = _response_text(response)
-    for i, delivery in enumerate(delivered):
-        places[f"task:{i}"] = f"{delivery.headers} {delivery.body.decode()}"
-    for secret in secrets:
-        places[f"secret:{secret.name}"] = f"{secret.name} {secret.labels}"
-    places["simulator-requests"] = repr([r.model_dump() for r in connect_stack.sim.sim.requests])
-    places["caplog"] = caplog.text
-    new_log_lines: dict[Path, str] = {}
-    for path in _log_files():
-        with path.open("rb") as log:
-            log.seek(offsets.get(path, 0))
-            new_log_lines[path] = log.read().decode(errors="replace")
-        places[f"log:{path.relative_to(LOG_DIR)}"] = new_log_lines[path]
     assert "connect/openai" in new_log_lines[LOG_DIR / "function-connect.log"]  # the scan reads the live log
 
     leaks = sorted(name for name, text in places.items() if CANARY_MARK in text)
@@ -119,3 +135,56 @@ def test_the_keys_appear_nowhere_but_in_secret_manager(
     connect_logs = [text for path, text in new_log_lines.items() if path.name == "function-connect.log"]
     assert not [text for text in connect_logs if "[REDACTED]" in text]
     assert TEST_PROJECT in places[f"firestore:enterprises/{eid}/private/providers"]  # version names, not keys
+
+
+def test_a_google_private_key_appears_nowhere_but_in_secret_manager(
+    connect_stack: ConnectStack,
+    api_url: str,
+    firestore_db: Any,
+    caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
+) -> None:
+    tenant: Tenant = make_tenant(request.node.nodeid, api_url, firestore_db)
+    eid, sim = tenant.enterprise_id, connect_stack.sim.sim
+    key = sim.google.key(BILLING_ACCOUNT, GOOGLE_CANARY_ACCOUNT)
+    rotated_key = sim.google.new_key(BILLING_ACCOUNT, GOOGLE_CANARY_ACCOUNT)
+    offsets = {path: path.stat().st_size for path in _log_files()}
+    admin, url = bearer(tenant.admin), connect_stack.url
+
+    def connect(body: Any, *, at: str = url, who: dict[str, str] = admin) -> httpx.Response:
+        return httpx.post(f"{at}{CONNECT}/google", json=body, headers=who, timeout=60)
+
+    good = {"service_account_key": key, "project_ids": PROJECTS, "billing_export_table": TABLE}
+    responses = [
+        connect(good),
+        connect({**good, "service_account_key": key | {"type": "authorized_user"}}),
+        connect({**good, "service_account_key": json.dumps(key)[:-40]}),  # cut short: not JSON
+        connect({**good, "service_account_key": key | {"client_email": "x@example.com"}}),
+        connect({**good, "project_ids": ["acme-elsewhere"]}),  # Google refuses the project
+        connect({**good, "billing_export_table": "acme-finops.billing.nope"}),  # the table is unreadable
+        connect({**good, "colour": 1}),
+        connect({**good, "service_account_key": [key]}),
+        connect(good, at=connect_stack.unreachable_url),
+        connect(good, who=bearer(tenant.viewer)),
+        connect({**good, "service_account_key": rotated_key}),
+        httpx.get(f"{api_url}/api/v1/enterprise", headers=admin),
+        httpx.get(f"{api_url}/api/v1/enterprise/audit-log", headers=admin),
+    ]
+    assert [r.status_code for r in responses] == [201, 400, 400, 400, 400, 400, 400, 400, 503, 403, 200, 200, 200]
+    delivered = connect_stack.recorder.wait_for(lambda ds: len(deliveries_for(ds, eid)) >= 3)
+
+    # Positive controls: both keys were stored, and the simulator verified signatures made with them.
+    state = connect_stack.secrets.state
+    secrets = [s for s in state._secrets.values() if eid in s.name]
+    stored = [json.loads(v.payload) for s in secrets for v in s.versions if v.payload is not None]
+    assert [p["service_account_key"]["private_key"] for p in stored] == [key["private_key"], rotated_key["private_key"]]
+    fingerprints = {r.key_fingerprint for r in sim.requests if r.path == "/token" and r.status == 200}
+    assert hashlib.sha256(key["private_key_id"].encode()).hexdigest()[:8] in fingerprints
+
+    places = _places(connect_stack, firestore_db, responses, delivered, secrets, caplog, offsets)
+    body_lines = [line for k in (key, rotated_key) for line in k["private_key"].splitlines()[1:-1]]
+    leaks = sorted(name for name, text in places.items() if any(line in text for line in body_lines))
+    assert leaks == []
+    assert not [name for name, text in places.items() if "ya29." in text]  # nor an access token minted with them
+    assert "connect/google" in places["log:function-connect.log"]  # the scan reads the live log
+    assert "[REDACTED]" not in places["log:function-connect.log"]  # not even redacted: never logged at all

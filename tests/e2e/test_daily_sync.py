@@ -1,9 +1,11 @@
 """The daily sync end to end: ``sync_dispatch`` → real Cloud Tasks emulator → front door → ``sync_worker``.
 
 Both functions run under functions-framework, as deployed, with their settings in the environment: the Firestore
-emulator, the local Secret Manager (where the three enterprises' keys are), the provider simulator and
+emulator, the local Secret Manager (where the enterprises' keys are: three with admin keys, two with a Google
+service-account key, one of them with a billing export), the provider simulator and
 ``FUNCTION_BASE_URL`` pointing at a front door that strips ``/sync_worker`` like Google's function URLs. The
-expected figures are the simulator's ground truth.
+expected figures are the simulator's ground truth. The usage API (``api``) then shows which Google figures are billed
+and which are estimated.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from devstack.frontdoor import FrontDoor
 from devstack.provider_sim import ProviderSimulator, RunningSimulator, serve
 from devstack.secret_manager_server import RunningSecretServer, start_server
 from devstack.tasks_emulator import start_tasks_emulator
-from devstack.tokens import mint_oidc_token
+from devstack.tokens import mint_oidc_token, uid_for_email
 from shared.adapters.firestore_connections import FirestoreProviderConnections
 from shared.adapters.firestore_enterprises import FirestoreEnterprises
 from shared.adapters.secret_manager import SecretManagerStore
@@ -33,7 +35,12 @@ from shared.domain.enterprise import Enterprise, Member, ProviderName, ProviderS
 from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
 from shared.domain.secret_naming import secret_id_for
 from tests.conftest import LOG_DIR, TEST_PROJECT
+from tests.support.e2e_connect import bearer
 from tests.support.functions import start_function
+from tests.support.google_sim import BILLING_ACCOUNT as GOOGLE_BILLING_ACCOUNT
+from tests.support.google_sim import TABLE as GOOGLE_TABLE
+from tests.support.google_sim import connection as google_connection
+from tests.support.google_sim import google_org
 from tests.support.provider_sim import anthropic_org, openai_org
 
 TODAY = datetime.now(UTC).date()
@@ -49,6 +56,9 @@ ENTERPRISES: dict[str, dict[ProviderName, tuple[str, str]]] = {
         ProviderName.ANTHROPIC: ("org-e2e-umbrella", "sk-ant-admin01-e2e-umbrella-0000000"),
     },
 }
+# enterprise → billing export table (``None``: costs estimated at list prices); both read the same billing account.
+GOOGLE_ENTERPRISES: dict[str, str | None] = {"ent_e2e_gbilled": GOOGLE_TABLE, "ent_e2e_gestimated": None}
+ALL_ENTERPRISES = [*ENTERPRISES, *GOOGLE_ENTERPRISES]
 
 
 @dataclass
@@ -78,6 +88,7 @@ def simulator() -> Iterator[RunningSimulator]:
                     history_start=history,
                 )
             )
+    sim.add_google_org(google_org(history_start=history))
     with serve(sim) as running:
         yield running
 
@@ -106,6 +117,7 @@ def platform(
         "SECRET_MANAGER_EMULATOR_HOST": secret_server.address,
         "OPENAI_BASE_URL": simulator.openai_base_url,
         "ANTHROPIC_BASE_URL": simulator.anthropic_base_url,
+        **simulator.google_env(),
         "FUNCTION_BASE_URL": door.url,
     }
     started = []
@@ -123,7 +135,7 @@ def platform(
         door.stop()
 
 
-def connect_all(db: Any, secret_server: RunningSecretServer) -> None:
+def connect_all(db: Any, secret_server: RunningSecretServer, sim: ProviderSimulator) -> None:
     """The state the connect flow leaves: keys in Secret Manager, provider states and key records in Firestore."""
     now = datetime.now(UTC)
     secrets = SecretManagerStore(Settings(project_id=TEST_PROJECT, secret_manager_emulator_host=secret_server.address))
@@ -157,6 +169,35 @@ def connect_all(db: Any, secret_server: RunningSecretServer) -> None:
                 ),
                 expected_version=None,
             )
+    for enterprise_id, table in GOOGLE_ENTERPRISES.items():
+        email = f"admin@{enterprise_id}.example"
+        uid = uid_for_email(email)
+        enterprises.create(
+            Enterprise(
+                id=enterprise_id,
+                name=enterprise_id,
+                created_at=now,
+                updated_at=now,
+                created_by=uid,
+                members={uid: Member(email=email, role=Role.ADMIN, added_at=now)},
+                member_uids=[uid],
+            )
+        )
+        ref = secrets.add_version(secret_id_for(enterprise_id, "google"), google_connection(sim, table=table), {})
+        connections.save_connection(
+            enterprise_id,
+            ProviderName.GOOGLE,
+            state=ProviderState(connected=True, status=ProviderStatus.CONNECTED, billing_export_connected=bool(table)),
+            record=ProviderKeyRecord(secret_version=ref.name, key_id=key_id_for(ref.name), stored_at=now),
+            audit=AuditEntry(
+                id=f"connect-google-v{ref.version}",
+                at=now,
+                action=AuditAction.CONNECT,
+                provider=ProviderName.GOOGLE,
+                actor=Actor.system("e2e"),
+            ),
+            expected_version=None,
+        )
     secrets.close()
 
 
@@ -172,7 +213,7 @@ def dispatch(platform: Platform) -> dict[str, Any]:
 
 def documents(db: Any) -> dict[str, tuple[Any, dict[str, Any]]]:
     found = {}
-    for enterprise_id in ENTERPRISES:
+    for enterprise_id in ALL_ENTERPRISES:
         base = db.collection("enterprises").document(enterprise_id)
         for name in ("usage_snapshots", "usage_months"):
             for snap in base.collection(name).stream():
@@ -189,15 +230,15 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 90.0) -> None:
 
 
 def test_dispatch_fans_out_through_cloud_tasks_and_snapshots_equal_the_truth(
-    platform: Platform, firestore_db: Any, secret_server: RunningSecretServer
+    platform: Platform, firestore_db: Any, secret_server: RunningSecretServer, api_url: str
 ) -> None:
-    connect_all(firestore_db, secret_server)
+    connect_all(firestore_db, secret_server, platform.sim)
     first = dispatch(platform)
-    assert (first["enterprises"], first["tasks_created"]) == (3, 3)
+    assert (first["enterprises"], first["tasks_created"]) == (len(ALL_ENTERPRISES), len(ALL_ENTERPRISES))
     start, end = (date.fromisoformat(first["window"][k]) for k in ("start", "end"))
     days = [start + timedelta(days=i) for i in range((end - start).days)]
     assert len(days) == 3  # the completed days a daily run re-pulls
-    expected_days = len(ENTERPRISES) * len(days)
+    expected_days = len(ALL_ENTERPRISES) * len(days)
     wait_for(lambda: sum("usage_snapshots" in k for k in documents(firestore_db)) == expected_days)
 
     for enterprise_id, orgs in ENTERPRISES.items():
@@ -212,10 +253,34 @@ def test_dispatch_fans_out_through_cloud_tasks_and_snapshots_equal_the_truth(
             # input_tokens already holds cache reads and writes: input + output is every token.
             assert totals["input_tokens"] + totals["output_tokens"] == tokens
             assert sorted(stored["by_provider"]) == sorted(p.value for p in orgs)
+    for enterprise_id, table in GOOGLE_ENTERPRISES.items():
+        source = "billed" if table else "estimated"
+        for day in days:
+            stored = firestore_db.document(f"enterprises/{enterprise_id}/usage_snapshots/{day.isoformat()}").get()
+            doc, truth = stored.to_dict(), platform.sim.google_truth(GOOGLE_BILLING_ACCOUNT, day)
+            expected = truth.billed_cost_usd if table else truth.estimated_cost_usd
+            assert Decimal(doc["totals"]["total_cost_usd"]).quantize(CENT) == expected.quantize(CENT)
+            estimated = Decimal(doc["totals"]["estimated_cost_usd"]).quantize(CENT)
+            assert estimated == (Decimal(0) if table else expected).quantize(CENT)
+            assert (doc["totals"]["input_tokens"], doc["totals"]["output_tokens"]) == (
+                truth.input_tokens,
+                truth.output_tokens,
+            )
+            assert doc["by_provider"]["google"]["cost_source"] == source
+        usage = httpx.get(
+            f"{api_url}/api/v1/enterprise/usage",
+            params={"start": days[0].isoformat(), "end": days[-1].isoformat()},
+            headers={**bearer(f"admin@{enterprise_id}.example"), "X-Enterprise-Id": enterprise_id},
+        )
+        assert usage.status_code == 200, usage.text
+        report = usage.json()
+        assert [(p["provider"], p["cost_source"]) for p in report["by_provider"]] == [("google", source)]
+        assert bool(report["notes"]) is (table is None)
+        assert (Decimal(report["totals"]["estimated_cost_usd"]) > 0) is (table is None)
 
     # Running the dispatcher again changes nothing: the emulator even delivers the duplicate tasks (it does not
     # refuse reused names), and the worker writes nothing because nothing changed.
-    wait_for(lambda: len(documents(firestore_db)) >= expected_days + len(ENTERPRISES))
+    wait_for(lambda: len(documents(firestore_db)) >= expected_days + len(ALL_ENTERPRISES))
     time.sleep(1.0)  # the tasks' remaining writes (months are in the days' batch)
     before = documents(firestore_db)
     requests_before = len(platform.sim.requests)

@@ -28,7 +28,7 @@ from tests.conftest import ROOT
 from tests.support.local_stack import PORT_NAMES, RunningStack, all_documents, local_stack, stack_env
 
 DEMO_ORGS = {
-    "Acme Corp": ["org-demo-acme", "org-demo-umbrella"],
+    "Acme Corp": ["org-demo-acme", "org-demo-umbrella", "google:0DE40A-CAFE00-00ACE0"],
     "Globex": ["org-demo-globex"],
     "Initech": ["org-demo-initech"],
 }
@@ -70,7 +70,9 @@ def test_health_and_the_printed_curl_commands_work(stack: RunningStack) -> None:
     assert {p for p, state in enterprise["providers"].items() if state["status"] == "connected"} == {
         "openai",
         "anthropic",
+        "google",
     }
+    assert enterprise["providers"]["google"]["billing_export_connected"] is True
 
 
 def _snapshots(info: dict[str, Any], days: list[date]) -> dict[str, dict[date, dict[str, Any]]]:
@@ -114,7 +116,8 @@ def test_daily_sync_fills_snapshots_equal_to_the_providers_figures(stack: Runnin
         for day in days:
             total = Decimal(0)
             for org in orgs:
-                response = httpx.get(f"{info['simulator_url']}/_sim/orgs/{org}/truth", params={"day": str(day)})
+                path = f"google/orgs/{org.removeprefix('google:')}" if org.startswith("google:") else f"orgs/{org}"
+                response = httpx.get(f"{info['simulator_url']}/_sim/{path}/truth", params={"day": str(day)})
                 total += Decimal(str(response.json()["billed_cost_usd"]))
             truth[enterprise][day] = total.quantize(Decimal("0.01"))
     deadline = time.monotonic() + 240
@@ -144,7 +147,12 @@ def test_no_admin_key_reaches_firestore_logs_mail_or_responses(stack: RunningSta
     from devstack.provider_sim.demo import admin_key
     from devstack.seed import DEMO_ENTERPRISES
 
-    keys = [admin_key(provider, org) for demo in DEMO_ENTERPRISES for provider, org in demo.orgs]  # type: ignore[arg-type]
+    keys = [
+        admin_key(provider, org)  # type: ignore[arg-type]
+        for demo in DEMO_ENTERPRISES
+        for provider, org in demo.orgs
+        if provider != "google"
+    ]
     documents = all_documents(stack.info)
     assert any('"usage_snapshots"' in d or "total_cost_usd" in d for d in documents)  # the scan saw synced data
     logs = [p.read_text(errors="replace") for p in (stack.state_dir / "logs").glob("*.log")]
@@ -167,6 +175,10 @@ def test_no_admin_key_reaches_firestore_logs_mail_or_responses(stack: RunningSta
         secret_part = key.split("-sim-", 1)[1]
         for where, texts in haystacks.items():
             assert not any(key in text or f"sim-{secret_part}" in text for text in texts), f"a key reached {where}"
+    google = httpx.get(f"{stack.info['simulator_url']}/_sim/google/orgs/0DE40A-CAFE00-00ACE0/accounts/usage-reader/key")
+    pem_lines = google.json()["private_key"].splitlines()[1:-1]
+    for where, texts in haystacks.items():
+        assert not any(line in text for line in pem_lines for text in texts), f"the Google private key reached {where}"
 
 
 PEERS = 30

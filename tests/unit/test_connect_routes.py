@@ -146,7 +146,7 @@ def test_disconnect_answers_with_what_it_destroyed(world: ConnectWorld) -> None:
     gone = _call(app, "DELETE", "/api/v1/enterprise/connect/openai", ADMIN_EMAIL)
     again = _call(app, "DELETE", "/api/v1/enterprise/connect/openai", ADMIN_EMAIL)
     never = _call(app, "DELETE", "/api/v1/enterprise/connect/anthropic", ADMIN_EMAIL)
-    unknown = _call(app, "DELETE", "/api/v1/enterprise/connect/google", ADMIN_EMAIL)
+    unknown = _call(app, "DELETE", "/api/v1/enterprise/connect/mistral", ADMIN_EMAIL)
 
     assert (gone.status, _json(gone)) == (
         200,

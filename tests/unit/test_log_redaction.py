@@ -70,3 +70,29 @@ def test_ordinary_words_are_left_alone() -> None:
 def test_captured_test_logs_are_redacted_too(caplog: pytest.LogCaptureFixture) -> None:
     logging.getLogger("shared.anything").info("key=%s", KEYS[0])
     assert KEYS[0] not in caplog.text
+
+
+def test_google_private_keys_and_access_tokens_never_reach_a_log_line() -> None:
+    from tests.support.google_keys import pem_body, service_account_key
+
+    key = service_account_key()
+    body = pem_body(key)
+    logger, stream = _logger()
+    logger.info("key as JSON: %s", json.dumps(key))  # the PEM with its newlines escaped as \n
+    logger.info("key as a dict: %r", key)
+    logger.info("the PEM itself:\n%s", key["private_key"])
+    logger.info("cut short: %s", key["private_key"][:300])
+    logger.warning(
+        "provider said", extra={"detail": {"private_key": key["private_key"], "token": "ya29.a0AfB_byC-secret"}}
+    )
+    output = stream.getvalue()
+    assert body not in output
+    assert "ya29.a0AfB_byC-secret" not in output
+    assert key["client_email"] in output  # an address, not a credential: kept for debugging
+
+
+def test_redaction_of_private_key_fields_keeps_the_rest_of_the_document_readable() -> None:
+    pem = "-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\\n"
+    text = '{"type": "service_account", "private_key": "' + pem + '", "x": 1}'
+    assert redact(text) == '{"type": "service_account", "private_key": "[REDACTED]", "x": 1}'
+    assert redact("'private_key': 'abc\\'def', 'y': 2") == "'private_key': \"[REDACTED]\", 'y': 2"

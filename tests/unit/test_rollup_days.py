@@ -11,6 +11,7 @@ import pytest
 from shared.adapters.firestore_snapshots import stored
 from shared.domain.rollup_days import COLUMNS, RolledDay, decode_day, encode_day
 from shared.domain.snapshot_parts import ProviderPart
+from shared.domain.usage import CostSource
 from shared.domain.usage_month import MAX_ROLLUP_BYTES, UsageMonth, rollup_month
 from shared.domain.usage_tally import Comparison, Mix, RateBasis, Tally
 from tests.support.firestore_size import MAX_DOCUMENT_BYTES, document_size
@@ -46,7 +47,20 @@ def test_models_used_that_differ_from_the_breakdown_survive() -> None:
 def test_money_stays_a_plain_decimal_string() -> None:
     part = ProviderPart(tally=Tally(cost_usd=Decimal("1E-7"), list_cost_usd=Decimal("12.5000")))
     text = zlib.decompress(encode_day(RolledDay(date=date(2026, 1, 2), by_provider={"openai": part}))).decode()
-    assert '"0.0000001","12.5000"' in text
+    assert '"0.0000001","0","12.5000"' in text  # cost, estimated part, list cost
+
+
+@pytest.mark.parametrize("source", list(CostSource))
+def test_an_estimated_or_mixed_cost_survives_filtered_or_not(source: CostSource) -> None:
+    estimated = Decimal("3.25") if source is not CostSource.BILLED else Decimal(0)
+    tally = Tally(input_tokens=1000, cost_usd=Decimal("4.00"), estimated_cost_usd=estimated)
+    part = ProviderPart(cost_source=source, tally=tally, by_model={"gemini-2.5-pro": tally})
+    day = RolledDay(date=date(2026, 1, 2), by_provider={"google": part})
+    data = encode_day(day)
+
+    assert decode_day(day.date, data) == day
+    model_view = decode_day(day.date, data, model="gemini-2.5-pro").by_provider["google"]
+    assert (model_view.cost_source, model_view.tally.estimated_cost_usd) == (source, estimated)
 
 
 def test_a_large_enterprises_month_keeps_its_days_far_below_the_document_limit() -> None:
