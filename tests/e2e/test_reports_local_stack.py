@@ -147,6 +147,16 @@ def test_the_emailed_figures_are_the_apis(stack: RunningStack, first_run: list[D
         assert html is not None
         assert shown in plain.get_content()
         assert shown in html.get_content()
+        # Every demo account's bill is readable (Acme's Google through its billing export): nothing is estimated.
+        sources = {p["provider"]: p["cost_source"] for p in exported["by_provider"]}
+        assert set(sources.values()) == {"billed"}, sources
+        assert "estimated" not in plain.get_content()
+        if email == _admins()["Acme Corp"]:
+            assert "google" in sources
+            assert re.search(r"^  Google +\$", plain.get_content(), re.MULTILINE)
+        # Sent in the month after the report's, the email forecasts that month.
+        assert exported["forecast"]["month"] == f"{TODAY:%Y-%m}"
+        assert "expected by the end of the month" in plain.get_content()
         attachment = list(delivery.message.iter_attachments())[-1]
         rows = list(csv.DictReader(io.StringIO(attachment.get_content())))
         billed = sum((Decimal(r["BilledCost"]) for r in rows if r["BilledCost"]), Decimal(0))
