@@ -7,20 +7,25 @@ instance cannot draw on each other's figures. Sized for a 600 px email column at
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import date
-
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from typing import TYPE_CHECKING
 
 from shared.domain.monthly_report import MonthlyReport
+
+if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn: it costs seconds of a cold start otherwise
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
 WIDTH_IN, HEIGHT_IN, DPI = 6.0, 2.4, 200
 INK, MUTED, ACCENT, INDEX, ESTIMATE = "#1f2933", "#7b8794", "#2f6fed", "#e66a1f", "#a9c2f7"
 
 
 def _figure() -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
     FigureCanvasAgg(figure)
     return figure
@@ -30,6 +35,12 @@ def _png(figure: Figure) -> bytes:
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=DPI, bbox_inches="tight", facecolor="white", metadata={"Software": None})
     return out.getvalue()
+
+
+def _money_ticks(text: Callable[[float], str]) -> FuncFormatter:
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda value, _: text(value))
 
 
 def _style(axes: Axes) -> None:
@@ -74,7 +85,7 @@ def spend_by_day_png(report: MonthlyReport) -> bytes:
         axes.legend(fontsize=6, frameon=False, loc="lower left", bbox_to_anchor=(0, 1), ncols=2, borderaxespad=0)
     positions, labels = _day_ticks(days)
     axes.set_xticks(positions, labels)
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.0f}" if v >= 10 else f"${v:,.2f}"))
+    axes.yaxis.set_major_formatter(_money_ticks(lambda v: f"${v:,.0f}" if v >= 10 else f"${v:,.2f}"))
     axes.set_ylabel("USD per day", fontsize=7, color=MUTED)
     if not days:
         axes.text(0.5, 0.5, "No usage this month", transform=axes.transAxes, ha="center", color=MUTED)
@@ -97,7 +108,7 @@ def rate_vs_index_png(report: MonthlyReport) -> bytes:
     positions, labels = _day_ticks(days)
     axes.set_xticks(positions, labels)
     axes.set_ylim(bottom=0)
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.2f}"))
+    axes.yaxis.set_major_formatter(_money_ticks(lambda v: f"${v:,.2f}"))
     axes.set_ylabel("USD per 1M tokens", fontsize=7, color=MUTED)
     if points or index is not None:
         axes.legend(fontsize=7, frameon=False, loc="lower right")

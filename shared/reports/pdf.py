@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
-import matplotlib
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
@@ -35,6 +34,8 @@ HEADING = FontFace(emphasis="BOLD", fill_color=(245, 247, 250))
 
 @cache
 def _font_files() -> tuple[Path, Path]:
+    import matplotlib  # only for its fonts' location; imported late (a cold start would pay for it otherwise)
+
     folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     return folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
 

@@ -19,7 +19,6 @@ from shared.domain.enterprise import Enterprise
 from shared.domain.monthly_report import MonthlyReport
 from shared.domain.report_delivery import ReportRecord
 from shared.ports import BenchmarkStore, Clock, ReportLog, SnapshotStore
-from shared.reports.pdf import report_pdf
 from shared.reports.render import data_uris, draw_charts, render_html
 from shared.services.monthly_report import build_monthly_report
 from shared.services.usage_report import usage_csv
@@ -123,6 +122,8 @@ def export_report(
         return Export("text/csv; charset=utf-8", text.encode(), f"{name}.csv")
     pngs = draw_charts(report)
     if fmt == "pdf":
+        from shared.reports.pdf import report_pdf  # fpdf2 loads only for a PDF (it slows every cold start otherwise)
+
         return Export("application/pdf", report_pdf(report, pngs), f"{name}.pdf")
     html = render_html(report, settings_url=settings.site_settings_url, images=data_uris(pngs))
     return Export("text/html; charset=utf-8", html.encode(), f"{name}.html")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import policy
@@ -65,14 +66,18 @@ def test_the_demo_history_is_backfilled_before_any_budget_exists(stack: RunningS
     today = datetime.now(UTC).date()
     start = today - timedelta(days=BACKFILL_DAYS - 1)
     with _api(stack) as api:
+        providers = api.get("/api/v1/enterprise").json()["providers"]
+        connected = sum(1 for p in providers.values() if p["status"] == "connected")
+        assert connected == 3  # OpenAI, Anthropic and Google
 
         def backfilled() -> bool:
-            """Both providers' days are all there (the usage CSV has rows per day and provider)."""
+            """Every connected provider's days are all there (the usage CSV has rows per day and provider)."""
             found = api.get("/api/v1/enterprise/usage.csv", params={"start": str(start), "end": str(today)})
             rows = csv.DictReader(io.StringIO(found.text)) if found.status_code == 200 else []
-            return len({(r["ChargePeriodStart"], r["ProviderName"]) for r in rows}) == 2 * BACKFILL_DAYS
+            days = Counter(name for _, name in {(r["ChargePeriodStart"], r["ProviderName"]) for r in rows})
+            return len(days) == connected and set(days.values()) == {BACKFILL_DAYS}
 
-        _wait(backfilled, 300, "Acme's 90-day backfill of both providers")
+        _wait(backfilled, 300, "Acme's 90-day backfill of every provider")
         time.sleep(5)  # the last backfill tasks evaluate their alerts right after storing their days
         assert api.get("/api/v1/enterprise/budgets").json()["budgets"] == []
         usage = api.get("/api/v1/enterprise/usage", params={"start": str(today.replace(day=1)), "end": str(today)})

@@ -240,10 +240,13 @@ async def test_transient_faults_are_retried_and_the_result_is_unchanged(
     running: RunningSimulator, sim: ProviderSimulator
 ) -> None:
     clean = await pull(running, connection(sim))
+    # Concurrent requests share the fault counter, so one request can draw several faults in a row: enough retries
+    # that only a fault that never clears could fail the pull.
+    patient = RetryPolicy(max_retries=8, backoff_base_s=0.01, backoff_max_s=0.1, connect_timeout_s=2, read_timeout_s=2)
     sim.set_faults(Faults(provider="google", rate_limit_every_n=3, retry_after_s=0))
-    flaky = await pull(running, connection(sim))
+    flaky = await pull(running, connection(sim), policy=patient)
     sim.set_faults(Faults(provider="google", error_every_n=4, error_status=503))
-    failing = await pull(running, connection(sim))
+    failing = await pull(running, connection(sim), policy=patient)
 
     assert {d: x.billed_usd for d, x in flaky.days.items()} == {d: x.billed_usd for d, x in clean.days.items()}
     assert {d: x.totals for d, x in failing.days.items()} == {d: x.totals for d, x in clean.days.items()}
