@@ -1,7 +1,7 @@
 """Budget alerts on the whole local stack (``make run``): an admin sets a budget through the API, ``make trigger
 JOB=daily-sync`` crosses it, and exactly one email reaches the SMTP sink, however often the sync runs again.
 
-The tests of this module share one running stack and run in file order.
+The tests of this package share one running stack (``conftest.py``); this module's run first, in file order.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import csv
 import io
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
@@ -18,18 +17,11 @@ from email.parser import BytesParser
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.support.local_stack import RunningStack, local_stack
+from tests.e2e.demo_stack import BACKFILL_DAYS
+from tests.support.local_stack import RunningStack
 
 ADMIN = "alice@acme.example"
-BACKFILL_DAYS = 90
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    with local_stack(tmp_path_factory.mktemp("alerts-stack")) as running:
-        yield running
 
 
 def _api(stack: RunningStack) -> httpx.Client:
@@ -77,7 +69,7 @@ def test_the_demo_history_is_backfilled_before_any_budget_exists(stack: RunningS
             days = Counter(name for _, name in {(r["ChargePeriodStart"], r["ProviderName"]) for r in rows})
             return len(days) == connected and set(days.values()) == {BACKFILL_DAYS}
 
-        _wait(backfilled, 300, "Acme's 90-day backfill of every provider")
+        _wait(backfilled, 300, f"Acme's {BACKFILL_DAYS}-day backfill of every provider")
         time.sleep(5)  # the last backfill tasks evaluate their alerts right after storing their days
         assert api.get("/api/v1/enterprise/budgets").json()["budgets"] == []
         usage = api.get("/api/v1/enterprise/usage", params={"start": str(today.replace(day=1)), "end": str(today)})

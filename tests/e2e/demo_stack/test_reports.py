@@ -10,7 +10,6 @@ import io
 import json
 import re
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
@@ -22,7 +21,7 @@ import pytest
 from devstack.seed import DEMO_ENTERPRISES
 from devstack.smtp_sink import Delivery, read_deliveries
 from devstack.tokens import mint_user_token
-from tests.support.local_stack import RunningStack, all_documents, local_stack
+from tests.support.local_stack import RunningStack, all_documents
 
 pytestmark = pytest.mark.e2e
 
@@ -31,13 +30,6 @@ MONTH = (TODAY.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
 FIRST = (TODAY.replace(day=1) - timedelta(days=1)).replace(day=1)
 LAST = TODAY.replace(day=1) - timedelta(days=1)
 OPTED_OUT = "Globex"
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    # The demo backfills need only cover last month (and the one before, for the trend): 63 days, not 90.
-    with local_stack(tmp_path_factory.mktemp("reports-stack"), {"BACKFILL_DAYS": "63"}) as running:
-        yield running
 
 
 def _headers(stack: RunningStack, email: str) -> dict[str, str]:
