@@ -208,7 +208,8 @@ def test_peer_benchmarks_from_thirty_enterprises_synced_through_the_pipeline(sta
                 "admin_keys": [key],
                 "seed": 100 + i,
                 "discount": str(Decimal(i) / 100),
-                "history_start": "2026-06-01",
+                # Usage from the first of last month: the earlier days of the 90-day backfill are pulled but empty.
+                "history_start": (today.replace(day=1) - timedelta(days=1)).replace(day=1).isoformat(),
             }
             assert httpx.post(f"{info['simulator_url']}/_sim/orgs", json=org).status_code in (200, 201)
             from devstack.tokens import mint_user_token
