@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from shared.domain.forecast import DEFAULT_HISTORY_DAYS
 from shared.domain.snapshot import Optimization, UsageSnapshot
 from shared.domain.usage_csv import focus_rows, to_csv
 from shared.domain.usage_month import month_bounds, month_key
@@ -25,7 +26,7 @@ def usage_for_range(
     provider: str | None = None,
     model: str | None = None,
     forecast_on: date | None = None,
-    forecast_history_days: int = 28,
+    forecast_history_days: int = DEFAULT_HISTORY_DAYS,
 ) -> UsageReport:
     """The usage of ``[start, end]``, read from one rollup per month the range touches (ADR 0011).
 
@@ -38,7 +39,8 @@ def usage_for_range(
     check_range(start, end)
     filtered = provider is not None or model is not None
     wanted = months_of(start, end)
-    if forecast_on is not None and month_key(forecast_on) in wanted:
+    forecasting = forecast_on is not None and month_key(forecast_on) in wanted
+    if forecast_on is not None and forecasting:
         wanted = sorted(set(wanted) | set(forecast_months(forecast_on, history_days=forecast_history_days)))
     read = store.rollups(enterprise_id, wanted)
     rollups = {k: m for k, m in read.items() if start <= month_bounds(k)[1] and month_bounds(k)[0] <= end}
@@ -47,7 +49,7 @@ def usage_for_range(
     months = [m for k, m in rollups.items() if k not in legacy]
     log.info("usage read", extra={"enterprise_id": enterprise_id, "months": len(read), "day_months": legacy})
     report = usage_report(start, end, months, days, provider=provider, model=model)
-    if forecast_on is None or month_key(forecast_on) not in months_of(start, end):
+    if forecast_on is None or not forecasting:
         return report
     forecast = forecast_for_range(
         store,
