@@ -147,7 +147,9 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
     from shared.adapters.firestore_snapshots import FirestoreSnapshots
     from shared.adapters.secret_manager import SecretManagerStore
     from shared.adapters.usage_sources import ProviderUsageSources
+    from shared.api.sync_routes import alert_use_case
     from shared.config import Settings
+    from shared.deps import Deps
     from shared.domain.enterprise import Enterprise, Member, ProviderName, ProviderState, ProviderStatus, Role
     from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
     from shared.services.key_health import KeyHealth
@@ -198,6 +200,9 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
             client.document("enterprises/ent_bench/private/providers").set(
                 {provider.value: record.model_dump()}, merge=True
             )
+        # The alerts run after every sync, as deployed (``sync_routes.alert_use_case``): no budget is set, so they
+        # read the spend history and find nothing to send.
+        alerts = alert_use_case(Deps(settings, clock, firestore=client, mailer=_NoMail()))
         use_case = SyncEnterprise(
             enterprises=enterprises,
             connections=connections,
@@ -211,6 +216,7 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
             tasks=_NoTasks(),
             clock=clock,
             settings=settings,
+            alerts=alerts,
         )
         month = SyncRequest(enterprise_id="ent_bench", start=today - timedelta(days=30), end=today, reason="backfill")
         use_case.run(month, read_id="warm-up")  # imports, price data and index caches, connection set-up
@@ -237,6 +243,11 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
         )
         report = use_case.run(daily, read_id="bench-daily")
         reads, writes = (after - b for after, b in zip(counter.snapshot(), before, strict=True))
+        before = counter.snapshot()
+        stored = enterprises.get("ent_bench")
+        assert stored is not None
+        alerts.evaluate(stored, judge=True)  # the same judging again, alone
+        alert_reads = counter.snapshot()[0] - before[0]
         say("per enterprise-day (one daily task the next day):")
         say(f"  provider requests: {len(sim.requests)} ({dict(Counter(r.provider for r in sim.requests))})")
         say(
@@ -244,6 +255,7 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
             f"({report.days_written} snapshots, {report.months_written} rollups, {report.raw_pages} raw pages, "
             "audit entries, last_sync)"
         )
+        say(f"  of which the alerts' judging after the sync: about {alert_reads} reads (budgets, spend history)")
         secrets.close()
 
 
