@@ -13,8 +13,9 @@ depends on which weekday the month started. The forecast gives every weekday its
 
 ``forecast = recorded spend of the days up to as_of + Σ remaining days``, where a remaining day that already has
 recorded spend (today's partial figure, from an hourly sync) counts at the larger of its recorded and forecast
-amounts. Days absent from the series are *unknown* (not synced, or before the enterprise connected), never zero: a
-synced day without usage is present with 0.
+amounts. Days absent from the series are *unknown* (not synced yet, or their sync failed), never zero: a synced day
+without usage is present with 0, and a day of the month up to ``as_of`` that is unknown is forecast at its weekday's
+rate like a remaining day (``days_unknown`` says how many).
 
 ``forecast_month_end`` is pure: the usage API and the alerts call it with a series read from snapshots, and the
 monthly report can call it with whatever daily series it holds.
@@ -63,6 +64,9 @@ class MonthForecast(BaseModel):
     days_in_month: int
     days_remaining: int
     """Days of the month after ``as_of``."""
+    days_unknown: int = 0
+    """Days of the month up to ``as_of`` without data (not synced yet, or their sync failed): forecast like the
+    remaining days, never counted as 0."""
     history_start: date
     history_end: date
     """The trailing window the rates come from (both inclusive; ``history_end`` is ``as_of``)."""
@@ -107,8 +111,10 @@ def forecast_month_end(
     recorded = {d: v for d, v in daily_spend.items() if first <= d <= last}
     month_to_date = sum(recorded.values(), _ZERO)
     forecast = sum((v for d, v in recorded.items() if d <= as_of), _ZERO)
-    remaining = [first + timedelta(days=i) for i in range(length) if first + timedelta(days=i) > as_of]
-    for day in remaining:
+    days = [first + timedelta(days=i) for i in range(length)]
+    unknown = [d for d in days if d <= as_of and d not in recorded]
+    remaining = [d for d in days if d > as_of]
+    for day in unknown + remaining:
         expected = rates[WEEKDAYS[day.weekday()]] if rates else _ZERO
         forecast += max(recorded.get(day, _ZERO), expected)
     return MonthForecast(
@@ -119,6 +125,7 @@ def forecast_month_end(
         forecast_usd=forecast.quantize(CENT, rounding=ROUND_HALF_EVEN),
         days_in_month=length,
         days_remaining=len(remaining),
+        days_unknown=len(unknown),
         history_start=history_start,
         history_end=as_of,
         history_days_with_data=len(history),

@@ -135,6 +135,8 @@ def forecast_lines(report: MonthlyReport) -> tuple[str, str] | None:
     headline = f"{report.forecast_label}: {usd(forecast.forecast_usd)} expected by the end of the month"
     window = (forecast.history_end - forecast.history_start).days + 1
     so_far = f"Month to date {usd(forecast.month_to_date_usd)} (to {forecast.as_of.isoformat()})."
+    if forecast.days_unknown:
+        so_far += f" Days without data so far: {forecast.days_unknown}, forecast like the remaining ones."
     if forecast.method == "weekday_run_rate":
         how = (
             f"Each of the {forecast.days_remaining} remaining days is forecast at the mean spend of its weekday over "

@@ -85,6 +85,19 @@ def test_on_the_first_of_the_month_the_whole_month_is_forecast_from_the_previous
     assert forecast.days_remaining == 30
 
 
+def test_a_day_not_synced_yet_is_forecast_at_its_weekday_rate_not_counted_as_nothing() -> None:
+    series = weekly_series(date(2026, 9, 1), date(2026, 11, 30), weekday="100", weekend="40", jitter=0)
+    as_of = date(2026, 11, 13)
+    missing = {date(2026, 11, 4), date(2026, 11, 13)}  # a failed Wednesday, and yesterday not synced yet
+    known = {d: v for d, v in series.items() if d <= as_of and d not in missing}
+
+    forecast = forecast_month_end(known, as_of=as_of)
+
+    assert forecast.forecast_usd == sum((series[d] for d in NOVEMBER), Decimal(0))
+    assert forecast.days_unknown == 2
+    assert forecast.month_to_date_usd == sum((known[d] for d in NOVEMBER if d in known), Decimal(0))
+
+
 @pytest.mark.parametrize(("history_days", "month"), [(6, None), (57, None), (28, "2026-10")])
 def test_impossible_requests_are_refused(history_days: int, month: str | None) -> None:
     with pytest.raises(ValueError):
