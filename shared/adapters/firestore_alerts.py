@@ -13,30 +13,21 @@ Money is stored as plain decimal strings; ``created_at`` and ``expire_at`` as ti
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from google.api_core import exceptions as gexc
 
-from shared.adapters.firestore_audit import TRANSIENT
 from shared.adapters.firestore_enterprises import ENTERPRISES
+from shared.adapters.firestore_errors import translated
 from shared.domain.alerts import Alert, Channel, Outcome, claim, settle
-from shared.errors import DependencyUnavailable, NotFound
+from shared.errors import NotFound
 from shared.ports import AlertPage, AuditCursor
 
 log = logging.getLogger(__name__)
 
 ALERTS = "alerts"
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    try:
-        yield
-    except TRANSIENT as e:
-        raise DependencyUnavailable("the database is temporarily unavailable") from e
 
 
 def alert_doc(alert: Alert) -> dict[str, Any]:
@@ -62,10 +53,10 @@ class FirestoreAlerts:
     def create(self, enterprise_id: str, alert: Alert) -> tuple[Alert, bool]:
         ref = self._collection(enterprise_id).document(alert.id)
         try:
-            with _translated():
+            with translated():
                 ref.create(alert_doc(alert))
         except gexc.AlreadyExists:  # another sync (or an earlier one) found the same condition
-            with _translated():
+            with translated():
                 return _alert_of(ref.get()), False
         log.info("alert recorded", extra={"enterprise_id": enterprise_id, "alert_id": alert.id})
         return alert, True
@@ -74,7 +65,7 @@ class FirestoreAlerts:
         from google.cloud.firestore_v1.base_query import FieldFilter
 
         query = self._collection(enterprise_id).where(filter=FieldFilter("open", "==", True)).limit(limit)
-        with _translated():
+        with translated():
             return [_alert_of(s) for s in query.stream()]
 
     def _transform(self, enterprise_id: str, alert_id: str, apply: Callable[[Alert], Alert | None]) -> Alert | None:
@@ -92,7 +83,7 @@ class FirestoreAlerts:
                 transaction.set(ref, alert_doc(changed))
             return changed
 
-        with _translated():
+        with translated():
             result: Alert | None = write(self._db.transaction())
         return result
 
@@ -118,7 +109,7 @@ class FirestoreAlerts:
         )
         if after is not None:
             query = query.start_after({"created_at": after.at, "__name__": alerts.document(after.entry_id)})
-        with _translated():
+        with translated():
             snaps = list(query.limit(limit + 1).stream())
         found = [_alert_of(s) for s in snaps[:limit]]
         more = len(snaps) > limit and bool(found)

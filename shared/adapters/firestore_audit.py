@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from google.api_core import exceptions as gexc
-
 from shared.adapters.firestore_enterprises import ENTERPRISES
+from shared.adapters.firestore_errors import TRANSIENT
 from shared.domain.audit import AuditEntry
 from shared.errors import DependencyUnavailable
 from shared.ports import AuditCursor, AuditPage
@@ -20,13 +19,6 @@ from shared.ports import AuditCursor, AuditPage
 log = logging.getLogger(__name__)
 
 AUDIT_LOG = "audit_log"
-TRANSIENT = (
-    gexc.ServiceUnavailable,
-    gexc.DeadlineExceeded,
-    gexc.InternalServerError,
-    gexc.Aborted,
-    gexc.ResourceExhausted,
-)
 
 
 def audit_doc(entry: AuditEntry) -> dict[str, Any]:

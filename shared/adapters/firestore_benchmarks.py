@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any
 
-from google.api_core import exceptions as gexc
 from pydantic import ValidationError
 
 from shared.adapters.firestore_enterprises import ENTERPRISES
+from shared.adapters.firestore_errors import translated
 from shared.adapters.firestore_snapshots import MONTHS
 from shared.domain.benchmark_models import BenchmarkDocument
 from shared.domain.enterprise import Industry
 from shared.domain.snapshot_parts import ProviderPart
 from shared.domain.usage import Provider
-from shared.errors import DependencyUnavailable
 from shared.ports import BenchmarkParticipant, Clock
 
 log = logging.getLogger(__name__)
@@ -38,22 +36,7 @@ GET_ALL_BATCH = 300
 PART_FIELDS = ("comparison", "rate_basis")
 """The parts of a provider's monthly figures a benchmark uses."""
 
-_TRANSIENT = (
-    gexc.ServiceUnavailable,
-    gexc.DeadlineExceeded,
-    gexc.InternalServerError,
-    gexc.Aborted,
-    gexc.ResourceExhausted,
-)
 _FIELD_MASK = [f"by_provider.{p.value}.{name}" for p in Provider for name in PART_FIELDS]
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    try:
-        yield
-    except _TRANSIENT as e:
-        raise DependencyUnavailable("the database is temporarily unavailable") from e
 
 
 def _industry(value: Any) -> Industry:
@@ -95,7 +78,7 @@ class FirestoreBenchmarks:
         last = None
         while True:
             page = query.start_after(last) if last is not None else query
-            with _translated():
+            with translated():
                 snaps = list(page.stream())
             if not snaps:
                 return
@@ -112,7 +95,7 @@ class FirestoreBenchmarks:
                 enterprises.document(eid).collection(MONTHS).document(month)
                 for eid in enterprise_ids[start : start + GET_ALL_BATCH]
             ]
-            with _translated():
+            with translated():
                 snaps = list(self._db.get_all(refs, field_paths=_FIELD_MASK))
             for snap in snaps:
                 if snap.exists:
@@ -123,18 +106,18 @@ class FirestoreBenchmarks:
     def put(self, document: BenchmarkDocument) -> None:
         doc: dict[str, Any] = document.model_dump(mode="json")
         doc[WRITTEN_AT] = self._clock.now()
-        with _translated():
+        with translated():
             self._db.collection(BENCHMARKS).document(document.month).set(doc)
 
     def get(self, month: str) -> BenchmarkDocument | None:
-        with _translated():
+        with translated():
             snap = self._db.collection(BENCHMARKS).document(month).get()
         return _document(snap) if snap.exists else None
 
     def latest(self) -> BenchmarkDocument | None:
         # By the ``month`` field (same order as the ids): Firestore cannot scan document ids in descending order.
         query = self._db.collection(BENCHMARKS).order_by("month", direction="DESCENDING").limit(1)
-        with _translated():
+        with translated():
             snaps = list(query.stream())
         return _document(snaps[0]) if snaps else None
 

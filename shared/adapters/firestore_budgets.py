@@ -11,15 +11,14 @@ Both are written in one transaction with the change's audit entries. Money is st
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-from shared.adapters.firestore_audit import TRANSIENT, audit_doc, audit_ref
+from shared.adapters.firestore_audit import audit_doc, audit_ref
 from shared.adapters.firestore_connections import PRIVATE
 from shared.adapters.firestore_enterprises import ENTERPRISES
+from shared.adapters.firestore_errors import translated
 from shared.domain.budgets import AlertSettings, WebhookTarget
-from shared.errors import DependencyUnavailable
 from shared.ports import AlertSettingsChange
 
 log = logging.getLogger(__name__)
@@ -27,14 +26,6 @@ log = logging.getLogger(__name__)
 BUDGETS = "budgets"
 CURRENT = "current"
 WEBHOOK_DOC = "alert_webhook"
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    try:
-        yield
-    except TRANSIENT as e:
-        raise DependencyUnavailable("the database is temporarily unavailable") from e
 
 
 def _settings_doc(settings: AlertSettings) -> dict[str, Any]:
@@ -71,12 +62,12 @@ class FirestoreAlertSettings:
 
     def get(self, enterprise_id: str) -> AlertSettings | None:
         settings, _ = self._refs(enterprise_id)
-        with _translated():
+        with translated():
             return _settings_of(settings.get())
 
     def webhook(self, enterprise_id: str) -> WebhookTarget | None:
         _, private = self._refs(enterprise_id)
-        with _translated():
+        with translated():
             return _webhook_of(private.get())
 
     def update(
@@ -102,7 +93,7 @@ class FirestoreAlertSettings:
                 transaction.set(audit_ref(self._db, enterprise_id, entry.id), audit_doc(entry))
             return result
 
-        with _translated():
+        with translated():
             result: AlertSettingsChange = write(self._db.transaction())
         log.info(
             "alert settings saved",

@@ -20,12 +20,13 @@ from typing import Any
 
 from google.api_core import exceptions as gexc
 
-from shared.adapters.firestore_audit import TRANSIENT, audit_doc, audit_ref
+from shared.adapters.firestore_audit import audit_doc, audit_ref
 from shared.adapters.firestore_enterprises import ENTERPRISES
+from shared.adapters.firestore_errors import translated
 from shared.domain.audit import AuditEntry
 from shared.domain.enterprise import ProviderName, ProviderState, ProviderStatus
 from shared.domain.provider_keys import ProviderKeyRecord
-from shared.errors import Conflict, DependencyUnavailable, NotFound
+from shared.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,10 @@ PROVIDERS_DOC = "providers"
 @contextmanager
 def _translated() -> Iterator[None]:
     try:
-        yield
+        with translated():
+            yield
     except gexc.NotFound as e:
         raise NotFound("enterprise not found", code="enterprise_not_found") from e
-    except TRANSIENT as e:
-        raise DependencyUnavailable("the database is temporarily unavailable") from e
 
 
 def _record_of(snap: Any, provider: ProviderName) -> ProviderKeyRecord | None:

@@ -7,32 +7,12 @@ half-way (a timeout, a crash) loses nothing, and the next run simply continues.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from google.api_core import exceptions as gexc
-
-from shared.errors import DependencyUnavailable
+from shared.adapters.firestore_errors import translated
 
 MAX_PAGE = 500
 """Firestore's limit of writes per commit."""
-
-_TRANSIENT = (
-    gexc.ServiceUnavailable,
-    gexc.DeadlineExceeded,
-    gexc.InternalServerError,
-    gexc.Aborted,
-    gexc.ResourceExhausted,
-)
-
-
-@contextmanager
-def translated() -> Iterator[None]:
-    try:
-        yield
-    except _TRANSIENT as e:
-        raise DependencyUnavailable("the database is temporarily unavailable") from e
 
 
 def delete_page(db: Any, query: Any, limit: int) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 
 from google.api_core import exceptions as gexc
 
+from shared.adapters.firestore_errors import TRANSIENT
 from shared.domain.enterprise import Enterprise, Membership
 from shared.errors import DependencyUnavailable, NotFound
 from shared.ports import EnterpriseChange
@@ -17,7 +18,6 @@ log = logging.getLogger(__name__)
 ENTERPRISES = "enterprises"
 MAX_TRANSACTION_ATTEMPTS = 10
 """Attempts of one update under contention before it answers 503 (the client library's default is 5)."""
-_TRANSIENT = (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError, gexc.Aborted)
 
 
 def enterprise_doc(enterprise: Enterprise) -> dict[str, Any]:
@@ -45,13 +45,13 @@ class FirestoreEnterprises:
             existing = self.get(enterprise.id)
             assert existing is not None
             return existing, False
-        except _TRANSIENT as e:
+        except TRANSIENT as e:
             raise DependencyUnavailable("the database is temporarily unavailable") from e
 
     def get(self, enterprise_id: str) -> Enterprise | None:
         try:
             snap = self._db.collection(ENTERPRISES).document(enterprise_id).get()
-        except _TRANSIENT as e:
+        except TRANSIENT as e:
             raise DependencyUnavailable("the database is temporarily unavailable") from e
         if not snap.exists:
             return None
@@ -67,7 +67,7 @@ class FirestoreEnterprises:
         )
         try:
             snaps = list(query.stream())
-        except _TRANSIENT as e:
+        except TRANSIENT as e:
             raise DependencyUnavailable("the database is temporarily unavailable") from e
         result = []
         for snap in snaps:
@@ -87,7 +87,7 @@ class FirestoreEnterprises:
         )
         try:
             snaps = list(query.stream())
-        except _TRANSIENT as e:
+        except TRANSIENT as e:
             raise DependencyUnavailable("the database is temporarily unavailable") from e
         return sorted(s.id for s in snaps if (s.to_dict() or {}).get("status", "active") == "active")
 
@@ -118,7 +118,7 @@ class FirestoreEnterprises:
         try:
             updated: Enterprise = apply(self._db.transaction(max_attempts=MAX_TRANSACTION_ATTEMPTS))
             return updated
-        except _TRANSIENT as e:
+        except TRANSIENT as e:
             raise DependencyUnavailable("the database is temporarily unavailable") from e
         except ValueError as e:
             # The client library reports a transaction that kept losing to concurrent writers as a ValueError.

@@ -13,8 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shared.adapters.firestore_deletes import delete_page, translated
+from shared.adapters.firestore_deletes import delete_page
 from shared.adapters.firestore_enterprises import ENTERPRISES
+from shared.adapters.firestore_errors import translated
 from shared.ports import ErasureRecord
 
 ERASURES = "erasures"

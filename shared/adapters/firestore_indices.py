@@ -12,8 +12,7 @@ import logging
 from datetime import date, timedelta
 from typing import Any
 
-from google.api_core import exceptions as gexc
-
+from shared.adapters.firestore_errors import TRANSIENT
 from shared.domain.index_models import IndexDay
 from shared.errors import DependencyUnavailable
 from shared.ports import Clock
@@ -22,7 +21,6 @@ log = logging.getLogger(__name__)
 
 INDICES = "indices"
 _PUBLISHED = "published"
-_TRANSIENT = (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError, gexc.Aborted)
 
 
 def index_doc(day: IndexDay) -> dict[str, Any]:
@@ -40,14 +38,14 @@ class FirestoreIndices:
         ref = self._db.collection(INDICES).document(day.day.isoformat())
         try:
             ref.set(index_doc(day))
-        except _TRANSIENT as e:
+        except TRANSIENT as e:
             raise DependencyUnavailable("the database is temporarily unavailable") from e
         log.info("stored market index day", extra={"day": day.day.isoformat(), "published": day.published})
 
     def get(self, day: date) -> IndexDay | None:
         try:
             snap = self._db.collection(INDICES).document(day.isoformat()).get()
-        except _TRANSIENT as e:
+        except TRANSIENT as e:
             raise DependencyUnavailable("the database is temporarily unavailable") from e
         return _parse(snap.to_dict()) if snap.exists else None
 
@@ -62,7 +60,7 @@ class FirestoreIndices:
         ]
         try:
             snaps = list(self._db.get_all(refs))
-        except _TRANSIENT as e:
+        except TRANSIENT as e:
             raise DependencyUnavailable("the database is temporarily unavailable") from e
         found = [_parse(s.to_dict()) for s in snaps if s.exists and (s.to_dict() or {}).get(_PUBLISHED)]
         return max(found, key=lambda d: d.day, default=None)

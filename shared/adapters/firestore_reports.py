@@ -11,35 +11,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from google.api_core import exceptions as gexc
-
 from shared.adapters.firestore_enterprises import ENTERPRISES
+from shared.adapters.firestore_errors import translated
 from shared.adapters.firestore_snapshots import MONTHS
 from shared.domain.report_delivery import Claim, ReportRecord, decide_claim
-from shared.errors import DependencyUnavailable
 
 log = logging.getLogger(__name__)
 
 REPORTS = "reports"
 MAX_TRANSACTION_ATTEMPTS = 5
-_TRANSIENT = (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError, gexc.ResourceExhausted)
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    try:
-        yield
-    except _TRANSIENT as e:
-        raise DependencyUnavailable("the database is temporarily unavailable") from e
-    except ValueError as e:
-        # The client library reports a transaction that kept losing to concurrent writers as a ValueError.
-        if isinstance(e.__cause__, gexc.Aborted):
-            raise DependencyUnavailable("the report record is busy; try again") from e
-        raise
 
 
 def _doc(record: ReportRecord) -> dict[str, Any]:
@@ -69,29 +52,29 @@ class FirestoreReportLog:
                 transaction.set(ref, _doc(decision.record))
             return decision
 
-        with _translated():
+        with translated():
             claim: Claim = apply(self._db.transaction(max_attempts=MAX_TRANSACTION_ATTEMPTS))
         return claim
 
     def save(self, enterprise_id: str, record: ReportRecord) -> None:
-        with _translated():
+        with translated():
             self._ref(enterprise_id, record.month).set(_doc(record))
 
     def get(self, enterprise_id: str, month: str) -> ReportRecord | None:
-        with _translated():
+        with translated():
             snap = self._ref(enterprise_id, month).get()
         return ReportRecord.model_validate(snap.to_dict()) if snap.exists else None
 
     def recent(self, enterprise_id: str, limit: int) -> list[ReportRecord]:
         collection = self._db.collection(ENTERPRISES).document(enterprise_id).collection(REPORTS)
         query = collection.order_by("month", direction="DESCENDING").limit(limit)
-        with _translated():
+        with translated():
             return [ReportRecord.model_validate(s.to_dict()) for s in query.stream()]
 
     def months_with_usage(self, enterprise_id: str, limit: int) -> list[str]:
         collection = self._db.collection(ENTERPRISES).document(enterprise_id).collection(MONTHS)
         query = collection.select(["month"]).order_by("month", direction="DESCENDING").limit(limit)
-        with _translated():
+        with translated():
             return [s.id for s in query.stream()]
 
 
@@ -115,7 +98,7 @@ class FirestoreReportTargets:
         last = None
         while True:
             page = query.start_after(last) if last is not None else query
-            with _translated():
+            with translated():
                 snaps = list(page.stream())
             if not snaps:
                 return

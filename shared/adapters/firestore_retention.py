@@ -19,9 +19,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.adapters.firestore_deletes import delete_page, translated
+from shared.adapters.firestore_deletes import delete_page
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_erasure import erased_since
+from shared.adapters.firestore_errors import translated
 from shared.adapters.firestore_snapshots import EXPIRE_AT, MONTHS, RAW, SNAPSHOTS
 from shared.domain.enterprise import Enterprise
 from shared.ports import ErasureRecord

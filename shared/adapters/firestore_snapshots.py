@@ -16,7 +16,6 @@ import json
 import logging
 import zlib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -24,10 +23,10 @@ from google.api_core import exceptions as gexc
 from pydantic import BaseModel, ValidationError
 
 from shared.adapters.firestore_enterprises import ENTERPRISES
+from shared.adapters.firestore_errors import translated
 from shared.domain.enterprise import ProviderName
 from shared.domain.snapshot import UsageSnapshot
 from shared.domain.usage_month import UsageMonth, month_bounds, month_key
-from shared.errors import DependencyUnavailable
 from shared.ports import RawPage
 
 log = logging.getLogger(__name__)
@@ -43,22 +42,6 @@ MAX_BATCH_BYTES = 8_000_000
 """Below Firestore's 10 MiB per commit request."""
 MAX_RAW_BODY_BYTES = 900_000
 """A compressed page larger than this is stored without its body (a document holds at most 1 MiB)."""
-
-_TRANSIENT = (
-    gexc.ServiceUnavailable,
-    gexc.DeadlineExceeded,
-    gexc.InternalServerError,
-    gexc.Aborted,
-    gexc.ResourceExhausted,
-)
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    try:
-        yield
-    except _TRANSIENT as e:
-        raise DependencyUnavailable("the database is temporarily unavailable") from e
 
 
 BINARY_FIELDS = frozenset({"daily"})
@@ -108,7 +91,7 @@ class FirestoreSnapshots:
             query = collection.where(
                 filter=FieldFilter(FieldPath.document_id(), ">=", collection.document(first.isoformat()))
             ).where(filter=FieldFilter(FieldPath.document_id(), "<=", collection.document(last.isoformat())))
-            with _translated():
+            with translated():
                 snaps = list(query.stream())
             for snap in snaps:
                 parsed = _parse(UsageSnapshot, snap)
@@ -117,7 +100,7 @@ class FirestoreSnapshots:
         return found
 
     def month(self, enterprise_id: str, month: str) -> UsageMonth | None:
-        with _translated():
+        with translated():
             snap = self._enterprise(enterprise_id).collection(MONTHS).document(month).get()
         return _parse(UsageMonth, snap) if snap.exists else None
 
@@ -126,7 +109,7 @@ class FirestoreSnapshots:
             return {}
         collection = self._enterprise(enterprise_id).collection(MONTHS)
         refs = [collection.document(m) for m in sorted(set(months))]
-        with _translated():
+        with translated():
             snaps = list(self._db.get_all(refs))
         found: dict[str, UsageMonth] = {}
         for snap in snaps:
@@ -154,7 +137,7 @@ class FirestoreSnapshots:
             batch = self._db.batch()
             for ref, doc in chunk:
                 batch.set(ref, doc)
-            with _translated():
+            with translated():
                 batch.commit()
 
     def save_raw_pages(self, enterprise_id: str, pages: Sequence[RawPage], *, expire_at: datetime) -> int:
@@ -164,7 +147,7 @@ class FirestoreSnapshots:
             batch = self._db.batch()
             for ref, doc in chunk:
                 batch.set(ref, doc)
-            with _translated():
+            with translated():
                 batch.commit()
         return len(writes)
 
@@ -173,7 +156,7 @@ class FirestoreSnapshots:
             return
         update = {f"providers.{p.value}.last_sync": at for p in sorted(set(providers))}
         try:
-            with _translated():
+            with translated():
                 self._enterprise(enterprise_id).update(update)
         except gexc.NotFound:
             log.info("enterprise gone before its sync was recorded", extra={"enterprise_id": enterprise_id})
