@@ -9,12 +9,13 @@ from decimal import Decimal
 
 from pydantic import SecretStr
 
+from shared.api.sync_routes import alert_use_case
 from shared.config import Settings
+from shared.deps import Deps
 from shared.domain.enterprise import ProviderName, ProviderState, ProviderStatus
 from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
 from shared.domain.snapshot import IndexLevel
 from shared.domain.usage import Provider
-from shared.services.deliver_alert import AlertDelivery
 from shared.services.evaluate_alerts import EvaluateAlerts
 from shared.services.key_health import KeyHealth
 from shared.services.sync_enterprise import SyncEnterprise
@@ -97,22 +98,17 @@ class SyncWorld:
         )
 
     def alert_use_case(self) -> EvaluateAlerts:
-        delivery = AlertDelivery(
+        """The alerts wired as the sync worker wires them (``sync_routes.alert_use_case``), over this world's fakes."""
+        deps = Deps(
+            self.settings,
+            self.clock,
             alerts=self.alerts,
             alert_settings=self.alert_settings,
             mailer=self.mailer,
             webhooks=self.webhooks,
-            clock=self.clock,
-            settings=self.settings,
-        )
-        return EvaluateAlerts(
             snapshots=self.snapshots,
-            alert_settings=self.alert_settings,
-            alerts=self.alerts,
-            delivery=delivery,
-            clock=self.clock,
-            settings=self.settings,
         )
+        return alert_use_case(deps)
 
     def run(self, payload: Mapping[str, object], read_id: str = "task-1") -> SyncReport:
         return self.use_case().run(SyncRequest.model_validate(payload), read_id=read_id)
