@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import translated
+from shared.adapters.firestore_pages import query_pages
 from shared.adapters.firestore_snapshots import MONTHS
 from shared.domain.benchmark_models import BenchmarkDocument
 from shared.domain.enterprise import Industry
@@ -72,20 +73,9 @@ class FirestoreBenchmarks:
             .where(filter=FieldFilter("status", "==", "active"))
             .where(filter=FieldFilter("settings.share_anonymous_benchmarks", "==", True))
             .select(["industry"])
-            .order_by("__name__")
-            .limit(page_size)
         )
-        last = None
-        while True:
-            page = query.start_after(last) if last is not None else query
-            with translated():
-                snaps = list(page.stream())
-            if not snaps:
-                return
+        for snaps in query_pages(query, page_size=page_size):
             yield [BenchmarkParticipant(s.id, _industry((s.to_dict() or {}).get("industry"))) for s in snaps]
-            if len(snaps) < page_size:
-                return
-            last = snaps[-1]
 
     def month_parts(self, enterprise_ids: Sequence[str], month: str) -> dict[str, dict[str, ProviderPart]]:
         enterprises = self._db.collection(ENTERPRISES)

@@ -16,6 +16,7 @@ from typing import Any
 
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import translated
+from shared.adapters.firestore_pages import query_pages
 from shared.adapters.firestore_snapshots import MONTHS
 from shared.domain.report_delivery import Claim, ReportRecord, decide_claim
 
@@ -92,17 +93,6 @@ class FirestoreReportTargets:
             .where(filter=FieldFilter("status", "==", "active"))
             .where(filter=FieldFilter("settings.email_reports", "==", True))
             .select([])
-            .order_by("__name__")
-            .limit(page_size)
         )
-        last = None
-        while True:
-            page = query.start_after(last) if last is not None else query
-            with translated():
-                snaps = list(page.stream())
-            if not snaps:
-                return
+        for snaps in query_pages(query, page_size=page_size):
             yield [s.id for s in snaps]
-            if len(snaps) < page_size:
-                return
-            last = snaps[-1]

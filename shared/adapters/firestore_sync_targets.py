@@ -12,16 +12,13 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from google.api_core import exceptions as gexc
-
 from shared.adapters.firestore_enterprises import ENTERPRISES
+from shared.adapters.firestore_pages import query_pages
 from shared.domain.enterprise import ProviderName, ProviderStatus
-from shared.errors import DependencyUnavailable
 from shared.ports import SyncTarget
 
 log = logging.getLogger(__name__)
 
-_TRANSIENT = (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError, gexc.Aborted)
 _STATUS_FIELDS = [f"providers.{p.value}.status" for p in ProviderName]
 
 
@@ -45,19 +42,7 @@ class FirestoreSyncTargets:
         query = self._db.collection(ENTERPRISES).where(filter=FieldFilter("status", "==", "active"))
         if hourly_only:
             query = query.where(filter=FieldFilter("settings.sync_frequency", "==", "hourly"))
-        query = query.select(_STATUS_FIELDS).order_by("__name__").limit(page_size)
-        last = None
-        while True:
-            page = query.start_after(last) if last is not None else query
-            try:
-                snaps = list(page.stream())
-            except _TRANSIENT as e:
-                raise DependencyUnavailable("the database is temporarily unavailable") from e
-            if not snaps:
-                return
+        for snaps in query_pages(query.select(_STATUS_FIELDS), page_size=page_size):
             targets = [t for t in (_target(s) for s in snaps) if t is not None]
             log.debug("sync targets page", extra={"read": len(snaps), "targets": len(targets)})
             yield targets
-            if len(snaps) < page_size:
-                return
-            last = snaps[-1]
