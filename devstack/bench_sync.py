@@ -144,6 +144,7 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
     from shared.adapters.firestore_audit import FirestoreAuditLog
     from shared.adapters.firestore_connections import FirestoreProviderConnections
     from shared.adapters.firestore_enterprises import FirestoreEnterprises, enterprise_doc
+    from shared.adapters.firestore_leases import FirestoreLeases
     from shared.adapters.firestore_snapshots import FirestoreSnapshots
     from shared.adapters.secret_manager import SecretManagerStore
     from shared.adapters.usage_sources import ProviderUsageSources
@@ -209,6 +210,7 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
             secrets=secrets,
             sources=ProviderUsageSources(settings, clock),
             snapshots=FirestoreSnapshots(client),
+            leases=FirestoreLeases(client),
             audit_log=FirestoreAuditLog(client),
             key_health=KeyHealth(
                 enterprises=enterprises, connections=connections, mailer=_NoMail(), clock=clock, settings=settings

@@ -19,6 +19,7 @@ from shared.ports import (
     EnterpriseStore,
     ErasureStore,
     IndexStore,
+    Leases,
     Mailer,
     ProviderConnectionStore,
     ReportLog,
@@ -138,6 +139,15 @@ class Deps:
         from shared.adapters.firestore_snapshots import FirestoreSnapshots
 
         return FirestoreSnapshots(self.firestore)
+
+    @cached_property
+    def leases(self) -> Leases:
+        found = self._override("leases")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_leases import FirestoreLeases
+
+        return FirestoreLeases(self.firestore)
 
     @cached_property
     def sync_targets(self) -> SyncTargets:

@@ -312,6 +312,19 @@ class RawPage:
     """``ProviderPull.raw_pages`` entry: report, path, query (redacted), body."""
 
 
+@dataclass(frozen=True)
+class MonthWrite:
+    """What a month's read-modify-write decided to write: changed days and, when it changed, the month's rollup."""
+
+    days: Sequence[UsageSnapshot]
+    rollup: UsageMonth | None
+
+
+MonthChange = Callable[[Mapping[date, UsageSnapshot], UsageMonth | None], MonthWrite]
+"""Given a month's stored days and rollup, what to write (``MonthWrite((), None)``: nothing). It may run more than
+once for one update (a concurrent writer committed first), so it must not have side effects."""
+
+
 class SnapshotStore(Protocol):
     """``enterprises/{id}/usage_snapshots/{day}``, ``usage_months/{month}``, ``raw_responses/{id}``, ``last_sync``.
 
@@ -329,6 +342,13 @@ class SnapshotStore(Protocol):
         rollup never disagrees with its days and a month without a rollup has no snapshot (ADR 0011)."""
         ...
 
+    def update_month(self, enterprise_id: str, month: str, change: MonthChange, *, synced_at: datetime) -> MonthWrite:
+        """Read the ``YYYY-MM`` month's days and rollup, apply ``change`` and write its result, atomically: a
+        concurrent update of the same month either sees this one's writes or makes this one run ``change`` again on
+        what it wrote. So tasks of one enterprise that overlap in time never overwrite each other's provider parts,
+        and a rollup never disagrees with its days. Returns what was written."""
+        ...
+
     def month(self, enterprise_id: str, month: str) -> UsageMonth | None: ...
 
     def rollups(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:
@@ -341,6 +361,19 @@ class SnapshotStore(Protocol):
 
     def record_last_sync(self, enterprise_id: str, providers: Sequence[ProviderName], at: datetime) -> None:
         """Set ``providers.<p>.last_sync`` of the enterprise for each provider synced."""
+        ...
+
+
+class Leases(Protocol):
+    """Short exclusive leases on a named piece of work (``enterprises/{id}/leases/{name}``), released by their holder
+    or expiring on their own when a holder dies. Raises ``DependencyUnavailable`` when the database is unavailable."""
+
+    def acquire(self, enterprise_id: str, name: str, *, holder: str, now: datetime, ttl: timedelta) -> bool:
+        """Take the lease for ``holder`` until ``now + ttl``; ``False`` when another holder's lease has not expired."""
+        ...
+
+    def release(self, enterprise_id: str, name: str, *, holder: str) -> None:
+        """End ``holder``'s lease; a lease that expired and was taken by someone else is left alone."""
         ...
 
 

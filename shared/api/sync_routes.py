@@ -75,6 +75,7 @@ def sync_use_case(deps: Deps) -> SyncEnterprise:
         secrets=deps.secrets,
         sources=deps.usage_source_factory,
         snapshots=deps.snapshots,
+        leases=deps.leases,
         audit_log=deps.audit_log,
         key_health=key_health,
         tasks=deps.tasks,

@@ -18,6 +18,7 @@ from devstack.provider_sim.simulator import ProviderSimulator
 from shared.adapters.firestore_audit import FirestoreAuditLog
 from shared.adapters.firestore_connections import FirestoreProviderConnections
 from shared.adapters.firestore_enterprises import FirestoreEnterprises
+from shared.adapters.firestore_leases import FirestoreLeases
 from shared.adapters.firestore_snapshots import FirestoreSnapshots
 from shared.adapters.secret_manager import SecretManagerStore
 from shared.adapters.usage_sources import ProviderUsageSources
@@ -115,6 +116,7 @@ def build_stack(db: Any, secret_server: Any, running: RunningSimulator, secret: 
         secrets=secrets,
         sources=ProviderUsageSources(settings, clock),
         snapshots=FirestoreSnapshots(db),
+        leases=FirestoreLeases(db),
         audit_log=FirestoreAuditLog(db),
         key_health=KeyHealth(
             enterprises=enterprises, connections=connections, mailer=mailer, clock=clock, settings=settings

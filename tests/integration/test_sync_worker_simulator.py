@@ -17,6 +17,7 @@ from devstack.provider_sim import DayTruth, Faults, RunningSimulator
 from shared.adapters.firestore_audit import FirestoreAuditLog
 from shared.adapters.firestore_connections import FirestoreProviderConnections
 from shared.adapters.firestore_enterprises import FirestoreEnterprises
+from shared.adapters.firestore_leases import FirestoreLeases
 from shared.adapters.firestore_snapshots import FirestoreSnapshots
 from shared.adapters.secret_manager import SecretManagerStore
 from shared.adapters.usage_sources import ProviderUsageSources
@@ -125,6 +126,7 @@ def stack(firestore_db: Any, secret_server: Any, running: RunningSimulator) -> I
         secrets=secrets,
         sources=ProviderUsageSources(settings, clock),
         snapshots=FirestoreSnapshots(firestore_db),
+        leases=FirestoreLeases(firestore_db),
         audit_log=FirestoreAuditLog(firestore_db),
         key_health=KeyHealth(
             enterprises=enterprises, connections=connections, mailer=mailer, clock=clock, settings=settings

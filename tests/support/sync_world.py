@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -25,7 +25,7 @@ from tests.support.fake_alerts import FakeAlertSettings, FakeAlertStore, FakeWeb
 from tests.support.fake_connections import FakeAuditLog, FakeProviderConnections
 from tests.support.fake_mailer import FakeMailer
 from tests.support.fake_secret_store import FakeSecretStore
-from tests.support.fake_sync import FakePullSources, FakeSnapshotStore
+from tests.support.fake_sync import FakeLeases, FakePullSources, FakeSnapshotStore
 from tests.support.fake_task_queue import FakeTaskQueue
 from tests.support.fakes import FakeEnterpriseStore, FixedClock
 
@@ -46,12 +46,15 @@ class SyncWorld:
     secrets: FakeSecretStore = field(default_factory=lambda: FakeSecretStore(project_id="demo-test"))
     sources: FakePullSources = field(default_factory=FakePullSources)
     snapshots: FakeSnapshotStore = field(default_factory=FakeSnapshotStore)
+    leases: FakeLeases = field(default_factory=FakeLeases)
     tasks: FakeTaskQueue = field(default_factory=FakeTaskQueue)
     mailer: FakeMailer = field(default_factory=FakeMailer)
     alert_settings: FakeAlertSettings = field(default_factory=FakeAlertSettings)
     alerts: FakeAlertStore = field(default_factory=FakeAlertStore)
     webhooks: FakeWebhookSender = field(default_factory=FakeWebhookSender)
     connections: FakeProviderConnections = field(init=False)
+    sleep: Callable[[float], None] = field(default=lambda seconds: None)
+    """Waits for a busy lease: none in unit tests (a test that wants to see them records them)."""
 
     def __post_init__(self) -> None:
         self.connections = FakeProviderConnections(self.enterprises, self.audit)
@@ -87,6 +90,7 @@ class SyncWorld:
             secrets=self.secrets,
             sources=self.sources,
             snapshots=self.snapshots,
+            leases=self.leases,
             audit_log=self.audit,
             key_health=key_health,
             tasks=self.tasks,
@@ -95,6 +99,7 @@ class SyncWorld:
             index=lambda day: INDEX,
             savings=lambda day: {},
             alerts=self.alert_use_case(),
+            sleep=self.sleep,
         )
 
     def alert_use_case(self) -> EvaluateAlerts:

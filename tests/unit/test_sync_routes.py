@@ -35,6 +35,7 @@ def worker(world: SyncWorld) -> WebApp:
         secrets=world.secrets,
         usage_source_factory=world.sources,
         snapshots=world.snapshots,
+        leases=world.leases,
         audit_log=world.audit,
         mailer=world.mailer,
         tasks=world.tasks,
