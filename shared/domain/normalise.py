@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from shared.domain.charges import categorised
 from shared.domain.pricing import UnitPrice, list_unit_price
-from shared.domain.reconcile import reconcile
+from shared.domain.reconcile import MIN_ABSOLUTE_GAP_USD, TIERS_BILLED_ELSEWHERE, reconcile
 from shared.domain.usage import (
     ContextBand,
     CostKind,
@@ -186,9 +188,10 @@ def build_day(
             error_message=failure.message,
         )
     records = price_records(provider, day, (u for part in parts for u in part.usage))
-    costs = tuple(line for part in parts for line in part.costs)
+    costs = tuple(categorised(line) for part in parts for line in part.costs)
     meters = tuple(meter for part in parts for meter in part.meters)
     estimated = cost_source is CostSource.ESTIMATED
+    pending = not estimated and cost_pending(provider, records, costs)
     return ProviderDay(
         provider=provider,
         day=day,
@@ -196,8 +199,25 @@ def build_day(
         records=records,
         cost_lines=costs + estimated_cost_lines(records) if estimated else costs,
         meters=meters,
-        reconciliation=None if estimated else reconcile(provider, records, costs),
+        reconciliation=None if estimated or pending else reconcile(provider, records, costs),
+        cost_pending=pending,
     )
+
+
+def cost_pending(provider: Provider, records: Sequence[UsageRecord], costs: Sequence[CostLine]) -> bool:
+    """Usage the provider bills through its cost endpoint, and no cost line at all for the day yet.
+
+    Cost data lags usage (up to ~48 h, cost-accuracy-and-focus.md §3.7): such a day is not free, its bill is not in.
+    Usage billed elsewhere (Anthropic Priority Tier) or at no charge (``PriceBasis.FREE``) expects no cost line,
+    nor does usage worth less than a cent at list price (a provider may bill it as nothing).
+    """
+    if costs:
+        return False
+    elsewhere = TIERS_BILLED_ELSEWHERE.get(provider, frozenset())
+    billable = [r for r in records if r.quantity > 0 and r.service_tier not in elsewhere]
+    if any(not r.priced for r in billable):
+        return True
+    return sum((r.list_cost_usd or Decimal(0) for r in billable), Decimal(0)) >= MIN_ABSOLUTE_GAP_USD
 
 
 ESTIMATED_LINE_ITEM = "estimated at list price"

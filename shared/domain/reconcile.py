@@ -5,7 +5,8 @@ effective discount; a ratio that discounts cannot explain means something is wro
 a mispriced or unpriced model, a unit mistake such as cents read as dollars). Such days are flagged with reasons,
 never hidden or "corrected".
 
-Only comparable amounts enter: cost lines for tokens (plus unclassifiable ones, so nothing is hidden) against the
+Only comparable amounts enter: cost lines for tokens (plus unclassifiable ones, so nothing is hidden; never credits
+or adjustments, FOCUS ChargeCategory Credit/Adjustment, which are not the price of any token) against the
 priced token usage of the tiers the provider's cost endpoint covers. Anthropic's Priority Tier is billed outside
 the cost report, so its usage is left out of the Anthropic comparison.
 """
@@ -16,7 +17,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from shared.domain.usage import (
-    CostKind,
     CostLine,
     Provider,
     Reconciliation,
@@ -48,7 +48,7 @@ def reconcile(provider: Provider, records: Sequence[UsageRecord], cost_lines: Se
     excluded = TIERS_BILLED_ELSEWHERE.get(provider, frozenset())
     comparable = [r for r in records if r.service_tier not in excluded]
     list_usd = sum((r.list_cost_usd for r in comparable if r.list_cost_usd is not None), Decimal(0))
-    billed_usd = sum((c.amount_usd for c in cost_lines if c.kind is not CostKind.OTHER), Decimal(0))
+    billed_usd = sum((c.amount_usd for c in cost_lines if c.kind.is_token_cost), Decimal(0))
 
     reasons: list[ReconciliationReason] = []
     if any(not r.priced for r in comparable):

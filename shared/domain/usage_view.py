@@ -15,6 +15,11 @@ Cost sources: a provider whose bill cannot be read (Google without a billing exp
 ``cost_source`` (``billed``, ``estimated``, ``mixed``), and ``notes`` says so in words. Effective rates and the
 discount are computed from billed money only.
 
+Pending cost (ADR 0016): a provider-day whose usage is in but whose bill is not yet adds its tokens and list cost
+only; ``by_day[].pending_providers`` names it, ``totals.pending_cost_days`` counts it and ``notes`` says so. Credits
+and adjustments are in ``totals.total_cost_usd`` and shown apart in ``totals.credits_usd``; rates and the discount
+never include them.
+
 Filters: ``provider`` keeps that provider's parts. ``model`` keeps each part's per-model tally only: snapshots do not
 split a model's billed cost into input and output sides nor keep a per-model reconciliation, so effective rates and
 the discount are ``None`` under a model filter, and projects are not broken down by model.
@@ -270,9 +275,15 @@ def rolled_days(
 
 
 def cost_notes(parts: Mapping[str, ProviderPart]) -> list[str]:
-    """One sentence per provider whose cost is not (entirely) from its bill."""
+    """One sentence per provider whose cost is not (entirely) from its bill, or not final yet."""
     notes = []
     for name, part in sorted(parts.items()):
+        if part.pending_days:
+            notes.append(
+                f"{name}: {part.pending_days} day(s) have usage the provider has not billed yet (cost data lags usage "
+                "by up to 48 hours); their cost is not in the totals until it arrives, and rates, the discount and "
+                "benchmarks leave those days out (by_day[].pending_providers)."
+            )
         if part.cost_source is CostSource.BILLED:
             continue
         amount = f"{part.tally.estimated_cost_usd.quantize(Decimal('0.01'))} USD"
@@ -362,6 +373,8 @@ def _day_entry(day: RolledDay, *, provider: str | None, model: str | None) -> Da
         list_cost_usd=tally.list_cost_usd,
         effective_blended_rate=rates.effective_blended_rate,
         failed_providers=sorted(failed),
+        credits_usd=sum((p.credits_usd for p in parts.values()), Decimal(0)),
+        pending_providers=sorted(name for name, part in parts.items() if part.pending_days),
     )
 
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from pydantic import ValidationError
+
 from shared.config import Settings
 from shared.domain.benchmark_models import DisclosureParams, ProviderUsageRow, UsageFigures
 from shared.domain.benchmarks import compute_benchmarks, merge_units
@@ -119,7 +121,15 @@ def aggregate_benchmarks(
     for page in store.participants(page_size=PARTICIPANTS_PAGE):
         industries.update((p.enterprise_id, p.industry) for p in page)
         for enterprise_id, parts in store.month_parts([p.enterprise_id for p in page], month).items():
-            rows.extend(provider_rows(enterprise_id, parts))
+            try:
+                rows.extend(provider_rows(enterprise_id, parts))
+            except ValidationError as e:
+                # One enterprise's impossible figures (e.g. a negative billed amount) must not cost every other
+                # participant its benchmark: that unit is left out of the month, and we hear about it.
+                logger.error(
+                    "benchmark unit skipped: invalid figures",
+                    extra={"enterprise_id": enterprise_id, "month": month, "errors": e.error_count()},
+                )
     units = merge_units(rows, industries)
     document = compute_benchmarks(units, month, disclosure_params(settings), settings.benchmark_noise_key, settled)
     store.put(document)
