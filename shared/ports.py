@@ -223,9 +223,17 @@ class ProviderConnectionStore(Protocol):
         ...
 
     def save_disconnection(
-        self, enterprise_id: str, provider: ProviderName, *, state: ProviderState, audit: AuditEntry
+        self,
+        enterprise_id: str,
+        provider: ProviderName,
+        *,
+        state: ProviderState,
+        audit: AuditEntry,
+        expected_version: str | None,
     ) -> None:
-        """Atomically store the disconnected state, delete the key record and add the audit entry."""
+        """Atomically store the disconnected state, delete the key record and add the audit entry, provided the key
+        record still names ``expected_version`` (``None``: no record); otherwise raise ``Conflict``
+        (``concurrent_connect``): a rotation stored a new key since it was read."""
         ...
 
     def save_key_record(self, enterprise_id: str, provider: ProviderName, record: ProviderKeyRecord) -> bool:
