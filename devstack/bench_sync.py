@@ -143,6 +143,7 @@ def bench_dispatch(client: Any, settings: Any, enterprises: int) -> None:
 def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, latency_ms: int) -> None:
     from shared.adapters.firestore_audit import FirestoreAuditLog
     from shared.adapters.firestore_connections import FirestoreProviderConnections
+    from shared.adapters.firestore_coverage import FirestoreCoverage
     from shared.adapters.firestore_enterprises import FirestoreEnterprises, enterprise_doc
     from shared.adapters.firestore_leases import FirestoreLeases
     from shared.adapters.firestore_snapshots import FirestoreSnapshots
@@ -154,6 +155,7 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
     from shared.domain.enterprise import Enterprise, Member, ProviderName, ProviderState, ProviderStatus, Role
     from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
     from shared.services.key_health import KeyHealth
+    from shared.services.sync_coverage import SyncCoverageRecorder
     from shared.services.sync_enterprise import SyncEnterprise
     from shared.services.sync_report import SyncRequest
 
@@ -211,6 +213,9 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
             sources=ProviderUsageSources(settings, clock),
             snapshots=FirestoreSnapshots(client),
             leases=FirestoreLeases(client),
+            coverage=SyncCoverageRecorder(
+                coverage=FirestoreCoverage(client), mailer=_NoMail(), tasks=_NoTasks(), clock=clock, settings=settings
+            ),
             audit_log=FirestoreAuditLog(client),
             key_health=KeyHealth(
                 enterprises=enterprises, connections=connections, mailer=_NoMail(), clock=clock, settings=settings

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     sync_pull_deadline_s: float = 420.0
     """Upper bound on one sync task's provider pulls (retries included), below the worker's 540 s timeout: a pull
     still running then counts as transient (503), after the other providers' data was stored."""
+    sync_max_attempts: int = Field(default=8, ge=1)
+    """The sync queue's ``max_attempts`` (Terraform ``infra/terraform/modules/platform/queues.tf``): on the last
+    attempt (``X-CloudTasks-TaskRetryCount`` + 1) a transient failure is recorded as missing days and acknowledged."""
     sync_lease_ttl_s: float = Field(default=120.0, gt=0)
     """A sync's lease on its enterprise's snapshots (held while it writes them) expires after this long, so a worker
     that died holding it blocks the enterprise's other syncs no longer (ADR 0016)."""

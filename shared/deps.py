@@ -16,6 +16,7 @@ from shared.ports import (
     AuditLog,
     BenchmarkStore,
     Clock,
+    CoverageStore,
     EnterpriseStore,
     ErasureStore,
     IndexStore,
@@ -139,6 +140,15 @@ class Deps:
         from shared.adapters.firestore_snapshots import FirestoreSnapshots
 
         return FirestoreSnapshots(self.firestore)
+
+    @cached_property
+    def coverage(self) -> CoverageStore:
+        found = self._override("coverage")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_coverage import FirestoreCoverage
+
+        return FirestoreCoverage(self.firestore)
 
     @cached_property
     def leases(self) -> Leases:

@@ -19,6 +19,7 @@ from shared.domain.alerts import Alert, Channel, Outcome
 from shared.domain.audit import AuditEntry
 from shared.domain.benchmark_models import BenchmarkDocument
 from shared.domain.budgets import AlertSettings, WebhookTarget
+from shared.domain.coverage import SyncCoverage
 from shared.domain.enterprise import Enterprise, Industry, Membership, ProviderName, ProviderState
 from shared.domain.index_models import IndexDay
 from shared.domain.provider_keys import ProviderKeyRecord
@@ -369,6 +370,22 @@ class SnapshotStore(Protocol):
 
     def record_last_sync(self, enterprise_id: str, providers: Sequence[ProviderName], at: datetime) -> None:
         """Set ``providers.<p>.last_sync`` of the enterprise for each provider synced."""
+        ...
+
+
+class CoverageStore(Protocol):
+    """``enterprises/{id}/sync_coverage/{provider}``: which days are pending, missing or never available, and the
+    sync's health (``shared.domain.coverage``). Raises ``DependencyUnavailable`` when the database is unavailable."""
+
+    def all(self, enterprise_id: str) -> dict[ProviderName, SyncCoverage]:
+        """Every provider's record (providers never synced have none)."""
+        ...
+
+    def update(
+        self, enterprise_id: str, provider: ProviderName, change: Callable[[SyncCoverage], SyncCoverage]
+    ) -> SyncCoverage:
+        """Apply ``change`` to the provider's record (an empty one when there is none) in a transaction, writing it
+        only if it changed; ``change`` may run more than once. Returns the record as stored."""
         ...
 
 

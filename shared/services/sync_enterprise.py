@@ -11,9 +11,13 @@ For the providers named in the task that are still ``connected``:
    written with its rollup in one transaction; a failed provider or a malformed day never replaces good data. A
    duplicate task writes nothing.
 4. **Raw pages** (debug copies, best effort), then ``providers.<p>.last_sync`` of the providers pulled.
-5. **Key failures** (``ProviderAuthError`` / ``ProviderPermissionError``) go to key health: status ``key_failed``,
+5. **Coverage** (``shared.services.sync_coverage``): each provider's days are recorded settled, pending (usage
+   without its bill yet) or missing (a permanent failure, or a transient one on the task's last attempt, which is
+   then acknowledged and reported to admins once); after a daily sync one repair task per provider re-pulls the
+   earliest missing or pending days.
+6. **Key failures** (``ProviderAuthError`` / ``ProviderPermissionError``) go to key health: status ``key_failed``,
    admins alerted once, and the task is acknowledged (a retry cannot help).
-6. **Alerts** (``shared.services.evaluate_alerts``): budgets and spend spikes are judged after a daily, hourly or
+7. **Alerts** (``shared.services.evaluate_alerts``): budgets and spend spikes are judged after a daily, hourly or
    manual sync (a backfill imports history: its findings would be old news, and the next daily sync judges anyway),
    and alerts still due are delivered after every sync. Their failures never fail the sync (the data is stored; the
    next sync evaluates again).
@@ -74,6 +78,7 @@ from shared.services.store_snapshots import (
     opportunity_savings,
     store_pulls,
 )
+from shared.services.sync_coverage import SyncCoverageRecorder, settle_coverage
 from shared.services.sync_report import (
     AlertEvaluator,
     KeyFailureRecorder,
@@ -109,6 +114,7 @@ class SyncEnterprise:
         sources: UsageSourceFactory,
         snapshots: SnapshotStore,
         leases: Leases,
+        coverage: SyncCoverageRecorder,
         audit_log: AuditLog,
         key_health: KeyFailureRecorder,
         tasks: TaskQueue,
@@ -125,6 +131,7 @@ class SyncEnterprise:
         self._sources = sources
         self._snapshots = snapshots
         self._leases = leases
+        self._coverage = coverage
         self._audit_log = audit_log
         self._key_health = key_health
         self._tasks = tasks
@@ -135,8 +142,9 @@ class SyncEnterprise:
         self._alerts = alerts
         self._sleep = sleep
 
-    def run(self, request: SyncRequest, *, read_id: str) -> SyncReport:
-        """Sync ``request.enterprise_id``; ``read_id`` names this task in the ``key_read`` audit entries."""
+    def run(self, request: SyncRequest, *, read_id: str, last_attempt: bool = False) -> SyncReport:
+        """Sync ``request.enterprise_id``; ``read_id`` names this task in the ``key_read`` audit entries;
+        ``last_attempt``: the queue will not deliver this task again (``Settings.sync_max_attempts``)."""
         start, end = clip_window(request, self._clock.now())
         report = SyncReport(request.enterprise_id, start, end, request.reason)
         enterprise = self._enterprises.get(request.enterprise_id)
@@ -159,6 +167,7 @@ class SyncEnterprise:
         self._save_raw_pages(enterprise.id, pulls, report)
         self._snapshots.record_last_sync(enterprise.id, list(pulls), self._clock.now())
         bug = self._settle_failures(enterprise.id, keys, results, report)
+        settle_coverage(self._coverage, enterprise, pulls, report, last_attempt=last_attempt)
         self._evaluate_alerts(enterprise, judge=request.reason != BACKFILL_REASON)
         log.info("enterprise synced", extra={"enterprise_id": enterprise.id, **report.as_dict()})
         if bug is not None:

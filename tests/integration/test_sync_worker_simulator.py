@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from devstack.provider_sim import DayTruth, Faults, RunningSimulator
 from shared.adapters.firestore_audit import FirestoreAuditLog
 from shared.adapters.firestore_connections import FirestoreProviderConnections
+from shared.adapters.firestore_coverage import FirestoreCoverage
 from shared.adapters.firestore_enterprises import FirestoreEnterprises
 from shared.adapters.firestore_leases import FirestoreLeases
 from shared.adapters.firestore_snapshots import FirestoreSnapshots
@@ -27,6 +28,7 @@ from shared.domain.enterprise import ProviderName, ProviderState, ProviderStatus
 from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
 from shared.domain.secret_naming import secret_id_for
 from shared.services.key_health import KeyHealth
+from shared.services.sync_coverage import SyncCoverageRecorder
 from shared.services.sync_enterprise import SyncEnterprise
 from shared.services.sync_report import Outcome, SyncReport, SyncRequest
 from tests.conftest import TEST_PROJECT
@@ -127,6 +129,13 @@ def stack(firestore_db: Any, secret_server: Any, running: RunningSimulator) -> I
         sources=ProviderUsageSources(settings, clock),
         snapshots=FirestoreSnapshots(firestore_db),
         leases=FirestoreLeases(firestore_db),
+        coverage=SyncCoverageRecorder(
+            coverage=FirestoreCoverage(firestore_db),
+            mailer=mailer,
+            tasks=FakeTaskQueue(),
+            clock=clock,
+            settings=settings,
+        ),
         audit_log=FirestoreAuditLog(firestore_db),
         key_health=KeyHealth(
             enterprises=enterprises, connections=connections, mailer=mailer, clock=clock, settings=settings

@@ -13,6 +13,7 @@ from types import TracebackType
 
 from pydantic import SecretStr
 
+from shared.domain.coverage import SyncCoverage
 from shared.domain.enterprise import ProviderName, ProviderStatus
 from shared.domain.snapshot import UsageSnapshot
 from shared.domain.usage import OrgIdentity, Provider, ProviderDay, ProviderPull
@@ -100,6 +101,27 @@ class FakeSnapshotStore:
 
     def day(self, enterprise_id: str, day: date) -> UsageSnapshot | None:
         return self.snapshots.get((enterprise_id, day))
+
+
+class FakeCoverageStore:
+    """Coverage records by (enterprise, provider), written only when changed (as the Firestore adapter does)."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, ProviderName], SyncCoverage] = {}
+        self.writes = 0
+
+    def all(self, enterprise_id: str) -> dict[ProviderName, SyncCoverage]:
+        return {p: r for (e, p), r in self.records.items() if e == enterprise_id}
+
+    def update(
+        self, enterprise_id: str, provider: ProviderName, change: Callable[[SyncCoverage], SyncCoverage]
+    ) -> SyncCoverage:
+        current = self.records.get((enterprise_id, provider)) or SyncCoverage(provider=provider)
+        changed = change(current)
+        if changed != current:
+            self.records[(enterprise_id, provider)] = changed
+            self.writes += 1
+        return changed
 
 
 class FakeLeases:

@@ -36,6 +36,7 @@ def worker(world: SyncWorld) -> WebApp:
         usage_source_factory=world.sources,
         snapshots=world.snapshots,
         leases=world.leases,
+        coverage=world.coverage,
         audit_log=world.audit,
         mailer=world.mailer,
         tasks=world.tasks,
