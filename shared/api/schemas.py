@@ -6,10 +6,12 @@ reads and what the OpenAPI document publishes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.domain.coverage import SyncCoverage, SyncHealth, health_of
 from shared.domain.enterprise import (
     Enterprise,
     EnterpriseName,
@@ -49,6 +51,9 @@ class ProviderView(BaseModel):
     """Google: the projects whose Gemini usage is read."""
     billing_export_connected: bool | None = None
     """Google: ``true`` when costs are billed (Cloud Billing export), ``false`` when estimated at list prices."""
+    sync_health: SyncHealth | None = None
+    """Which days are missing, pending or never available, and whether the sync is failing (ADR 0016); ``null``
+    before the first sync, or in answers that do not read it (``PATCH``)."""
 
 
 class EnterpriseResponse(BaseModel):
@@ -63,7 +68,9 @@ class EnterpriseResponse(BaseModel):
     members: list[MemberView]
 
     @classmethod
-    def of(cls, enterprise: Enterprise, uid: str) -> EnterpriseResponse:
+    def of(
+        cls, enterprise: Enterprise, uid: str, coverage: Mapping[ProviderName, SyncCoverage] | None = None
+    ) -> EnterpriseResponse:
         role = enterprise.role_of(uid)
         assert role is not None
         return cls(
@@ -74,7 +81,10 @@ class EnterpriseResponse(BaseModel):
             updated_at=enterprise.updated_at,
             settings=enterprise.settings,
             providers={
-                name: ProviderView.model_validate(state.model_dump()) for name, state in enterprise.providers.items()
+                name: ProviderView.model_validate(
+                    {**state.model_dump(), "sync_health": _health((coverage or {}).get(name))}
+                )
+                for name, state in enterprise.providers.items()
             },
             your_role=role,
             members=[
@@ -82,3 +92,7 @@ class EnterpriseResponse(BaseModel):
                 for member_uid, m in sorted(enterprise.members.items())
             ],
         )
+
+
+def _health(coverage: SyncCoverage | None) -> SyncHealth | None:
+    return health_of(coverage) if coverage is not None else None

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -139,3 +140,40 @@ def repair_window(coverage: SyncCoverage, *, before: date, max_days: int) -> tup
         return None
     start = min(candidates)
     return start, min(start + timedelta(days=max_days), before)
+
+
+class SyncHealth(BaseModel):
+    """A provider's sync health as ``GET /api/v1/enterprise`` shows it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: Literal["ok", "pending", "degraded", "failing"]
+    """``failing``: a task ran out of retries and no sync succeeded since (admins were emailed); ``degraded``: some
+    days are missing or never available; ``pending``: some days' costs are not billed yet; ``ok`` otherwise."""
+    missing_days: list[date]
+    """Days whose pull failed; the daily sync pulls them again. Never shown as $0."""
+    pending_days: list[date]
+    """Days with usage whose cost the provider has not billed yet."""
+    never_available_days: list[date]
+    """Days the provider failed to give after every repair."""
+    failing_since: datetime | None
+    last_failure_code: str | None
+
+
+def health_of(coverage: SyncCoverage) -> SyncHealth:
+    if coverage.failing_since is not None:
+        status: Literal["ok", "pending", "degraded", "failing"] = "failing"
+    elif coverage.missing or coverage.never_available:
+        status = "degraded"
+    elif coverage.pending:
+        status = "pending"
+    else:
+        status = "ok"
+    return SyncHealth(
+        status=status,
+        missing_days=sorted(coverage.missing),
+        pending_days=sorted(coverage.pending),
+        never_available_days=sorted(coverage.never_available),
+        failing_since=coverage.failing_since,
+        last_failure_code=coverage.last_failure_code,
+    )

@@ -18,6 +18,7 @@ from shared.web.flask_glue import MAX_BODY_BYTES
 from shared.web.http import ApiRequest, ApiResponse, Headers
 from shared.web.router import Access, Router
 from tests.conftest import TEST_PROJECT
+from tests.support.fake_sync import FakeCoverageStore
 from tests.support.fake_task_queue import FakeTaskQueue
 from tests.support.fakes import FakeEnterpriseStore
 
@@ -69,7 +70,7 @@ def queue() -> FakeTaskQueue:
 
 @pytest.fixture
 def app(store: FakeEnterpriseStore, queue: FakeTaskQueue) -> WebApp:
-    return build_web_app("api", enterprises=store, tasks=queue)
+    return build_web_app("api", enterprises=store, tasks=queue, coverage=FakeCoverageStore())
 
 
 @pytest.fixture

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
+from shared.bootstrap import build_web_app
 from shared.domain.coverage import DayState
 from shared.domain.enterprise import ProviderName
 from shared.domain.usage import Provider, ProviderDay, TokenType
 from shared.errors import ProviderUnavailable
 from shared.services.sync_report import Outcome
-from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID
+from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID, VIEWER_EMAIL
 from tests.support.sync_world import SyncWorld
 from tests.support.usage_days import openai_day, record
+from tests.unit.test_enterprise_api import body_of, call
 
 OPENAI = ProviderName.OPENAI
 OCTOBER = [date(2026, 10, 1) + timedelta(days=i) for i in range(31)]
@@ -37,6 +40,14 @@ def daily(start: date) -> dict[str, object]:
         "end": (start + timedelta(days=3)).isoformat(),
         "reason": "daily",
     }
+
+
+def sync_health(world: SyncWorld) -> dict[str, Any]:
+    """``providers.<p>.sync_health`` of ``GET /api/v1/enterprise`` as a member sees it."""
+    app = build_web_app("api", enterprises=world.enterprises, coverage=world.coverage)
+    response = call(app, "GET", "/api/v1/enterprise", VIEWER_EMAIL)
+    assert response.status == 200
+    return {name: p["sync_health"] for name, p in body_of(response)["providers"].items()}
 
 
 def run_repairs(world: SyncWorld) -> int:
@@ -65,6 +76,12 @@ def test_a_window_whose_task_exhausted_its_retries_is_recorded_reported_and_repa
     assert "31 day(s), 2026-10-01 to 2026-10-31" in alert.get_content()
     world.run(BACKFILL, last_attempt=True)  # the same failure again: no second email in one episode
     assert len(world.mailer.sent) == 1
+    health = sync_health(world)["openai"]
+    assert (health["status"], len(health["missing_days"]), health["last_failure_code"]) == (
+        "failing",
+        31,
+        "provider_unavailable",
+    )
 
     del world.sources.errors[Provider.OPENAI]  # the provider is back
     for day in OCTOBER:
@@ -78,6 +95,7 @@ def test_a_window_whose_task_exhausted_its_retries_is_recorded_reported_and_repa
     month = world.snapshots.month(ENTERPRISE_ID, "2026-10")
     assert month is not None
     assert month.days == 31  # every lost day is back, none reads as $0
+    assert sync_health(world)["openai"]["status"] == "ok"
 
 
 def pending_day(day: date) -> ProviderDay:
