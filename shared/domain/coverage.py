@@ -177,3 +177,60 @@ def health_of(coverage: SyncCoverage) -> SyncHealth:
         failing_since=coverage.failing_since,
         last_failure_code=coverage.last_failure_code,
     )
+
+
+class RangeCoverage(BaseModel):
+    """A provider's days inside a usage range that are not final: shown as such, never as $0."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: str
+    missing_days: list[date]
+    """The pull failed; the daily sync is repairing them. Their usage and cost are not in any figure."""
+    pending_days: list[date]
+    """Usage is in, the provider's bill is not yet."""
+    never_available_days: list[date]
+
+
+def coverage_in(
+    records: Mapping[ProviderName, SyncCoverage], start: date, end: date, *, provider: str | None = None
+) -> list[RangeCoverage]:
+    """The providers with missing, pending or never-available days in ``[start, end]`` (both inclusive)."""
+    found = []
+    for name, record in sorted(records.items()):
+        if provider is not None and name.value != provider:
+            continue
+        inside = [
+            sorted(d for d in days if start <= d <= end)
+            for days in (record.missing, record.pending, record.never_available)
+        ]
+        if any(inside):
+            found.append(
+                RangeCoverage(
+                    provider=name.value, missing_days=inside[0], pending_days=inside[1], never_available_days=inside[2]
+                )
+            )
+    return found
+
+
+def gaps(ranges: Iterable[RangeCoverage]) -> dict[str, dict[date, DayState]]:
+    """Per provider, the days the sync could not pull, with their state (for the CSV)."""
+    found: dict[str, dict[date, DayState]] = {}
+    for r in ranges:
+        days = {d: DayState.MISSING for d in r.missing_days}
+        days.update({d: DayState.NEVER_AVAILABLE for d in r.never_available_days})
+        if days:
+            found[r.provider] = days
+    return found
+
+
+def coverage_notes(ranges: Iterable[RangeCoverage]) -> list[str]:
+    notes = []
+    for r in ranges:
+        lost = len(r.missing_days) + len(r.never_available_days)
+        if lost:
+            notes.append(
+                f"{r.provider}: {lost} day(s) could not be synced (coverage[].missing_days, never_available_days); "
+                "their usage and cost are in no figure until the daily sync repairs them, not counted as $0."
+            )
+    return notes

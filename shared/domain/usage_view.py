@@ -34,6 +34,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.domain.coverage import RangeCoverage
 from shared.domain.forecast import MonthForecast
 from shared.domain.rollup_days import RolledDay, decode_day
 from shared.domain.snapshot import (
@@ -157,6 +158,9 @@ class UsageReport(BaseModel):
     (``shared.domain.forecast``: a day-of-week weighted run-rate over the trailing weeks)."""
     notes: list[str] = Field(default_factory=list)
     """Caveats a reader must see next to the figures, e.g. that a provider's cost is estimated at list prices."""
+    coverage: list[RangeCoverage] = Field(default_factory=list)
+    """Providers with days in the range that are missing (the sync could not pull them), pending (cost not billed
+    yet) or never available (ADR 0016); empty when every day is settled."""
 
 
 def filtered_parts(

@@ -16,11 +16,14 @@ from shared.domain.coverage import DayState
 from shared.domain.enterprise import ProviderName
 from shared.domain.usage import Provider, ProviderDay, TokenType
 from shared.errors import ProviderUnavailable
+from shared.services.monthly_report import build_monthly_report
 from shared.services.sync_report import Outcome
+from shared.web.http import ApiResponse
 from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID, VIEWER_EMAIL
+from tests.support.fake_reports import FakeBenchmarkStore
 from tests.support.sync_world import SyncWorld
 from tests.support.usage_days import openai_day, record
-from tests.unit.test_enterprise_api import body_of, call
+from tests.unit.test_budgets_api import body_of, call
 
 OPENAI = ProviderName.OPENAI
 OCTOBER = [date(2026, 10, 1) + timedelta(days=i) for i in range(31)]
@@ -42,12 +45,19 @@ def daily(start: date) -> dict[str, object]:
     }
 
 
-def sync_health(world: SyncWorld) -> dict[str, Any]:
-    """``providers.<p>.sync_health`` of ``GET /api/v1/enterprise`` as a member sees it."""
-    app = build_web_app("api", enterprises=world.enterprises, coverage=world.coverage)
-    response = call(app, "GET", "/api/v1/enterprise", VIEWER_EMAIL)
+def api(world: SyncWorld, path: str, **query: str) -> ApiResponse:
+    """``GET path`` on the api function over the world's fakes, as a member."""
+    app = build_web_app(
+        "api", enterprises=world.enterprises, coverage=world.coverage, snapshots=world.snapshots, clock=world.clock
+    )
+    response = call(app, "GET", path, VIEWER_EMAIL, **query)
     assert response.status == 200
-    return {name: p["sync_health"] for name, p in body_of(response)["providers"].items()}
+    return response
+
+
+def sync_health(world: SyncWorld) -> dict[str, Any]:
+    """``providers.<p>.sync_health`` of ``GET /api/v1/enterprise``."""
+    return {name: p["sync_health"] for name, p in body_of(api(world, "/api/v1/enterprise"))["providers"].items()}
 
 
 def run_repairs(world: SyncWorld) -> int:
@@ -76,6 +86,19 @@ def test_a_window_whose_task_exhausted_its_retries_is_recorded_reported_and_repa
     assert "31 day(s), 2026-10-01 to 2026-10-31" in alert.get_content()
     world.run(BACKFILL, last_attempt=True)  # the same failure again: no second email in one episode
     assert len(world.mailer.sent) == 1
+    usage = body_of(api(world, "/api/v1/enterprise/usage", start="2026-10-01", end="2026-10-31"))
+    assert usage["coverage"][0]["missing_days"] == [d.isoformat() for d in OCTOBER]
+    assert any("could not be synced" in note for note in usage["notes"])
+    csv_text = api(world, "/api/v1/enterprise/usage.csv", start="2026-10-30", end="2026-10-31").body.decode()
+    missing_rows = [line for line in csv_text.splitlines() if "(missing)/cost" in line]
+    assert len(missing_rows) == 2  # one per missing day, with empty costs: never $0
+    assert all(line.endswith(",,,USD") for line in missing_rows)
+    enterprise = world.enterprises.docs[ENTERPRISE_ID]
+    coverage = world.coverage.all(ENTERPRISE_ID)
+    report = build_monthly_report(
+        world.snapshots, FakeBenchmarkStore(), world.clock, enterprise, "2026-10", coverage=coverage
+    )
+    assert any("31 day(s) could not be synced" in note for note in report.cost_notes)  # the monthly report says so
     health = sync_health(world)["openai"]
     assert (health["status"], len(health["missing_days"]), health["last_failure_code"]) == (
         "failing",
