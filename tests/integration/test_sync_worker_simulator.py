@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -36,7 +36,7 @@ from tests.support.connect_world import ENTERPRISE_ID, make_enterprise
 from tests.support.fake_mailer import FakeMailer
 from tests.support.fake_task_queue import FakeTaskQueue
 from tests.support.fakes import FixedClock
-from tests.support.provider_sim import ANTHROPIC_ADMIN, OPENAI_ADMIN, MovableClock, running_simulator
+from tests.support.provider_sim import ANTHROPIC_ADMIN, OPENAI_ADMIN, MovableClock, openai_org, running_simulator
 from tests.support.secret_manager import secret_manager_store
 
 NOW = datetime(2026, 11, 23, 2, 5, tzinfo=UTC)
@@ -54,8 +54,13 @@ def secret_server() -> Iterator[Any]:
 
 
 @pytest.fixture
-def running() -> Iterator[RunningSimulator]:
-    with running_simulator(MovableClock(NOW)) as running:
+def sim_clock() -> MovableClock:
+    return MovableClock(NOW)
+
+
+@pytest.fixture
+def running(sim_clock: MovableClock) -> Iterator[RunningSimulator]:
+    with running_simulator(sim_clock) as running:
         yield running
 
 
@@ -239,3 +244,31 @@ def test_a_revoked_key_is_recorded_and_acknowledged(stack: Stack) -> None:
     assert len(stack.mailer.sent) == 1
     assert stack.sync().providers["openai"].outcome is Outcome.NOT_CONNECTED  # no retry storm on a dead key
     assert len(stack.mailer.sent) == 1
+
+
+def test_a_day_pulled_before_its_cost_arrived_is_pending_then_settles_to_the_cent(
+    stack: Stack, sim_clock: MovableClock
+) -> None:
+    """Cost data lags usage (provider-apis.md §1.6 "costs may take 24-48 h to appear"; cost-accuracy-and-focus.md
+    §3.7): the simulator's ``cost_lag_days`` answers the cost endpoints with empty buckets for the latest days."""
+    stack.running.sim.add_org(openai_org(cost_lag_days=2))
+    assert not stack.truth(ProviderName.OPENAI, DAYS[2]).cost_reported
+    stack.sync()
+    doc = stack.snapshot(DAYS[2])
+    assert doc is not None
+    openai = doc["by_provider"]["openai"]
+    assert (openai["pending_days"], Decimal(openai["tally"]["cost_usd"])) == (1, 0)
+    assert openai["rate_basis"]["input_tokens"] == 0  # kept out of the effective rates until billed
+    coverage = FirestoreCoverage(stack.db).all(ENTERPRISE_ID)[ProviderName.OPENAI]
+    assert coverage.pending == [DAYS[2]]
+
+    sim_clock.advance(timedelta(days=1))  # the provider's cost report now has the day
+    stack.sync()  # the next daily run re-pulls it
+    doc = stack.snapshot(DAYS[2])
+    assert doc is not None
+    truth = stack.truth(ProviderName.OPENAI, DAYS[2])
+    assert truth.cost_reported
+    openai = doc["by_provider"]["openai"]
+    assert openai.get("pending_days", 0) == 0
+    assert Decimal(openai["tally"]["cost_usd"]).quantize(CENT) == truth.billed_cost_usd.quantize(CENT)
+    assert FirestoreCoverage(stack.db).all(ENTERPRISE_ID)[ProviderName.OPENAI].pending == []
