@@ -4,7 +4,8 @@ One record per enterprise and provider (``enterprises/{id}/sync_coverage/{provid
 not simply settled, why:
 
 * **pending**: the provider's usage is in but its bill is not yet (``ProviderDay.cost_pending``; cost data lags
-  usage by up to ~48 h). The daily re-pull, and the repair step after it, pull the day again until its cost arrives.
+  usage by up to ~48 h), on a day the daily runs no longer re-pull (recent pending days are only in their
+  snapshots). The repair step pulls the day again until its cost arrives.
 * **missing**: the pull failed for good, either a task that exhausted its retries (Cloud Tasks gave up) or a
   permanent provider error, or the provider's day was malformed. The daily run's repair step pulls the earliest
   missing days again, one window per provider per run.

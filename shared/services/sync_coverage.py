@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -61,6 +61,11 @@ class SyncCoverageRecorder:
         return self._coverage.update(
             enterprise_id, provider, lambda c: after_pull(c, window, pending=waiting, failed=failed)
         )
+
+    def repull_horizon(self) -> date:
+        """The first day the next daily run still re-pulls (``Settings.sync_repull_days``); earlier days need a
+        repair to be pulled again."""
+        return self._clock.now().date() - timedelta(days=self._settings.sync_repull_days - 1)
 
     def lost(self, enterprise: Enterprise, provider: ProviderName, days: Iterable[date], *, code: str) -> None:
         """The window's days could not be pulled and no retry will come: record them missing, tell admins once."""
@@ -151,9 +156,12 @@ def settle_coverage(
     """
     days = window_days(report.start, report.end)
     records: dict[ProviderName, SyncCoverage] = {}
+    horizon = recorder.repull_horizon()
     try:
         for provider, pull in pulls.items():
-            pending = [d for d, day in pull.days.items() if day.cost_pending]
+            # A pending day the next daily runs re-pull anyway is not recorded: its snapshot says it is pending, and
+            # the record (a write) changes only for days that would otherwise never be pulled again.
+            pending = [d for d, day in pull.days.items() if day.cost_pending and d < horizon]
             failed = {d: day.error_code or "provider_day_failed" for d, day in pull.days.items() if day.error_code}
             records[provider] = recorder.pulled(enterprise.id, provider, days, pending=pending, failed=failed)
         for name, result in sorted(report.providers.items()):
