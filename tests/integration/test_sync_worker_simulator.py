@@ -71,6 +71,7 @@ class Stack:
     use_case: SyncEnterprise
     mailer: FakeMailer
     enterprises: FirestoreEnterprises
+    tasks: FakeTaskQueue
 
     def sync(self) -> SyncReport:
         return self.use_case.run(DAILY, read_id="task-1")
@@ -126,7 +127,7 @@ def stack(firestore_db: Any, secret_server: Any, running: RunningSimulator) -> I
             ),
             expected_version=None,
         )
-    mailer = FakeMailer()
+    mailer, tasks = FakeMailer(), FakeTaskQueue()
     use_case = SyncEnterprise(
         enterprises=enterprises,
         connections=connections,
@@ -137,7 +138,7 @@ def stack(firestore_db: Any, secret_server: Any, running: RunningSimulator) -> I
         coverage=SyncCoverageRecorder(
             coverage=FirestoreCoverage(firestore_db),
             mailer=mailer,
-            tasks=FakeTaskQueue(),
+            tasks=tasks,
             clock=clock,
             settings=settings,
         ),
@@ -145,11 +146,11 @@ def stack(firestore_db: Any, secret_server: Any, running: RunningSimulator) -> I
         key_health=KeyHealth(
             enterprises=enterprises, connections=connections, mailer=mailer, clock=clock, settings=settings
         ),
-        tasks=FakeTaskQueue(),
+        tasks=tasks,
         clock=clock,
         settings=settings,
     )
-    yield Stack(running, firestore_db, use_case, mailer, enterprises)
+    yield Stack(running, firestore_db, use_case, mailer, enterprises, tasks)
     secrets.close()
 
 
@@ -272,3 +273,40 @@ def test_a_day_pulled_before_its_cost_arrived_is_pending_then_settles_to_the_cen
     assert openai.get("pending_days", 0) == 0
     assert Decimal(openai["tally"]["cost_usd"]).quantize(CENT) == truth.billed_cost_usd.quantize(CENT)
     assert ProviderName.OPENAI not in FirestoreCoverage(stack.db).all(ENTERPRISE_ID)
+
+
+def test_a_window_whose_task_exhausted_its_retries_is_repaired_by_the_next_daily_run(stack: Stack) -> None:
+    """Cloud Tasks stops after ``max_attempts``; the worker's last attempt records the window missing and admins are
+    told once; the next daily run enqueues a repair that pulls it again, equal to the truth to the cent."""
+    window = SyncRequest(
+        enterprise_id=ENTERPRISE_ID,
+        providers=[ProviderName.OPENAI],
+        start=date(2026, 10, 1),
+        end=date(2026, 11, 1),
+        reason="backfill",
+    )
+    stack.running.sim.set_faults(Faults(provider="openai", error_every_n=1, error_status=503))
+    report = stack.use_case.run(window, read_id="backfill-openai-oct", last_attempt=True)
+    assert not report.retry  # acknowledged: no retry is coming
+    assert report.providers["openai"].outcome is Outcome.MISSING
+    assert stack.snapshot(date(2026, 10, 15)) is None  # nothing to show, and not $0: the day is recorded missing
+    coverage = FirestoreCoverage(stack.db).all(ENTERPRISE_ID)[ProviderName.OPENAI]
+    assert len(coverage.missing) == 31
+    assert len(stack.mailer.sent) == 1
+
+    stack.running.sim.set_faults(Faults())
+    stack.sync()  # the next daily run
+    (repair,) = [t for t in stack.tasks.tasks("usage-sync") if t.payload["reason"] == "repair"]
+    assert (repair.payload["start"], repair.payload["end"]) == ("2026-10-01", "2026-11-01")
+    stack.use_case.run(SyncRequest.model_validate(repair.payload), read_id=repair.name)
+
+    for day in (date(2026, 10, 1), date(2026, 10, 15), date(2026, 10, 31)):
+        doc = stack.snapshot(day)
+        assert doc is not None
+        truth = stack.truth(ProviderName.OPENAI, day)
+        assert Decimal(doc["by_provider"]["openai"]["tally"]["cost_usd"]).quantize(
+            CENT
+        ) == truth.billed_cost_usd.quantize(CENT)
+    assert ProviderName.OPENAI not in FirestoreCoverage(stack.db).all(ENTERPRISE_ID) or not (
+        FirestoreCoverage(stack.db).all(ENTERPRISE_ID)[ProviderName.OPENAI].missing
+    )
