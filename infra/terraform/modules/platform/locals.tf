@@ -48,6 +48,8 @@ locals {
 
     # The report worker records a report as failed on the queue's last attempt, so the two limits must agree.
     REPORT_MAX_ATTEMPTS = tostring(local.queues["monthly-reports"].max_attempts)
+    # Likewise the sync worker records a window as missing (repaired by the daily run) on the queue's last attempt.
+    SYNC_MAX_ATTEMPTS = tostring(local.queues["usage-sync"].max_attempts)
   }
 
   # Unset rather than empty: an empty user name would still be sent to the relay as a login.
