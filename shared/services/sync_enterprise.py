@@ -159,7 +159,15 @@ class SyncEnterprise:
         keys = self._keys(enterprise, request, read_id, report)
         results = asyncio.run(self._pull_all(keys, start, end)) if keys else {}
         pulls = {p: r for p, r in results.items() if isinstance(r, ProviderPull)}
-        stored = self._store(enterprise.id, pulls, start, end, read_id)
+        try:
+            stored = self._store(enterprise.id, pulls, start, end, read_id)
+        except DependencyUnavailable as e:
+            if not last_attempt:
+                raise
+            # No retry is coming: what was pulled could not be stored (busy lease, database down), so the window is
+            # recorded missing below like a failed pull, and the daily run's repair pulls it again.
+            log.warning("pulled usage not stored on the last attempt", extra={"enterprise_id": enterprise.id})
+            results, pulls, stored = {**results, **dict.fromkeys(pulls, e)}, {}, Stored(0, 0, {})
         report.days_written, report.months_written = stored.days_written, stored.months_written
         for provider in pulls:
             days = stored.failed_days.get(provider, [])

@@ -157,3 +157,17 @@ def test_a_day_pulled_before_its_cost_arrived_is_pending_then_settles() -> None:
     assert snapshot.by_provider["openai"].pending_days == 0
     assert snapshot.by_provider["openai"].tally.cost_usd == Decimal("4.30")  # openai_day's bill
     assert world.coverage.records[(ENTERPRISE_ID, OPENAI)].state(day) is DayState.SETTLED
+
+
+def test_on_the_last_attempt_a_window_that_could_not_be_stored_is_recorded_missing_not_dropped() -> None:
+    world = SyncWorld()
+    for day in OCTOBER:
+        world.sources.serve(openai_day(day))
+    # Another sync of the enterprise holds its snapshots for longer than this one may wait.
+    world.leases.acquire(ENTERPRISE_ID, "snapshots", holder="other", now=world.clock.now(), ttl=timedelta(hours=1))
+    report = world.run(BACKFILL, last_attempt=True)
+    assert not report.retry
+    assert report.providers["openai"].outcome is Outcome.MISSING
+    assert report.providers["openai"].code == "sync_busy"
+    coverage = world.coverage.records[(ENTERPRISE_ID, OPENAI)]
+    assert {coverage.state(d) for d in OCTOBER} == {DayState.MISSING}
