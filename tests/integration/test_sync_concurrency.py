@@ -117,7 +117,7 @@ class _Interleaving(FirestoreSnapshots):
                 worker.start()
                 # The emulator holds our read locks: the other task waits for our commit, or wins and makes this
                 # transaction run again. Either way it may not finish while we wait; we commit after a moment.
-                worker.join(timeout=2)
+                worker.join(timeout=0.5)
                 self.pending = worker
             return result
 
