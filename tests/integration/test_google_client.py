@@ -185,9 +185,11 @@ def _forged(sim: ProviderSimulator) -> dict[str, Any]:
         ("disabled-key", ProviderAuthError, "provider_key_invalid", None),
         ("disabled-account", ProviderAuthError, "provider_key_invalid", None),
         ("no-studio", ProviderPermissionError, "provider_key_missing_scopes", "on project acme-studio"),
-        ("unknown-project", ProviderPermissionError, "provider_key_missing_scopes", "on project acme-elsewhere"),
+        ("unknown-project", ProviderPermissionError, "google_project_not_found", "project id acme-elsewhere"),
+        ("monitoring-disabled", ProviderPermissionError, "google_api_disabled", "Cloud Monitoring API"),
         ("no-billing", BillingExportUnreadable, "billing_export_unreadable", "roles/bigquery.dataViewer"),
-        ("wrong-table", BillingExportUnreadable, "billing_export_unreadable", "check the table name"),
+        ("wrong-table", BillingExportUnreadable, "billing_export_not_found", "check the table name"),
+        ("bigquery-disabled", ProviderPermissionError, "google_api_disabled", "BigQuery API"),
     ],
 )
 async def test_each_refusal_is_its_own_error(
@@ -201,9 +203,13 @@ async def test_each_refusal_is_its_own_error(
         "unknown-project": lambda: connection(sim, projects=[*PROJECTS, "acme-elsewhere"]),
         "no-billing": lambda: connection(sim, NO_BILLING),
         "wrong-table": lambda: connection(sim, table="acme-finops.billing.gcp_billing_export_v1_OTHER"),
+        "monitoring-disabled": lambda: connection(sim),
+        "bigquery-disabled": lambda: connection(sim),
     }[setup]()
     if setup == "disabled-key":
         sim.google.disable_key(json.loads(secret.get_secret_value())["service_account_key"]["private_key_id"])
+    if setup.endswith("-disabled") and setup != "disabled-key":
+        sim.set_faults(Faults(google_disabled_api=setup.removesuffix("-disabled")))  # type: ignore[arg-type]
 
     async with client(running, secret) as source:
         with pytest.raises(error) as raised:
