@@ -194,6 +194,8 @@ def _time_series(sim: ProviderSimulator, grant: Grant, request: Request) -> Resp
     if (problem := time_series_problem(args)) is not None:
         return problem
     wanted = single_metric_type(args.one("filter"))
+    if wanted is not None and wanted == sim.faults.google_refused_metric:
+        return api_error(400, f"Field filter had an invalid value: metric type {wanted} is not queryable.")
     try:
         end = datetime.fromisoformat(str(args.one("interval.endTime")))
         start = datetime.fromisoformat(str(args.one("interval.startTime") or args.one("interval.endTime")))

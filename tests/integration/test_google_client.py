@@ -3,6 +3,7 @@ simulator), Cloud Monitoring, BigQuery, every refusal and fault. Expected figure
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -17,14 +18,18 @@ from pydantic import SecretStr
 from devstack.provider_sim import Faults, ProviderSimulator, RunningSimulator, serve
 from devstack.provider_sim.google_keys import generate_key
 from shared.adapters.google_cloud import GoogleCloudUsage
-from shared.adapters.provider_http import RetryPolicy
+from shared.adapters.google_token import AccessTokens
+from shared.adapters.provider_http import ProviderHttp, RetryPolicy
 from shared.config import Settings
+from shared.domain.google_connection import parse_connection
+from shared.domain.google_usage import FAMILIES
 from shared.domain.usage import CostSource, DayStatus, Provider, ProviderPull, TokenType
 from shared.errors import (
     BillingExportUnreadable,
     ProviderAuthError,
     ProviderPermissionError,
     ProviderRateLimited,
+    ProviderResponseError,
     ProviderUnavailable,
 )
 from tests.support.google_keys import pem_body
@@ -292,3 +297,46 @@ async def test_a_malformed_day_fails_alone(running: RunningSimulator, sim: Provi
     good = date(2026, 11, 11)
     assert result.days[good].billed_usd == sim.google_truth(BILLING_ACCOUNT, good).billed_cost_usd
     assert result.provider is Provider.GOOGLE
+
+
+async def test_a_refused_family_fails_its_own_days_and_the_other_families_are_still_read(
+    running: RunningSimulator, sim: ProviderSimulator
+) -> None:
+    """One ``timeSeries.list`` query refused (400 INVALID_ARGUMENT) no longer fails the whole Google pull."""
+    refused = "generativelanguage.googleapis.com/quota/generate_content_paid_tier_input_token_count/usage"
+    sim.set_faults(Faults(google_refused_metric=refused))
+
+    result = await pull(running, connection(sim))
+
+    failure = result.days[WINDOW[0]]
+    assert failure.status is DayStatus.FAILED
+    assert "gemini_api_input_paid_tier of project acme-studio" in (failure.error_message or "")
+    read = {p["report"] for p in result.raw_pages}
+    assert {"monitoring.vertex_ai", "monitoring.gemini_api_output", "billing_export"} <= read
+
+
+async def test_validation_probes_every_family_the_sync_queries(
+    running: RunningSimulator, sim: ProviderSimulator
+) -> None:
+    refused = "generativelanguage.googleapis.com/generate_content_usage_output_token_count"
+    sim.set_faults(Faults(google_refused_metric=refused))
+
+    async with client(running, connection(sim)) as source:
+        with pytest.raises(ProviderResponseError):
+            await source.validate()
+
+    probed = {r.query["filter"][0] for r in sim.requests if r.path.endswith("/timeSeries")}
+    assert len(probed) == len(FAMILIES)
+
+
+async def test_only_a_refused_grant_is_a_revoked_key(running: RunningSimulator, sim: ProviderSimulator) -> None:
+    """RFC 6749 §5.2: ``invalid_scope`` is about the request, ``invalid_grant`` about the grant (the key)."""
+    settings = Settings(**{k.lower(): v for k, v in running.google_env().items()})
+    account = parse_connection(connection(sim)).service_account
+    async with httpx.AsyncClient() as http:
+        provider = ProviderHttp(Provider.GOOGLE, "", dict, http=http, policy=POLICY, sleep=asyncio.sleep, rng=None)
+        with pytest.raises(ProviderResponseError) as raised:
+            await AccessTokens(account, provider, settings.google_token_url, scopes=()).token()
+
+    assert raised.value.code == "google_token_refused"
+    assert not isinstance(raised.value, ProviderAuthError)
