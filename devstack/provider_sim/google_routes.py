@@ -3,9 +3,12 @@
 * ``POST /google/token``: the JWT-bearer grant. The assertion's RS256 signature is verified (google-auth) against
   the public key of the service-account key its header names, its audience must be this very URL, its issuer the
   key's account. Unknown, deleted or disabled keys and bad signatures: 400 ``invalid_grant``; a disabled account: 401.
-* ``GET /google/monitoring/v3/projects/{p}/timeSeries`` (``timeSeries.list``): filters on ``metric.type`` (exact or
-  ``monitoring.regex.full_match``), daily ``ALIGN_SUM``, ``REDUCE_SUM`` by ``groupByFields``, points newest first
-  with ``int64Value`` strings, pages through ``nextPageToken``. 403 for a project the account may not read.
+* ``GET /google/monitoring/v3/projects/{p}/timeSeries`` (``timeSeries.list``): one exact ``metric.type`` per filter
+  and the other rules of ``google_contract`` (400 otherwise), daily ``ALIGN_SUM``, ``REDUCE_SUM`` by
+  ``groupByFields``, points newest first in every documented interval shape with ``int64Value`` strings, pages
+  through ``nextPageToken``. 404 for a project that does not exist, 403 for one the account may not read.
+
+Every method checks the token's scopes against its documented list (``google_contract``).
 * ``POST /google/bigquery/bigquery/v2/projects/{p}/queries`` (``jobs.query``) and ``GET .../queries/{job}``
   (``getQueryResults``): the billing export query, answered from the query's named parameters (the SQL text is not
   executed; its table must be the billing account's export), rows in BigQuery's f/v encoding, ``jobComplete: false``
