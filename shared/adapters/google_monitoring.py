@@ -88,6 +88,8 @@ class MonitoringReader:
                 body = await self._get(project_id, params, report=family.name)
                 page = parse_page(family, project_id, body)
             except ProviderResponseError as e:  # this family's query or page only: the others are still read
+                if e.code == "google_scope_insufficient":
+                    raise  # the token cannot read Monitoring at all: no family can be read
                 return _all_failed(start, end, _of_family(e, project_id, family))
             merged.points += page.points
             merged.failures.update(page.failures)
@@ -98,7 +100,7 @@ class MonitoringReader:
                 break
             seen.add(token)
         error = ProviderResponseError("google repeated a time series page token", provider=Provider.GOOGLE.value)
-        return _all_failed(start, end, error)
+        return _all_failed(start, end, _of_family(error, project_id, family))
 
     async def _get(self, project_id: str, params: list[tuple[str, str]], report: str | None = None) -> Any:
         path = f"/v3/projects/{project_id}/timeSeries"
@@ -111,8 +113,7 @@ class MonitoringReader:
 
 
 def _of_family(error: ProviderResponseError, project_id: str, family: MetricFamily) -> ProviderResponseError:
-    if error.code == "google_scope_insufficient":
-        raise error  # the token cannot read Monitoring at all: no family could be read
+    """The same error, its message naming the family and project whose days it fails."""
     message = f"{family.name} of project {project_id}: {error.message}"
     return ProviderResponseError(message, provider=error.provider, code=error.code, hint=error.hint)
 
