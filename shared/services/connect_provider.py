@@ -9,6 +9,7 @@ The order is what guarantees that nothing is stored on any failure:
 2. **Live validation** with ``UsageSource.validate()``: revoked/invalid/disabled → 400 ``provider_key_invalid``; no
    usage scope (Google: no Monitoring access on a project, named in the message) → 400
    ``provider_key_missing_scopes``; Google billing export table unreadable → 400 ``billing_export_unreadable``;
+   every other Google refusal keeps its own code and hint (``shared.adapters.google_errors``, README table);
    unreachable, 5xx, 429 or slower than ``provider_validation_timeout_s`` → 503 ``provider_unavailable``
    (retryable). A rotation must stay in the organisation already connected (409 ``provider_org_mismatch``).
 3. **Secret Manager**: the key becomes the newest version of the (enterprise, provider) secret.
@@ -64,6 +65,7 @@ from shared.errors import (
     ProviderError,
     ProviderPermissionError,
     ProviderRateLimited,
+    ProviderResponseError,
     ProviderUnavailable,
 )
 from shared.ports import (
@@ -214,15 +216,21 @@ class ConnectProvider:
         try:
             return asyncio.run(run())
         except ProviderAuthError as e:
-            message = f"{name} rejected the key: it is invalid or has been revoked"
-            raise ProviderAuthError(message, provider=provider.value) from e
+            message = f"{name} rejected the key: {e.hint or 'it is invalid or has been revoked'}"
+            raise ProviderAuthError(message, provider=provider.value, code=e.code, hint=e.hint) from e
         except ProviderPermissionError as e:
             what = "read the billing export" if isinstance(e, BillingExportUnreadable) else "read usage and costs"
             message = f"{name} accepted the key but it may not {what}: {e.hint or 'give it read access'}"
-            raise type(e)(message, provider=provider.value, hint=e.hint) from e
+            raise type(e)(message, provider=provider.value, code=e.code, hint=e.hint) from e
+        except ProviderResponseError as e:
+            if e.hint is None:
+                raise
+            message = f"{name} refused the check: {e.hint}"
+            raise ProviderResponseError(message, provider=provider.value, code=e.code, hint=e.hint) from e
         except (ProviderRateLimited, ProviderUnavailable, TimeoutError) as e:
             message = f"{name} could not be reached to check the key: try again in a minute"
-            raise ProviderUnavailable(message, provider=provider.value) from e
+            code = e.code if isinstance(e, ProviderUnavailable) else None
+            raise ProviderUnavailable(message, provider=provider.value, code=code) from e
 
     def _record(self, ref: SecretVersionRef, previous: ProviderKeyRecord | None) -> ProviderKeyRecord:
         now = self._clock.now()
