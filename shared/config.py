@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     # --- Providers -------------------------------------------------------------------------------------------
     provider_secret_prefix: str = "provider-key-"  # noqa: S105 - a name prefix, not a secret
     """Every provider-key secret id starts with this; IAM conditions in Terraform grant on exactly this prefix."""
+    secret_replica_locations: CsvList = Field(default_factory=list)
+    """Regions (comma separated) holding the replicas of every provider-key secret ``connect`` creates
+    (user-managed replication, which ``gcp.resourceLocations`` organisation policies admit where automatic
+    replication is refused). Empty means ``[region]``. Terraform sets it from ``secret_replica_locations``."""
     openai_base_url: str = "https://api.openai.com"
     anthropic_base_url: str = "https://api.anthropic.com"
     google_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 - an endpoint, not a secret
@@ -190,6 +194,11 @@ class Settings(BaseSettings):
     @property
     def on_google_cloud(self) -> bool:
         return bool(self.k_service)
+
+    @property
+    def secret_locations(self) -> list[str]:
+        """Where new secrets are replicated: ``secret_replica_locations``, or the deployment's region."""
+        return list(self.secret_replica_locations) or [self.region]
 
 
 @lru_cache(maxsize=1)

@@ -112,13 +112,17 @@ class SecretManagerStore:
     """``SecretStore`` backed by Secret Manager in the settings' project.
 
     Args:
-        settings: Provides ``project_id`` and, locally, ``secret_manager_emulator_host``.
+        settings: Provides ``project_id``, ``secret_locations`` (the replicas of the secrets it creates) and,
+            locally, ``secret_manager_emulator_host``.
         timeout_s: Deadline of each call, and of the retries of idempotent calls on transient errors.
     """
 
     def __init__(self, settings: Settings, *, timeout_s: float = 10.0) -> None:
         self._project_path = f"projects/{settings.project_id}"
         self._emulator_host = settings.secret_manager_emulator_host
+        # User-managed replication in named regions: automatic replication counts as "global" for the
+        # gcp.resourceLocations organisation policy and is refused where that policy restricts locations.
+        self._replication = {"user_managed": {"replicas": [{"location": loc} for loc in settings.secret_locations]}}
         self._timeout_s = timeout_s
         # Idempotent calls retry on transient errors; AddSecretVersion does not, a retry could add a duplicate.
         self._retry = Retry(
@@ -159,7 +163,7 @@ class SecretManagerStore:
         return f"{self._project_path}/secrets/{secret_id}"
 
     def add_version(self, secret_id: str, value: SecretStr, labels: Mapping[str, str]) -> SecretVersionRef:
-        """Create the secret if missing (automatic replication, ``labels``) and add ``value`` as a new version."""
+        """Create the secret if missing (replicas in ``secret_locations``, ``labels``); add ``value`` as a version."""
         client = self._client()
         data = value.get_secret_value().encode("utf-8")
         with _translated("add a version to", secret_id):
@@ -168,7 +172,7 @@ class SecretManagerStore:
                     request={
                         "parent": self._project_path,
                         "secret_id": secret_id,
-                        "secret": {"replication": {"automatic": {}}, "labels": dict(labels)},
+                        "secret": {"replication": self._replication, "labels": dict(labels)},
                     },
                     retry=self._retry,
                     timeout=self._timeout_s,

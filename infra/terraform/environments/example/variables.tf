@@ -86,3 +86,15 @@ variable "deletion_protection" {
   type        = bool
   default     = true
 }
+
+variable "public_access" {
+  description = "all_users, or invoker_iam_check_disabled where domain-restricted sharing refuses allUsers (infra/README.md)."
+  type        = string
+  default     = "all_users"
+}
+
+variable "secret_replica_locations" {
+  description = "Regions of every secret's replicas; empty means [region]. Must be allowed by gcp.resourceLocations."
+  type        = list(string)
+  default     = []
+}

@@ -94,6 +94,28 @@ variable "public_ingress" {
   default     = "ALLOW_INTERNAL_AND_GCLB"
 }
 
+variable "public_access" {
+  description = <<-EOT
+    How the public functions (api, connect, reports) admit callers, who are authenticated in code (Firebase ID tokens):
+    "all_users" grants roles/run.invoker to allUsers, which an organisation's domain-restricted sharing policy
+    (iam.allowedPolicyMemberDomains) refuses; "invoker_iam_check_disabled" turns Cloud Run's invoker IAM check off
+    on those services instead (needs gcloud where Terraform runs). Either way ingress stays public_ingress.
+  EOT
+  type        = string
+  default     = "all_users"
+
+  validation {
+    condition     = contains(["all_users", "invoker_iam_check_disabled"], var.public_access)
+    error_message = "public_access must be all_users or invoker_iam_check_disabled."
+  }
+}
+
+variable "secret_replica_locations" {
+  description = "Regions holding the replicas of every secret (user-managed replication, admitted by gcp.resourceLocations policies). Empty means [region]."
+  type        = list(string)
+  default     = []
+}
+
 variable "security_policy" {
   description = "Optional Cloud Armor security policy (self link) attached to the front door's backends."
   type        = string

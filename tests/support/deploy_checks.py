@@ -1,0 +1,71 @@
+"""Checks that the Terraform deploys into an enterprise organisation and holds at scale: organisation policies
+(domain-restricted sharing, resource locations), scaling of the API functions, queue settings from the capacity
+model, and the alerting that tells people when it does not hold.
+
+Like ``infra_checks``, each check takes parsed data and returns readable violations (empty means compliant), and
+assumes the worst of what it cannot read. ``tests/integration/test_infra_production.py`` runs them on the repository
+and proves each one fails on a bad case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tests.support.infra_checks import INVOKER_IAM, PUBLIC_PRINCIPALS, Evaluator, covered_functions, grants
+from tests.support.terraform_model import TerraformModule
+
+Table = Sequence[Mapping[str, Any]]
+
+ALL_USERS_MODE = 'var.public_access == "all_users"'
+CHECK_DISABLED_MODE = 'var.public_access == "invoker_iam_check_disabled"'
+
+
+def _for_each_text(module: TerraformModule, raw: Any) -> str:
+    """The ``for_each`` expression with the local it names, if it names one, substituted."""
+    text = str(raw)
+    m = re.fullmatch(r"\$\{local\.([\w-]+)\}", text)
+    return str(module.locals.get(m.group(1), text)) if m else text
+
+
+def check_public_access(module: TerraformModule, functions: Table) -> list[str]:
+    """``allUsers`` grants exist only in the ``all_users`` mode, the invoker check is switched off only in the other
+    mode, and in each mode exactly the public functions are reachable by anyone."""
+    ev, by_name, violations = Evaluator(module), {f["name"]: f for f in functions}, []
+    public = {n for n, f in by_name.items() if f["trigger"] == "public"}
+    for r in module.of_type(*INVOKER_IAM):
+        if not any(g.member in PUBLIC_PRINCIPALS for g in grants(ev, r)):
+            continue
+        if ALL_USERS_MODE not in _for_each_text(module, r.body.get("for_each", "")):
+            violations.append(f"{r.address}: grants a public principal whatever var.public_access says")
+        elif covered_functions(module, r, by_name) != public:
+            violations.append(f"{r.address}: the allUsers grant does not cover exactly the public functions")
+    disablers = [
+        r for r in module.of_type("terraform_data") if "--no-invoker-iam-check" in str(r.body.get("provisioner", ""))
+    ]
+    if len(disablers) != 1:
+        violations.append(f"{len(disablers)} terraform_data resources switch the invoker check off; expected one")
+    for r in disablers:
+        if CHECK_DISABLED_MODE not in _for_each_text(module, r.body.get("for_each", "")):
+            violations.append(f"{r.address}: switches the invoker check off whatever var.public_access says")
+        elif covered_functions(module, r, by_name) != public:
+            violations.append(f"{r.address}: does not cover exactly the public functions")
+    return violations
+
+
+def check_secret_replication(module: TerraformModule) -> list[str]:
+    """Every secret is replicated user-managed in ``local.secret_locations``, the locations the code is given too."""
+    violations = []
+    for r in module.of_type("google_secret_manager_secret"):
+        replication = (r.body.get("replication") or [{}])[0]
+        managed = (replication.get("user_managed") or [{}])[0]
+        dynamic = [d.get("replicas") for d in managed.get("dynamic", []) if "replicas" in d]
+        if "user_managed" not in replication or "auto" in replication:
+            violations.append(f"{r.address}: replication is not user-managed (gcp.resourceLocations refuses auto)")
+        elif not dynamic or any(d.get("for_each") != "${local.secret_locations}" for d in dynamic):
+            violations.append(f"{r.address}: replicas do not come from local.secret_locations")
+    env = module.locals.get("common_environment", {})
+    if env.get("SECRET_REPLICA_LOCATIONS") != '${join(",", local.secret_locations)}':
+        violations.append("common_environment: SECRET_REPLICA_LOCATIONS is not local.secret_locations")
+    return violations
