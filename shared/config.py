@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     # --- Sync ------------------------------------------------------------------------------------------------
     sync_repull_days: int = 3
     """Providers restate recent days: every sync re-pulls this many days before today."""
+    sync_hourly_repull_days: int = Field(default=1, ge=0)
+    """Days before today that an hourly sync re-pulls with today (``shared.services.dispatch_sync``); the older ones
+    the providers may restate are left to the daily sync."""
     backfill_days: int = 90
     sync_pull_deadline_s: float = 420.0
     """Upper bound on one sync task's provider pulls (retries included), below the worker's 540 s timeout: a pull
