@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     """Regions (comma separated) holding the replicas of every provider-key secret ``connect`` creates
     (user-managed replication, which ``gcp.resourceLocations`` organisation policies admit where automatic
     replication is refused). Empty means ``[region]``. Terraform sets it from ``secret_replica_locations``."""
+    superseded_version_grace_days: int = Field(default=7, ge=0)
+    """A provider key replaced by a rotation is disabled at once and destroyed this many days later: disabled
+    versions are still billed by Secret Manager, destroyed ones are not; the grace lets an operator re-enable it."""
     openai_base_url: str = "https://api.openai.com"
     anthropic_base_url: str = "https://api.anthropic.com"
     google_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 - an endpoint, not a secret
