@@ -72,6 +72,7 @@ bench: setup ## Performance report: sync fan-out, worker time vs floor, I/O per 
 	PYTHONPATH=. $(PY) -m devstack.bench_sync
 	PYTHONPATH=. $(PY) -m devstack.bench_benchmarks
 	PYTHONPATH=. $(PY) -m devstack.bench_usage_api
+	PYTHONPATH=. $(PY) -m devstack.bench_api_load
 	PYTHONPATH=. $(PY) -m devstack.bench_capacity
 
 ENV ?= example

@@ -129,3 +129,35 @@ def test_public_access_check_fails_when_an_internal_function_would_lose_its_invo
 def test_replication_check_fails_on_automatic_or_hard_coded_replicas(replication: str, problem: str) -> None:
     module = _small(f'resource "google_secret_manager_secret" "config" {{\n  replication {{\n {replication}\n }}\n}}\n')
     assert checks.check_secret_replication(module) == [f"google_secret_manager_secret.config: {problem}"]
+
+
+# --- scaling of the API functions ---------------------------------------------------------------------------------
+
+
+def test_public_functions_serve_many_requests_per_instance_with_a_whole_vcpu(module: TerraformModule) -> None:
+    assert checks.check_function_scaling(module, FUNCTIONS) == []
+    assert module.variables["min_instances"] == {"api": 1}  # one warm API instance unless the operator says
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"name": "api", "trigger": "public"}, "function api: public but serves one request per instance"),
+        (
+            {"name": "api", "trigger": "public", "concurrency": 8, "cpu": "0.5"},
+            "function api: concurrency 8 needs at least 1 vCPU, has 0.5",
+        ),
+    ],
+)
+def test_scaling_check_fails_on_single_request_or_fractional_cpu_concurrency(
+    module: TerraformModule, entry: dict[str, object], problem: str
+) -> None:
+    assert checks.check_function_scaling(module, [entry]) == [problem]
+
+
+def test_scaling_check_fails_when_terraform_ignores_the_table() -> None:
+    module = TerraformModule.parse(
+        'resource "google_cloudfunctions2_function" "function" {\n  service_config {\n'
+        "    max_instance_request_concurrency = 1\n  }\n}\n"
+    )
+    assert len(checks.check_function_scaling(module, [])) == 4

@@ -69,3 +69,30 @@ def check_secret_replication(module: TerraformModule) -> list[str]:
     if env.get("SECRET_REPLICA_LOCATIONS") != '${join(",", local.secret_locations)}':
         violations.append("common_environment: SECRET_REPLICA_LOCATIONS is not local.secret_locations")
     return violations
+
+
+def check_function_scaling(module: TerraformModule, functions: Table) -> list[str]:
+    """Public functions serve many requests per instance with at least one vCPU (concurrency above 1 requires it:
+    https://cloud.google.com/functions/docs/configuring/concurrency), and Terraform deploys what the table says."""
+    violations = []
+    for f in functions:
+        concurrency, cpu = f.get("concurrency", 1), float(f.get("cpu", 0))
+        if f["trigger"] == "public" and concurrency <= 1:
+            violations.append(f"function {f['name']}: public but serves one request per instance")
+        if concurrency > 1 and cpu < 1:
+            violations.append(f"function {f['name']}: concurrency {concurrency} needs at least 1 vCPU, has {cpu}")
+    wanted = {
+        "max_instance_request_concurrency": "${try(each.value.concurrency, 1)}",
+        "available_cpu": "${try(each.value.cpu, null)}",
+        "min_instance_count": "${lookup(var.min_instances, each.key, 0)}",
+    }
+    for r in module.of_type("google_cloudfunctions2_function"):
+        service = (r.body.get("service_config") or [{}])[0]
+        violations += [
+            f"{r.address}: service_config.{name} is {service.get(name)!r}, not {value!r}"
+            for name, value in wanted.items()
+            if service.get(name) != value
+        ]
+        if "THREADS = tostring(each.value.concurrency)" not in str(service.get("environment_variables")):
+            violations.append(f"{r.address}: THREADS does not follow the function's concurrency")
+    return violations

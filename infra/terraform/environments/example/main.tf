@@ -38,6 +38,7 @@ module "platform" {
   extra_environment        = var.extra_environment
   deletion_protection      = var.deletion_protection
   public_access            = var.public_access
+  min_instances            = var.min_instances
   secret_replica_locations = var.secret_replica_locations
   labels                   = { environment = var.environment }
 }

@@ -98,3 +98,9 @@ variable "secret_replica_locations" {
   type        = list(string)
   default     = []
 }
+
+variable "min_instances" {
+  description = "Warm instances per function name, e.g. { api = 1 }."
+  type        = map(number)
+  default     = { api = 1 }
+}

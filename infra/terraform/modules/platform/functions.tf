@@ -64,15 +64,21 @@ resource "google_cloudfunctions2_function" "function" {
     available_memory                 = each.value.memory
     timeout_seconds                  = each.value.timeout_s
     max_instance_count               = each.value.max_instances
-    min_instance_count               = 0
+    min_instance_count               = lookup(var.min_instances, each.key, 0)
     service_account_email            = google_service_account.platform[each.value.service_account].email
     all_traffic_on_latest_revision   = true
-    max_instance_request_concurrency = 1
+    max_instance_request_concurrency = try(each.value.concurrency, 1)
+    # Concurrency above 1 needs at least one vCPU (https://cloud.google.com/functions/docs/configuring/concurrency).
+    available_cpu = try(each.value.cpu, null)
     # Public functions are reached through the front door only; internal ones are called by Cloud Scheduler
     # and Cloud Tasks over the internet, where IAM (run.invoker below) is the gate.
     ingress_settings = each.value.trigger == "public" ? var.public_ingress : "ALLOW_ALL"
 
-    environment_variables = merge(local.common_environment, local.smtp_environment, var.extra_environment)
+    # THREADS: functions-framework's request threads, as many as the requests an instance is sent at once.
+    environment_variables = merge(
+      local.common_environment, local.smtp_environment, var.extra_environment,
+      can(each.value.concurrency) ? { THREADS = tostring(each.value.concurrency) } : {},
+    )
 
     # The platform's own secrets, mounted only on the functions whose identity was granted them (secrets.tf).
     dynamic "secret_environment_variables" {

@@ -110,6 +110,12 @@ variable "public_access" {
   }
 }
 
+variable "min_instances" {
+  description = "Warm instances kept per function name (billed while idle); others scale to zero."
+  type        = map(number)
+  default     = { api = 1 }
+}
+
 variable "secret_replica_locations" {
   description = "Regions holding the replicas of every secret (user-managed replication, admitted by gcp.resourceLocations policies). Empty means [region]."
   type        = list(string)
