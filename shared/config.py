@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     reports_queue: str = "monthly-reports"
     erase_queue: str = "enterprise-erase"
     """Queue of ``enterprise_erase`` tasks (one per erasure request)."""
+    task_max_attempts: dict[str, int] = Field(
+        default_factory=lambda: {"usage-sync": 8, "monthly-reports": 6, "enterprise-erase": 50}
+    )
+    """Each queue's ``max_attempts`` (JSON; Terraform sets it from its queues): a task route failing on the last one
+    logs ``task_given_up`` (``shared.web.task_attempts``)."""
 
     # --- Providers -------------------------------------------------------------------------------------------
     provider_secret_prefix: str = "provider-key-"  # noqa: S105 - a name prefix, not a secret

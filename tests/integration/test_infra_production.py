@@ -161,3 +161,47 @@ def test_scaling_check_fails_when_terraform_ignores_the_table() -> None:
         "    max_instance_request_concurrency = 1\n  }\n}\n"
     )
     assert len(checks.check_function_scaling(module, [])) == 4
+
+
+# --- observability ------------------------------------------------------------------------------------------------
+
+EVENTS = checks.emitted_events(ROOT / "shared")
+MONITORING = (MODULE_DIR / "monitoring.tf").read_text()
+
+
+def test_alerts_watch_what_the_code_logs_and_notify_the_configured_channels(module: TerraformModule) -> None:
+    assert checks.check_observability(module, EVENTS) == []
+    assert {"task_given_up", "sync_finished", "report_delivery_failed"} <= set(EVENTS)
+
+
+def test_task_max_attempts_given_to_the_code_are_the_queues(module: TerraformModule) -> None:
+    from shared.config import Settings
+
+    queues = module.locals["queues"]
+    assert Settings().task_max_attempts == {name: q["max_attempts"] for name, q in queues.items()}
+    assert "TASK_MAX_ATTEMPTS" in module.locals["common_environment"]
+
+
+def test_observability_check_fails_on_a_metric_of_an_event_nobody_logs() -> None:
+    module = TerraformModule.parse(MONITORING, 'locals {\n  log_metrics = { sync_done = { label = "outcome" } }\n}\n')
+    assert "log metric sync_done: no code emits event 'sync_done'" in checks.check_observability(module, EVENTS)
+
+
+def test_observability_check_fails_on_a_label_the_code_does_not_set() -> None:
+    module = TerraformModule.parse(
+        MONITORING, 'locals {\n  log_metrics = { sync_finished = { label = "verdict" } }\n}\n'
+    )
+    assert checks.check_observability(module, EVENTS)[0] == (
+        "log metric sync_finished: the code emitting it never sets 'verdict'"
+    )
+
+
+def test_observability_check_fails_on_a_missing_alert_or_a_silent_one() -> None:
+    without_queue_alert = MONITORING.replace("cloudtasks.googleapis.com/queue/task_attempt_delays", "x")
+    silent = MONITORING.replace("notification_channels = local.notification_channels", "notification_channels = []", 1)
+    assert "no alert policy watches queue age (cloudtasks.googleapis.com/queue/task_attempt_delays)" in (
+        checks.check_observability(TerraformModule.parse(without_queue_alert), EVENTS)
+    )
+    assert checks.check_observability(TerraformModule.parse(silent), EVENTS) == [
+        "google_monitoring_alert_policy.task_given_up: does not notify local.notification_channels"
+    ]

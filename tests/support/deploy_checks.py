@@ -9,8 +9,10 @@ and proves each one fails on a bad case.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from tests.support.infra_checks import INVOKER_IAM, PUBLIC_PRINCIPALS, Evaluator, covered_functions, grants
@@ -95,4 +97,59 @@ def check_function_scaling(module: TerraformModule, functions: Table) -> list[st
         ]
         if "THREADS = tostring(each.value.concurrency)" not in str(service.get("environment_variables")):
             violations.append(f"{r.address}: THREADS does not follow the function's concurrency")
+    return violations
+
+
+def emitted_events(code_root: Path) -> dict[str, set[str]]:
+    """``event`` values the code logs (module constants named ``*_EVENT``), each with the string keys of its
+    module: the fields its records can carry."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(code_root.rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+        for node in tree.body:
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+                continue
+            target, value = node.targets[0], node.value
+            named = isinstance(target, ast.Name) and target.id.endswith("_EVENT")
+            if named and isinstance(value, ast.Constant) and isinstance(value.value, str):
+                found[value.value] = strings
+    return found
+
+
+REQUIRED_SIGNALS = {
+    "tasks given up": "logging.googleapis.com/user/task_given_up",
+    "sync failure ratio": "logging.googleapis.com/user/sync_finished",
+    "report delivery failures": "logging.googleapis.com/user/report_delivery_failed",
+    "5xx rate": "run.googleapis.com/request_count",
+    "queue age": "cloudtasks.googleapis.com/queue/task_attempt_delays",
+    "uptime": "monitoring.googleapis.com/uptime_check/check_passed",
+}
+
+
+def check_observability(module: TerraformModule, events: Mapping[str, set[str]]) -> list[str]:
+    """Log-based metrics count events the code emits, by a field it sets; every required signal has an alert policy
+    that notifies ``local.notification_channels``; an uptime check and a dashboard exist."""
+    violations = []
+    metrics = module.locals.get("log_metrics")
+    if not isinstance(metrics, Mapping):
+        return ["local.log_metrics must be a literal map of event name to {label, description}"]
+    for name, spec in metrics.items():
+        if name not in events:
+            violations.append(f"log metric {name}: no code emits event {name!r}")
+        elif spec.get("label") not in events[name]:
+            violations.append(f"log metric {name}: the code emitting it never sets {spec.get('label')!r}")
+    policies = module.of_type("google_monitoring_alert_policy")
+    texts = {r.address: str(r.body).replace("${local.user_metric.", "logging.googleapis.com/user/") for r in policies}
+    for signal, metric in REQUIRED_SIGNALS.items():
+        if not any(metric in text.replace("}", "") for text in texts.values()):
+            violations.append(f"no alert policy watches {signal} ({metric})")
+    violations += [
+        f"{r.address}: does not notify local.notification_channels"
+        for r in policies
+        if r.body.get("notification_channels") != "${local.notification_channels}"
+    ]
+    for rtype in ("google_monitoring_uptime_check_config", "google_monitoring_dashboard"):
+        if not module.of_type(rtype):
+            violations.append(f"no {rtype}")
     return violations

@@ -139,3 +139,33 @@ variable "labels" {
   type        = map(string)
   default     = {}
 }
+
+variable "alert_emails" {
+  description = "Email addresses alerted by the monitoring policies (monitoring.tf); each gets a notification channel."
+  type        = list(string)
+  default     = []
+}
+
+variable "notification_channels" {
+  description = "Existing Cloud Monitoring notification channel ids (PagerDuty, Slack, ...) alerted as well."
+  type        = list(string)
+  default     = []
+}
+
+variable "sync_failure_ratio_alert" {
+  description = "Alert when more than this share of syncs in an hour fail to store a provider's data."
+  type        = number
+  default     = 0.05
+}
+
+variable "error_ratio_alert" {
+  description = "Alert when more than this share of a public function's requests answer 5xx for 5 minutes."
+  type        = number
+  default     = 0.02
+}
+
+variable "queue_delay_alert_minutes" {
+  description = "Alert when a queue's p99 delay between a task's scheduled and actual attempt exceeds this (the daily fan-out drains in about 3 hours at the design size)."
+  type        = number
+  default     = 300
+}
