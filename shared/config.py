@@ -69,8 +69,10 @@ class Settings(BaseSettings):
     reports_queue: str = "monthly-reports"
     erase_queue: str = "enterprise-erase"
     """Queue of ``enterprise_erase`` tasks (one per erasure request)."""
+    retire_queue: str = "key-retire"
+    """Queue of ``key_retire`` tasks: one per rotated key, delivered ``superseded_version_grace_days`` later."""
     task_max_attempts: dict[str, int] = Field(
-        default_factory=lambda: {"usage-sync": 8, "monthly-reports": 6, "enterprise-erase": 50}
+        default_factory=lambda: {"usage-sync": 8, "monthly-reports": 6, "enterprise-erase": 50, "key-retire": 20}
     )
     """Each queue's ``max_attempts`` (JSON; Terraform sets it from its queues): a task route failing on the last one
     logs ``task_given_up`` (``shared.web.task_attempts``)."""
@@ -82,9 +84,10 @@ class Settings(BaseSettings):
     """Regions (comma separated) holding the replicas of every provider-key secret ``connect`` creates
     (user-managed replication, which ``gcp.resourceLocations`` organisation policies admit where automatic
     replication is refused). Empty means ``[region]``. Terraform sets it from ``secret_replica_locations``."""
-    superseded_version_grace_days: int = Field(default=7, ge=0)
+    superseded_version_grace_days: int = Field(default=7, ge=0, le=29)
     """A provider key replaced by a rotation is disabled at once and destroyed this many days later: disabled
-    versions are still billed by Secret Manager, destroyed ones are not; the grace lets an operator re-enable it."""
+    versions are still billed by Secret Manager, destroyed ones are not; the grace lets an operator re-enable it.
+    At most 29: Cloud Tasks schedules a task at most 30 days ahead."""
     openai_base_url: str = "https://api.openai.com"
     anthropic_base_url: str = "https://api.anthropic.com"
     google_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 - an endpoint, not a secret

@@ -53,6 +53,7 @@ _TRANSPORT_LOGGERS = tuple(
     f"{_CLIENT_LOGGER}.services.secret_manager_service.transports.{name}" for name in ("grpc", "grpc_asyncio", "rest")
 )
 _DESTROYED = secretmanager_v1.SecretVersion.State.DESTROYED
+_DISABLED = secretmanager_v1.SecretVersion.State.DISABLED
 
 
 class _DropPayloadRecords(logging.Filter):
@@ -233,6 +234,35 @@ class SecretManagerStore:
                 log.info("secret version already destroyed or gone", extra={"version_name": ref.name})
                 return
         log.info("secret version destroyed", extra={"version_name": ref.name})
+
+    def destroy_if_disabled(self, ref: SecretVersionRef) -> bool:
+        """Destroy a version only while it is disabled; ``False`` (nothing done) when re-enabled, destroyed or gone.
+
+        The destroy carries the etag read with the state, so an operator re-enabling the version in between makes
+        Secret Manager refuse it rather than destroy an enabled key (either refusal leaves the key in place).
+        """
+        client = self._client()
+        with _translated("destroy", ref.name):
+            try:
+                version = client.get_secret_version(
+                    request={"name": ref.name}, retry=self._retry, timeout=self._timeout_s
+                )
+            except gexc.NotFound:
+                return False
+            if version.state != _DISABLED:
+                log.info(
+                    "superseded secret version kept", extra={"version_name": ref.name, "state": version.state.name}
+                )
+                return False
+            try:
+                client.destroy_secret_version(
+                    request={"name": ref.name, "etag": version.etag}, retry=self._retry, timeout=self._timeout_s
+                )
+            except (gexc.FailedPrecondition, gexc.NotFound, gexc.Aborted):
+                log.info("superseded secret version changed meanwhile; kept", extra={"version_name": ref.name})
+                return False
+        log.info("superseded secret version destroyed", extra={"version_name": ref.name})
+        return True
 
     def destroy_all_versions(self, secret_id: str) -> int:
         """Destroy every version not destroyed yet (payloads are gone for good); returns how many, 0 if none."""

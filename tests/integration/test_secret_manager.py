@@ -327,3 +327,17 @@ def test_a_store_without_its_key_is_refused_not_overwritten(tmp_path: Path) -> N
         start_server(store_path=store_file)
 
     assert store_file.read_bytes() == before
+
+
+def test_a_superseded_version_re_enabled_during_its_grace_is_kept(
+    running: tuple[SecretManagerStore, secretmanager_v1.SecretManagerServiceClient],
+) -> None:
+    """An operator may re-enable a replaced key during the grace period (the reason for having one)."""
+    store, client = running
+    replaced = store.add_version(SECRET_ID, SecretStr(CANARY), LABELS)
+    store.add_version(SECRET_ID, SecretStr("sk-admin-second-0000000000"), LABELS)
+    store.disable_version(replaced)
+    client.enable_secret_version(name=replaced.name)
+
+    assert store.destroy_if_disabled(replaced) is False
+    assert store.access(replaced).get_secret_value() == CANARY

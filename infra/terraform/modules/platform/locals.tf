@@ -43,6 +43,7 @@ locals {
     SYNC_QUEUE                = google_cloud_tasks_queue.queue["usage-sync"].name
     REPORTS_QUEUE             = google_cloud_tasks_queue.queue["monthly-reports"].name
     ERASE_QUEUE               = google_cloud_tasks_queue.queue["enterprise-erase"].name
+    RETIRE_QUEUE              = google_cloud_tasks_queue.queue["key-retire"].name
     PROVIDER_SECRET_PREFIX    = local.provider_secret_prefix
     SECRET_REPLICA_LOCATIONS  = join(",", local.secret_locations)
     SMTP_HOST                 = var.smtp_host

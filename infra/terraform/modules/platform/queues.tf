@@ -37,6 +37,17 @@ locals {
       max_backoff   = "21600s"
       max_doublings = 8
     }
+    "key-retire" = {
+      target    = "key_retire"
+      enqueuers = ["connect"] # each rotation schedules the replaced version's destruction
+      # A handful of rotations a day; Secret Manager allows 600 writes a minute per project.
+      max_dispatches_per_second = 2
+      max_concurrent_dispatches = 5
+      max_attempts              = 20
+      min_backoff               = "60s"
+      max_backoff               = "3600s"
+      max_doublings             = 5
+    }
   }
 
   task_creators = toset(flatten([for q in local.queues : q.enqueuers]))
