@@ -39,6 +39,8 @@ module "platform" {
   deletion_protection      = var.deletion_protection
   public_access            = var.public_access
   min_instances            = var.min_instances
+  alert_emails             = var.alert_emails
+  notification_channels    = var.notification_channels
   secret_replica_locations = var.secret_replica_locations
   labels                   = { environment = var.environment }
 }

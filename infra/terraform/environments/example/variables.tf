@@ -104,3 +104,15 @@ variable "min_instances" {
   type        = map(number)
   default     = { api = 1 }
 }
+
+variable "alert_emails" {
+  description = "Email addresses the monitoring alerts go to."
+  type        = list(string)
+  default     = []
+}
+
+variable "notification_channels" {
+  description = "Existing Cloud Monitoring notification channel ids alerted as well."
+  type        = list(string)
+  default     = []
+}

@@ -101,6 +101,12 @@ resource "google_secret_manager_secret" "config" {
     }
   }
 
+  lifecycle {
+    # Replication cannot change after creation: a change would replace the secret and lose its versions (the
+    # benchmark noise key must stay stable). Deployments made before user-managed replication keep theirs.
+    ignore_changes = [replication]
+  }
+
   depends_on = [google_project_service.enabled]
 }
 
