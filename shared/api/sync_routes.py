@@ -125,7 +125,11 @@ def sync_worker(ctx: RequestContext) -> dict[str, Any] | ApiResponse:
     # Retries of one task share its name, so they rewrite the same key_read audit entry instead of adding one.
     task = ctx.request.headers.get(TASK_NAME_HEADER)
     read_id = task or f"{body.reason}-{body.start:%Y%m%d}-{body.end:%Y%m%d}"
-    last_attempt = _retries(ctx.request.headers.get(RETRY_COUNT_HEADER)) + 1 >= ctx.deps.settings.sync_max_attempts
+    settings = ctx.deps.settings
+    max_attempts = settings.task_max_attempts.get(settings.sync_queue)
+    last_attempt = (
+        max_attempts is not None and _retries(ctx.request.headers.get(RETRY_COUNT_HEADER)) + 1 >= max_attempts
+    )
     report = sync_use_case(ctx.deps).run(body, read_id=read_id, last_attempt=last_attempt)
     if report.retry:
         return problems.problem(

@@ -4,8 +4,8 @@ Called by the sync worker (``shared.services.sync_enterprise``), after its snaps
 
 * a provider pulled: its window's days are settled, pending (usage without its bill yet) or missing (malformed);
 * a provider whose pull failed for good (a permanent provider error, or a transient one on the task's last attempt:
-  Cloud Tasks will not deliver it again, ``Settings.sync_max_attempts``): the window's days are missing, a failure
-  episode starts and the enterprise's admins get one email per episode;
+  Cloud Tasks will not deliver it again, the sync queue's ``Settings.task_max_attempts``): the window's days are
+  missing, a failure episode starts and the enterprise's admins get one email per episode;
 * after a daily sync: one repair task per provider (``repair_tasks``) re-pulls the earliest missing or pending days
   older than the daily window, at most ``CHUNK_DAYS`` days, named from (enterprise, provider, window, day) so a
   re-run of the daily task enqueues nothing new.

@@ -92,6 +92,9 @@ from shared.services.sync_report import (
 
 log = logging.getLogger(__name__)
 
+SYNC_FINISHED_EVENT = "sync_finished"
+"""``event`` of the log record of every sync that ran, labelled ``outcome`` (``SyncReport.outcome``)."""
+
 
 @dataclass(frozen=True)
 class _Key:
@@ -144,7 +147,7 @@ class SyncEnterprise:
 
     def run(self, request: SyncRequest, *, read_id: str, last_attempt: bool = False) -> SyncReport:
         """Sync ``request.enterprise_id``; ``read_id`` names this task in the ``key_read`` audit entries;
-        ``last_attempt``: the queue will not deliver this task again (``Settings.sync_max_attempts``)."""
+        ``last_attempt``: the queue will not deliver this task again (``Settings.task_max_attempts``)."""
         start, end = clip_window(request, self._clock.now())
         report = SyncReport(request.enterprise_id, start, end, request.reason)
         enterprise = self._enterprises.get(request.enterprise_id)
@@ -177,7 +180,10 @@ class SyncEnterprise:
         bug = self._settle_failures(enterprise.id, keys, results, report)
         settle_coverage(self._coverage, enterprise, pulls, report, last_attempt=last_attempt)
         self._evaluate_alerts(enterprise, judge=request.reason != BACKFILL_REASON)
-        log.info("enterprise synced", extra={"enterprise_id": enterprise.id, **report.as_dict()})
+        log.info(
+            "enterprise synced",
+            extra={"event": SYNC_FINISHED_EVENT, "outcome": report.outcome, **report.as_dict()},
+        )
         if bug is not None:
             raise bug
         return report

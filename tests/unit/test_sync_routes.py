@@ -138,7 +138,7 @@ def test_the_dispatcher_answers_with_its_fan_out() -> None:
 
 def test_on_the_queues_last_attempt_a_transient_failure_is_recorded_missing_and_acknowledged() -> None:
     """Cloud Tasks sends ``X-CloudTasks-TaskRetryCount`` (0 on the first attempt); the queue's ``max_attempts`` is
-    ``Settings.sync_max_attempts`` (8, as in Terraform)."""
+    the sync queue's ``Settings.task_max_attempts`` (8, as in Terraform)."""
     world = world_with_data()
     world.sources.errors[Provider.ANTHROPIC] = ProviderUnavailable("anthropic returned 529", provider="anthropic")
     app = worker(world)
