@@ -34,7 +34,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.coverage import RangeCoverage
+from shared.domain.coverage import RangeCoverage, coverage_notes
 from shared.domain.forecast import MonthForecast
 from shared.domain.rollup_days import RolledDay, decode_day
 from shared.domain.snapshot import (
@@ -283,11 +283,7 @@ def cost_notes(parts: Mapping[str, ProviderPart]) -> list[str]:
     notes = []
     for name, part in sorted(parts.items()):
         if part.pending_days:
-            notes.append(
-                f"{name}: {part.pending_days} day(s) have usage the provider has not billed yet (cost data lags usage "
-                "by up to 48 hours); their cost is not in the totals until it arrives, and rates, the discount and "
-                "benchmarks leave those days out (by_day[].pending_providers)."
-            )
+            notes.append(pending_note(name, part.pending_days))
         if part.cost_source is CostSource.BILLED:
             continue
         amount = f"{part.tally.estimated_cost_usd.quantize(Decimal('0.01'))} USD"
@@ -297,6 +293,22 @@ def cost_notes(parts: Mapping[str, ProviderPart]) -> list[str]:
             "(connect the Cloud Billing export for billed costs); rates and discounts leave it out."
         )
     return notes
+
+
+def pending_note(provider: str, days: int) -> str:
+    return (
+        f"{provider}: {days} day(s) have usage the provider has not billed yet (cost data lags usage by up to 48 "
+        "hours); their cost is not in the totals until it arrives, and rates, the discount and benchmarks leave those "
+        "days out (by_day[].pending_providers)."
+    )
+
+
+def sync_notes(report: UsageReport) -> list[str]:
+    """The report's sentences about figures that are not final: pending cost, days the sync could not pull."""
+    pending = [
+        pending_note(p.provider, p.totals.pending_cost_days) for p in report.by_provider if p.totals.pending_cost_days
+    ]
+    return [*pending, *coverage_notes(report.coverage)]
 
 
 def period_index(slices: Sequence[_Slice]) -> IndexLevel | None:

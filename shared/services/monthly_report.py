@@ -29,6 +29,7 @@ from shared.domain.monthly_report import (
     trend,
 )
 from shared.domain.usage_month import month_bounds, month_key
+from shared.domain.usage_view import sync_notes
 from shared.errors import InvalidInput, NotFound
 from shared.ports import BenchmarkStore, Clock, SnapshotStore
 from shared.services.read_benchmarks import read_benchmark
@@ -107,6 +108,7 @@ def build_monthly_report(
         market=market(usage),
         by_provider=usage.by_provider,
         cost_notes=usage.notes,
+        sync_notes=sync_notes(usage),
         forecast=forecast,
         by_model=sorted(usage.by_model, key=lambda r: (-r.cost_usd, r.key)),
         by_day=usage.by_day,

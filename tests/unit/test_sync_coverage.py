@@ -16,6 +16,7 @@ from shared.domain.coverage import DayState
 from shared.domain.enterprise import ProviderName
 from shared.domain.usage import Provider, ProviderDay, TokenType
 from shared.errors import ProviderUnavailable
+from shared.reports.render import CHARTS, render_html
 from shared.services.monthly_report import build_monthly_report
 from shared.services.sync_report import Outcome
 from shared.web.http import ApiResponse
@@ -98,7 +99,9 @@ def test_a_window_whose_task_exhausted_its_retries_is_recorded_reported_and_repa
     report = build_monthly_report(
         world.snapshots, FakeBenchmarkStore(), world.clock, enterprise, "2026-10", coverage=coverage
     )
-    assert any("31 day(s) could not be synced" in note for note in report.cost_notes)  # the monthly report says so
+    assert any("31 day(s) could not be synced" in note for note in report.sync_notes)  # the monthly report says so
+    html = render_html(report, settings_url=world.settings.site_settings_url, images=dict.fromkeys(CHARTS, "cid:x"))
+    assert "31 day(s) could not be synced" in html  # as the email shows it
     health = sync_health(world)["openai"]
     assert (health["status"], len(health["missing_days"]), health["last_failure_code"]) == (
         "failing",
