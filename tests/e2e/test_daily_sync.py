@@ -10,6 +10,7 @@ and which are estimated.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,9 +32,11 @@ from shared.adapters.firestore_enterprises import FirestoreEnterprises
 from shared.adapters.secret_manager import SecretManagerStore
 from shared.config import Settings
 from shared.domain.audit import Actor, AuditAction, AuditEntry
+from shared.domain.backfill import backfill_span, backfill_tasks
 from shared.domain.enterprise import Enterprise, Member, ProviderName, ProviderState, ProviderStatus, Role
 from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
 from shared.domain.secret_naming import secret_id_for
+from shared.ports import TaskSpec
 from tests.conftest import LOG_DIR, TEST_PROJECT
 from tests.support.e2e_connect import bearer
 from tests.support.functions import start_function
@@ -318,12 +321,44 @@ def test_dispatch_fans_out_through_cloud_tasks_and_snapshots_equal_the_truth(
     assert documents(firestore_db) == before
 
 
+def deliver_side_by_side(platform: Platform, enterprise_id: str) -> None:
+    """POST every backfill task of both providers to ``sync_worker`` at once, as the tasks invoker."""
+    audience = f"{platform.base_url}/sync_worker"
+    token = mint_oidc_token(platform.settings.tasks_service_account, audience)
+    span = backfill_span(TODAY, platform.settings.backfill_days)
+    specs = [t for p in BACKFILL_ORGS for t in backfill_tasks(enterprise_id, p, span)]
+    start = threading.Barrier(len(specs))
+    statuses: list[int] = []
+
+    def deliver(spec: TaskSpec) -> None:
+        start.wait()
+        headers = {"Authorization": f"Bearer {token}", "X-CloudTasks-TaskName": f"by-hand-{spec.name}"}
+        response = httpx.post(f"{platform.base_url}/sync_worker", json=dict(spec.payload), headers=headers, timeout=120)
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=deliver, args=(spec,)) for spec in specs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    # 503 is a busy lease or a slow provider: Cloud Tasks would retry it (the emulator's own copy is delivered too).
+    assert set(statuses) <= {200, 503}, statuses
+    assert 200 in statuses
+
+
 def test_two_providers_connected_back_to_back_backfill_90_days_equal_to_the_truth_to_the_cent(
     platform: Platform, firestore_db: Any
 ) -> None:
     """Issue #16: the connect flow enqueues both providers' 31-day backfill windows over the same days, and Cloud
     Tasks runs them while the providers answer slowly (0.5 s per request). Without any daily sync, once the backfill
-    has drained every complete day equals the simulator's truth, and every month's rollup the sum of its days."""
+    has drained every complete day equals the simulator's truth, and every month's rollup the sum of its days.
+
+    The local Cloud Tasks emulator delivers one task at a time; Cloud Tasks runs them side by side and may deliver a
+    task twice. So every backfill task is also delivered by hand, all at once, to the same worker (its threads), as
+    a deployed queue would: the lease and the transactions run under real concurrency, answering only 200 or 503.
+    (The emulator's own later deliveries would heal a part lost to a race, so the race itself is proven by the
+    deterministic interleaving tests: tests/unit/test_sync_interleaving.py, tests/integration/test_sync_concurrency.py.)
+    """
     now = datetime.now(UTC)
     uid = uid_for_email(BACKFILL_ADMIN)
     FirestoreEnterprises(firestore_db).create(
@@ -348,6 +383,7 @@ def test_two_providers_connected_back_to_back_backfill_90_days_equal_to_the_trut
                 timeout=60,
             )
             assert response.status_code == 201, response.text
+        deliver_side_by_side(platform, BACKFILL_ENTERPRISE)
         days = [TODAY - timedelta(days=i) for i in range(1, 90)]  # complete days (today is still partial)
         base = firestore_db.collection("enterprises").document(BACKFILL_ENTERPRISE)
 
