@@ -63,7 +63,7 @@ def disclosure_params(settings: Settings) -> DisclosureParams:
         p_percent=settings.benchmark_p_percent,
         noise_sd=settings.benchmark_noise_sd,
         min_billed_usd=settings.benchmark_min_billed_usd,
-        min_tokens=settings.benchmark_min_tokens,
+        min_domains=settings.benchmark_min_domains,
     )
 
 

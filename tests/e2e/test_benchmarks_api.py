@@ -26,7 +26,7 @@ PARAMETER_NAMES = (
     "p_percent",
     "noise_sd",
     "min_billed_usd",
-    "min_tokens",
+    "min_domains",
     "noise_key",
     "settle",
 )
