@@ -7,8 +7,9 @@ and the caller's own position. The disclosure rules' parameters are never part o
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
 from shared.domain.benchmark_models import BucketResult, CountBand, Month, PublishedFigure
 from shared.domain.benchmark_position import PeerPosition
@@ -25,6 +26,17 @@ class AggregateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     month: Month | None = None
+    force: bool = False
+    """Publish a new version of a month already published whose inputs changed (audited; R7 checks it against the
+    earlier versions). Without it such a re-run is refused (409 ``benchmark_month_frozen``)."""
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)] | None = None
+    """Why a new version is forced: kept in the month's audit trail. Required with ``force``."""
+
+    @model_validator(mode="after")
+    def _forced_with_a_reason(self) -> Self:
+        if self.force and not self.reason:
+            raise ValueError("a forced re-run needs a reason")
+        return self
 
 
 class MarketIndexView(BaseModel):

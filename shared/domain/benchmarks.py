@@ -252,7 +252,7 @@ class Release:
     populations: Populations
     """Membership tokens of each published (bucket, metric)."""
     contributors: frozenset[str]
-    """Ids of the units behind any published statistic."""
+    """Ids of the eligible units the release was computed from."""
 
 
 def compute_benchmarks(
@@ -316,7 +316,7 @@ def compute_release(
         extra={"month": month, "published_buckets": sum(b.status == "published" for b in buckets.values())},
     )
     document = BenchmarkDocument(month=month, computed_at=computed_at, version=version, buckets=buckets)
-    return Release(document, published_populations, frozenset().union(*contributors.values()))
+    return Release(document, published_populations, frozenset(unit.enterprise_id for unit in eligible))
 
 
 def _bucket_result(metrics: dict[Metric, MetricResult], contributors: set[str]) -> BucketResult:

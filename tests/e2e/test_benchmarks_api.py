@@ -35,7 +35,7 @@ PARAMETER_NAMES = (
 def _peers() -> list[SeedEnterprise]:
     peers = []
     for i in range(30):
-        billed = Decimal(1000) * (Decimal("0.50") + Decimal("0.01") * i)
+        billed = Decimal(1000) * (Decimal("0.5003") + Decimal("0.01") * i)
         eid = f"ent_{i:03d}"
         openai = part(str(billed), "1000", 100_000_000, 10_000_000, str(billed * Decimal("0.6")))
         peers.append(SeedEnterprise(eid, {"openai": openai}, admin_email=READERS.get(eid), index=Decimal("3.5")))
