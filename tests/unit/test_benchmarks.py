@@ -502,3 +502,39 @@ def test_a_stored_copy_read_back_in_any_key_order_serialises_identically() -> No
 def test_a_document_holds_no_ad_hoc_bucket() -> None:
     with pytest.raises(ValidationError, match="fixed lattice"):
         document({"all": QUARTILES, "industry:finance+retail": QUARTILES})
+
+
+# --- Units: one customer organisation --------------------------------------------------------------------------------
+
+
+def test_enterprises_sharing_an_organisation_are_one_unit_with_the_figures_of_the_biggest() -> None:
+    from shared.domain.benchmark_units import UnitIdentity, form_units
+
+    def row(eid: str, provider: Provider, rho: str, list_usd: int = 1000) -> ProviderUsageRow:
+        return ProviderUsageRow(enterprise_id=eid, provider=provider, usage=figures(Decimal(rho), Decimal(list_usd)))
+
+    def ident(eid: str, **keys: str) -> UnitIdentity:
+        org_keys = {Provider(p): frozenset({k}) for p, k in keys.items()}
+        return UnitIdentity(eid, FINANCE, org_keys, frozenset({f"{eid}.example"}))
+
+    rows = [
+        row("a", Provider.OPENAI, "0.8"),
+        row("b", Provider.OPENAI, "0.8", 3000),  # the same OpenAI organisation, read later with more usage
+        row("b", Provider.ANTHROPIC, "0.5"),
+        row("c", Provider.ANTHROPIC, "0.5"),  # shares b's Anthropic organisation: a, b and c are one company
+        row("d", Provider.OPENAI, "0.9"),  # no verified identifier: could be anyone's organisation
+        row("e", Provider.OPENAI, "0.7"),
+    ]
+    identities = [
+        ident("a", openai="openai:project:proj_1"),
+        ident("b", openai="openai:project:proj_1", anthropic="anthropic:org:u1"),
+        ident("c", anthropic="anthropic:org:u1"),
+        ident("d"),
+        ident("e", openai="openai:org:org-e"),
+    ]
+
+    units = form_units(rows, identities)
+
+    assert [u.enterprise_id for u in units] == ["b", "e"]
+    assert units[0].usage.list_usd == Decimal(4000)  # b's own figures, never a + b + c summed
+    assert units[0].admin_domains == {"b.example"}
