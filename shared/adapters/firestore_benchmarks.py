@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import translated
@@ -32,7 +32,7 @@ from shared.adapters.firestore_snapshots import MONTHS
 from shared.domain.benchmark_models import BenchmarkDocument
 from shared.domain.benchmark_release import TOKEN_BYTES, Populations, PublishedRun
 from shared.domain.benchmark_units import identity_of
-from shared.domain.enterprise import Enterprise
+from shared.domain.enterprise import Industry, Member, ProviderName
 from shared.domain.snapshot_parts import ProviderPart
 from shared.domain.usage import Provider
 from shared.errors import Conflict
@@ -52,18 +52,42 @@ PART_FIELDS = ("comparison", "rate_basis")
 _FIELD_MASK = [f"by_provider.{p.value}.{name}" for p in Provider for name in PART_FIELDS]
 
 
-_IDENTITY_FIELDS = ["id", "name", "industry", "created_at", "updated_at", "created_by", "members", "member_uids"]
-"""Enough of an enterprise to validate it, plus ``providers`` (their ``org_keys``) and ``members`` (domains)."""
+_IDENTITY_FIELDS = ["industry", "members", *(f"providers.{p.value}.org_keys" for p in ProviderName)]
+"""What places an enterprise in a bucket and identifies it: industry, admins (domains), organisations' keys."""
+
+
+class _ProviderKeys(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    org_keys: list[str] | None = None
+
+
+class _IdentityFields(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    industry: Industry = Industry.OTHER
+    members: dict[str, Member] = Field(default_factory=dict)
+    providers: dict[ProviderName, _ProviderKeys] = Field(default_factory=dict)
 
 
 def _participant(snap: Any) -> BenchmarkParticipant | None:
-    data = {"id": snap.id, **(snap.to_dict() or {})}
+    data = dict(snap.to_dict() or {})
+    data["industry"] = _industry(data.get("industry"))
     try:
-        return identity_of(Enterprise.model_validate(data))
+        fields = _IdentityFields.model_validate(data)
     except ValidationError:
         # One unreadable enterprise must not stop the month's benchmark; it is left out, and said so.
         log.exception("benchmark participant unreadable", extra={"enterprise_id": snap.id})
         return None
+    keys = {name: state.org_keys for name, state in fields.providers.items()}
+    return identity_of(snap.id, fields.industry, fields.members.values(), keys)
+
+
+def _industry(value: Any) -> Industry:
+    try:
+        return Industry(value)
+    except ValueError:
+        return Industry.OTHER
 
 
 def _pack(tokens: frozenset[bytes]) -> bytes:
@@ -99,7 +123,7 @@ class FirestoreBenchmarks:
             self._db.collection(ENTERPRISES)
             .where(filter=FieldFilter("status", "==", "active"))
             .where(filter=FieldFilter("settings.share_anonymous_benchmarks", "==", True))
-            .select([*_IDENTITY_FIELDS, "providers"])
+            .select(_IDENTITY_FIELDS)
         )
         for snaps in query_pages(query, page_size=page_size):
             yield [p for p in (_participant(s) for s in snaps) if p is not None]

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from shared.domain.benchmark_models import BenchmarkUnit, ProviderUsageRow
 from shared.domain.benchmarks import merge_unit
-from shared.domain.enterprise import Enterprise, Industry, Role
+from shared.domain.enterprise import Industry, Member, ProviderName, Role
 from shared.domain.usage import Provider
 
 logger = logging.getLogger(__name__)
@@ -41,23 +41,24 @@ class UnitIdentity:
     admin_domains: frozenset[str] = frozenset()
 
 
-def verified_admin_domains(enterprise: Enterprise) -> frozenset[str]:
-    """The email domains of the enterprise's admins whose address was verified when they joined."""
+def verified_admin_domains(members: Iterable[Member]) -> frozenset[str]:
+    """The email domains of the admins whose address was verified when they joined."""
     return frozenset(
         member.email.rsplit("@", 1)[1].lower()
-        for member in enterprise.members.values()
+        for member in members
         if member.role is Role.ADMIN and member.email_verified and member.email and "@" in member.email
     )
 
 
-def identity_of(enterprise: Enterprise) -> UnitIdentity:
-    """The benchmark identity of a stored enterprise (its providers' recorded ``org_keys``)."""
-    keys = {
-        Provider(name.value): frozenset(state.org_keys)
-        for name, state in enterprise.providers.items()
-        if state.org_keys
-    }
-    return UnitIdentity(enterprise.id, enterprise.industry, keys, verified_admin_domains(enterprise))
+def identity_of(
+    enterprise_id: str,
+    industry: Industry,
+    members: Iterable[Member],
+    org_keys: Mapping[ProviderName, Sequence[str] | None],
+) -> UnitIdentity:
+    """The benchmark identity of a stored enterprise from its members and its providers' recorded ``org_keys``."""
+    keys = {Provider(name.value): frozenset(found) for name, found in org_keys.items() if found}
+    return UnitIdentity(enterprise_id, industry, keys, verified_admin_domains(members))
 
 
 class _Components:
