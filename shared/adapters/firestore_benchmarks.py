@@ -1,8 +1,8 @@
 """The peer benchmark's Firestore side: the ``BenchmarkStore`` port.
 
 * Participants: one query over ``enterprises`` (``status == "active"`` and ``settings.share_anonymous_benchmarks ==
-  true``) in pages ordered by document id, reading only ``industry`` (``select``). An enterprise that opts out is
-  simply not found by the next aggregation.
+  true``) in pages ordered by document id, reading only ``industry``, ``members`` (verified admin domains) and each
+  provider's ``org_keys`` (``select``). An enterprise that opts out is simply not found by the next aggregation.
 * Rollups: ``enterprises/{id}/usage_months/{YYYY-MM}`` read with batched ``get_all`` and a field mask naming only
   each provider's ``comparison`` and ``rate_basis`` (the figures of M1 and M2), never the breakdowns by model or
   project, so 10,000 enterprises cost a few dozen small round trips.

@@ -3,8 +3,9 @@
 A month is aggregated only once it has closed and ``Settings.benchmark_settle_days`` have passed (R9: late provider
 data settles first); before that the answer is "not settled yet" and nothing is written. Only active enterprises
 that share anonymous benchmarks take part, read at aggregation time, so an opt-out takes effect at the next run
-(R12). Each enterprise is ONE unit whatever its number of provider accounts: its rollup already sums them per
-provider, and the rollup's ``by_provider`` gives the provider buckets their figures.
+(R12). A unit is a customer organisation: an enterprise's rollup already sums its provider accounts per provider
+(the rollup's ``by_provider`` gives the provider buckets their figures), and enterprises that connected the same
+provider organisation count once (``benchmark_units.form_units``, ADR 0019).
 
 Figures taken from a provider's monthly part (benchmarks-and-index.md §1):
 
