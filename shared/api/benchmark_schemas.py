@@ -54,6 +54,8 @@ class BenchmarkResponse(BaseModel):
     computed_at: datetime
     """When the month's data settled: the benchmark reflects provider data as of then."""
     method_version: str
+    version: int
+    """The month's published version: 1, then one more for each audited re-run (a published month is frozen)."""
     enterprise_count_band: CountBand | None
     """Band of the enterprises behind the ``all`` bucket; None when it is not published."""
     buckets: dict[str, BucketResult]
@@ -73,6 +75,7 @@ class BenchmarkResponse(BaseModel):
             month=document.month,
             computed_at=document.computed_at,
             method_version=document.method_version,
+            version=document.version,
             enterprise_count_band=everyone.count_band if everyone is not None else None,
             buckets=document.buckets,
             your_position=view.position,
