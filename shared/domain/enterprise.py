@@ -1,7 +1,8 @@
 """Enterprises, their members and settings: the tenant of the platform.
 
-One enterprise is one customer organisation. All of its provider accounts belong to it, and it is the unit that
-counts once in peer benchmarks.
+One enterprise is one customer organisation's account here. All of its provider accounts belong to it; peer
+benchmarks count provider organisations, not enterprises, so enterprises that connected the same organisation count
+once (``shared.domain.benchmark_units``).
 """
 
 from __future__ import annotations
