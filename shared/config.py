@@ -143,7 +143,9 @@ class Settings(BaseSettings):
     benchmark_noise_sd: Decimal = Decimal("0.02")
     benchmark_settle_days: int = 3
     benchmark_min_billed_usd: Decimal = Decimal("200")
-    benchmark_min_tokens: int = 10_000_000
+    """Billed money a unit needs in the month to count (tokens alone never do)."""
+    benchmark_min_domains: int = 10
+    """Distinct verified admin email domains a published bucket's contributors must come from."""
     benchmark_noise_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
 
     # --- Alerts (budgets, spend spikes, webhooks) --------------------------------------------------------------

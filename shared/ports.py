@@ -18,8 +18,10 @@ from pydantic import SecretStr
 from shared.domain.alerts import Alert, Channel, Outcome
 from shared.domain.audit import AuditEntry
 from shared.domain.benchmark_models import BenchmarkDocument
+from shared.domain.benchmark_release import PublishedRun
+from shared.domain.benchmark_units import UnitIdentity
 from shared.domain.budgets import AlertSettings, WebhookTarget
-from shared.domain.enterprise import Enterprise, Industry, Membership, ProviderName, ProviderState
+from shared.domain.enterprise import Enterprise, Membership, ProviderName, ProviderState
 from shared.domain.index_models import IndexDay
 from shared.domain.provider_keys import ProviderKeyRecord
 from shared.domain.report_delivery import Claim, ReportRecord
@@ -369,16 +371,14 @@ class IndexStore(Protocol):
 # --- Peer benchmarks ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BenchmarkParticipant:
-    """An active enterprise that shares anonymous benchmarks, with the industry that places it in a bucket."""
-
-    enterprise_id: str
-    industry: Industry
+BenchmarkParticipant = UnitIdentity
+"""An active enterprise that shares anonymous benchmarks: its industry, verified provider-organisation keys and
+verified admin domains (``shared.domain.benchmark_units``)."""
 
 
 class BenchmarkStore(Protocol):
-    """The monthly peer benchmark's inputs (opted-in enterprises, their rollups) and its documents (``benchmarks``)."""
+    """The monthly peer benchmark's inputs (opted-in enterprises, their rollups), its documents (``benchmarks``) and
+    the frozen record of each published month (``benchmark_runs``, server-only)."""
 
     def participants(self, *, page_size: int) -> Iterator[list[BenchmarkParticipant]]:
         """Active enterprises with ``settings.share_anonymous_benchmarks`` true, in pages ordered by id."""
@@ -391,8 +391,16 @@ class BenchmarkStore(Protocol):
         """
         ...
 
-    def put(self, document: BenchmarkDocument) -> None:
-        """Write ``benchmarks/{month}`` whole (a recomputation replaces it)."""
+    def run(self, month: str) -> PublishedRun | None:
+        """The month's frozen record with every version's populations, or None if it was never published."""
+        ...
+
+    def publish(self, document: BenchmarkDocument, run: PublishedRun) -> None:
+        """Write ``benchmarks/{month}``, its record and the new version's populations, all or nothing.
+
+        Raises:
+            Conflict: ``benchmark_version_taken`` when that version was published meanwhile (a concurrent run).
+        """
         ...
 
     def get(self, month: str) -> BenchmarkDocument | None: ...

@@ -7,8 +7,9 @@ and the caller's own position. The disclosure rules' parameters are never part o
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
 from shared.domain.benchmark_models import BucketResult, CountBand, Month, PublishedFigure
 from shared.domain.benchmark_position import PeerPosition
@@ -25,6 +26,17 @@ class AggregateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     month: Month | None = None
+    force: bool = False
+    """Publish a new version of a month already published whose inputs changed (audited; R7 checks it against the
+    earlier versions). Without it such a re-run is refused (409 ``benchmark_month_frozen``)."""
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)] | None = None
+    """Why a new version is forced: kept in the month's audit trail. Required with ``force``."""
+
+    @model_validator(mode="after")
+    def _forced_with_a_reason(self) -> Self:
+        if self.force and not self.reason:
+            raise ValueError("a forced re-run needs a reason")
+        return self
 
 
 class MarketIndexView(BaseModel):
@@ -42,6 +54,8 @@ class BenchmarkResponse(BaseModel):
     computed_at: datetime
     """When the month's data settled: the benchmark reflects provider data as of then."""
     method_version: str
+    version: int
+    """The month's published version: 1, then one more for each audited re-run (a published month is frozen)."""
     enterprise_count_band: CountBand | None
     """Band of the enterprises behind the ``all`` bucket; None when it is not published."""
     buckets: dict[str, BucketResult]
@@ -61,6 +75,7 @@ class BenchmarkResponse(BaseModel):
             month=document.month,
             computed_at=document.computed_at,
             method_version=document.method_version,
+            version=document.version,
             enterprise_count_band=everyone.count_band if everyone is not None else None,
             buckets=document.buckets,
             your_position=view.position,

@@ -29,7 +29,7 @@ from pydantic import (
 from shared.domain.enterprise import Industry
 from shared.domain.usage import Provider
 
-METHOD_VERSION = "peer-benchmark/1"
+METHOD_VERSION = "peer-benchmark/2"
 """Version of the method (rules R1-R12 as implemented here); bump it when a published figure would change."""
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -133,7 +133,11 @@ class ProviderUsageRow(BaseModel):
 
 
 class BenchmarkUnit(BaseModel):
-    """One enterprise (R: a unit), merged across all of its provider orgs and keys."""
+    """One customer organisation (a unit), merged across all of its provider orgs and keys.
+
+    ``enterprise_id`` names it: the enterprise whose figures stand for the unit when several enterprises connected
+    the same provider organisation (``benchmark_units.form_units``).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -143,6 +147,8 @@ class BenchmarkUnit(BaseModel):
     usage: UsageFigures
     by_provider: dict[Provider, UsageFigures] = Field(default_factory=dict)
     """Optional per-provider figures; provider buckets use them (see ``benchmarks.provider_usage``)."""
+    admin_domains: frozenset[str] = frozenset()
+    """The email domains of its admins whose addresses are verified (a bucket needs ``min_domains`` of them)."""
 
     @model_validator(mode="after")
     def _breakdown_within_providers(self) -> Self:
@@ -167,9 +173,9 @@ class DisclosureParams(BaseModel):
     noise_sd: Decimal = Field(default=Decimal("0.02"), ge=0, le=Decimal("0.1"))
     """R5: standard deviation of the multiplicative noise on means."""
     min_billed_usd: Decimal = Field(default=Decimal("200"), ge=0)
-    """Eligibility: minimum billed spend in the month ..."""
-    min_tokens: int = Field(default=10_000_000, ge=0)
-    """... or minimum tokens (input + output) in the month."""
+    """Eligibility: minimum billed spend in the month (tokens alone never qualify: 10M cost about $1)."""
+    min_domains: int = Field(default=10, ge=1)
+    """R1 (sybils): distinct verified admin email domains a bucket's contributors must come from."""
 
 
 class MetricResult(BaseModel):
@@ -220,6 +226,8 @@ class BenchmarkDocument(BaseModel):
     month: Month
     computed_at: AwareDatetime
     method_version: str = METHOD_VERSION
+    version: int = Field(default=1, ge=1)
+    """The month's published version: 1, then one more per forced re-run (``benchmark_release``)."""
     buckets: dict[str, BucketResult]
 
     @field_validator("buckets")

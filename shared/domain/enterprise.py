@@ -1,7 +1,8 @@
 """Enterprises, their members and settings: the tenant of the platform.
 
-One enterprise is one customer organisation. All of its provider accounts belong to it, and it is the unit that
-counts once in peer benchmarks.
+One enterprise is one customer organisation's account here. All of its provider accounts belong to it; peer
+benchmarks count provider organisations, not enterprises, so enterprises that connected the same organisation count
+once (``shared.domain.benchmark_units``).
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ class Member(BaseModel):
     email: str | None
     role: Role
     added_at: datetime
+    email_verified: bool = False
+    """Whether the identity provider had verified ``email`` when the member joined (peer benchmarks count only
+    verified admin domains). Members recorded before this field existed count as unverified."""
 
 
 class Invite(BaseModel):
@@ -101,6 +105,9 @@ class ProviderState(BaseModel):
     """Google: the projects whose Gemini usage is read."""
     billing_export_connected: bool | None = None
     """Google: whether costs come from the Cloud Billing export (billed) or from list prices (estimated)."""
+    org_keys: list[str] | None = None
+    """Verified identifiers of the provider organisation (``provider_keys.org_keys_for``): peer benchmarks count an
+    organisation connected to several enterprises once. None for connections made before they were recorded."""
 
 
 class Enterprise(BaseModel):

@@ -63,7 +63,7 @@ def accept_invite(enterprise: Enterprise, *, uid: str, email: str, now: datetime
         return None
     invites = {k: v for k, v in enterprise.invites.items() if k != key}
     members = dict(enterprise.members)
-    members.setdefault(uid, Member(email=email, role=pending.role, added_at=now))
+    members.setdefault(uid, Member(email=email, role=pending.role, added_at=now, email_verified=True))
     return _with(enterprise, now, members=members, invites=invites)
 
 

@@ -34,7 +34,7 @@ def create_enterprise(
         created_at=now,
         updated_at=now,
         created_by=user.uid,
-        members={user.uid: Member(email=user.email, role=Role.ADMIN, added_at=now)},
+        members={user.uid: Member(email=user.email, role=Role.ADMIN, added_at=now, email_verified=user.email_verified)},
         member_uids=[user.uid],
     )
     stored, created = store.create(enterprise)

@@ -319,6 +319,10 @@ async def test_validation_reports_the_organisation(running: RunningSimulator, si
     async with openai(running) as client:
         org = await client.validate()
     assert org.permissions == ("usage.read", "management.read")
+    # The projects page names the organisation's projects (GET /v1/organization/projects, "data[].id", documented at
+    # platform.openai.com/docs/api-reference/projects/list): peer benchmarks use them to count it once.
+    assert org.projects
+    assert all(project.startswith("proj_") for project in org.projects)
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])

@@ -229,11 +229,15 @@ def test_a_failed_key_is_a_warning_in_the_report(world: ReportWorld) -> None:
 def test_the_peer_position_is_in_the_report_when_published(world: ReportWorld) -> None:
     from shared.domain.benchmarks import compute_benchmarks
     from shared.services.aggregate_benchmarks import disclosure_params
-    from tests.unit.test_benchmarks import COMPUTED_AT, grid_population
+    from tests.unit.test_benchmarks import COMPUTED_AT, grid_population, with_domains
 
     settings = world.sync.settings
     document = compute_benchmarks(
-        grid_population(30), REPORT_MONTH, disclosure_params(settings), settings.benchmark_noise_key, COMPUTED_AT
+        with_domains(grid_population(30)),
+        REPORT_MONTH,
+        disclosure_params(settings),
+        settings.benchmark_noise_key,
+        COMPUTED_AT,
     )
     world.benchmarks.put(document)
     enterprise = world.sync.enterprises.docs[ENTERPRISE_ID]
