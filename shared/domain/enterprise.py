@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from shared.domain.text import PLAIN_TEXT
+
 
 class Role(enum.StrEnum):
     ADMIN = "admin"
@@ -45,7 +47,7 @@ class ProviderStatus(enum.StrEnum):
     DISCONNECTED = "disconnected"
 
 
-EnterpriseName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+EnterpriseName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), PLAIN_TEXT]
 
 
 class EnterpriseSettings(BaseModel):

@@ -245,3 +245,21 @@ def test_the_peer_position_is_in_the_report_when_published(world: ReportWorld) -
     from shared.reports.render import render_text
 
     assert report.peers.lines[0] in render_text(report, settings_url="https://app.example/settings")
+
+
+def test_a_newline_in_the_enterprise_name_does_not_stop_the_report(world: ReportWorld) -> None:
+    """The report is sent (not left "sending"), its subject on one line, no header injected."""
+    docs = world.sync.enterprises.docs
+    original = docs[ENTERPRISE_ID]
+    docs[ENTERPRISE_ID] = original.model_copy(update={"name": "Acme\nBcc: victim@example.com"})
+    try:
+        world.use_case().run(ENTERPRISE_ID, REPORT_MONTH)
+    finally:
+        docs[ENTERPRISE_ID] = original
+    record = world.record()
+    assert record is not None
+    assert record.status is DeliveryStatus.SENT
+    [mail] = world.sync.mailer.sent
+    parsed = _parsed(mail)
+    assert parsed["Subject"].startswith("Acme Bcc: victim@example.com: LLM usage report for")
+    assert parsed["Bcc"] is None
