@@ -19,6 +19,7 @@ from shared.ports import (
     EnterpriseStore,
     ErasureStore,
     IndexStore,
+    InviteDeclines,
     Mailer,
     ProviderConnectionStore,
     ReportLog,
@@ -83,6 +84,15 @@ class Deps:
         from shared.adapters.firestore_connections import FirestoreProviderConnections
 
         return FirestoreProviderConnections(self.firestore)
+
+    @cached_property
+    def invite_declines(self) -> InviteDeclines:
+        found = self._override("invite_declines")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_invite_declines import FirestoreInviteDeclines
+
+        return FirestoreInviteDeclines(self.firestore)
 
     @cached_property
     def audit_log(self) -> AuditLog:

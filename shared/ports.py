@@ -156,6 +156,19 @@ class EnterpriseStore(Protocol):
         ...
 
 
+class InviteDeclines(Protocol):
+    """The invites each invitee declined (``invite_declines/{digest of the email}``), kept apart from the enterprise
+    document, which its members can read: an inviter must not learn that an address has an account."""
+
+    def declined(self, email: str) -> frozenset[str]:
+        """Ids of the enterprises whose invite ``email`` (lower-cased) declined."""
+        ...
+
+    def decline(self, email: str, enterprise_id: str, at: datetime) -> None:
+        """Record the decline; recording it again changes nothing."""
+        ...
+
+
 @dataclass(frozen=True)
 class EnterpriseChange:
     """The new state of an enterprise and the audit entries written with it, in the same transaction."""

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from shared.api import alert_routes, benchmark_read_routes, enterprise_routes, meta_routes, usage_routes
+from shared.api import (
+    alert_routes,
+    benchmark_read_routes,
+    enterprise_routes,
+    invite_routes,
+    meta_routes,
+    usage_routes,
+)
 from shared.api.audit_schemas import AuditEntryView, AuditLogQuery, AuditLogResponse
 from shared.api.index_schemas import IndexResponse
 from shared.api.schemas import CreateEnterpriseRequest, EnterpriseResponse
@@ -79,6 +86,7 @@ def get_audit_log(ctx: RequestContext) -> BaseModel:
 
 # Routes declared in topic modules, served by this same function.
 router.include(enterprise_routes.router)
+router.include(invite_routes.router)
 router.include(meta_routes.router)
 router.include(benchmark_read_routes.router)
 router.include(usage_routes.router)

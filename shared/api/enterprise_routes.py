@@ -96,7 +96,7 @@ def list_members(ctx: RequestContext) -> BaseModel:
     "POST",
     MEMBERS,
     access=Access.ADMIN,
-    summary="Invite someone by email; they become a member on their first call with that verified email",
+    summary="Invite someone by email; they become a member when they accept (GET /api/v1/invites)",
     body=AddMemberRequest,
     response=MemberEntryView,
     status=201,

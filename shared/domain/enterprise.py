@@ -72,7 +72,7 @@ class Member(BaseModel):
 
 
 class Invite(BaseModel):
-    """A pending member: invited by email before signing in; becomes a ``Member`` on their first verified call."""
+    """A pending member, invited by email; becomes a ``Member`` only when the invitee accepts it explicitly."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -1,8 +1,10 @@
 """Members and pending invites of an enterprise: pure rules, applied inside the store's transaction.
 
 An admin adds people by email. The ``api`` identity cannot look accounts up in Firebase Auth (it holds no credential
-for it), so every addition is a pending invite keyed by the lower-cased email; the invitee becomes a member, with the
-invited role, on their first API call with a verified email token (``shared.services.members.accept_invites``).
+for it), so every addition is a pending invite keyed by the lower-cased email. Nothing changes membership implicitly:
+the invitee lists the invites sent to their verified email and accepts or declines each one
+(``shared.services.invitations``). A decline is recorded on the invitee's side, never here: members can read this
+document, and an invite must look the same to them whether or not the address has an account.
 
 Invariants every function here keeps:
 
@@ -65,6 +67,11 @@ def accept_invite(enterprise: Enterprise, *, uid: str, email: str, now: datetime
     members = dict(enterprise.members)
     members.setdefault(uid, Member(email=email, role=pending.role, added_at=now))
     return _with(enterprise, now, members=members, invites=invites)
+
+
+def is_open_invite(enterprise: Enterprise, email: str) -> bool:
+    """Whether ``email`` has a pending invite to ``enterprise`` (an active one)."""
+    return enterprise.status == "active" and normalise_email(email) in enterprise.invites
 
 
 def change_role(enterprise: Enterprise, member_id: str, role: Role, *, now: datetime) -> Enterprise | None:

@@ -20,7 +20,6 @@ from shared.deps import Deps
 from shared.domain.enterprise import Membership, Role
 from shared.errors import Forbidden, InvalidInput, NotFound, PlatformError, Unauthenticated
 from shared.log import trace_context
-from shared.services.members import accept_invites
 from shared.web import problems
 from shared.web.context import RequestContext
 from shared.web.flask_glue import MAX_BODY_BYTES
@@ -114,8 +113,6 @@ class WebApp:
             caller = self._caller(route.access, request)
         elif route.access is not Access.PUBLIC:
             user = self._user(request)
-            # An invitee becomes a member on their first verified call, whatever the route.
-            accept_invites(self.deps.enterprises, self.deps.clock, user)
             if route.access.needs_enterprise:
                 membership = self._membership(user, request, admin=route.access is Access.ADMIN)
         query = _parse_query(route, request.query)

@@ -64,6 +64,7 @@ SEED: dict[str, dict[str, Any]] = {
     "indices/2026-11-20": {"models": {"gpt-4o": {"input_usd_per_1m": "2.50"}}},
     "benchmarks/2026-10": {"published": True},
     "erasures/ent_gone": {"requested_at": NOW, "erased_at": NOW},
+    "invite_declines/0123abcd": {"enterprises": {"ent_a": NOW}},
 }
 
 READERS: dict[str, frozenset[str]] = {
@@ -83,6 +84,7 @@ READERS: dict[str, frozenset[str]] = {
     "indices/2026-11-20": SIGNED_IN,
     "benchmarks/2026-10": SIGNED_IN,
     "erasures/ent_gone": NOBODY,
+    "invite_declines/0123abcd": NOBODY,  # a decline must not reach the inviting enterprise's members
 }
 """Who may read each seeded document (``enterprises/ent_b`` is only there to give ``other_admin`` an enterprise)."""
 
@@ -99,6 +101,7 @@ LISTERS: dict[str, frozenset[str]] = {
     "benchmarks": SIGNED_IN,
     "enterprises": NOBODY,
     "erasures": NOBODY,
+    "invite_declines": NOBODY,
 }
 """Who may list each collection (a list is a query: rules must allow every document it could return)."""
 

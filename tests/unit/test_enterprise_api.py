@@ -18,6 +18,7 @@ from shared.web.flask_glue import MAX_BODY_BYTES
 from shared.web.http import ApiRequest, ApiResponse, Headers
 from shared.web.router import Access, Router
 from tests.conftest import TEST_PROJECT
+from tests.support.fake_invites import FakeInviteDeclines
 from tests.support.fake_task_queue import FakeTaskQueue
 from tests.support.fakes import FakeEnterpriseStore
 
@@ -69,15 +70,15 @@ def queue() -> FakeTaskQueue:
 
 @pytest.fixture
 def app(store: FakeEnterpriseStore, queue: FakeTaskQueue) -> WebApp:
-    return build_web_app("api", enterprises=store, tasks=queue)
+    return build_web_app("api", enterprises=store, tasks=queue, invite_declines=FakeInviteDeclines())
 
 
 @pytest.fixture
 def acme(app: WebApp) -> str:
-    """Acme: alice is admin, victor a viewer (invited, then joined)."""
+    """Acme: alice is admin, victor a viewer (invited, then accepted)."""
     enterprise_id: str = body_of(call(app, "POST", "/api/v1/enterprises", ALICE, {"name": "Acme"}))["id"]
     assert call(app, "POST", "/api/v1/enterprise/members", ALICE, {"email": VICTOR}).status == 201
-    assert call(app, "GET", "/api/v1/enterprise", VICTOR).status == 200
+    assert call(app, "POST", f"/api/v1/invites/{enterprise_id}/accept", VICTOR).status == 200
     return enterprise_id
 
 
@@ -167,7 +168,7 @@ def test_viewers_cannot_change_the_enterprise(app: WebApp, acme: str, store: Fak
 # --- members -----------------------------------------------------------------------------------------------------
 
 
-def test_invite_lists_as_pending_until_the_invitee_calls_then_as_member(app: WebApp, acme: str) -> None:
+def test_invite_lists_as_pending_until_the_invitee_accepts_then_as_member(app: WebApp, acme: str) -> None:
     invited = call(app, "POST", "/api/v1/enterprise/members", ALICE, {"email": "Bob@Example.com", "role": "admin"})
     assert invited.status == 201
     assert body_of(invited) | {"since": None} == {
@@ -183,6 +184,8 @@ def test_invite_lists_as_pending_until_the_invitee_calls_then_as_member(app: Web
     listed = body_of(call(app, "GET", "/api/v1/enterprise/members", VICTOR))["members"]
     assert {(m["email"], m["status"]) for m in listed} == {(ALICE, "active"), (VICTOR, "active"), (BOB, "invited")}
 
+    assert call(app, "GET", "/api/v1/enterprise", BOB).status == 404  # calling is not accepting
+    assert call(app, "POST", f"/api/v1/invites/{acme}/accept", BOB).status == 200
     assert body_of(call(app, "GET", "/api/v1/enterprise", BOB))["your_role"] == "admin"
     listed = body_of(call(app, "GET", "/api/v1/enterprise/members", BOB))["members"]
     assert {(m["id"], m["status"]) for m in listed if m["email"] == BOB} == {(uid_for_email(BOB), "active")}
@@ -191,8 +194,10 @@ def test_invite_lists_as_pending_until_the_invitee_calls_then_as_member(app: Web
 def test_a_token_without_a_verified_email_does_not_accept_an_invite(app: WebApp, acme: str) -> None:
     call(app, "POST", "/api/v1/enterprise/members", ALICE, {"email": BOB})
     unverified = mint_user_token(BOB, TEST_PROJECT, email_verified=False)
-    response = app.handle(ApiRequest("GET", "/api/v1/enterprise", Headers({"Authorization": f"Bearer {unverified}"})))
-    assert response.status == 404
+    headers = Headers({"Authorization": f"Bearer {unverified}"})
+    response = app.handle(ApiRequest("POST", f"/api/v1/invites/{acme}/accept", headers))
+    assert response.status == 403
+    assert app.handle(ApiRequest("GET", "/api/v1/enterprise", headers)).status == 404
 
 
 def test_roles_change_and_members_leave_but_never_the_last_admin(app: WebApp, acme: str) -> None:
