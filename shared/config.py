@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     erase_queue: str = "enterprise-erase"
     """Queue of ``enterprise_erase`` tasks (one per erasure request)."""
 
+    # --- Quotas (per user / per enterprise, counted in Firestore; per-IP limits are Cloud Armor's) ---------------
+    quota_enterprises_per_user_per_day: int = Field(default=5, ge=1)
+    """Enterprises one user may create per UTC day (each is a tenant, a name others may be invited to)."""
+    quota_invites_per_enterprise_per_day: int = Field(default=50, ge=1)
+    """Invites (new or re-sent) one enterprise may send per UTC day."""
+    quota_connect_attempts_per_enterprise_per_hour: int = Field(default=10, ge=1)
+    """Provider-key connect attempts per enterprise per hour, refused keys included: bounds key probing."""
+
     # --- Providers -------------------------------------------------------------------------------------------
     provider_secret_prefix: str = "provider-key-"  # noqa: S105 - a name prefix, not a secret
     """Every provider-key secret id starts with this; IAM conditions in Terraform grant on exactly this prefix."""

@@ -22,6 +22,7 @@ from shared.ports import (
     InviteDeclines,
     Mailer,
     ProviderConnectionStore,
+    QuotaCounter,
     ReportLog,
     ReportTargets,
     RetentionStore,
@@ -84,6 +85,15 @@ class Deps:
         from shared.adapters.firestore_connections import FirestoreProviderConnections
 
         return FirestoreProviderConnections(self.firestore)
+
+    @cached_property
+    def quotas(self) -> QuotaCounter:
+        found = self._override("quotas")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_quotas import FirestoreQuotas
+
+        return FirestoreQuotas(self.firestore)
 
     @cached_property
     def invite_declines(self) -> InviteDeclines:

@@ -16,7 +16,7 @@ from shared.api.audit_schemas import AuditEntryView, AuditLogQuery, AuditLogResp
 from shared.api.index_schemas import IndexResponse
 from shared.api.schemas import CreateEnterpriseRequest, EnterpriseResponse
 from shared.errors import NotFound
-from shared.services import enterprises
+from shared.services import enterprises, quotas
 from shared.services.audit import list_audit_log
 from shared.web.context import RequestContext
 from shared.web.http import ApiResponse
@@ -34,7 +34,7 @@ router = Router("api")
     response=EnterpriseResponse,
     status=201,
     also_ok=(200,),  # the same Idempotency-Key again: the enterprise it created
-    errors=(400, 401),
+    errors=(400, 401, 429),
     tags=("enterprise",),
 )
 def create_enterprise(ctx: RequestContext) -> ApiResponse:
@@ -44,6 +44,7 @@ def create_enterprise(ctx: RequestContext) -> ApiResponse:
         ctx.deps.enterprises,
         ctx.deps.clock,
         user,
+        quota=(ctx.deps.quotas, quotas.enterprise_creation(ctx.deps.settings)),
         name=body.name,
         industry=body.industry,
         idempotency_key=ctx.request.headers.get("idempotency-key"),

@@ -21,7 +21,7 @@ from shared.api.enterprise_schemas import (
     member_entry,
 )
 from shared.api.schemas import EnterpriseResponse
-from shared.services import enterprises, members
+from shared.services import enterprises, members, quotas
 from shared.services.enterprise_settings import update_enterprise
 from shared.services.erasure_request import request_erasure
 from shared.web.context import RequestContext
@@ -101,11 +101,13 @@ def list_members(ctx: RequestContext) -> BaseModel:
     response=MemberEntryView,
     status=201,
     also_ok=(200,),  # already invited or a member: nothing changed
-    errors=(409,),
+    errors=(409, 429),
     tags=("members",),
 )
 def add_member(ctx: RequestContext) -> ApiResponse:
     body = ctx.body_as(AddMemberRequest)
+    deps = ctx.deps
+    quotas.spend(deps.quotas, deps.clock, quotas.invites(deps.settings), ctx.require_membership().enterprise_id)
     enterprise, changed = members.invite_member(
         ctx.deps.enterprises,
         ctx.deps.clock,

@@ -65,6 +65,7 @@ SEED: dict[str, dict[str, Any]] = {
     "benchmarks/2026-10": {"published": True},
     "erasures/ent_gone": {"requested_at": NOW, "erased_at": NOW},
     "invite_declines/0123abcd": {"enterprises": {"ent_a": NOW}},
+    "quotas/invites-0123abcd-20415": {"count": 3},
 }
 
 READERS: dict[str, frozenset[str]] = {
@@ -85,6 +86,7 @@ READERS: dict[str, frozenset[str]] = {
     "benchmarks/2026-10": SIGNED_IN,
     "erasures/ent_gone": NOBODY,
     "invite_declines/0123abcd": NOBODY,  # a decline must not reach the inviting enterprise's members
+    "quotas/invites-0123abcd-20415": NOBODY,
 }
 """Who may read each seeded document (``enterprises/ent_b`` is only there to give ``other_admin`` an enterprise)."""
 
@@ -102,6 +104,7 @@ LISTERS: dict[str, frozenset[str]] = {
     "enterprises": NOBODY,
     "erasures": NOBODY,
     "invite_declines": NOBODY,
+    "quotas": NOBODY,
 }
 """Who may list each collection (a list is a query: rules must allow every document it could return)."""
 

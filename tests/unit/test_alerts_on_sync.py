@@ -21,7 +21,7 @@ from shared.domain.usage import Provider
 from shared.domain.webhook_signature import ID_HEADER as HOOK_ID
 from shared.domain.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from shared.errors import DependencyUnavailable, PlatformError
-from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID
+from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID, VIEWER_EMAIL
 from tests.support.spend_world import SpendWorld, days, weekly_series
 from tests.support.sync_world import KEYS
 
@@ -284,7 +284,7 @@ def test_alerts_go_to_the_report_recipients_and_never_hold_a_key() -> None:
     world = quiet_world()
     world.budgets(BUDGET)
     enterprise = world.world.enterprises.docs[ENTERPRISE_ID]
-    settings = enterprise.settings.model_copy(update={"report_recipients": ["finance@acme.example"]})
+    settings = enterprise.settings.model_copy(update={"report_recipients": [VIEWER_EMAIL, "finance@acme.example"]})
     world.world.enterprises.docs[ENTERPRISE_ID] = enterprise.model_copy(
         update={"settings": settings, "name": "Acme <b>\nBcc: x@evil.example"}
     )
@@ -295,7 +295,7 @@ def test_alerts_go_to_the_report_recipients_and_never_hold_a_key() -> None:
     # The spike pushes the month past both thresholds at once: one critical alert, no warning.
     assert sorted(m["X-Usage-Alert-Kind"] for m in emails) == ["budget_critical", "spend_anomaly"]
     for message in emails:
-        assert message["To"] == "finance@acme.example"
+        assert message["To"] == VIEWER_EMAIL  # finance@ is not a member: never emailed
         assert message["Bcc"] is None
         assert "\n" not in message["Subject"]
         text = message.as_string()

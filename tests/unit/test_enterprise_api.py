@@ -19,6 +19,7 @@ from shared.web.http import ApiRequest, ApiResponse, Headers
 from shared.web.router import Access, Router
 from tests.conftest import TEST_PROJECT
 from tests.support.fake_invites import FakeInviteDeclines
+from tests.support.fake_quotas import FakeQuotaCounter
 from tests.support.fake_task_queue import FakeTaskQueue
 from tests.support.fakes import FakeEnterpriseStore
 
@@ -70,7 +71,9 @@ def queue() -> FakeTaskQueue:
 
 @pytest.fixture
 def app(store: FakeEnterpriseStore, queue: FakeTaskQueue) -> WebApp:
-    return build_web_app("api", enterprises=store, tasks=queue, invite_declines=FakeInviteDeclines())
+    return build_web_app(
+        "api", enterprises=store, tasks=queue, invite_declines=FakeInviteDeclines(), quotas=FakeQuotaCounter()
+    )
 
 
 @pytest.fixture
@@ -123,9 +126,9 @@ def test_report_recipients_are_validated_deduplicated_and_capped(app: WebApp, ac
         "PATCH",
         "/api/v1/enterprise",
         ALICE,
-        {"settings": {"report_recipients": ["cfo@acme.example", "CFO@acme.example", "ops@acme.example"]}},
+        {"settings": {"report_recipients": [VICTOR, VICTOR.upper(), ALICE]}},
     )
-    assert body_of(ok)["settings"]["report_recipients"] == ["cfo@acme.example", "ops@acme.example"]
+    assert body_of(ok)["settings"]["report_recipients"] == [VICTOR, ALICE]
     too_many = [f"r{i}@acme.example" for i in range(51)]
     refused = call(app, "PATCH", "/api/v1/enterprise", ALICE, {"settings": {"report_recipients": too_many}})
     assert refused.status == 400
@@ -156,6 +159,19 @@ def test_invalid_patches_name_the_field_and_do_not_echo_the_value(
     assert "astrology" not in response.body.decode()
     assert "not-an-address" not in response.body.decode()
     assert store.docs[acme] == before
+
+
+def test_report_recipients_must_be_members_so_the_email_relays_to_nobody_else(
+    app: WebApp, acme: str, store: FakeEnterpriseStore
+) -> None:
+    strangers = [VICTOR, "victim@example.org"]
+    refused = call(app, "PATCH", "/api/v1/enterprise", ALICE, {"settings": {"report_recipients": strangers}})
+    assert (refused.status, body_of(refused)["code"]) == (400, "recipient_not_member")
+    assert "victim@example.org" not in refused.body.decode()
+    assert store.docs[acme].settings.report_recipients == []
+    call(app, "POST", "/api/v1/enterprise/members", ALICE, {"email": BOB})  # invited is not enough
+    pending = call(app, "PATCH", "/api/v1/enterprise", ALICE, {"settings": {"report_recipients": [BOB]}})
+    assert body_of(pending)["code"] == "recipient_not_member"
 
 
 def test_viewers_cannot_change_the_enterprise(app: WebApp, acme: str, store: FakeEnterpriseStore) -> None:

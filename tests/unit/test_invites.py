@@ -17,6 +17,7 @@ from shared.web.app import WebApp
 from shared.web.http import ApiRequest, ApiResponse, Headers
 from tests.conftest import TEST_PROJECT
 from tests.support.fake_invites import FakeInviteDeclines
+from tests.support.fake_quotas import FakeQuotaCounter
 from tests.support.fake_task_queue import FakeTaskQueue
 from tests.support.fakes import FakeEnterpriseStore
 
@@ -43,7 +44,9 @@ def store() -> FakeEnterpriseStore:
 
 @pytest.fixture
 def app(store: FakeEnterpriseStore) -> WebApp:
-    return build_web_app("api", enterprises=store, tasks=FakeTaskQueue(), invite_declines=FakeInviteDeclines())
+    return build_web_app(
+        "api", enterprises=store, tasks=FakeTaskQueue(), invite_declines=FakeInviteDeclines(), quotas=FakeQuotaCounter()
+    )
 
 
 def _enterprise(app: WebApp, admin: str, name: str) -> str:

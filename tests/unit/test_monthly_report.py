@@ -17,7 +17,7 @@ from shared.domain.report_delivery import DeliveryStatus
 from shared.errors import DependencyUnavailable, PlatformError
 from shared.services.monthly_report import build_monthly_report
 from shared.services.usage_report import usage_for_range
-from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID
+from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID, VIEWER_EMAIL
 from tests.support.report_world import REPORT_MONTH, ReportWorld
 
 
@@ -177,15 +177,19 @@ def test_a_refused_message_is_failed_at_once(world: ReportWorld) -> None:
     assert record.last_error == "mail_rejected"
 
 
-def test_configured_recipients_replace_the_admins(world: ReportWorld) -> None:
+def test_configured_recipients_replace_the_admins_but_only_while_they_are_members(world: ReportWorld) -> None:
+    """``former@acme.example`` was a recipient when it was saved (or before recipients had to be members)."""
     enterprise = world.sync.enterprises.docs[ENTERPRISE_ID]
     settings = enterprise.settings.model_copy(
-        update={"report_recipients": ["Finance@Acme.example", "cfo@acme.example"]}
+        update={"report_recipients": [VIEWER_EMAIL.upper(), "former@acme.example"]}
     )
     world.sync.enterprises.docs[ENTERPRISE_ID] = enterprise.model_copy(update={"settings": settings})
-    world.use_case().run(ENTERPRISE_ID, REPORT_MONTH)
+    try:
+        world.use_case().run(ENTERPRISE_ID, REPORT_MONTH)
+    finally:
+        world.sync.enterprises.docs[ENTERPRISE_ID] = enterprise
     [sent] = world.sync.mailer.sent
-    assert sent["To"] == "cfo@acme.example, finance@acme.example"
+    assert sent["To"] == VIEWER_EMAIL
 
 
 def test_opted_out_or_closing_enterprises_get_nothing(world: ReportWorld) -> None:
