@@ -19,6 +19,7 @@ import pytest
 from shared.adapters.firestore_retention import MONTH, SNAPSHOT_DAY
 from shared.adapters.firestore_snapshots import EXPIRE_AT, MONTHS, RAW, SNAPSHOTS
 from shared.config import Settings
+from tests.support import armor_checks as armor
 from tests.support import infra_checks as checks
 from tests.support.terraform_model import TerraformModule
 
@@ -199,3 +200,7 @@ def _none(violations: list[str]) -> None:
 def _seconds(duration: str) -> int:
     assert duration.endswith("s")
     return int(duration[:-1])
+
+
+def test_the_front_door_rate_limits_each_client_ip_by_default(module: TerraformModule) -> None:
+    _none(armor.check_rate_limited_front_door(module))

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.support import infra_checks as checks
+from tests.support.armor_checks import check_rate_limited_front_door
 from tests.support.terraform_model import Evaluator, TerraformModule
 
 FUNCTIONS: list[dict[str, Any]] = [
@@ -337,3 +338,65 @@ def test_config_secret_check_assumes_the_worst_of_a_filtered_grant_table() -> No
         violations
     )
     assert checks.check_secret_access(module) != []
+
+
+# --- Cloud Armor: per-IP rate limits on by default ---------------------------------------------------------------
+
+ARMOR = """
+variable "security_policy" {
+  default = null
+}
+resource "google_compute_backend_service" "function" {
+  for_each        = local.public_functions
+  security_policy = local.security_policy
+}
+resource "google_compute_security_policy" "frontdoor" {
+  rule {
+    action   = "throttle"
+    priority = 1000
+    match {
+      versioned_expr = "SRC_IPS_V1"
+      config {
+        src_ip_ranges = ["*"]
+      }
+    }
+    rate_limit_options {
+      conform_action = "allow"
+      exceed_action  = "deny(429)"
+      enforce_on_key = "IP"
+      rate_limit_threshold {
+        count        = 300
+        interval_sec = 60
+      }
+    }
+  }
+}
+locals {
+  security_policy = coalesce(var.security_policy, google_compute_security_policy.frontdoor.self_link)
+}
+"""
+
+
+def test_the_compliant_front_door_rate_limits_each_ip() -> None:
+    assert check_rate_limited_front_door(_module(ARMOR)) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("security_policy = local.security_policy", "security_policy = var.security_policy"),  # off by default
+        ('variable "security_policy" {\n  default = null', 'variable "security_policy" {\n  default = "x"'),
+        ('enforce_on_key = "IP"', 'enforce_on_key = "ALL"'),  # one bucket for everyone, not per client
+        ('exceed_action  = "deny(429)"', 'exceed_action  = "allow"'),
+        ('action   = "throttle"', 'action   = "allow"'),
+        ('src_ip_ranges = ["*"]', 'src_ip_ranges = ["10.0.0.0/8"]'),
+    ],
+)
+def test_the_armor_check_fails_when_per_ip_limits_are_off(old: str, new: str) -> None:
+    assert old in ARMOR
+    assert check_rate_limited_front_door(_module(ARMOR.replace(old, new))) != []
+
+
+def test_the_armor_check_fails_without_any_policy() -> None:
+    without = ARMOR.split('resource "google_compute_security_policy"')[0]
+    assert check_rate_limited_front_door(_module(without)) != []
