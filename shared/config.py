@@ -157,11 +157,14 @@ class Settings(BaseSettings):
     """How long a sync owns an alert's send before another may take it over (it died mid-send)."""
     alert_max_send_attempts: int = Field(default=10, ge=1)
     """Syncs that try one channel of one alert before it is marked failed."""
-    webhook_timeout_s: float = 10.0
-    webhook_max_attempts: int = Field(default=4, ge=1, le=10)
-    """POSTs per send, retried with exponential backoff on 5xx, 429 and network errors."""
-    webhook_backoff_base_s: float = 0.5
-    webhook_backoff_max_s: float = 8.0
+    webhook_timeout_s: float = Field(default=3.0, gt=0)
+    """Each network operation of a webhook send (connect, write, each read)."""
+    webhook_deadline_s: float = Field(default=5.0, gt=0, le=30)
+    """The whole webhook send, whatever the receiver does (a slow or trickling receiver is cut off). One attempt per
+    sync: a failed send is retried by the next sync task, never inline."""
+    alert_delivery_budget_s: float = Field(default=30.0, gt=0, le=120)
+    """The time one sync may spend delivering alerts; the alerts left wait for the next sync. With
+    ``sync_pull_deadline_s`` it bounds the worker's time whatever receivers and providers do."""
 
     # --- Email -----------------------------------------------------------------------------------------------
     smtp_host: str = "127.0.0.1"
