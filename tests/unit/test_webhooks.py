@@ -151,3 +151,32 @@ def test_network_errors_and_unresolvable_hosts_are_transient() -> None:
     unresolvable = HttpWebhookSender(CLOUD, resolver=no_dns)
     with pytest.raises(DependencyUnavailable):
         unresolvable.post("https://nowhere.example.com/x", b"{}", {})
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::a00:1",  # NAT64 (RFC 6052) of 10.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 of the metadata server
+        "64:ff9b::7f00:1",  # NAT64 of loopback
+        "64:ff9b:1::a00:1",  # local-use NAT64 prefix (RFC 8215): never a public destination
+        "2002:a00:1::",  # 6to4 (RFC 3056) of 10.0.0.1
+        "2002:a9fe:a9fe::1",  # 6to4 of the metadata server
+        "2002:7f00:1::1",  # 6to4 of loopback
+        "::a00:1",  # IPv4-compatible (deprecated, RFC 4291) 10.0.0.1
+        "::a9fe:a9fe",
+        "::5db8:d822",  # IPv4-compatible of a public address: deprecated, never used by a real receiver
+    ],
+)
+def test_ipv6_transition_addresses_of_internal_ipv4_are_refused(address: str) -> None:
+    """The IPv4 address inside an IPv6 transition address is where the packet ends up (a NAT64 gateway or 6to4
+    relay forwards it): it is checked like the IPv4 address itself."""
+    assert not address_allowed(address, local_mode=False)
+    assert not address_allowed(address, local_mode=True)
+    with pytest.raises(InvalidInput):
+        check_webhook_url(f"https://[{address}]/hook", local_mode=False)
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::5db8:d822", "2002:5db8:d822::1", "2606:4700:4700::1111"])
+def test_transition_addresses_of_public_ipv4_and_native_ipv6_are_allowed(address: str) -> None:
+    assert address_allowed(address, local_mode=False)
