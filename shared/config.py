@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     # --- Internal callers (Cloud Scheduler, Cloud Tasks) --------------------------------------------------------
     scheduler_service_account: str = "scheduler-invoker@demo-usage-tracking.iam.gserviceaccount.com"
     tasks_service_account: str = "tasks-invoker@demo-usage-tracking.iam.gserviceaccount.com"
+    """The task invoker of a function ``task_invokers`` does not name (the local stack and tests use this one)."""
+    task_invokers: dict[str, str] = Field(default_factory=dict)
+    """Task-triggered function → the only identity whose OIDC tokens it accepts and that its tasks are sent as
+    (``TASK_INVOKERS``, JSON; Terraform sets one service account per function). When set, tasks are only ever sent
+    to the functions it names: a task's target URL is pinned by configuration, never by a caller's input."""
     internal_audience: str | None = None
     """OIDC audience expected on internal calls; defaults to the called function's URL."""
     function_base_url: str = "http://127.0.0.1:8080"
@@ -180,6 +185,10 @@ class Settings(BaseSettings):
     ``max_attempts`` in Terraform matches it, so Cloud Tasks stops retrying when we give up)."""
     report_lease_s: int = Field(default=300, ge=30, le=3600)
     """How long a worker holds a report while building and sending it; a crashed worker's claim expires then."""
+
+    def task_invoker(self, function: str) -> str:
+        """The identity of ``function``'s tasks (``task_invokers``, else ``tasks_service_account``)."""
+        return self.task_invokers.get(function, self.tasks_service_account)
 
     @model_validator(mode="after")
     def _refuse_unsafe_combinations(self) -> Settings:

@@ -132,10 +132,12 @@ class WebApp:
         if token is None:
             raise Unauthenticated("an OIDC token is required", code="missing_token")
         audience = self._settings.internal_audience or f"{self._settings.function_base_url}/{self.router.function}"
+        # Each task-triggered function accepts its own invoker only: a token minted for one queue's tasks cannot
+        # call another function.
         allowed = (
             self._settings.scheduler_service_account
             if access is Access.SCHEDULER
-            else self._settings.tasks_service_account
+            else self._settings.task_invoker(self.router.function)
         )
         return self._callers.verify(token, audience=audience, allowed_emails=frozenset({allowed}))
 

@@ -21,6 +21,7 @@ from shared.adapters.firestore_snapshots import EXPIRE_AT, MONTHS, RAW, SNAPSHOT
 from shared.config import Settings
 from tests.support import armor_checks as armor
 from tests.support import infra_checks as checks
+from tests.support import invoker_checks as invokers
 from tests.support.terraform_model import TerraformModule
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,9 +139,14 @@ def test_every_function_runs_as_a_defined_service_account(module: TerraformModul
         # Google's rule for service account ids: 6-30 characters, lower-case letters, digits and hyphens.
         assert re.fullmatch(r"[a-z][-a-z0-9]{4,28}[a-z0-9]", account["account_id"]), key
     scheduler_account = Settings().scheduler_service_account.split("@")[0]
-    tasks_account = Settings().tasks_service_account.split("@")[0]
     assert accounts["scheduler-invoker"]["account_id"] == scheduler_account
-    assert accounts["tasks-invoker"]["account_id"] == tasks_account
+    task_functions = {f["name"] for f in FUNCTIONS if f["trigger"] == "tasks"}
+    assert set(module.locals["task_invokers"]) == task_functions, "every task function needs an invoker of its own"
+    assert set(module.locals["task_invokers"].values()) <= set(accounts)
+
+
+def test_each_task_function_has_an_invoker_of_its_own(module: TerraformModule) -> None:
+    _none(invokers.check_one_invoker_per_task_function(module, FUNCTIONS))
 
 
 @pytest.mark.parametrize("function", FUNCTIONS, ids=[f["name"] for f in FUNCTIONS])

@@ -9,6 +9,7 @@ import pytest
 
 from tests.support import infra_checks as checks
 from tests.support.armor_checks import check_rate_limited_front_door
+from tests.support.invoker_checks import check_one_invoker_per_task_function
 from tests.support.terraform_model import Evaluator, TerraformModule
 
 FUNCTIONS: list[dict[str, Any]] = [
@@ -23,7 +24,8 @@ locals {
   jobs                   = { for j in jsondecode(file("jobs.json")).jobs : j.name => j }
   public_functions       = { for name, f in local.functions : name => f if f.trigger == "public" }
   internal_functions     = { for name, f in local.functions : name => f if f.trigger != "public" }
-  invoker_for_trigger    = { scheduler = "scheduler-invoker", tasks = "tasks-invoker" }
+  scheduler_functions    = { for name, f in local.functions : name => f if f.trigger == "scheduler" }
+  task_invokers          = { sync_worker = "invoker-sync-worker" }
   provider_secret_prefix = "provider-key-"
   grants                 = { "api/ds" = { account = "api", role = "roles/datastore.user" } }
   config_secrets         = { "smtp-password" = { accounts = ["sync", "reports"] } }
@@ -57,10 +59,15 @@ resource "google_cloud_run_service_iam_member" "public_invoker" {
   role     = "roles/run.invoker"
   member   = "allUsers"
 }
-resource "google_cloud_run_service_iam_member" "internal_invoker" {
-  for_each = local.internal_functions
+resource "google_cloud_run_service_iam_member" "scheduler_invoker" {
+  for_each = local.scheduler_functions
   role     = "roles/run.invoker"
-  member   = "serviceAccount:${google_service_account.platform[local.invoker_for_trigger[each.value.trigger]].email}"
+  member   = "serviceAccount:${google_service_account.platform["scheduler-invoker"].email}"
+}
+resource "google_cloud_run_service_iam_member" "task_invoker" {
+  for_each = local.task_invokers
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.platform[each.value].email}"
 }
 resource "google_project_iam_member" "grant" {
   for_each = local.grants
@@ -99,6 +106,7 @@ def test_the_compliant_configuration_passes_every_terraform_check() -> None:
     assert checks.check_invokers(module, FUNCTIONS) == []
     assert checks.check_secret_access(module) == []
     assert checks.check_config_secret_grants(module) == []
+    assert check_one_invoker_per_task_function(module, FUNCTIONS) == []
 
 
 # --- functions and jobs come from the tables --------------------------------------------------------------------
@@ -195,6 +203,39 @@ def test_invoker_check_fails_when_a_runtime_identity_may_invoke_internal_functio
     assert checks.check_invokers(module, FUNCTIONS) == [
         "google_cloud_run_service_iam_member.internal_invoker: internal function(s) sync_dispatch, sync_worker "
         "invokable by api"
+    ]
+
+
+TWO_TASK_FUNCTIONS = [*FUNCTIONS, {"name": "report_worker", "trigger": "tasks"}]
+
+
+@pytest.mark.parametrize(
+    ("task_invokers", "violation"),
+    [
+        (
+            '{ sync_worker = "invoker-shared", report_worker = "invoker-shared" }',
+            "report_worker: shares its invoker invoker-shared with sync_worker",
+        ),
+        ('{ sync_worker = "scheduler-invoker", report_worker = "invoker-r" }', "sync_worker: invokable by"),
+        ('{ sync_worker = "invoker-s" }', "report_worker: invokable by [], not by exactly one invoker of its own"),
+    ],
+)
+def test_the_invoker_check_fails_unless_each_task_function_has_its_own_invoker(
+    task_invokers: str, violation: str
+) -> None:
+    module = _module(f"locals {{\n  task_invokers = {task_invokers}\n}}\n")
+    found = check_one_invoker_per_task_function(module, TWO_TASK_FUNCTIONS)
+    assert any(v.startswith(violation) for v in found), found
+
+
+def test_the_invoker_check_fails_when_the_scheduler_invoker_is_not_alone_on_a_scheduled_function() -> None:
+    extra = (
+        'resource "google_cloud_run_service_iam_member" "more" {\n  for_each = local.scheduler_functions\n'
+        '  role = "roles/run.invoker"\n'
+        '  member = "serviceAccount:${google_service_account.platform["invoker-x"].email}"\n}\n'
+    )
+    assert check_one_invoker_per_task_function(_module(extra), FUNCTIONS) == [
+        "sync_dispatch: invokable by ['invoker-x', 'scheduler-invoker'], not only the scheduler invoker"
     ]
 
 

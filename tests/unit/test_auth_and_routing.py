@@ -214,3 +214,23 @@ def test_internal_routes_accept_only_the_expected_service_account_and_audience()
     assert user_token.status == 401
     expired = mint_oidc_token(settings.tasks_service_account, audience, now=time.time() - 7200)
     assert body_of(call(app, "POST", "/", expired, body={}))["code"] == "token_expired"
+
+
+def test_each_task_function_accepts_only_its_own_invoker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One identity for every queue let a token minted for erase tasks call the sync worker (and the reverse)."""
+    invokers = {
+        "sync_worker": "invoker-sync-worker@demo-test.iam.gserviceaccount.com",
+        "enterprise_erase": "invoker-enterprise-erase@demo-test.iam.gserviceaccount.com",
+    }
+    monkeypatch.setenv("TASK_INVOKERS", json.dumps(invokers))
+    get_settings.cache_clear()
+    settings = get_settings()
+    app = _internal_app()
+    audience = f"{settings.function_base_url}/sync_worker"
+
+    own = call(app, "POST", "/", mint_oidc_token(invokers["sync_worker"], audience), body={})
+    erase_invoker = call(app, "POST", "/", mint_oidc_token(invokers["enterprise_erase"], audience), body={})
+    shared_invoker = call(app, "POST", "/", mint_oidc_token(settings.tasks_service_account, audience), body={})
+
+    assert own.status == 200
+    assert body_of(erase_invoker)["code"] == body_of(shared_invoker)["code"] == "caller_not_allowed"
