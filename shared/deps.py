@@ -30,6 +30,7 @@ from shared.ports import (
     SnapshotStore,
     SyncTargets,
     TaskQueue,
+    TokenRevocations,
     UsageSourceFactory,
     WebhookSender,
 )
@@ -85,6 +86,16 @@ class Deps:
         from shared.adapters.firestore_connections import FirestoreProviderConnections
 
         return FirestoreProviderConnections(self.firestore)
+
+    @cached_property
+    def revocations(self) -> TokenRevocations:
+        found = self._override("revocations")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firebase_revocations import FirebaseRevocations, LocalRevocations
+
+        # Local mode mints its own tokens and has no Firebase Auth to ask: nothing there is ever revoked.
+        return LocalRevocations() if self.settings.local_mode else FirebaseRevocations(self.settings)
 
     @cached_property
     def quotas(self) -> QuotaCounter:

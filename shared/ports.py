@@ -156,6 +156,14 @@ class EnterpriseStore(Protocol):
         ...
 
 
+class TokenRevocations(Protocol):
+    """Whether a verified user's token was revoked since it was issued (signed out everywhere, disabled, deleted)."""
+
+    def revoked(self, uid: str, authenticated_at: float | None) -> bool:
+        """Raises ``DependencyUnavailable`` when it cannot be told."""
+        ...
+
+
 class QuotaCounter(Protocol):
     """Fixed-window usage counters (``quotas/{id}``), each use counted in a transaction."""
 

@@ -30,6 +30,8 @@ class User:
     uid: str
     email: str | None
     email_verified: bool
+    authenticated_at: float | None = None
+    """When the user signed in (``auth_time``, else ``iat``), epoch seconds: what revocation is judged against."""
 
 
 @dataclass(frozen=True)
@@ -79,10 +81,12 @@ class FirebaseUserVerifier:
             # a 401 would tell a signed-in user to sign in again, which cannot help.
             raise DependencyUnavailable("ID tokens cannot be verified right now", code="auth_unavailable") from e
         self._check_times(claims)
+        signed_in = claims.get("auth_time", claims.get("iat"))
         return User(
             uid=str(claims["uid"]),
             email=claims.get("email"),
             email_verified=bool(claims.get("email_verified", False)),
+            authenticated_at=float(signed_in) if isinstance(signed_in, int | float) else None,
         )
 
     def _check_times(self, claims: dict[str, Any]) -> None:

@@ -68,6 +68,7 @@ def _connect(ctx: RequestContext, provider: ProviderName, key: SecretStr, org_id
     also_ok=(200,),  # a key rotation
     errors=_CONNECT_ERRORS,
     tags=("connect",),
+    sensitive=True,
 )
 def connect_openai(ctx: RequestContext) -> ApiResponse:
     body = ctx.body_as(ConnectOpenAIRequest)
@@ -85,6 +86,7 @@ def connect_openai(ctx: RequestContext) -> ApiResponse:
     also_ok=(200,),  # a key rotation
     errors=_CONNECT_ERRORS,
     tags=("connect",),
+    sensitive=True,
 )
 def connect_anthropic(ctx: RequestContext) -> ApiResponse:
     return _connect(ctx, ProviderName.ANTHROPIC, ctx.body_as(ConnectAnthropicRequest).admin_api_key)
@@ -104,6 +106,7 @@ def connect_anthropic(ctx: RequestContext) -> ApiResponse:
     also_ok=(200,),  # a rotation
     errors=_CONNECT_ERRORS,
     tags=("connect",),
+    sensitive=True,
 )
 def connect_google(ctx: RequestContext) -> ApiResponse:
     body = ctx.body_as(ConnectGoogleRequest)
@@ -119,6 +122,7 @@ def connect_google(ctx: RequestContext) -> ApiResponse:
     response=DisconnectResponse,
     errors=(401, 403, 404, 503),
     tags=("connect",),
+    sensitive=True,
 )
 def disconnect(ctx: RequestContext) -> DisconnectResponse:
     raw = ctx.request.path_params["provider"]

@@ -65,6 +65,7 @@ def patch_enterprise(ctx: RequestContext) -> BaseModel:
     response=ErasureResponse,
     status=202,
     tags=("enterprise",),
+    sensitive=True,
 )
 def delete_enterprise(ctx: RequestContext) -> BaseModel:
     request_erasure(
@@ -103,6 +104,7 @@ def list_members(ctx: RequestContext) -> BaseModel:
     also_ok=(200,),  # already invited or a member: nothing changed
     errors=(409, 429),
     tags=("members",),
+    sensitive=True,
 )
 def add_member(ctx: RequestContext) -> ApiResponse:
     body = ctx.body_as(AddMemberRequest)
@@ -128,6 +130,7 @@ def add_member(ctx: RequestContext) -> ApiResponse:
     response=MemberEntryView,
     errors=(409,),
     tags=("members",),
+    sensitive=True,
 )
 def patch_member(ctx: RequestContext) -> BaseModel:
     member_id = ctx.request.path_params["uid"]
@@ -150,6 +153,7 @@ def patch_member(ctx: RequestContext) -> BaseModel:
     status=204,
     errors=(409,),
     tags=("members",),
+    sensitive=True,
 )
 def delete_member(ctx: RequestContext) -> ApiResponse:
     members.remove_member(

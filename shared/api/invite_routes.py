@@ -66,6 +66,7 @@ def list_invites(ctx: RequestContext) -> BaseModel:
     response=EnterpriseResponse,
     errors=(401, 403, 404, 503),
     tags=("members",),
+    sensitive=True,
 )
 def accept_invite(ctx: RequestContext) -> BaseModel:
     user = ctx.require_user()

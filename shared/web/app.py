@@ -113,6 +113,8 @@ class WebApp:
             caller = self._caller(route.access, request)
         elif route.access is not Access.PUBLIC:
             user = self._user(request)
+            if route.sensitive and self.deps.revocations.revoked(user.uid, user.authenticated_at):
+                raise Unauthenticated("the ID token has been revoked: sign in again", code="token_revoked")
             if route.access.needs_enterprise:
                 membership = self._membership(user, request, admin=route.access is Access.ADMIN)
         query = _parse_query(route, request.query)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -13,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import crypt, jwt
 
 from devstack.processes import free_port
+from shared.adapters.firebase_revocations import FirebaseRevocations
 from shared.adapters.identity import FirebaseUserVerifier, GoogleOidcVerifier
 from shared.bootstrap import SystemClock, build_web_app
 from shared.config import Settings
@@ -61,3 +63,12 @@ def test_an_oidc_token_that_cannot_be_checked_is_503_so_the_queue_retries(no_rou
     token = _signed({"iss": "https://accounts.google.com", "aud": audience, "email": "t@x", "email_verified": True})
     with pytest.raises(DependencyUnavailable):
         GoogleOidcVerifier(DEPLOYED, SystemClock()).verify(token, audience=audience, allowed_emails=frozenset({"t@x"}))
+
+
+def test_a_revocation_that_cannot_be_checked_is_503_never_a_pass(
+    no_route_to_google: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """Sensitive operations ask Firebase Auth whether the session was revoked; unreachable means no answer."""
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    with pytest.raises(DependencyUnavailable):
+        FirebaseRevocations(DEPLOYED).revoked("u1", time.time())

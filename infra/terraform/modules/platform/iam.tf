@@ -25,9 +25,11 @@ locals {
     "api/datastore"        = { account = "api", role = "roles/datastore.user" }
     "api/logs"             = { account = "api", role = "roles/logging.logWriter" }
     "api/traces"           = { account = "api", role = "roles/cloudtrace.agent" }
+    "api/auth-viewer"      = { account = "api", role = "roles/firebaseauth.viewer" } # revocation checks (ADR 20)
     "connect/datastore"    = { account = "connect", role = "roles/datastore.user" }
     "connect/logs"         = { account = "connect", role = "roles/logging.logWriter" }
     "connect/traces"       = { account = "connect", role = "roles/cloudtrace.agent" }
+    "connect/auth-viewer"  = { account = "connect", role = "roles/firebaseauth.viewer" }
     "sync/datastore"       = { account = "sync", role = "roles/datastore.user" }
     "sync/logs"            = { account = "sync", role = "roles/logging.logWriter" }
     "sync/traces"          = { account = "sync", role = "roles/cloudtrace.agent" }
