@@ -54,6 +54,7 @@ def _operations(document: Path) -> list[tuple[str, str]]:
 
 MAX_EXAMPLES = 15
 DESTRUCTIVE_EXAMPLES = 5
+STATEFUL_EXAMPLES = 8
 """Each destructive case creates its own enterprise: fewer cases, for time (they have few inputs to vary anyway)."""
 
 
@@ -107,6 +108,7 @@ def destructive_api_url(
         "CLOUD_TASKS_EMULATOR_HOST": tasks_emulator.address,
         "ERASE_QUEUE": Settings().sync_queue,
         "FUNCTION_BASE_URL": task_recorder.base_url,
+        "QUOTA_ENTERPRISES_PER_USER_PER_DAY": "10000",  # the stateful test creates many, as one user
         "PYTHONUNBUFFERED": "1",
     }
     managed, url = start_function("api", "api", env, log_dir=LOG_DIR / "schemathesis-destructive")
@@ -177,3 +179,29 @@ def test_invalid_input_is_never_a_server_error(
         case.call_and_validate(base_url=url, headers=headers(), checks=[not_a_server_error])
 
     run()
+
+
+def test_linked_sequences_never_answer_5xx(destructive_api_url: str) -> None:
+    """Stateful: create an enterprise, then read, invite into and erase *that* enterprise, and change or withdraw
+    *that* invite, following the document's links, on the instance that can schedule erasures."""
+    schema = schemathesis.openapi.from_url(f"{destructive_api_url}/api/v1/openapi.json")
+    user = bearer("stateful-admin@example.com")
+    machine = schema.as_state_machine()
+
+    class Linked(machine):  # type: ignore[valid-type,misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"base_url": destructive_api_url, "headers": {**user, **(case.headers or {})}}
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs or None)
+
+    Linked.run(
+        settings=settings(
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=4,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
