@@ -2,7 +2,8 @@
 
 Each take is a transaction (read the count, refuse or write count + 1), so concurrent requests on any number of
 instances never count past the limit: Firestore retries a transaction whose read changed before it committed.
-The subject is hashed so document ids hold no uid or enterprise id; ``expires_at`` lets a TTL policy drop old windows.
+The subject is hashed so document ids hold no uid or enterprise id; ``expire_at`` is the TTL policy's field
+(``firestore.indexes.json``), which drops a window a day after it ends.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.adapters.firestore_errors import translated
+from shared.adapters.firestore_snapshots import EXPIRE_AT
 
 QUOTAS = "quotas"
 
@@ -40,7 +42,7 @@ class FirestoreQuotas:
             count = int((snap.to_dict() or {}).get("count", 0)) if snap.exists else 0
             if count >= limit:
                 return False
-            transaction.set(ref, {"count": count + 1, "window_end": ends, "expires_at": ends + timedelta(days=1)})
+            transaction.set(ref, {"count": count + 1, "window_end": ends, EXPIRE_AT: ends + timedelta(days=1)})
             return True
 
         with translated():

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from shared.adapters.firestore_quotas import QUOTAS
 from shared.adapters.firestore_retention import MONTH, SNAPSHOT_DAY
 from shared.adapters.firestore_snapshots import EXPIRE_AT, MONTHS, RAW, SNAPSHOTS
 from shared.config import Settings
@@ -168,7 +169,7 @@ def test_jobs_have_five_field_crons_and_object_bodies(job: dict[str, Any]) -> No
 def test_ttl_policies_cover_expiring_collections() -> None:
     config = json.loads((ROOT / "firestore.indexes.json").read_text())
     ttl = {(o["collectionGroup"], o["fieldPath"]) for o in config["fieldOverrides"] if o.get("ttl")}
-    assert {(group, EXPIRE_AT) for group in (RAW, SNAPSHOTS, MONTHS, "alerts")} <= ttl
+    assert {(group, EXPIRE_AT) for group in (RAW, SNAPSHOTS, MONTHS, "alerts", QUOTAS)} <= ttl
 
 
 def test_the_retention_sweeps_collection_group_queries_are_indexed() -> None:
