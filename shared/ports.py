@@ -163,6 +163,42 @@ class EnterpriseStore(Protocol):
         ...
 
 
+class TokenRevocations(Protocol):
+    """Whether a verified user's token was revoked since it was issued (signed out everywhere, disabled, deleted)."""
+
+    def revoked(self, uid: str, authenticated_at: float | None) -> bool:
+        """Raises ``DependencyUnavailable`` when it cannot be told."""
+        ...
+
+
+class QuotaCounter(Protocol):
+    """Fixed-window usage counters (``quotas/{id}``), each use counted in a transaction."""
+
+    def take(self, quota: str, subject: str, *, limit: int, window_s: int, now: datetime) -> int | None:
+        """Count one use by ``subject`` in the window of ``window_s`` seconds that holds ``now``.
+
+        Returns ``None`` when the use was counted, or, when ``limit`` uses were already counted in this window, the
+        seconds until the window ends (and counts nothing). Concurrent takes never count more than ``limit``.
+
+        Raises:
+            DependencyUnavailable: the database is unavailable.
+        """
+        ...
+
+
+class InviteDeclines(Protocol):
+    """The invites each invitee declined (``invite_declines/{digest of the email}``), kept apart from the enterprise
+    document, which its members can read: an inviter must not learn that an address has an account."""
+
+    def declined(self, email: str) -> frozenset[str]:
+        """Ids of the enterprises whose invite ``email`` (lower-cased) declined."""
+        ...
+
+    def decline(self, email: str, enterprise_id: str, at: datetime) -> None:
+        """Record the decline; recording it again changes nothing."""
+        ...
+
+
 @dataclass(frozen=True)
 class EnterpriseChange:
     """The new state of an enterprise and the audit entries written with it, in the same transaction."""

@@ -32,7 +32,7 @@ from shared.domain.usage import Provider
 METHOD_VERSION = "peer-benchmark/2"
 """Version of the method (rules R1-R12 as implemented here); bump it when a published figure would change."""
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 NonNegativeUsd = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 PublishedFigure = Annotated[Decimal, PlainSerializer(lambda value: format(value, "f"), return_type=str)]

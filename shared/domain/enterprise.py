@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from shared.domain.text import PLAIN_TEXT
+
 
 class Role(enum.StrEnum):
     ADMIN = "admin"
@@ -46,7 +48,7 @@ class ProviderStatus(enum.StrEnum):
     DISCONNECTED = "disconnected"
 
 
-EnterpriseName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+EnterpriseName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), PLAIN_TEXT]
 
 
 class EnterpriseSettings(BaseModel):
@@ -74,7 +76,7 @@ class Member(BaseModel):
 
 
 class Invite(BaseModel):
-    """A pending member: invited by email before signing in; becomes a ``Member`` on their first verified call."""
+    """A pending member, invited by email; becomes a ``Member`` only when the invitee accepts it explicitly."""
 
     model_config = ConfigDict(extra="forbid")
 

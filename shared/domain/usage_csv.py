@@ -11,12 +11,11 @@ A provider-day whose bill could not be read (cost source ``estimated``) has no `
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 
+from shared.domain.csv_safe import write_csv
 from shared.domain.snapshot import UsageSnapshot
 from shared.domain.usage import CostSource
 from shared.domain.usage_tally import Tally, plain_decimal
@@ -104,8 +103,4 @@ def _row(
 
 
 def to_csv(rows: Iterable[dict[str, str]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    return write_csv(COLUMNS, rows)

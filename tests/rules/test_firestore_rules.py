@@ -66,6 +66,8 @@ SEED: dict[str, dict[str, Any]] = {
     "benchmark_runs/2026-10": {"version": 1, "contributors": "ent_a"},
     "benchmark_runs/2026-10/versions/1": {"inputs_hash": "0f"},
     "erasures/ent_gone": {"requested_at": NOW, "erased_at": NOW},
+    "invite_declines/0123abcd": {"enterprises": {"ent_a": NOW}},
+    "quotas/invites-0123abcd-20415": {"count": 3},
 }
 
 READERS: dict[str, frozenset[str]] = {
@@ -87,6 +89,8 @@ READERS: dict[str, frozenset[str]] = {
     "benchmark_runs/2026-10": NOBODY,
     "benchmark_runs/2026-10/versions/1": NOBODY,
     "erasures/ent_gone": NOBODY,
+    "invite_declines/0123abcd": NOBODY,  # a decline must not reach the inviting enterprise's members
+    "quotas/invites-0123abcd-20415": NOBODY,
 }
 """Who may read each seeded document (``enterprises/ent_b`` is only there to give ``other_admin`` an enterprise)."""
 
@@ -104,6 +108,8 @@ LISTERS: dict[str, frozenset[str]] = {
     "benchmark_runs": NOBODY,
     "enterprises": NOBODY,
     "erasures": NOBODY,
+    "invite_declines": NOBODY,
+    "quotas": NOBODY,
 }
 """Who may list each collection (a list is a query: rules must allow every document it could return)."""
 
