@@ -2,12 +2,22 @@
 
 Billed comes from the provider's cost endpoint, list from usage × public list price. Their ratio is the day's
 effective discount; a ratio that discounts cannot explain means something is wrong (missing or lagging cost data,
-a mispriced or unpriced model, a unit mistake such as cents read as dollars). Such days are flagged with reasons,
-never hidden or "corrected".
+a mispriced model, a unit mistake such as cents read as dollars). Such days are flagged with reasons, never hidden
+or "corrected".
 
-Only comparable amounts enter: cost lines for tokens (plus unclassifiable ones, so nothing is hidden) against the
-priced token usage of the tiers the provider's cost endpoint covers. Anthropic's Priority Tier is billed outside
-the cost report, so its usage is left out of the Anthropic comparison.
+**Like with like.** Only comparable amounts enter: cost lines for tokens (plus unclassifiable ones, so nothing is
+hidden) against the priced token usage of the tiers the provider's cost endpoint covers. Usage that cannot be
+priced exactly (an unknown model, a meter or tier the price data lacks) leaves *both* sides: its records give no
+list cost and the cost lines billed for it go to ``unpriced_billed_usd`` instead of ``billed_usd``. A cost line is
+matched to unpriced usage by model and, when the line names them, by meter, tier and context band; a model whose
+lines do not name their meter leaves the comparison whole (its priced meters too). When unpriced usage exists but
+the day's lines name no model at all, nothing can be matched and the whole day is unpriced. ``price_coverage`` =
+billed ÷ (billed + unpriced billed) says how much of the spend the discount speaks for.
+
+Anthropic's Priority Tier is billed outside the cost report, so its usage is left out of the Anthropic comparison.
+Google's Cloud Monitoring token counts do not separate cached input (nor context bands), so list prices of that
+usage are not exact (``LIST_QUANTITIES_INEXACT``): Google's billed tokens are all unpriced and Google stays out of
+M1 and the peer benchmark.
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ from shared.domain.usage import (
 BILLED_ABOVE_LIST_TOLERANCE = Decimal("1.02")
 """Discounts only lower a bill, so billed above list is suspect. 2% headroom absorbs the provider rounding each
 line and list-price data lagging a price change by a day; beyond that the bill has something list cannot explain
-(long-context surcharges, unpriced models, a unit mistake)."""
+(long-context surcharges, a unit mistake)."""
 
 RATIO_FLOOR = Decimal("0.3")
 """Negotiated enterprise discounts on top of tier prices (batch is already priced at batch list) stay well above 70%
@@ -42,30 +52,95 @@ TIERS_BILLED_ELSEWHERE: dict[Provider, frozenset[ServiceTier]] = {
 }
 """Usage whose cost never appears in the provider's cost endpoint."""
 
+LIST_QUANTITIES_INEXACT: frozenset[Provider] = frozenset({Provider.GOOGLE})
+"""Providers whose usage counts cannot be list-priced meter by meter (Google's Monitoring counts lump cache hits
+with uncached input), so their whole billed token spend is unpriced."""
+
+_ZERO = Decimal(0)
+
 
 def reconcile(provider: Provider, records: Sequence[UsageRecord], cost_lines: Sequence[CostLine]) -> Reconciliation:
-    """Compare one day's comparable billed cost with its comparable list cost."""
+    """Compare one day's comparable billed cost with its comparable list cost (see the module docstring)."""
     excluded = TIERS_BILLED_ELSEWHERE.get(provider, frozenset())
     comparable = [r for r in records if r.service_tier not in excluded]
-    list_usd = sum((r.list_cost_usd for r in comparable if r.list_cost_usd is not None), Decimal(0))
-    billed_usd = sum((c.amount_usd for c in cost_lines if c.kind is not CostKind.OTHER), Decimal(0))
+    token_lines = [c for c in cost_lines if c.kind is not CostKind.OTHER]
+    unpriced = [r for r in comparable if not r.priced]
+    if provider in LIST_QUANTITIES_INEXACT:
+        priced_records: list[UsageRecord] = []
+        priced_lines: list[CostLine] = []
+        unpriced_lines = token_lines
+    else:
+        priced_records, priced_lines, unpriced_lines = split_unpriced(comparable, token_lines)
+    list_usd = sum((r.list_cost_usd for r in priced_records if r.list_cost_usd is not None), _ZERO)
+    billed_usd = sum((c.amount_usd for c in priced_lines), _ZERO)
+    unpriced_billed = sum((c.amount_usd for c in unpriced_lines), _ZERO)
 
     reasons: list[ReconciliationReason] = []
-    if any(not r.priced for r in comparable):
+    if unpriced:
         reasons.append(ReconciliationReason.UNPRICED_USAGE)
-
-    ratio = billed_usd / list_usd if list_usd > 0 else None
-    material = abs(billed_usd - list_usd) >= MIN_ABSOLUTE_GAP_USD
-    if material:
-        if ratio is None:
-            reasons.append(ReconciliationReason.BILLED_WITHOUT_PRICED_USAGE)
-        elif billed_usd == 0:
-            reasons.append(ReconciliationReason.NO_BILLED_COST)
-        elif ratio > BILLED_ABOVE_LIST_TOLERANCE:
-            reasons.append(ReconciliationReason.BILLED_ABOVE_LIST)
-        elif ratio < RATIO_FLOOR:
-            reasons.append(ReconciliationReason.RATIO_BELOW_FLOOR)
-    flagged = any(r is not ReconciliationReason.UNPRICED_USAGE for r in reasons)
+    if provider in LIST_QUANTITIES_INEXACT and (comparable or token_lines):
+        reasons.append(ReconciliationReason.LIST_QUANTITIES_INEXACT)
+    reasons.extend(_ratio_reasons(billed_usd, list_usd))
+    informational = {ReconciliationReason.UNPRICED_USAGE, ReconciliationReason.LIST_QUANTITIES_INEXACT}
     return Reconciliation(
-        billed_usd=billed_usd, list_usd=list_usd, ratio=ratio, flagged=flagged, reasons=tuple(reasons)
+        billed_usd=billed_usd,
+        list_usd=list_usd,
+        ratio=billed_usd / list_usd if list_usd > 0 else None,
+        flagged=any(r not in informational for r in reasons),
+        reasons=tuple(reasons),
+        unpriced_billed_usd=unpriced_billed,
+    )
+
+
+def _ratio_reasons(billed_usd: Decimal, list_usd: Decimal) -> list[ReconciliationReason]:
+    if abs(billed_usd - list_usd) < MIN_ABSOLUTE_GAP_USD:
+        return []
+    if list_usd <= 0:
+        return [ReconciliationReason.BILLED_WITHOUT_PRICED_USAGE]
+    ratio = billed_usd / list_usd
+    if billed_usd == 0:
+        return [ReconciliationReason.NO_BILLED_COST]
+    if ratio > BILLED_ABOVE_LIST_TOLERANCE:
+        return [ReconciliationReason.BILLED_ABOVE_LIST]
+    if ratio < RATIO_FLOOR:
+        return [ReconciliationReason.RATIO_BELOW_FLOOR]
+    return []
+
+
+def split_unpriced(
+    records: Sequence[UsageRecord], lines: Sequence[CostLine]
+) -> tuple[list[UsageRecord], list[CostLine], list[CostLine]]:
+    """(records that stay in the comparison, lines that stay, lines billed for unpriced usage).
+
+    Unpriced records never stay (they have no list cost); see the module docstring for how lines are matched.
+    """
+    unpriced = [r for r in records if not r.priced]
+    if not unpriced:
+        return list(records), list(lines), []
+    if all(line.model is None for line in lines):
+        # Unpriced usage whose bill cannot be told apart from the rest: nothing on this day compares like with like.
+        return [], [], list(lines)
+    models_out = {r.model for r in unpriced if not _meter_level(r.model, lines)}
+    models_out |= {r.model for r in unpriced if all(not o.priced for o in records if o.model == r.model)}
+    kept_records = [r for r in records if r.priced and r.model not in models_out]
+    kept_lines: list[CostLine] = []
+    out_lines: list[CostLine] = []
+    for line in lines:
+        leaves = line.model in models_out or any(_bills(line, r) for r in unpriced)
+        (out_lines if leaves else kept_lines).append(line)
+    return kept_records, kept_lines, out_lines
+
+
+def _meter_level(model: str, lines: Sequence[CostLine]) -> bool:
+    """Whether every line of ``model`` names its meter, so unpriced meters can leave without their priced siblings."""
+    return all(line.token_type is not None for line in lines if line.model == model)
+
+
+def _bills(line: CostLine, record: UsageRecord) -> bool:
+    """Whether ``line`` is (part of) the bill of ``record``'s meter, judged on what the line names."""
+    return (
+        line.model == record.model
+        and line.token_type in (None, record.token_type)
+        and line.service_tier in (None, record.service_tier)
+        and line.context_band in (None, record.context_band)
     )

@@ -33,8 +33,8 @@ from shared.domain.usage import (
     Provider,
     ProviderDay,
     ServiceTier,
-    TokenType,
     UsageRecord,
+    UsageTotals,
 )
 from shared.domain.usage_tally import Comparison, Mix, Money, RateBasis, Tally, merge_keyed
 
@@ -156,18 +156,18 @@ def tally_of(
 ) -> Tally:
     """Tokens by the platform's totals semantics, cost of ``lines`` (an estimate when ``estimated``), list cost of
     the priced records."""
-    by_type = dict.fromkeys(TokenType, 0)
     list_usd = _ZERO
+    kept: list[UsageRecord] = []
     for r in records:
-        by_type[r.token_type] += r.quantity
+        kept.append(r)
         list_usd += r.list_cost_usd or _ZERO
-    writes = by_type[TokenType.CACHE_WRITE_5M] + by_type[TokenType.CACHE_WRITE_1H]
+    totals = UsageTotals.of(kept)
     cost = sum((c.amount_usd for c in lines), _ZERO)
     return Tally(
-        input_tokens=by_type[TokenType.UNCACHED_INPUT] + by_type[TokenType.CACHE_READ] + writes,
-        output_tokens=by_type[TokenType.OUTPUT],
-        cached_tokens=by_type[TokenType.CACHE_READ],
-        cache_write_tokens=writes,
+        input_tokens=totals.input_tokens,
+        output_tokens=totals.output_tokens,
+        cached_tokens=totals.cached_tokens,
+        cache_write_tokens=totals.cache_write_tokens,
         cost_usd=cost,
         estimated_cost_usd=cost if estimated else _ZERO,
         list_cost_usd=list_usd,
