@@ -134,6 +134,7 @@ def provider_part(
             billed_usd=recon.billed_usd if recon else _ZERO,
             list_usd=recon.list_usd if recon else _ZERO,
             flagged_days=1 if recon is not None and recon.flagged else 0,
+            unpriced_billed_usd=recon.unpriced_billed_usd if recon else _ZERO,
         ),
         mix=Mix(
             batch_tokens=sum(r.quantity for r in day.records if r.service_tier is ServiceTier.BATCH),
