@@ -17,7 +17,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -107,6 +109,8 @@ class _CostRow(BaseModel):
     amount: _Amount
     line_item: str | None = None
     project_id: str | None = None
+    quantity: Decimal | None = None
+    quantity_unit: str | None = None
 
 
 def bucket_day(bucket: Mapping[str, Any]) -> date:
@@ -181,7 +185,10 @@ def _completions_usage(row: _CompletionsRow) -> list[RawUsage]:
 
 
 def _input_usage(row: _InputOnlyRow) -> RawUsage:
-    return _raw(row, ServiceTier.STANDARD, TokenType.UNCACHED_INPUT, row.input_tokens)
+    # These reports have no ``batch`` column: a batch embedding shows only in the costs report's line items, so the
+    # tier is settled against them when the day is built (``shared.domain.line_tiers``).
+    raw = _raw(row, ServiceTier.STANDARD, TokenType.UNCACHED_INPUT, row.input_tokens)
+    return replace(raw, tier_reported=False)
 
 
 def _raw(row: _Grouping, tier: ServiceTier, token_type: TokenType, quantity: int) -> RawUsage:
@@ -306,7 +313,20 @@ def _cost_line(day: date, row: _CostRow) -> CostLine:
         context_band=band,
         line_item=row.line_item,
         project_id=row.project_id,
+        tokens=_line_tokens(row.quantity, row.quantity_unit),
     )
+
+
+_TOKEN_UNITS = {"tokens": 1, "1000_tokens": 1000}
+
+
+def _line_tokens(quantity: Decimal | None, unit: str | None) -> int | None:
+    """The tokens a line bills, when its quantity is a whole token count (``quantity_unit`` added 2026-08-21)."""
+    scale = _TOKEN_UNITS.get((unit or "").lower())
+    if quantity is None or scale is None or quantity < 0:
+        return None
+    tokens = quantity * scale
+    return int(tokens) if tokens == tokens.to_integral_value() else None
 
 
 def _line_tier(prefix: str | None, rest: str) -> ServiceTier:

@@ -9,8 +9,9 @@ or "corrected".
 hidden) against the priced token usage of the tiers the provider's cost endpoint covers. Usage that cannot be
 priced exactly (an unknown model, a meter or tier the price data lacks) leaves *both* sides: its records give no
 list cost and the cost lines billed for it go to ``unpriced_billed_usd`` instead of ``billed_usd``. A cost line is
-matched to unpriced usage by model and, when the line names them, by meter, tier and context band; a model whose
-lines do not name their meter leaves the comparison whole (its priced meters too). When unpriced usage exists but
+matched to unpriced usage by model, meter and, when the line names them, tier and context band; a model whose bill
+cannot be split that way (a line without a meter or billing no meter of the usage, an unpriced meter without a
+line) leaves the comparison whole, its priced meters too. When unpriced usage exists but
 the day's lines name no model at all, nothing can be matched and the whole day is unpriced. ``price_coverage`` =
 billed ÷ (billed + unpriced billed) says how much of the spend the discount speaks for.
 
@@ -120,8 +121,7 @@ def split_unpriced(
     if all(line.model is None for line in lines):
         # Unpriced usage whose bill cannot be told apart from the rest: nothing on this day compares like with like.
         return [], [], list(lines)
-    models_out = {r.model for r in unpriced if not _meter_level(r.model, lines)}
-    models_out |= {r.model for r in unpriced if all(not o.priced for o in records if o.model == r.model)}
+    models_out = {r.model for r in unpriced if not _meter_level(r.model, records, lines)}
     kept_records = [r for r in records if r.priced and r.model not in models_out]
     kept_lines: list[CostLine] = []
     out_lines: list[CostLine] = []
@@ -131,9 +131,14 @@ def split_unpriced(
     return kept_records, kept_lines, out_lines
 
 
-def _meter_level(model: str, lines: Sequence[CostLine]) -> bool:
-    """Whether every line of ``model`` names its meter, so unpriced meters can leave without their priced siblings."""
-    return all(line.token_type is not None for line in lines if line.model == model)
+def _meter_level(model: str, records: Sequence[UsageRecord], lines: Sequence[CostLine]) -> bool:
+    """Whether ``model``'s bill can be split meter by meter: every line of it names its meter and bills one of the
+    model's records, and every unpriced record of it has a line. Otherwise the model leaves the comparison whole."""
+    own = [r for r in records if r.model == model]
+    own_lines = [line for line in lines if line.model == model]
+    if any(line.token_type is None or not any(_bills(line, r) for r in own) for line in own_lines):
+        return False
+    return all(any(_bills(line, r) for line in own_lines) for r in own if not r.priced)
 
 
 def _bills(line: CostLine, record: UsageRecord) -> bool:

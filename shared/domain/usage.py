@@ -276,6 +276,8 @@ class CostLine(BaseModel):
     line_item: str | None = None
     """The provider's own label (OpenAI ``line_item``, Anthropic ``description``)."""
     project_id: str | None = None
+    tokens: NonNegativeInt | None = None
+    """Tokens the line bills, when the provider says (OpenAI ``quantity`` in ``tokens`` or ``1000_tokens``)."""
 
 
 class MeterUsage(BaseModel):
