@@ -8,8 +8,9 @@ OpenAI's embeddings and moderations usage reports have no ``batch`` or ``service
 For each (model, meter) of such usage:
 
 * no line names another tier than standard: the usage is standard;
-* every such line says how many tokens it bills: those tokens move to the line's tier (taken from the model's rows
-  in a fixed order, so project attribution of the split is approximate), the rest stays standard;
+* every such line says how many tokens it bills: those tokens move to the line's tier, taken from the rows of the
+  line's project (the costs report is grouped by project; API-key attribution within a project is approximate),
+  the rest stays standard;
 * otherwise (a tiered line without a token count, or more tiered tokens than usage): the tier cannot be settled and
   the usage is left unpriced (``tier_unknown``), so reconciliation leaves it and its model's lines out of M1.
 """
@@ -49,22 +50,23 @@ def settle_tiers(usage: Sequence[RawUsage], lines: Sequence[CostLine]) -> list[R
 def _split(rows: list[RawUsage], tiered: list[CostLine]) -> list[RawUsage]:
     if not tiered:
         return rows
-    wanted: dict[ServiceTier, int] = defaultdict(int)
-    for line in tiered:
-        if line.tokens is None or line.service_tier is None:
-            return [replace(u, tier_unknown=True) for u in rows]
-        wanted[line.service_tier] += line.tokens
-    if sum(wanted.values()) > sum(u.quantity for u in rows):
+    if any(line.tokens is None for line in tiered) or sum(line.tokens or 0 for line in tiered) > sum(
+        u.quantity for u in rows
+    ):
         return [replace(u, tier_unknown=True) for u in rows]
+    ordered = sorted(rows, key=lambda u: (u.project_id or "", u.api_key_id or ""))
+    left = [u.quantity for u in ordered]
     out: list[RawUsage] = []
-    pending = sorted(wanted.items())
-    for row in sorted(rows, key=lambda u: (u.project_id or "", u.api_key_id or "")):
-        left = row.quantity
-        for i, (tier, n) in enumerate(pending):
-            take = min(n, left)
+    # Lines that name their project take from that project's rows first (the costs report is grouped by project).
+    for line in sorted(tiered, key=lambda c: (c.project_id is None, c.project_id or "", c.service_tier or "")):
+        need = line.tokens or 0
+        own = [i for i, u in enumerate(ordered) if line.project_id is None or u.project_id == line.project_id]
+        candidates = own if sum(left[i] for i in own) >= need else list(range(len(ordered)))
+        for i in candidates:
+            take = min(need, left[i])
             if take:
-                out.append(replace(row, service_tier=tier, quantity=take))
-                left -= take
-                pending[i] = (tier, n - take)
-        out.append(replace(row, quantity=left))
+                out.append(replace(ordered[i], service_tier=line.service_tier or ServiceTier.STANDARD, quantity=take))
+                left[i] -= take
+                need -= take
+    out.extend(replace(u, quantity=n) for u, n in zip(ordered, left, strict=True) if n)
     return out

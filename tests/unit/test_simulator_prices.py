@@ -38,6 +38,7 @@ def _served() -> list[tuple[Provider, str, TokenType, ServiceTier, ContextBand]]
                 continue
             ratios = dict(zip(TOKEN_TYPES[1:], template.ratios, strict=True))
             served = [TokenType.UNCACHED_INPUT, *(TokenType(t) for t, r in ratios.items() if r)]
+            served += [TokenType(t) for t, _ in template.modal]
             band = context_band(stream.context_window)
             meters += [(provider, stream.model, t, tier, band) for t in served]
     for templates in GOOGLE_TEMPLATES.values():
@@ -60,3 +61,4 @@ def test_the_served_meters_cover_every_provider_tier_and_band() -> None:
     assert {m[0] for m in served} == set(Provider)
     assert {m[3] for m in served} >= {ServiceTier.STANDARD, ServiceTier.BATCH, ServiceTier.FLEX}
     assert ContextBand.LONG in {m[4] for m in served}
+    assert {TokenType.AUDIO_INPUT, TokenType.AUDIO_OUTPUT, TokenType.IMAGE_INPUT} <= {m[2] for m in served}
