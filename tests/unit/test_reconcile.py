@@ -112,7 +112,7 @@ def test_an_unknown_models_bill_leaves_both_sides_and_the_discount_shows_as_itse
     recon = day.reconciliation
     assert recon is not None
     assert (recon.billed_usd, recon.list_usd, recon.unpriced_billed_usd) == (Decimal("1.75"), Decimal("2.5"), 10)
-    assert 1 - recon.ratio == Decimal("0.3") if recon.ratio is not None else False
+    assert recon.ratio == Decimal("0.7")  # the 30 % discount, as itself
     assert recon.price_coverage == Decimal("1.75") / Decimal("11.75")
     assert (recon.flagged, recon.reasons) == (False, (R.UNPRICED_USAGE,))
 
