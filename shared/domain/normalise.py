@@ -27,6 +27,7 @@ from shared.domain.usage import (
     MeterUsage,
     Provider,
     ProviderDay,
+    Reconciliation,
     ServiceTier,
     TokenType,
     UsageRecord,
@@ -177,11 +178,15 @@ def build_day(
     failure: DayFailure | None = None,
     *,
     cost_source: CostSource = CostSource.BILLED,
+    list_usage: Sequence[RawUsage] | None = None,
 ) -> ProviderDay:
     """The ``ProviderDay`` from every report's part for the day, or a failed day carrying no partial data.
 
     ``CostSource.ESTIMATED``: the provider's bill is not readable, so every priced record becomes a cost line at its
     list cost (see ``estimated_cost_lines``) and the day is not reconciled.
+
+    ``list_usage``: the bill's own token quantities (Google's billing export, per SKU); when given, the discount is
+    reconciled on them rather than on the usage reports' counts (``shared.domain.reconcile``).
     """
     if failure is not None:
         return ProviderDay(
@@ -203,8 +208,20 @@ def build_day(
         records=records,
         cost_lines=costs + estimated_cost_lines(records) if estimated else costs,
         meters=meters,
-        reconciliation=None if estimated else reconcile(provider, records, costs),
+        reconciliation=None if estimated else _reconcile(provider, day, records, costs, list_usage),
     )
+
+
+def _reconcile(
+    provider: Provider,
+    day: date,
+    records: tuple[UsageRecord, ...],
+    costs: tuple[CostLine, ...],
+    list_usage: Sequence[RawUsage] | None,
+) -> Reconciliation:
+    if list_usage is None:
+        return reconcile(provider, records, costs)
+    return reconcile(provider, price_records(provider, day, list_usage), costs, quantities_from_bill=True)
 
 
 ESTIMATED_LINE_ITEM = "estimated at list price"

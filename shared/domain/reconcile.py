@@ -17,8 +17,9 @@ billed ÷ (billed + unpriced billed) says how much of the spend the discount spe
 
 Anthropic's Priority Tier is billed outside the cost report, so its usage is left out of the Anthropic comparison.
 Google's Cloud Monitoring token counts do not separate cached input (nor context bands), so list prices of that
-usage are not exact (``LIST_QUANTITIES_INEXACT``): Google's billed tokens are all unpriced and Google stays out of
-M1 and the peer benchmark.
+usage are not exact (``LIST_QUANTITIES_INEXACT``): without a billing export Google's costs are estimates anyway; with
+one, the list side is priced from the export's own usage quantity per SKU (``quantities_from_bill``), which does
+separate cached input and context bands, and a line whose SKU gives no readable token quantity is unpriced.
 """
 
 from __future__ import annotations
@@ -60,18 +61,33 @@ with uncached input), so their whole billed token spend is unpriced."""
 _ZERO = Decimal(0)
 
 
-def reconcile(provider: Provider, records: Sequence[UsageRecord], cost_lines: Sequence[CostLine]) -> Reconciliation:
-    """Compare one day's comparable billed cost with its comparable list cost (see the module docstring)."""
+def reconcile(
+    provider: Provider,
+    records: Sequence[UsageRecord],
+    cost_lines: Sequence[CostLine],
+    *,
+    quantities_from_bill: bool = False,
+) -> Reconciliation:
+    """Compare one day's comparable billed cost with its comparable list cost (see the module docstring).
+
+    ``quantities_from_bill``: ``records`` are the bill's own quantities, line by line (Google's billing export), so
+    every line must match a record's meter or it is unpriced, and the provider's usage counts need not be exact.
+    """
     excluded = TIERS_BILLED_ELSEWHERE.get(provider, frozenset())
     comparable = [r for r in records if r.service_tier not in excluded]
     token_lines = [c for c in cost_lines if c.kind is not CostKind.OTHER]
     unpriced = [r for r in comparable if not r.priced]
-    if provider in LIST_QUANTITIES_INEXACT:
+    inexact = provider in LIST_QUANTITIES_INEXACT and not quantities_from_bill
+    if inexact:
         priced_records: list[UsageRecord] = []
         priced_lines: list[CostLine] = []
         unpriced_lines = token_lines
     else:
         priced_records, priced_lines, unpriced_lines = split_unpriced(comparable, token_lines)
+    if quantities_from_bill:
+        unmatched = [c for c in priced_lines if not any(_bills(c, r) and c.token_type for r in priced_records)]
+        priced_lines = [c for c in priced_lines if c not in unmatched]
+        unpriced_lines = [*unpriced_lines, *unmatched]
     list_usd = sum((r.list_cost_usd for r in priced_records if r.list_cost_usd is not None), _ZERO)
     billed_usd = sum((c.amount_usd for c in priced_lines), _ZERO)
     unpriced_billed = sum((c.amount_usd for c in unpriced_lines), _ZERO)
@@ -79,7 +95,7 @@ def reconcile(provider: Provider, records: Sequence[UsageRecord], cost_lines: Se
     reasons: list[ReconciliationReason] = []
     if unpriced:
         reasons.append(ReconciliationReason.UNPRICED_USAGE)
-    if provider in LIST_QUANTITIES_INEXACT and (comparable or token_lines):
+    if inexact and (comparable or token_lines):
         reasons.append(ReconciliationReason.LIST_QUANTITIES_INEXACT)
     reasons.extend(_ratio_reasons(billed_usd, list_usd))
     informational = {ReconciliationReason.UNPRICED_USAGE, ReconciliationReason.LIST_QUANTITIES_INEXACT}

@@ -16,13 +16,14 @@ from typing import Any
 
 import pytest
 
-from shared.domain import openai_reports
+from shared.domain import google_billing, openai_reports
 from shared.domain.normalise import DayPart, RawUsage, build_day
 from shared.domain.pricing import Unpriced, UnpricedReason, list_unit_price
 from shared.domain.usage import ContextBand, CostKind, CostLine, Provider, ServiceTier, TokenType
 from shared.errors import ProviderResponseError
 
 DAY = date(2026, 11, 2)
+S, SHORT = ServiceTier.STANDARD, ContextBand.STANDARD
 START = int(datetime(2026, 11, 2, tzinfo=UTC).timestamp())
 
 
@@ -184,3 +185,67 @@ def test_batch_embeddings_without_token_counts_are_unpriced_not_guessed() -> Non
     recon = day.reconciliation
     assert recon is not None
     assert (recon.billed_usd, recon.list_usd, recon.unpriced_billed_usd) == (4, 4, Decimal("0.14"))
+
+
+def billing_row(sku: str, tokens: int, cost: str) -> dict[str, Any]:
+    """A decoded Cloud Billing export row (provider-apis.md §3.2: ``usage.amount``, ``usage.unit``, ``cost``)."""
+    return {
+        "usage_start_time": str(START * 1_000_000),
+        "project_id": "acme-prod",
+        "sku_description": sku,
+        "cost": cost,
+        "currency": "USD",
+        "currency_conversion_rate": "1",
+        "cost_type": "regular",
+        "usage_amount": str(tokens),
+        "usage_unit": "count",
+        "credits": [],
+    }
+
+
+def test_google_cache_hits_are_priced_from_the_export_quantities_so_a_list_payer_pays_list() -> None:
+    """Review finding 4: Monitoring counts cache hits as input, so a list payer with 70 % cache hits showed 35 % off.
+
+    gemini-2.5-flash list (genai-prices): input $0.30, cached input $0.03, output $2.50 per 1M. 10M input tokens, 7M
+    of them cache hits: Monitoring says 10M input; the export says 3M input ($0.90) and 7M cached ($0.21).
+    """
+    rows = [
+        billing_row("Generate content input token count Gemini 2.5 Flash short input text", 3_000_000, "0.90"),
+        billing_row("Generate_content cached text input token count for gemini 2.5 flash", 7_000_000, "0.21"),
+        billing_row("Generate content output token count gemini 2.5 flash short output text", 1_000_000, "2.50"),
+    ]
+    billed = google_billing.cost_lines(rows)
+    monitoring = (
+        RawUsage("gemini-2.5-flash", "acme-prod", None, S, SHORT, TokenType.UNCACHED_INPUT, 10_000_000),
+        RawUsage("gemini-2.5-flash", "acme-prod", None, S, SHORT, TokenType.OUTPUT, 1_000_000),
+    )
+    parts = [DayPart(usage=monitoring), DayPart(costs=tuple(billed.lines[DAY]))]
+    day = build_day(Provider.GOOGLE, DAY, parts, list_usage=billed.quantities[DAY])
+    recon = day.reconciliation
+    assert recon is not None
+    assert (recon.billed_usd, recon.list_usd, recon.ratio, recon.unpriced_billed_usd) == (
+        Decimal("3.61"),
+        Decimal("3.61"),
+        1,
+        0,
+    )
+    assert day.totals.input_tokens == 10_000_000  # the usage shown is still Monitoring's
+
+
+def test_a_google_sku_without_a_readable_token_quantity_is_unpriced_not_compared() -> None:
+    rows = [
+        billing_row("Generate content input token count Gemini 2.5 Flash short input text", 3_000_000, "0.90"),
+        {
+            **billing_row("Generate content output token count gemini 2.5 flash short output text", 0, "2.50"),
+            "usage_unit": "seconds",
+        },
+    ]
+    billed = google_billing.cost_lines(rows)
+    day = build_day(Provider.GOOGLE, DAY, [DayPart(costs=tuple(billed.lines[DAY]))], list_usage=billed.quantities[DAY])
+    recon = day.reconciliation
+    assert recon is not None
+    assert (recon.billed_usd, recon.list_usd, recon.unpriced_billed_usd) == (
+        Decimal("0.90"),
+        Decimal("0.90"),
+        Decimal("2.50"),
+    )

@@ -145,7 +145,8 @@ def test_a_model_whose_lines_do_not_name_their_meter_leaves_whole() -> None:
 
 def test_google_monitoring_counts_never_enter_the_comparison() -> None:
     """Review finding 4: Monitoring's input count includes cache hits, so a list payer with 70 % cache hits showed a
-    35 % discount; Google's billed tokens are now unpriced (coverage 0) and its ratio is not shown."""
+    35 % discount; without the billing export's own quantities (``test_meters``) Google's billed tokens are unpriced
+    (coverage 0) and no ratio is shown."""
     usage = RawUsage(
         "gemini-2.5-pro", None, None, ServiceTier.STANDARD, ContextBand.STANDARD, TokenType.UNCACHED_INPUT, 10**6
     )
