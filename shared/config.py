@@ -69,10 +69,25 @@ class Settings(BaseSettings):
     reports_queue: str = "monthly-reports"
     erase_queue: str = "enterprise-erase"
     """Queue of ``enterprise_erase`` tasks (one per erasure request)."""
+    retire_queue: str = "key-retire"
+    """Queue of ``key_retire`` tasks: one per rotated key, delivered ``superseded_version_grace_days`` later."""
+    task_max_attempts: dict[str, int] = Field(
+        default_factory=lambda: {"usage-sync": 8, "monthly-reports": 6, "enterprise-erase": 50, "key-retire": 20}
+    )
+    """Each queue's ``max_attempts`` (JSON; Terraform sets it from its queues): a task route failing on the last one
+    logs ``task_given_up`` (``shared.web.task_attempts``)."""
 
     # --- Providers -------------------------------------------------------------------------------------------
     provider_secret_prefix: str = "provider-key-"  # noqa: S105 - a name prefix, not a secret
     """Every provider-key secret id starts with this; IAM conditions in Terraform grant on exactly this prefix."""
+    secret_replica_locations: CsvList = Field(default_factory=list)
+    """Regions (comma separated) holding the replicas of every provider-key secret ``connect`` creates
+    (user-managed replication, which ``gcp.resourceLocations`` organisation policies admit where automatic
+    replication is refused). Empty means ``[region]``. Terraform sets it from ``secret_replica_locations``."""
+    superseded_version_grace_days: int = Field(default=7, ge=0, le=29)
+    """A provider key replaced by a rotation is disabled at once and destroyed this many days later: disabled
+    versions are still billed by Secret Manager, destroyed ones are not; the grace lets an operator re-enable it.
+    At most 29: Cloud Tasks schedules a task at most 30 days ahead."""
     openai_base_url: str = "https://api.openai.com"
     anthropic_base_url: str = "https://api.anthropic.com"
     google_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 - an endpoint, not a secret
@@ -93,6 +108,9 @@ class Settings(BaseSettings):
     # --- Sync ------------------------------------------------------------------------------------------------
     sync_repull_days: int = 3
     """Providers restate recent days: every sync re-pulls this many days before today."""
+    sync_hourly_repull_days: int = Field(default=1, ge=0)
+    """Days before today that an hourly sync re-pulls with today (``shared.services.dispatch_sync``); the older ones
+    the providers may restate are left to the daily sync."""
     backfill_days: int = 90
     sync_pull_deadline_s: float = 420.0
     """Upper bound on one sync task's provider pulls (retries included), below the worker's 540 s timeout: a pull
@@ -190,6 +208,11 @@ class Settings(BaseSettings):
     @property
     def on_google_cloud(self) -> bool:
         return bool(self.k_service)
+
+    @property
+    def secret_locations(self) -> list[str]:
+        """Where new secrets are replicated: ``secret_replica_locations``, or the deployment's region."""
+        return list(self.secret_replica_locations) or [self.region]
 
 
 @lru_cache(maxsize=1)

@@ -73,6 +73,11 @@ class SecretStore(Protocol):
         """Destroy one version for good (idempotent): a key stored by a connect that then failed."""
         ...
 
+    def destroy_if_disabled(self, ref: SecretVersionRef) -> bool:
+        """Destroy a version only while it is disabled (a superseded key whose grace period ended); ``False``, and
+        nothing done, when it was re-enabled meanwhile, is already destroyed or is gone."""
+        ...
+
     def destroy_all_versions(self, secret_id: str) -> int:
         """Destroy every version of the secret (idempotent); returns how many were destroyed now."""
         ...

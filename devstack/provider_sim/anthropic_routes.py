@@ -75,6 +75,9 @@ def _window(call: Call, width: str, limit: int, results: Callable[[int, int], li
     end = parse_rfc3339(raw_end, "ending_at") if raw_end is not None else None
     if end is not None and end <= start:
         raise BadRequest("ending_at must be after starting_at", "ending_at")
+    if end is not None and end > int(call.now.timestamp()):
+        # Not documented; observed (issue 19): a window ending after now is refused. Clients ask open-ended.
+        raise BadRequest("Invalid date range", "ending_at")
     cursor = call.args.one("page")
     first = parse_anthropic_cursor(cursor) if cursor else start
     page = anthropic_page(first, end, int(call.now.timestamp()), width, limit)

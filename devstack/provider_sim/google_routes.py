@@ -3,9 +3,12 @@
 * ``POST /google/token``: the JWT-bearer grant. The assertion's RS256 signature is verified (google-auth) against
   the public key of the service-account key its header names, its audience must be this very URL, its issuer the
   key's account. Unknown, deleted or disabled keys and bad signatures: 400 ``invalid_grant``; a disabled account: 401.
-* ``GET /google/monitoring/v3/projects/{p}/timeSeries`` (``timeSeries.list``): filters on ``metric.type`` (exact or
-  ``monitoring.regex.full_match``), daily ``ALIGN_SUM``, ``REDUCE_SUM`` by ``groupByFields``, points newest first
-  with ``int64Value`` strings, pages through ``nextPageToken``. 403 for a project the account may not read.
+* ``GET /google/monitoring/v3/projects/{p}/timeSeries`` (``timeSeries.list``): one exact ``metric.type`` per filter
+  and the other rules of ``google_contract`` (400 otherwise), daily ``ALIGN_SUM``, ``REDUCE_SUM`` by
+  ``groupByFields``, points newest first in every documented interval shape with ``int64Value`` strings, pages
+  through ``nextPageToken``. 404 for a project that does not exist, 403 for one the account may not read.
+
+Every method checks the token's scopes against its documented list (``google_contract``).
 * ``POST /google/bigquery/bigquery/v2/projects/{p}/queries`` (``jobs.query``) and ``GET .../queries/{job}``
   (``getQueryResults``): the billing export query, answered from the query's named parameters (the SQL text is not
   executed; its table must be the billing account's export), rows in BigQuery's f/v encoding, ``jobComplete: false``
@@ -36,6 +39,18 @@ from starlette.routing import Route
 
 from devstack.provider_sim import google_data
 from devstack.provider_sim.gateway import json_response
+from devstack.provider_sim.google_contract import (
+    BIGQUERY,
+    JOBS_QUERY_SCOPES,
+    MONITORING,
+    MONITORING_SCOPES,
+    QUERY_RESULTS_SCOPES,
+    api_error,
+    scope_insufficient,
+    service_disabled,
+    single_metric_type,
+    time_series_problem,
+)
 from devstack.provider_sim.google_state import Grant, Job
 from devstack.provider_sim.jsonio import plain
 from devstack.provider_sim.models import RequestRecord
@@ -43,47 +58,17 @@ from devstack.provider_sim.params import QueryArgs
 from devstack.provider_sim.simulator import ProviderSimulator, fingerprint
 
 MALFORMED = "not-a-number"
+SHORT_LIVED = (
+    "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and "
+    "exp values in the JWT claim."
+)
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-MONITORING_SCOPES = frozenset(
-    {
-        "https://www.googleapis.com/auth/monitoring.read",
-        "https://www.googleapis.com/auth/monitoring",
-        "https://www.googleapis.com/auth/cloud-platform",
-    }
-)
-BIGQUERY_SCOPES = frozenset(
-    {
-        "https://www.googleapis.com/auth/bigquery.readonly",
-        "https://www.googleapis.com/auth/bigquery",
-        "https://www.googleapis.com/auth/cloud-platform",
-    }
-)
-_STATUS_NAMES = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    429: "RESOURCE_EXHAUSTED",
-    500: "INTERNAL",
-    502: "UNAVAILABLE",
-    503: "UNAVAILABLE",
-    529: "UNAVAILABLE",
-}
-_EXACT = re.compile(r'metric\.type\s*=\s*"([^"]+)"')
-_REGEX = re.compile(r'metric\.type\s*=\s*monitoring\.regex\.full_match\("((?:[^"\\]|\\.)+)"\)')
 _TABLE = re.compile(r"FROM\s+`([^`]+)`", re.IGNORECASE)
 
 
 class Refused(Exception):
     def __init__(self, response: Response) -> None:
         self.response = response
-
-
-def api_error(status: int, message: str, reason: str | None = None) -> Response:
-    error: dict[str, Any] = {"code": status, "message": message, "status": _STATUS_NAMES.get(status, "UNKNOWN")}
-    if reason:
-        error["errors"] = [{"message": message, "domain": "global", "reason": reason}]
-    return json_response({"error": error}, status)
 
 
 def oauth_error(status: int, error: str, description: str) -> Response:
@@ -151,10 +136,13 @@ def token_handler(sim: ProviderSimulator) -> Handler:
             claims = jwt.decode(
                 assertion, certs={key.key_id: key.public_pem}, audience=audience, clock_skew_in_seconds=30
             )
-        except (ValueError, google_exceptions.GoogleAuthError):
+        except (ValueError, google_exceptions.GoogleAuthError) as e:
+            timing = any(w in str(e) for w in ("too early", "expired"))  # google-auth's words for iat/exp
+            return oauth_error(400, "invalid_grant", SHORT_LIVED if timing else "Invalid JWT Signature."), key_id
+        if claims.get("iss") != key.email:
             return oauth_error(400, "invalid_grant", "Invalid JWT Signature."), key_id
-        if claims.get("iss") != key.email or int(claims.get("exp", 0)) - int(claims.get("iat", 0)) > 3600:
-            return oauth_error(400, "invalid_grant", "Invalid JWT: Token must be a short-lived token."), key_id
+        if int(claims.get("exp", 0)) - int(claims.get("iat", 0)) > 3600:
+            return oauth_error(400, "invalid_grant", SHORT_LIVED), key_id
         if sim.google.account_disabled(key.email):
             return oauth_error(401, "disabled_client", "The OAuth client was disabled."), key_id
         scopes = frozenset(str(claims.get("scope", "")).split())
@@ -166,7 +154,7 @@ def token_handler(sim: ProviderSimulator) -> Handler:
     return handle
 
 
-def _grant(sim: ProviderSimulator, request: Request, scopes: frozenset[str]) -> Grant:
+def _grant(sim: ProviderSimulator, request: Request, scopes: frozenset[str], api: tuple[str, str, str]) -> Grant:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     grant = sim.google.grant(token.strip() if scheme.lower() == "bearer" else None)
     if grant is None:
@@ -176,7 +164,7 @@ def _grant(sim: ProviderSimulator, request: Request, scopes: frozenset[str]) -> 
         )
         raise Refused(api_error(401, message))
     if not grant.scopes & scopes:
-        raise Refused(api_error(403, "Request had insufficient authentication scopes.", "insufficientPermissions"))
+        raise Refused(scope_insufficient(api))
     return grant
 
 
@@ -188,7 +176,7 @@ SeriesKey = tuple[str, str, tuple[tuple[str, str], ...], tuple[tuple[str, str], 
 
 def monitoring_handler(sim: ProviderSimulator) -> Handler:
     async def handle(request: Request) -> tuple[Response, str | None]:
-        grant = _grant(sim, request, MONITORING_SCOPES)
+        grant = _grant(sim, request, MONITORING_SCOPES, MONITORING)
         return await asyncio.to_thread(_time_series, sim, grant, request), grant.key_id
 
     return handle
@@ -199,51 +187,42 @@ def _time_series(sim: ProviderSimulator, grant: Grant, request: Request) -> Resp
     project_id = request.path_params["project"]
     account = next(a for a in org.accounts if org.email(a.name) == grant.email)
     projects = {p.project_id: p for p in org.projects}
-    if (
-        sim.faults.google_denied == "monitoring"
-        or project_id not in projects
-        or project_id in account.monitoring_denied
-    ):
+    if project_id not in projects:
+        return api_error(404, f"Requested entity was not found: projects/{project_id}.")
+    if sim.faults.google_disabled_api == "monitoring":
+        return service_disabled(MONITORING, project_id)
+    if sim.faults.google_denied == "monitoring" or project_id in account.monitoring_denied:
         return api_error(403, "Permission monitoring.timeSeries.list denied (or the resource may not exist).")
     args = QueryArgs(request.query_params.multi_items(), plain_arrays=True)
-    matches = _metric_matcher(args.one("filter"))
-    if matches is None:
-        return api_error(400, "Field filter had an invalid value.", "badRequest")
+    if (problem := time_series_problem(args)) is not None:
+        return problem
+    wanted = single_metric_type(args.one("filter"))
+    if wanted is not None and wanted == sim.faults.google_refused_metric:
+        return api_error(400, f"Field filter had an invalid value: metric type {wanted} is not queryable.")
     try:
-        start, end = (datetime.fromisoformat(str(args.one(f"interval.{n}Time"))) for n in ("start", "end"))
+        end = datetime.fromisoformat(str(args.one("interval.endTime")))
+        start = datetime.fromisoformat(str(args.one("interval.startTime") or args.one("interval.endTime")))
     except ValueError:
         return api_error(400, "Field interval had an invalid value.", "badRequest")
     if args.one("view") == "HEADERS":
         return json_response({})
     if args.one("aggregation.alignmentPeriod") != "86400s" or args.one("aggregation.perSeriesAligner") != "ALIGN_SUM":
         return api_error(400, "The simulator only serves daily ALIGN_SUM aggregations.", "badRequest")
-    raw = _raw_series(sim, org, projects[project_id], start.astimezone(UTC), end.astimezone(UTC), matches)
+    raw = _raw_series(sim, org, projects[project_id], start.astimezone(UTC), end.astimezone(UTC), str(wanted))
     reducer = args.one("aggregation.crossSeriesReducer")
     grouped = _reduce(raw, args.many("aggregation.groupByFields")) if reducer == "REDUCE_SUM" else raw
     return _series_page(sim, args, grouped)
 
 
-def _metric_matcher(filter_text: str | None) -> Callable[[str], bool] | None:
-    if not filter_text:
-        return None
-    if found := _EXACT.search(filter_text):
-        wanted = found.group(1)
-        return lambda metric: metric == wanted
-    if found := _REGEX.search(filter_text):
-        pattern = re.compile(found.group(1).replace("\\\\", "\\"))
-        return lambda metric: pattern.fullmatch(metric) is not None
-    return None
-
-
 def _raw_series(
-    sim: ProviderSimulator, org: Any, project: Any, start: datetime, end: datetime, matches: Callable[[str], bool]
+    sim: ProviderSimulator, org: Any, project: Any, start: datetime, end: datetime, metric_type: str
 ) -> dict[SeriesKey, dict[date, int]]:
     series: dict[SeriesKey, dict[date, int]] = {}
     now = sim.now()
     day = start.date()
     while datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1) <= end and day <= now.date():
         for key, value in _day_series(project, google_data.monitored(org, project, day, now)):
-            if value and matches(key[0]):
+            if value and key[0] == metric_type:
                 series.setdefault(key, {})[day] = series.get(key, {}).get(day, 0) + value
         day += timedelta(days=1)
     return series
@@ -301,7 +280,7 @@ def _series_page(sim: ProviderSimulator, args: QueryArgs, series: dict[SeriesKey
         key, values = ordered[index]
         if chosen and points + len(values) > page_size:
             break
-        chosen.append(_series_json(sim, key, values))
+        chosen.append(_series_json(sim, key, values, POINT_SHAPES[index % len(POINT_SHAPES)]))
         points += len(values)
         index += 1
     body: dict[str, Any] = {"timeSeries": chosen} if chosen else {}
@@ -310,7 +289,23 @@ def _series_page(sim: ProviderSimulator, args: QueryArgs, series: dict[SeriesKey
     return json_response(body)
 
 
-def _series_json(sim: ProviderSimulator, key: SeriesKey, values: dict[date, int]) -> dict[str, Any]:
+POINT_SHAPES = ("delta", "end_only", "instant")
+"""How a point's ``interval`` is written, one shape per series in turn. ``TimeInterval``
+(cloud.google.com/monitoring/api/ref_v3/rest/v3/TimeInterval): a DELTA point spans (start, end]; ``startTime`` is
+optional and "defaults to the value of the end time"; the page does not promise which shape an aligned sum takes, so
+every shape is served and a client must place a point by its end alone."""
+
+
+def _interval(shape: str, end: datetime) -> dict[str, str]:
+    if shape == "end_only":
+        return {"endTime": _rfc3339(end)}
+    if shape == "instant":
+        stamp = end.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # RFC 3339 with a fraction, as Google also writes times
+        return {"startTime": stamp, "endTime": stamp}
+    return {"startTime": _rfc3339(end - timedelta(days=1)), "endTime": _rfc3339(end)}
+
+
+def _series_json(sim: ProviderSimulator, key: SeriesKey, values: dict[date, int], shape: str) -> dict[str, Any]:
     metric_type, resource_type, resource, metric = key
     metric_json: dict[str, Any] = {"labels": dict(metric)}
     if metric_type:
@@ -321,7 +316,7 @@ def _series_json(sim: ProviderSimulator, key: SeriesKey, values: dict[date, int]
         malformed = sim.is_malformed("google", "timeSeries", day)
         points.append(
             {
-                "interval": {"startTime": _rfc3339(start), "endTime": _rfc3339(start + timedelta(days=1))},
+                "interval": _interval(shape, start + timedelta(days=1)),
                 "value": {"int64Value": MALFORMED if malformed else str(values[day])},
             }
         )
@@ -387,7 +382,7 @@ SCHEMA: dict[str, Any] = {
 
 def query_handler(sim: ProviderSimulator) -> Handler:
     async def handle(request: Request) -> tuple[Response, str | None]:
-        grant = _grant(sim, request, BIGQUERY_SCOPES)
+        grant = _grant(sim, request, JOBS_QUERY_SCOPES, BIGQUERY)
         try:
             body = json.loads(await request.body())
         except ValueError:
@@ -399,7 +394,7 @@ def query_handler(sim: ProviderSimulator) -> Handler:
 
 def results_handler(sim: ProviderSimulator) -> Handler:
     async def handle(request: Request) -> tuple[Response, str | None]:
-        grant = _grant(sim, request, BIGQUERY_SCOPES)
+        grant = _grant(sim, request, QUERY_RESULTS_SCOPES, BIGQUERY)
         job = sim.google.job(request.path_params["job_id"])
         if job is None or job.org_id != grant.org_id or job.project_id != request.path_params["project"]:
             return api_error(404, f"Not found: Job {request.path_params['job_id']}", "notFound"), grant.key_id
@@ -425,6 +420,8 @@ def results_handler(sim: ProviderSimulator) -> Handler:
 def _query(sim: ProviderSimulator, grant: Grant, project_id: str, body: dict[str, Any]) -> Response:
     org = sim.google.org(grant.org_id)
     account = next(a for a in org.accounts if org.email(a.name) == grant.email)
+    if sim.faults.google_disabled_api == "bigquery":
+        return service_disabled(BIGQUERY, project_id)
     found = _TABLE.search(str(body.get("query", "")))
     table = found.group(1) if found else None
     if table is None or table != org.billing_table:

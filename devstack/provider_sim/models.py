@@ -90,6 +90,10 @@ class Faults(BaseModel):
     row's cost); ``None`` = every data endpoint of ``malformed_provider``."""
     google_denied: Literal["monitoring", "billing"] | None = None
     """Every Google Monitoring (or BigQuery) request is refused 403, as if the account's role had been removed."""
+    google_disabled_api: Literal["monitoring", "bigquery"] | None = None
+    """The API is not enabled in the called project: 403 with ErrorInfo reason ``SERVICE_DISABLED``."""
+    google_refused_metric: str | None = None
+    """``timeSeries.list`` of this metric type is answered 400 INVALID_ARGUMENT (one family's query refused)."""
 
 
 class RevokeKey(BaseModel):

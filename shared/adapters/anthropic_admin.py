@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -26,6 +26,7 @@ from shared.domain import anthropic_reports
 from shared.domain.normalise import DayPart
 from shared.domain.usage import OrgIdentity, Provider, ProviderPull
 from shared.errors import ProviderResponseError
+from shared.ports import Clock
 
 ANTHROPIC_VERSION = "2023-06-01"
 PAGE_LIMIT = 31
@@ -54,7 +55,9 @@ def _rfc3339(day: date) -> str:
 class _Dialect:
     provider = Provider.ANTHROPIC
 
-    def window_params(self, start: date, end_exclusive: date) -> QueryParams:
+    def window_params(self, start: date, end_exclusive: date | None) -> QueryParams:
+        if end_exclusive is None:
+            return (("starting_at", _rfc3339(start)),)
         return (("starting_at", _rfc3339(start)), ("ending_at", _rfc3339(end_exclusive)))
 
     def bucket_day(self, bucket: Mapping[str, Any]) -> date:
@@ -81,6 +84,7 @@ class AnthropicAdmin:
         policy: Timeouts, retries and concurrency.
         sleep: Awaited between retries.
         rng: Source of backoff jitter.
+        clock: The current time: a window ending after it is asked open-ended.
     """
 
     provider: Provider = Provider.ANTHROPIC
@@ -94,8 +98,10 @@ class AnthropicAdmin:
         policy: RetryPolicy,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._key = api_key
+        self._clock = clock
         self._http = ProviderHttp(
             Provider.ANTHROPIC, base_url, self._auth_headers, http=http, policy=policy, sleep=sleep, rng=rng
         )
@@ -130,4 +136,5 @@ class AnthropicAdmin:
 
     async def pull(self, start: date, end_exclusive: date) -> ProviderPull:
         """Usage and costs for the UTC days ``[start, end_exclusive)``; a malformed day fails alone."""
-        return await pull_reports(self._http, _Dialect(), REPORTS, start, end_exclusive)
+        now = self._clock.now() if self._clock else datetime.now(UTC)
+        return await pull_reports(self._http, _Dialect(), REPORTS, start, end_exclusive, now=now)

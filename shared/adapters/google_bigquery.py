@@ -8,8 +8,9 @@ the table's project (the service account needs BigQuery Job User there and Data 
 
 ``jobs.query`` may answer before the job completes (``jobComplete: false``): ``getQueryResults`` is polled, then
 followed page by page through ``pageToken``. A ``requestId`` makes a retried ``jobs.query`` return the same job.
-A missing table, a refused permission or a table that is not a billing export (an unknown column, 400) is
-``BillingExportUnreadable``; connecting runs the query as a dry run first, which checks all three at no cost.
+A refused permission (403), a missing table (404) or a table that is not a billing export (an unknown column, 400)
+is ``BillingExportUnreadable``, each with its own code and hint (``google_errors.bigquery``), as are a disabled
+BigQuery API and a missing OAuth scope; connecting runs the query as a dry run first, which checks them at no cost.
 """
 
 from __future__ import annotations
@@ -20,18 +21,18 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from shared.adapters import google_errors
 from shared.adapters.google_token import AccessTokens
 from shared.adapters.provider_http import JsonResponse, ProviderHttp
 from shared.domain.google_billing import SERVICES
 from shared.domain.google_connection import BillingTable
 from shared.domain.usage import Provider
-from shared.errors import BillingExportUnreadable, ProviderResponseError, ProviderUnavailable
+from shared.errors import ProviderResponseError, ProviderUnavailable
 
 MAX_RESULTS = 10_000
 TIMEOUT_MS = 10_000
 MAX_POLLS = 30
 MAX_PAGES = 1_000
-ROLES = "roles/bigquery.dataViewer on the dataset and roles/bigquery.jobUser on its project"
 
 BILLING_SQL = """
 SELECT
@@ -57,8 +58,6 @@ WHERE usage_start_time >= @start
 ORDER BY usage_start_time, project_id, sku_id
 """
 """``export_time`` is never before the usage it exports: the condition lets BigQuery prune partitions."""
-
-_ERRORS = {400: BillingExportUnreadable, 403: BillingExportUnreadable, 404: BillingExportUnreadable}
 
 
 @dataclass(frozen=True)
@@ -145,7 +144,8 @@ class BillingExportReader:
     async def _post(self, table: BillingTable, body: Any) -> JsonResponse:
         path = f"/bigquery/v2/projects/{table.project}/queries"
         headers = await self._tokens.headers()
-        response = await self._call(self._http.post_json(path, json_body=body, headers=headers, status_errors=_ERRORS))
+        explain = google_errors.bigquery(table)
+        response = await self._http.post_json(path, json_body=body, headers=headers, explain=explain)
         if not body["dryRun"]:
             query = [["table", table.name], ["start", body["queryParameters"][0]["parameterValue"]["value"]]]
             self._pages.append({"report": "billing_export", "path": path, "query": query, "body": response.raw})
@@ -166,14 +166,6 @@ class BillingExportReader:
         if token:
             params.append(("pageToken", token))
         headers = await self._tokens.headers()
-        response = await self._call(self._http.get_json(path, params, headers=headers, status_errors=_ERRORS))
+        response = await self._http.get_json(path, params, headers=headers, explain=google_errors.bigquery(table))
         self._pages.append({"report": "billing_export", "path": path, "query": params, "body": response.raw})
-        return response
-
-    async def _call(self, request: Any) -> JsonResponse:
-        try:
-            response: JsonResponse = await request
-        except BillingExportUnreadable as e:
-            hint = f"grant the service account {ROLES}, and check the table name"
-            raise BillingExportUnreadable(e.message, provider=e.provider, hint=hint) from e
         return response

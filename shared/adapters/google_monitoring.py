@@ -2,11 +2,12 @@
 
 Each query asks for the daily sums (``ALIGN_SUM`` over ``86400s``, summed across series by the family's grouping
 labels) of ``[start 00:00 UTC, end 00:00 UTC)``, so every point is one UTC day. Pages are followed through
-``nextPageToken``; a repeated token is a broken cursor. A page that cannot be placed at all fails every day of the
-window for that project; an unreadable point fails its own day (``shared.domain.google_usage``).
+``nextPageToken``; a repeated token is a broken cursor. A page that cannot be placed at all, or a query Google
+refuses as a bad request, fails every day of the window for that project and family alone (the other families and
+projects are still read); an unreadable point fails its own day (``shared.domain.google_usage``).
 
-A project the service account may not read answers 403 (or 404: Google does not say whether it exists); both are
-``ProviderPermissionError`` with a hint naming the project and the role to grant.
+Refusals are told apart by Google's error body (``google_errors.monitoring``): a missing role (403), a disabled
+Cloud Monitoring API (403 ``SERVICE_DISABLED``), a project Google does not know (404), a missing OAuth scope.
 """
 
 from __future__ import annotations
@@ -15,19 +16,19 @@ from collections.abc import MutableSequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from shared.adapters import google_errors
 from shared.adapters.google_token import AccessTokens
 from shared.adapters.provider_http import ProviderHttp
 from shared.adapters.report_pager import days_of
-from shared.domain.google_usage import ALIGNMENT_PERIOD, MetricFamily, SeriesPage, parse_page
+from shared.domain.google_usage import ALIGNMENT_PERIOD, FAMILIES, MetricFamily, SeriesPage, parse_page
 from shared.domain.normalise import DayFailure
 from shared.domain.usage import Provider, day_start
-from shared.errors import ProviderPermissionError, ProviderResponseError
+from shared.errors import ProviderResponseError
 from shared.log import redact
 
 PAGE_SIZE = 10_000
 """Points per page asked for (Cloud Monitoring's maximum is 100,000; a server may return fewer)."""
 MAX_PAGES = 1_000
-ROLE = "roles/monitoring.viewer"
 
 
 def _rfc3339(at: datetime) -> str:
@@ -53,15 +54,17 @@ class MonitoringReader:
         self._page_size = page_size
 
     async def check_access(self, project_id: str, now: datetime) -> None:
-        """The cheapest read that proves ``monitoring.timeSeries.list`` on the project (headers of the last hour)."""
-        params = [
-            ("filter", 'metric.type = "aiplatform.googleapis.com/publisher/online_serving/token_count"'),
-            ("interval.startTime", _rfc3339(now - timedelta(hours=1))),
-            ("interval.endTime", _rfc3339(now)),
-            ("view", "HEADERS"),
-            ("pageSize", "1"),
-        ]
-        await self._get(project_id, params)
+        """The cheapest reads that prove the pull's every query on the project: each family's exact filter, headers
+        only, over the last hour. A filter Google refuses fails here, at connect, not at the first sync."""
+        for family in FAMILIES:
+            params = [
+                ("filter", family.filter),
+                ("interval.startTime", _rfc3339(now - timedelta(hours=1))),
+                ("interval.endTime", _rfc3339(now)),
+                ("view", "HEADERS"),
+                ("pageSize", "1"),
+            ]
+            await self._get(project_id, params)
 
     async def series(self, project_id: str, family: MetricFamily, start: date, end: date) -> SeriesPage:
         """Every page of ``family`` for the project over ``[start, end)``, merged; window-wide failures on days."""
@@ -81,11 +84,13 @@ class MonitoringReader:
         ]
         for _ in range(MAX_PAGES):
             params = base + ([("pageToken", token)] if token else [])
-            body = await self._get(project_id, params, report=family.name)
             try:
+                body = await self._get(project_id, params, report=family.name)
                 page = parse_page(family, project_id, body)
-            except ProviderResponseError as e:
-                return _all_failed(start, end, e)
+            except ProviderResponseError as e:  # this family's query or page only: the others are still read
+                if e.code == "google_scope_insufficient":
+                    raise  # the token cannot read Monitoring at all: no family can be read
+                return _all_failed(start, end, _of_family(e, project_id, family))
             merged.points += page.points
             merged.failures.update(page.failures)
             token = page.next_page_token
@@ -95,24 +100,22 @@ class MonitoringReader:
                 break
             seen.add(token)
         error = ProviderResponseError("google repeated a time series page token", provider=Provider.GOOGLE.value)
-        return _all_failed(start, end, error)
+        return _all_failed(start, end, _of_family(error, project_id, family))
 
     async def _get(self, project_id: str, params: list[tuple[str, str]], report: str | None = None) -> Any:
         path = f"/v3/projects/{project_id}/timeSeries"
-        try:
-            response = await self._http.get_json(
-                path,
-                params,
-                headers=await self._tokens.headers(),
-                status_errors={404: ProviderPermissionError},
-            )
-        except ProviderPermissionError as e:
-            hint = f"grant the service account {ROLE} on project {project_id}"
-            raise ProviderPermissionError(e.message, provider=e.provider, hint=hint) from e
+        explain = google_errors.monitoring(project_id)
+        response = await self._http.get_json(path, params, headers=await self._tokens.headers(), explain=explain)
         if report is not None:
             query = [[k, redact(v)] for k, v in params]
             self._pages.append({"report": f"monitoring.{report}", "path": path, "query": query, "body": response.raw})
         return response.body
+
+
+def _of_family(error: ProviderResponseError, project_id: str, family: MetricFamily) -> ProviderResponseError:
+    """The same error, its message naming the family and project whose days it fails."""
+    message = f"{family.name} of project {project_id}: {error.message}"
+    return ProviderResponseError(message, provider=error.provider, code=error.code, hint=error.hint)
 
 
 def _all_failed(start: date, end: date, error: ProviderResponseError) -> SeriesPage:

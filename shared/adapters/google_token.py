@@ -7,7 +7,9 @@ retries and error mapping as every provider call. The assertion's audience and t
 our server send a signed assertion (usable for an hour) to a host of their choosing.
 
 A refused key is ``ProviderAuthError`` (``provider_key_invalid``): Google answers 400 ``invalid_grant`` for a
-deleted or disabled key and 401 for a disabled account. A token is reused until a minute before it expires.
+deleted or disabled key and 401 for a disabled account. Any other 400 (``invalid_scope``, ``invalid_request``...)
+is the platform's request, not the key, and an ``invalid_grant`` about the assertion's times is our clock
+(``google_errors.token``): neither marks the key failed. A token is reused until a minute before it expires.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from dataclasses import dataclass
 from google.auth import crypt, jwt
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from shared.adapters import google_errors
 from shared.adapters.provider_http import ProviderHttp
 from shared.domain.google_connection import ServiceAccountKey
 from shared.domain.usage import Provider
-from shared.errors import InvalidInput, ProviderAuthError, ProviderResponseError
+from shared.errors import InvalidInput, ProviderResponseError
 
 ASSERTION_LIFETIME_S = 3600
 REFRESH_MARGIN_S = 60
@@ -81,7 +84,7 @@ class AccessTokens:
         response = await self._http.post_json(
             self._token_url,
             form={"grant_type": GRANT_TYPE, "assertion": self._assertion(int(now))},
-            status_errors={400: ProviderAuthError, 401: ProviderAuthError},
+            explain=google_errors.token,
         )
         try:
             parsed = _TokenResponse.model_validate(response.body)

@@ -68,7 +68,9 @@ def _epoch(day: date) -> str:
 class _Dialect:
     provider = Provider.OPENAI
 
-    def window_params(self, start: date, end_exclusive: date) -> QueryParams:
+    def window_params(self, start: date, end_exclusive: date | None) -> QueryParams:
+        if end_exclusive is None:
+            return (("start_time", _epoch(start)),)
         return (("start_time", _epoch(start)), ("end_time", _epoch(end_exclusive)))
 
     def bucket_day(self, bucket: Mapping[str, Any]) -> date:
@@ -150,4 +152,5 @@ class OpenAIAdmin:
 
     async def pull(self, start: date, end_exclusive: date) -> ProviderPull:
         """Usage and costs for the UTC days ``[start, end_exclusive)``; a malformed day fails alone."""
-        return await pull_reports(self._http, _Dialect(), REPORTS, start, end_exclusive)
+        now = self._clock.now() if self._clock else datetime.now(UTC)
+        return await pull_reports(self._http, _Dialect(), REPORTS, start, end_exclusive, now=now)

@@ -13,9 +13,10 @@ Backoff is exponential with full jitter: ``uniform(0, min(cap, base × 2^attempt
 injected so tests run instantly. The key is sent in a header built per request; messages carry the provider's
 error text with anything key-shaped redacted, never headers.
 
-A request may override the error type of a status (``status_errors``): Google's token endpoint answers 400
-``invalid_grant`` for a revoked key, and Cloud Monitoring 404 for a project the key may not see. Requests are GETs
-with query parameters, or POSTs with a JSON or form body (OAuth token exchange, BigQuery ``jobs.query``).
+A request may override the error type of a status (``status_errors``), or ``explain`` an error status from its
+body (Google's bodies say whether a 403 is a missing role, a missing OAuth scope or a disabled API; its token
+endpoint's 400 says whether the key was revoked). Requests are GETs with query parameters, or POSTs with a JSON or
+form body (OAuth token exchange, BigQuery ``jobs.query``).
 """
 
 from __future__ import annotations
@@ -139,10 +140,13 @@ class ProviderHttp:
         *,
         headers: Mapping[str, str] | None = None,
         status_errors: StatusErrors | None = None,
+        explain: Explain | None = None,
     ) -> JsonResponse:
         """GET ``path`` with bounded retries; returns the decoded JSON or raises a ``ProviderError``."""
         return await self._request_json(
-            _Request("GET", path, tuple(params), headers=headers or {}, status_errors=status_errors or {})
+            _Request(
+                "GET", path, tuple(params), headers=headers or {}, status_errors=status_errors or {}, explain=explain
+            )
         )
 
     async def post_json(
@@ -153,10 +157,18 @@ class ProviderHttp:
         form: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         status_errors: StatusErrors | None = None,
+        explain: Explain | None = None,
     ) -> JsonResponse:
         """POST a JSON or form body to ``path`` with bounded retries (only for requests that are safe to repeat)."""
         request = _Request(
-            "POST", path, (), headers=headers or {}, status_errors=status_errors or {}, json_body=json_body, form=form
+            "POST",
+            path,
+            (),
+            headers=headers or {},
+            status_errors=status_errors or {},
+            json_body=json_body,
+            form=form,
+            explain=explain,
         )
         return await self._request_json(request)
 
@@ -207,6 +219,8 @@ class ProviderHttp:
         name, status, path = self.provider.value, response.status_code, request.path
         detail = _error_text(response)
         message = f"{name} returned {status} for {path}: {detail}"
+        if request.explain is not None and (explained := request.explain(status, _json_or_none(response), message)):
+            return _Failure(explained)
         override = request.status_errors.get(status)
         if override is not None:
             return _Failure(override(message, provider=name))
@@ -226,6 +240,9 @@ class ProviderHttp:
 
 StatusErrors = Mapping[int, type[ProviderError]]
 """Status code → the error a request raises for it instead of the default mapping (never retried)."""
+Explain = Callable[[int, Any, str], ProviderError | None]
+"""(status, decoded error body or ``None``, our redacted message) → the error to raise (never retried), or ``None``
+for the default mapping."""
 
 
 @dataclass(frozen=True)
@@ -237,6 +254,7 @@ class _Request:
     status_errors: StatusErrors
     json_body: Mapping[str, Any] | None = None
     form: Mapping[str, str] | None = None
+    explain: Explain | None = None
 
 
 @dataclass(frozen=True)
@@ -255,6 +273,13 @@ def _decode(provider: Provider, path: str, response: httpx.Response) -> JsonResp
         raise_as = MalformedResponse(f"{provider.value} sent a non-JSON body for {path}", provider=provider.value)
         raise raise_as from e
     return JsonResponse(body=body, raw=raw, headers=response.headers)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def _error_text(response: httpx.Response) -> str:

@@ -7,23 +7,30 @@ without a readable day) loses the cursor: the days that page covered (at most ``
 stopped) are re-requested one day at a time, and the rest of the window is paged afresh; a day whose single-day
 page is still unusable ends ``failed``. Days the provider returns no bucket for are empty (both
 providers emit empty buckets, so a missing one means no data yet).
+
+A window whose end is in the future or less than ``NEAR_NOW`` ago (an hourly sync asks for today, which ends
+tomorrow) is asked open-ended: neither provider documents an end time after now, both make it optional (the report
+then runs to now), and Anthropic has been seen to answer 400 "Invalid date range" for ends near now. Should such a
+400 come anyway for a window that names its end, the window is asked again open-ended; buckets after the window are
+ignored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableSequence, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from shared.adapters.provider_http import MalformedResponse, ProviderHttp, QueryParams, run_all
 from shared.domain.normalise import DayFailure, DayPart, build_day, parse_page
 from shared.domain.pricing import PRICE_DATA_VERSION
-from shared.domain.usage import Provider, ProviderPull
+from shared.domain.usage import Provider, ProviderPull, day_start
 from shared.errors import ProviderResponseError
 from shared.log import redact
 
 DayResult = DayPart | DayFailure
+NEAR_NOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,9 @@ class ReportDialect(Protocol):
 
     provider: Provider
 
-    def window_params(self, start: date, end_exclusive: date) -> QueryParams: ...
+    def window_params(self, start: date, end_exclusive: date | None) -> QueryParams:
+        """The window's time parameters; ``None``: open-ended (no end parameter)."""
+        ...
 
     def bucket_day(self, bucket: Mapping[str, Any]) -> date: ...
 
@@ -56,10 +65,17 @@ def days_of(start: date, end_exclusive: date) -> list[date]:
 class ReportPager:
     """Fetches reports for one pull and keeps a debugging copy of every page received (no credentials)."""
 
-    def __init__(self, http: ProviderHttp, dialect: ReportDialect, pages: MutableSequence[dict[str, Any]]) -> None:
+    def __init__(
+        self, http: ProviderHttp, dialect: ReportDialect, pages: MutableSequence[dict[str, Any]], now: datetime
+    ) -> None:
         self._http = http
         self._dialect = dialect
         self._pages = pages
+        self._now = now
+
+    def _time_params(self, start: date, end: date, *, open_end: bool) -> QueryParams:
+        open_end = open_end or day_start(end) > self._now - NEAR_NOW
+        return self._dialect.window_params(start, None if open_end else end)
 
     async def fetch(self, report: Report, start: date, end_exclusive: date) -> dict[date, DayResult]:
         """Every day of ``[start, end_exclusive)`` → its part of ``report``, or why it failed."""
@@ -73,10 +89,11 @@ class ReportPager:
         provider = self._dialect.provider
         covered, cursor = start, None
         seen_cursors: set[str] = set()
+        open_end = False
         while True:
             params = [
                 *report.params,
-                *self._dialect.window_params(start, end),
+                *self._time_params(start, end, open_end=open_end),
                 ("bucket_width", "1d"),
                 ("limit", str(report.limit)),
             ]
@@ -87,23 +104,20 @@ class ReportPager:
             except MalformedResponse as e:
                 self._keep(report, params, {"unusable": e.message})
                 return await self._recover(report, covered, end, out, e, split_on_failure)
+            except ProviderResponseError as e:
+                if open_end or "date range" not in e.message.lower():
+                    raise
+                for day in days_of(start, covered):  # ask the window again, open-ended, from its start
+                    out.pop(day, None)
+                open_end, cursor, covered = True, None, start
+                continue
             self._keep(report, params, response.raw)
             try:
                 page = parse_page(provider, response.body)
                 dated = [(self._dialect.bucket_day(b), b) for b in page.buckets]
             except ProviderResponseError as e:
                 return await self._recover(report, covered, end, out, e, split_on_failure)
-            for day, bucket in dated:
-                if not start <= day < end:
-                    continue  # outside the asked window: not ours to count
-                if day in out:
-                    out[day] = DayFailure("provider_malformed_response", f"duplicate {report.name} bucket")
-                    continue
-                try:
-                    out[day] = self._dialect.parse_bucket(report.name, bucket)[1]
-                except ProviderResponseError as e:
-                    out[day] = DayFailure.of(e)
-                covered = max(covered, day + timedelta(days=1))
+            covered = max(covered, self._place(report, dated, start, end, out))
             if not page.has_more:
                 return None
             cursor = page.next_page
@@ -111,6 +125,24 @@ class ReportPager:
                 loop = ProviderResponseError(f"{provider.value} repeated a page cursor", provider=provider.value)
                 return await self._recover(report, covered, end, out, loop, split_on_failure)
             seen_cursors.add(cursor)
+
+    def _place(
+        self, report: Report, dated: list[tuple[date, Any]], start: date, end: date, out: dict[date, DayResult]
+    ) -> date:
+        """Parse a page's buckets into ``out``; the end of the last day placed (``start`` if none)."""
+        covered = start
+        for day, bucket in dated:
+            if not start <= day < end:
+                continue  # outside the asked window: not ours to count
+            if day in out:
+                out[day] = DayFailure("provider_malformed_response", f"duplicate {report.name} bucket")
+                continue
+            try:
+                out[day] = self._dialect.parse_bucket(report.name, bucket)[1]
+            except ProviderResponseError as e:
+                out[day] = DayFailure.of(e)
+            covered = max(covered, day + timedelta(days=1))
+        return covered
 
     async def _recover(
         self,
@@ -141,7 +173,13 @@ class ReportPager:
 
 
 async def pull_reports(
-    http: ProviderHttp, dialect: ReportDialect, reports: Sequence[Report], start: date, end_exclusive: date
+    http: ProviderHttp,
+    dialect: ReportDialect,
+    reports: Sequence[Report],
+    start: date,
+    end_exclusive: date,
+    *,
+    now: datetime,
 ) -> ProviderPull:
     """Fetch every report concurrently and assemble the window's ``ProviderDay``s.
 
@@ -151,7 +189,7 @@ async def pull_reports(
     if end_exclusive <= start:
         raise ValueError("end_exclusive must be after start")
     pages: list[dict[str, Any]] = []
-    pager = ReportPager(http, dialect, pages)
+    pager = ReportPager(http, dialect, pages, now)
     results = await run_all(pager.fetch(report, start, end_exclusive) for report in reports)
     days = {}
     for day in days_of(start, end_exclusive):

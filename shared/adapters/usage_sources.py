@@ -28,7 +28,8 @@ class ProviderUsageSources:
 
     Args:
         settings: Base URLs, timeouts, retries and concurrency (``provider_*``).
-        clock: Passed to the OpenAI client, whose validation asks for the last day's costs.
+        clock: Passed to the OpenAI and Anthropic clients: the validation asks for the last day's costs, and a window
+            ending after now is asked open-ended.
     """
 
     def __init__(self, settings: Settings, clock: Clock) -> None:
@@ -40,7 +41,9 @@ class ProviderUsageSources:
         if provider is Provider.OPENAI:
             return OpenAIAdmin(api_key, base_url=self._settings.openai_base_url, policy=self._policy, clock=self._clock)
         if provider is Provider.ANTHROPIC:
-            return AnthropicAdmin(api_key, base_url=self._settings.anthropic_base_url, policy=self._policy)
+            return AnthropicAdmin(
+                api_key, base_url=self._settings.anthropic_base_url, policy=self._policy, clock=self._clock
+            )
         if provider is Provider.GOOGLE:
             return GoogleCloudUsage(api_key, settings=self._settings, policy=self._policy)
         raise InvalidInput(f"{provider.value} usage cannot be read", code="unsupported_provider")

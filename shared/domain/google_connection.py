@@ -38,9 +38,11 @@ MAX_KEY_CHARS = 16_384
 """A real key is about 2,400 characters; anything far larger is not one."""
 SCOPES = (
     "https://www.googleapis.com/auth/monitoring.read",
-    "https://www.googleapis.com/auth/bigquery.readonly",
+    "https://www.googleapis.com/auth/bigquery",
 )
-"""OAuth scopes the access token is asked for: read time series, run read-only queries."""
+"""OAuth scopes the access token is asked for, each one a scope its methods' reference pages list: ``monitoring.read``
+for ``projects.timeSeries.list``; ``bigquery`` for ``jobs.query`` and ``jobs.getQueryResults`` (``bigquery.readonly``
+is not accepted by ``jobs.query``). What the token may read is bounded by the service account's IAM roles."""
 
 _PROJECT_ID = re.compile(r"(?:[a-z][a-z0-9.-]{0,61}[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]")
 _DATASET = re.compile(r"[A-Za-z0-9_]{1,1024}")

@@ -4,7 +4,8 @@ Wire facts (provider-apis.md §3.1): a page is ``{"timeSeries": [...], "nextPage
 there is no data); a series carries ``metric{type, labels}``, ``resource{type, labels}`` and ``points`` (newest
 first), each point an ``interval{startTime, endTime}`` and a ``value`` whose ``int64Value`` is a JSON *string*.
 The platform asks for daily sums (``ALIGN_SUM`` over ``86400s``) of an interval that starts and ends at 00:00 UTC, so
-every point ends at a UTC midnight and covers the day before it.
+every point ends at a UTC midnight and covers the day before it; a point is placed by its end alone, whatever shape
+its interval has.
 
 Three metric families carry Gemini tokens (``FAMILIES``):
 
@@ -12,7 +13,8 @@ Three metric families carry Gemini tokens (``FAMILIES``):
   ``aiplatform.googleapis.com/publisher/online_serving/token_count``, grouped by ``resource.label.model_user_id``
   and ``metric.label.type`` (``input`` / ``output``);
 * Gemini API (AI Studio keys) input tokens: the quota usage metrics
-  ``generativelanguage.googleapis.com/quota/generate_content_*_input_token_count/usage``, by model and quota limit.
+  ``generativelanguage.googleapis.com/quota/generate_content_<tier>_input_token_count/usage``, one query per
+  documented tier (a filter must name a single metric type), by model and quota limit.
   The same usage is reported once per quota limit (per minute, per user...), so twins are de-duplicated: the largest
   count of a (day, quota metric, model) over its limits is kept, never their sum. Free-tier input is kept as a meter
   (it is not billed), paid-tier input is priced;
@@ -46,30 +48,41 @@ GEMINI_API_OUTPUT_METRIC = "generativelanguage.googleapis.com/generate_content_u
 
 @dataclass(frozen=True)
 class MetricFamily:
-    """One ``timeSeries.list`` query: which series, grouped by which labels."""
+    """One ``timeSeries.list`` query: exactly one metric type (Google refuses a filter naming more, or a pattern),
+    optionally one resource type, grouped by which labels."""
 
     name: str
-    filter: str
+    metric_type: str
     group_by: tuple[str, ...]
+    resource_type: str | None = None
 
+    @property
+    def filter(self) -> str:
+        clauses = [f'metric.type = "{self.metric_type}"']
+        if self.resource_type:
+            clauses.append(f'resource.type = "{self.resource_type}"')
+        return " AND ".join(clauses)
+
+
+GEMINI_API_INPUT_TIERS = ("free_tier", "paid_tier", "paid_tier_2", "paid_tier_3")
+"""The documented Gemini API input-token quota metrics, one per tier (provider-apis.md §3.1)."""
 
 FAMILIES: tuple[MetricFamily, ...] = (
     MetricFamily(
         "vertex_ai",
-        f'metric.type = "{VERTEX_TOKEN_METRIC}" AND resource.type = "aiplatform.googleapis.com/PublisherModel"',
+        VERTEX_TOKEN_METRIC,
         ("resource.label.model_user_id", "metric.label.type"),
+        "aiplatform.googleapis.com/PublisherModel",
     ),
-    MetricFamily(
-        "gemini_api_input",
-        'metric.type = monitoring.regex.full_match("generativelanguage\\\\.googleapis\\\\.com/quota/'
-        'generate_content_(free|paid)_tier(_[0-9]+)?_input_token_count/usage")',
-        ("metric.type", "metric.label.model", "metric.label.limit_name"),
+    *(
+        MetricFamily(
+            f"gemini_api_input_{tier}",
+            f"{GEMINI_API_INPUT_PREFIX}{tier}_input_token_count/usage",
+            ("metric.label.model", "metric.label.limit_name"),
+        )
+        for tier in GEMINI_API_INPUT_TIERS
     ),
-    MetricFamily(
-        "gemini_api_output",
-        f'metric.type = "{GEMINI_API_OUTPUT_METRIC}"',
-        ("metric.label.model",),
-    ),
+    MetricFamily("gemini_api_output", GEMINI_API_OUTPUT_METRIC, ("metric.label.model",)),
 )
 FAMILY_BY_NAME = {f.name: f for f in FAMILIES}
 
@@ -196,7 +209,7 @@ def _sort_key(item: tuple[tuple[Any, ...], Mapping[str, int]]) -> tuple[str, ...
 
 
 def _token_point(family: MetricFamily, project_id: str, series: _Series, day: date, quantity: int) -> TokenPoint:
-    metric_type = series.metric.type or ""
+    metric_type = series.metric.type or family.metric_type
     labels = {**series.resource.labels, **series.metric.labels}
     if family.name == "vertex_ai":
         model = model_name(labels.get("model_user_id"))
@@ -224,13 +237,13 @@ def model_name(raw: str | None) -> str:
 
 
 def _utc_day(interval: _Interval) -> date:
-    """The UTC day a daily point covers: it must end at 00:00 UTC (and, if given, start one day earlier)."""
-    end = _timestamp(interval.endTime)
-    start = _timestamp(interval.startTime) if interval.startTime else end - timedelta(days=1)
-    midnight = end.hour == end.minute == end.second == end.microsecond == 0
-    if not midnight or end - start != timedelta(days=1):
-        raise ProviderResponseError("google time series point is not a UTC day", provider=P.value)
-    return (end - timedelta(days=1)).date()
+    """The UTC day a point belongs to, by its end alone: the day of the last instant before ``endTime``.
+
+    A daily sum ending at 00:00 UTC is the day before; the start is not read, because Google writes it in several
+    shapes (one period earlier for a DELTA, equal to the end, or absent: ``TimeInterval`` says it defaults to the
+    end), and a point's data always lies before its end.
+    """
+    return (_timestamp(interval.endTime) - timedelta(microseconds=1)).date()
 
 
 def _timestamp(value: str) -> datetime:

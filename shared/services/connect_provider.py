@@ -9,13 +9,16 @@ The order is what guarantees that nothing is stored on any failure:
 2. **Live validation** with ``UsageSource.validate()``: revoked/invalid/disabled → 400 ``provider_key_invalid``; no
    usage scope (Google: no Monitoring access on a project, named in the message) → 400
    ``provider_key_missing_scopes``; Google billing export table unreadable → 400 ``billing_export_unreadable``;
+   every other Google refusal keeps its own code and hint (``shared.adapters.google_errors``, README table);
    unreachable, 5xx, 429 or slower than ``provider_validation_timeout_s`` → 503 ``provider_unavailable``
    (retryable). A rotation must stay in the organisation already connected (409 ``provider_org_mismatch``).
 3. **Secret Manager**: the key becomes the newest version of the (enterprise, provider) secret.
 4. **Firestore**, in one transaction: the public ``providers.<p>`` state, the private key record naming the version
    and the audit entry (``connect`` or ``rotate``). If it fails, the version just added is destroyed.
 5. **Rotation**: only now is the replaced version disabled; an invalid new key never got this far, so the old one
-   keeps working. The new state is ``connected``, which ends a ``key_failed`` episode.
+   keeps working, and its destruction is scheduled ``Settings.superseded_version_grace_days`` later (a named
+   ``key_retire`` task: disabled versions are still billed). The new state is ``connected``, which ends a
+   ``key_failed`` episode.
 6. **Backfill** (first connection, or re-connection after a disconnect): ``Settings.backfill_days`` days cut into
    windows of at most 31 days, one named task each on ``Settings.sync_queue``. If they cannot all be enqueued the
    connection still stands: the record keeps ``backfill_pending`` and the next connect enqueues the same tasks.
@@ -39,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
 from pydantic import SecretStr
@@ -64,6 +68,7 @@ from shared.errors import (
     ProviderError,
     ProviderPermissionError,
     ProviderRateLimited,
+    ProviderResponseError,
     ProviderUnavailable,
 )
 from shared.ports import (
@@ -77,6 +82,7 @@ from shared.ports import (
     UsageSourceFactory,
 )
 from shared.services.enterprises import get_enterprise
+from shared.services.retire_key_version import retire_task
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +202,7 @@ class ConnectProvider:
             extra={"enterprise_id": enterprise_id, "provider": provider.value, "rotated": previous is not None},
         )
         if previous is not None:
-            self._retire(SecretVersionRef(previous.secret_version))
+            self._retire(enterprise_id, provider, SecretVersionRef(previous.secret_version))
         sync = self._start_backfill(enterprise_id, provider, record)
         return ConnectResult(provider=provider, state=state, rotated=previous is not None, sync=sync)
 
@@ -214,15 +220,21 @@ class ConnectProvider:
         try:
             return asyncio.run(run())
         except ProviderAuthError as e:
-            message = f"{name} rejected the key: it is invalid or has been revoked"
-            raise ProviderAuthError(message, provider=provider.value) from e
+            message = f"{name} rejected the key: {e.hint or 'it is invalid or has been revoked'}"
+            raise ProviderAuthError(message, provider=provider.value, code=e.code, hint=e.hint) from e
         except ProviderPermissionError as e:
             what = "read the billing export" if isinstance(e, BillingExportUnreadable) else "read usage and costs"
             message = f"{name} accepted the key but it may not {what}: {e.hint or 'give it read access'}"
-            raise type(e)(message, provider=provider.value, hint=e.hint) from e
+            raise type(e)(message, provider=provider.value, code=e.code, hint=e.hint) from e
+        except ProviderResponseError as e:
+            if e.hint is None:
+                raise
+            message = f"{name} refused the check: {e.hint}"
+            raise ProviderResponseError(message, provider=provider.value, code=e.code, hint=e.hint) from e
         except (ProviderRateLimited, ProviderUnavailable, TimeoutError) as e:
             message = f"{name} could not be reached to check the key: try again in a minute"
-            raise ProviderUnavailable(message, provider=provider.value) from e
+            code = e.code if isinstance(e, ProviderUnavailable) else None
+            raise ProviderUnavailable(message, provider=provider.value, code=code) from e
 
     def _record(self, ref: SecretVersionRef, previous: ProviderKeyRecord | None) -> ProviderKeyRecord:
         now = self._clock.now()
@@ -243,13 +255,24 @@ class ConnectProvider:
         except PlatformError:
             log.exception("could not destroy an unrecorded secret version", extra={"version_name": ref.name})
 
-    def _retire(self, ref: SecretVersionRef) -> None:
+    def _retire(self, enterprise_id: str, provider: ProviderName, ref: SecretVersionRef) -> None:
+        """Disable the replaced version now and schedule its destruction after the grace period (it stays billed
+        while disabled): ``shared.services.retire_key_version``."""
         try:
             self._secrets.disable_version(ref)
         except PlatformError:
             # The rotation stands (the new key is stored and recorded); the old version stays enabled until an
             # operator, the next rotation's clean-up or a disconnect removes it.
             log.exception("could not disable the replaced secret version", extra={"version_name": ref.name})
+            return
+        due = self._clock.now() + timedelta(days=self._settings.superseded_version_grace_days)
+        try:
+            result = self._tasks.enqueue(self._settings.retire_queue, [retire_task(enterprise_id, provider, ref, due)])
+        except PlatformError:
+            result = None
+        if result is None or result.failed:
+            # Disabled, so unreadable; only its billing continues until a disconnect or erasure destroys it.
+            log.warning("destruction of the replaced key version not scheduled", extra={"version_name": ref.name})
 
     def _start_backfill(self, enterprise_id: str, provider: ProviderName, record: ProviderKeyRecord) -> SyncStart:
         if not record.backfill_pending or record.backfill_start is None or record.backfill_end is None:

@@ -32,6 +32,10 @@ _REASONS = {
     "provider_key_invalid": "the key is invalid or has been revoked",
     "provider_key_missing_scopes": "the key is no longer allowed to read usage and costs",
     "billing_export_unreadable": "the service account can no longer read the Cloud Billing export",
+    "billing_export_not_found": "the Cloud Billing export table can no longer be found",
+    "billing_export_invalid": "the connected table no longer reads as a Cloud Billing export",
+    "google_api_disabled": "an API the platform reads (Cloud Monitoring or BigQuery) was disabled in a project",
+    "google_project_not_found": "a connected Google Cloud project no longer exists",
 }
 _WHAT_TO_CONNECT = {
     ProviderName.GOOGLE: (

@@ -28,6 +28,9 @@ from shared.services.usage_report import usage_csv
 
 log = logging.getLogger(__name__)
 
+REPORT_FAILED_EVENT = "report_delivery_failed"
+"""``event`` of the log record of a report given up on (a log-based metric counts them: monitoring.tf)."""
+
 Outcome = Literal["sent", "already_done", "failed", "skipped"]
 
 
@@ -112,13 +115,19 @@ class SendMonthlyReport:
                 enterprise.id, after_failure(claimed, self.clock.now(), code="mail_unavailable", final=final)
             )
             if final:
-                log.error("report failed after the last attempt", extra=context)
+                log.error(
+                    "report failed after the last attempt",
+                    extra={**context, "event": REPORT_FAILED_EVENT, "error_code": "mail_unavailable"},
+                )
                 return SendResult("failed", month, claimed.attempts, "mail_unavailable")
             log.warning("report send failed; will retry", extra=context)
             raise
         except PlatformError as e:
             self.reports.save(enterprise.id, after_failure(claimed, self.clock.now(), code=e.code, final=True))
-            log.error("report refused by the mail relay", extra={**context, "error_code": e.code})
+            log.error(
+                "report refused by the mail relay",
+                extra={**context, "error_code": e.code, "event": REPORT_FAILED_EVENT},
+            )
             return SendResult("failed", month, claimed.attempts, e.code)
         sent = after_send(
             claimed,

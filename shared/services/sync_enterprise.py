@@ -75,6 +75,9 @@ from shared.services.sync_report import (
 
 log = logging.getLogger(__name__)
 
+SYNC_FINISHED_EVENT = "sync_finished"
+"""``event`` of the log record of every sync that ran, labelled ``outcome`` (``SyncReport.outcome``)."""
+
 
 @dataclass(frozen=True)
 class _Key:
@@ -153,7 +156,10 @@ class SyncEnterprise:
         self._snapshots.record_last_sync(enterprise.id, list(pulls), self._clock.now())
         bug = self._settle_failures(enterprise.id, keys, results, report)
         self._evaluate_alerts(enterprise, judge=request.reason != BACKFILL_REASON)
-        log.info("enterprise synced", extra={"enterprise_id": enterprise.id, **report.as_dict()})
+        log.info(
+            "enterprise synced",
+            extra={"event": SYNC_FINISHED_EVENT, "outcome": report.outcome, **report.as_dict()},
+        )
         if bug is not None:
             raise bug
         return report

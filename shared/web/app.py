@@ -26,6 +26,7 @@ from shared.web.context import RequestContext
 from shared.web.flask_glue import MAX_BODY_BYTES
 from shared.web.http import ApiRequest, ApiResponse
 from shared.web.router import Access, Route, Router
+from shared.web.task_attempts import given_up
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class WebApp:
         finally:
             trace_context.reset(token)
         self._add_common_headers(request, response)
+        self._log_if_given_up(request, response)
         log.info(
             "%s %s -> %s",
             request.method,
@@ -79,6 +81,17 @@ class WebApp:
             },
         )
         return response
+
+    def _log_if_given_up(self, request: ApiRequest, response: ApiResponse) -> None:
+        """A task route's failure on its queue's last attempt: Cloud Tasks drops the task after it."""
+        if "x-cloudtasks-queuename" not in request.headers:
+            return
+        route, _, _ = self.router.resolve(request.method, request.path)
+        if route is None or route.access is not Access.TASKS:
+            return
+        fields = given_up(request.headers, response.status, self._settings.task_max_attempts)
+        if fields is not None:
+            log.error("task given up after its last attempt", extra=fields)
 
     def _handle(self, request: ApiRequest) -> ApiResponse:
         if request.method == "OPTIONS":

@@ -395,6 +395,7 @@ def _google_case(sim: Any, case: str) -> Any:
         "project-not-readable": _google_body(sim.google.key(BILLING_ACCOUNT, GOOGLE_NO_STUDIO)),
         "billing-not-readable": _google_body(sim.google.key(BILLING_ACCOUNT, GOOGLE_NO_BILLING)),
         "wrong-table": _google_body(reader, table="acme-finops.billing.gcp_billing_export_v1_NOPE"),
+        "unknown-project": _google_body(reader, projects=[*GOOGLE_PROJECTS, "acme-elsewhere"]),
     }.get(case, _google_body(reader))
 
 
@@ -410,7 +411,10 @@ def _google_case(sim: Any, case: str) -> Any:
         ("disabled-account", None, 400, "provider_key_invalid"),
         ("project-not-readable", None, 400, "provider_key_missing_scopes"),
         ("billing-not-readable", None, 400, "billing_export_unreadable"),
-        ("wrong-table", None, 400, "billing_export_unreadable"),
+        ("wrong-table", None, 400, "billing_export_not_found"),
+        ("unknown-project", None, 400, "google_project_not_found"),
+        ("monitoring-disabled", Faults(google_disabled_api="monitoring"), 400, "google_api_disabled"),
+        ("bigquery-disabled", Faults(google_disabled_api="bigquery"), 400, "google_api_disabled"),
         ("google-503", Faults(provider="google", error_every_n=1, error_status=503), 503, "provider_unavailable"),
         ("google-429", Faults(provider="google", rate_limit_every_n=1, retry_after_s=30), 503, "provider_unavailable"),
         ("unreachable", "unreachable", 503, "provider_unavailable"),
@@ -435,8 +439,14 @@ def test_a_refused_google_connect_answers_its_code_and_stores_nothing(
 
     assert (response.status_code, response.json()["code"]) == (status, code), response.text
     assert response.headers["content-type"] == "application/problem+json"
-    if code == "provider_key_missing_scopes":
-        assert "acme-studio" in response.json()["detail"]  # which project lacks the role
+    hints = {
+        "provider_key_missing_scopes": "roles/monitoring.viewer on project acme-studio",  # which project, which role
+        "google_project_not_found": "acme-elsewhere",
+        "google_api_disabled": "Cloud Monitoring" if case == "monitoring-disabled" else "BigQuery",
+        "billing_export_not_found": "check the table name",
+        "billing_export_unreadable": "roles/bigquery.dataViewer",
+    }
+    assert hints.get(code, "") in response.json()["detail"]
     assert pem_body(sim.google.key(BILLING_ACCOUNT, GOOGLE_READER)) not in response.text
     assert _versions(connect_stack, tenant.enterprise_id, "google") is None
     assert _enterprise_doc(firestore_db, tenant.enterprise_id)["providers"] == {}

@@ -277,6 +277,10 @@ def test_dispatch_fans_out_through_cloud_tasks_and_snapshots_equal_the_truth(
         assert [(p["provider"], p["cost_source"]) for p in report["by_provider"]] == [("google", source)]
         assert bool(report["notes"]) is (table is None)
         assert (Decimal(report["totals"]["estimated_cost_usd"]) > 0) is (table is None)
+        if table:  # billed: the usage API's total is the billing export's money, to the cent
+            truths = [platform.sim.google_truth(GOOGLE_BILLING_ACCOUNT, d) for d in days]
+            billed = sum((t.billed_cost_usd for t in truths), Decimal(0))
+            assert Decimal(report["totals"]["total_cost_usd"]).quantize(CENT) == billed.quantize(CENT)
 
     # Running the dispatcher again changes nothing: the emulator even delivers the duplicate tasks (it does not
     # refuse reused names), and the worker writes nothing because nothing changed.

@@ -3,6 +3,7 @@ simulator), Cloud Monitoring, BigQuery, every refusal and fault. Expected figure
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -17,14 +18,18 @@ from pydantic import SecretStr
 from devstack.provider_sim import Faults, ProviderSimulator, RunningSimulator, serve
 from devstack.provider_sim.google_keys import generate_key
 from shared.adapters.google_cloud import GoogleCloudUsage
-from shared.adapters.provider_http import RetryPolicy
+from shared.adapters.google_token import AccessTokens
+from shared.adapters.provider_http import ProviderHttp, RetryPolicy
 from shared.config import Settings
+from shared.domain.google_connection import parse_connection
+from shared.domain.google_usage import FAMILIES
 from shared.domain.usage import CostKind, CostSource, DayStatus, Provider, ProviderPull, TokenType
 from shared.errors import (
     BillingExportUnreadable,
     ProviderAuthError,
     ProviderPermissionError,
     ProviderRateLimited,
+    ProviderResponseError,
     ProviderUnavailable,
 )
 from tests.support.google_keys import pem_body
@@ -192,9 +197,11 @@ def _forged(sim: ProviderSimulator) -> dict[str, Any]:
         ("disabled-key", ProviderAuthError, "provider_key_invalid", None),
         ("disabled-account", ProviderAuthError, "provider_key_invalid", None),
         ("no-studio", ProviderPermissionError, "provider_key_missing_scopes", "on project acme-studio"),
-        ("unknown-project", ProviderPermissionError, "provider_key_missing_scopes", "on project acme-elsewhere"),
+        ("unknown-project", ProviderPermissionError, "google_project_not_found", "project id acme-elsewhere"),
+        ("monitoring-disabled", ProviderPermissionError, "google_api_disabled", "Cloud Monitoring API"),
         ("no-billing", BillingExportUnreadable, "billing_export_unreadable", "roles/bigquery.dataViewer"),
-        ("wrong-table", BillingExportUnreadable, "billing_export_unreadable", "check the table name"),
+        ("wrong-table", BillingExportUnreadable, "billing_export_not_found", "check the table name"),
+        ("bigquery-disabled", ProviderPermissionError, "google_api_disabled", "BigQuery API"),
     ],
 )
 async def test_each_refusal_is_its_own_error(
@@ -208,9 +215,13 @@ async def test_each_refusal_is_its_own_error(
         "unknown-project": lambda: connection(sim, projects=[*PROJECTS, "acme-elsewhere"]),
         "no-billing": lambda: connection(sim, NO_BILLING),
         "wrong-table": lambda: connection(sim, table="acme-finops.billing.gcp_billing_export_v1_OTHER"),
+        "monitoring-disabled": lambda: connection(sim),
+        "bigquery-disabled": lambda: connection(sim),
     }[setup]()
     if setup == "disabled-key":
         sim.google.disable_key(json.loads(secret.get_secret_value())["service_account_key"]["private_key_id"])
+    if setup.endswith("-disabled") and setup != "disabled-key":
+        sim.set_faults(Faults(google_disabled_api=setup.removesuffix("-disabled")))  # type: ignore[arg-type]
 
     async with client(running, secret) as source:
         with pytest.raises(error) as raised:
@@ -293,3 +304,46 @@ async def test_a_malformed_day_fails_alone(running: RunningSimulator, sim: Provi
     good = date(2026, 11, 11)
     assert result.days[good].billed_usd == sim.google_truth(BILLING_ACCOUNT, good).billed_cost_usd
     assert result.provider is Provider.GOOGLE
+
+
+async def test_a_refused_family_fails_its_own_days_and_the_other_families_are_still_read(
+    running: RunningSimulator, sim: ProviderSimulator
+) -> None:
+    """One ``timeSeries.list`` query refused (400 INVALID_ARGUMENT) no longer fails the whole Google pull."""
+    refused = "generativelanguage.googleapis.com/quota/generate_content_paid_tier_input_token_count/usage"
+    sim.set_faults(Faults(google_refused_metric=refused))
+
+    result = await pull(running, connection(sim))
+
+    failure = result.days[WINDOW[0]]
+    assert failure.status is DayStatus.FAILED
+    assert "gemini_api_input_paid_tier of project acme-studio" in (failure.error_message or "")
+    read = {p["report"] for p in result.raw_pages}
+    assert {"monitoring.vertex_ai", "monitoring.gemini_api_output", "billing_export"} <= read
+
+
+async def test_validation_probes_every_family_the_sync_queries(
+    running: RunningSimulator, sim: ProviderSimulator
+) -> None:
+    refused = "generativelanguage.googleapis.com/generate_content_usage_output_token_count"
+    sim.set_faults(Faults(google_refused_metric=refused))
+
+    async with client(running, connection(sim)) as source:
+        with pytest.raises(ProviderResponseError):
+            await source.validate()
+
+    probed = {r.query["filter"][0] for r in sim.requests if r.path.endswith("/timeSeries")}
+    assert len(probed) == len(FAMILIES)
+
+
+async def test_only_a_refused_grant_is_a_revoked_key(running: RunningSimulator, sim: ProviderSimulator) -> None:
+    """RFC 6749 §5.2: ``invalid_scope`` is about the request, ``invalid_grant`` about the grant (the key)."""
+    settings = Settings(**{k.lower(): v for k, v in running.google_env().items()})
+    account = parse_connection(connection(sim)).service_account
+    async with httpx.AsyncClient() as http:
+        provider = ProviderHttp(Provider.GOOGLE, "", dict, http=http, policy=POLICY, sleep=asyncio.sleep, rng=None)
+        with pytest.raises(ProviderResponseError) as raised:
+            await AccessTokens(account, provider, settings.google_token_url, scopes=()).token()
+
+    assert raised.value.code == "google_token_refused"
+    assert not isinstance(raised.value, ProviderAuthError)

@@ -33,6 +33,7 @@ from shared.domain.usage import (
     UsageRecord,
 )
 from shared.errors import ProviderAuthError, ProviderPermissionError, ProviderUnavailable
+from tests.support.fakes import FixedClock
 
 pytestmark = pytest.mark.anyio
 
@@ -330,3 +331,37 @@ async def test_validation_reports_the_organisation(running: RunningSimulator, si
     async with openai(running) as client:
         org = await client.validate()
     assert org.permissions == ("usage.read", "management.read")
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+async def test_an_hourly_window_ending_tomorrow_is_asked_open_ended_and_today_is_counted(
+    running: RunningSimulator, sim: ProviderSimulator, provider: str
+) -> None:
+    """Neither provider documents an end time after now, both make it optional (provider-apis.md §1.1, §2.1), and
+    Anthropic answers 400 "Invalid date range" for one (observed; the simulator does the same): an hourly sync's
+    window, which ends tomorrow, is asked without an end and still yields today's partial day."""
+    today = NOW.date()
+    make = openai if provider == "openai" else anthropic
+    async with make(running, clock=FixedClock(NOW)) as source:
+        result = await source.pull(today - timedelta(days=2), today + timedelta(days=1))
+
+    assert not result.failed_days
+    assert result.days[today].totals.input_tokens > 0
+    ends = {"end_time", "ending_at"}
+    assert all(not ends & set(r.query) for r in sim.requests if r.provider == provider and "organization" in r.path)
+
+
+async def test_a_date_range_refused_near_now_is_asked_again_open_ended(
+    running: RunningSimulator, sim: ProviderSimulator
+) -> None:
+    """A window that ended in the past by the platform's clock but after now by Anthropic's (clocks drift) is
+    refused 400 "Invalid date range"; it is asked again open-ended instead of failing the pull."""
+    today = NOW.date()
+    ahead = FixedClock(NOW + timedelta(days=2))  # our clock believes tomorrow has already ended
+    async with anthropic(running, clock=ahead) as source:
+        result = await source.pull(today - timedelta(days=2), today + timedelta(days=1))
+
+    assert not result.failed_days
+    statuses = [r.status for r in sim.requests if r.provider == "anthropic"]
+    assert 400 in statuses
+    assert statuses[-1] == 200

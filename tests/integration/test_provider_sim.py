@@ -162,14 +162,15 @@ def test_no_data_after_now_and_todays_bucket_is_partial(sim_clients: Any) -> Non
     today = NOW.date()
     hourly = body(oai.get(COMPLETIONS, params={"start_time": epoch(today), "bucket_width": "1h"}))["data"]
     assert hourly[-1]["start_time"] == epoch(today, 13)  # the bucket holding "now" is the last one
-    future = body(
-        ant.get(
-            MESSAGES,
-            params={"starting_at": "2026-09-15T00:00:00Z", "ending_at": "2026-09-16T00:00:00Z", "bucket_width": "1h"},
-        )
-    )["data"]
-    assert len(future) == 24
-    assert all(b["results"] == [] for b in future[14:])
+    future = ant.get(
+        MESSAGES,
+        params={"starting_at": "2026-09-15T00:00:00Z", "ending_at": "2026-09-16T00:00:00Z", "bucket_width": "1h"},
+    )
+    assert future.status_code == 400  # observed at Anthropic: "Invalid date range" for an end after now
+    assert "Invalid date range" in future.text
+    open_ended = body(ant.get(MESSAGES, params={"starting_at": "2026-09-15T00:00:00Z", "bucket_width": "1h"}))["data"]
+    assert len(open_ended) == 14  # up to the bucket holding "now"
+    assert open_ended[-1]["results"] != []
     assert not sim.truth("org-acme", today).complete
     assert sim.truth("org-acme", SEP_1).complete
     assert sim.truth("org-acme", today + timedelta(days=1)).rows == []

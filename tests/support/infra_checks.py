@@ -274,6 +274,12 @@ def covered_functions(module: TerraformModule, r: Resource, by_name: Mapping[str
         raw = module.locals.get(m.group(1))
     if isinstance(raw, Mapping | list):
         return {n for n in raw if n in by_name}
+    # A filter of another local (e.g. of local.public_functions) covers at most what that local covers.
+    sub = re.fullmatch(
+        r"\$\{\{for\s+(?:\w+\s*,\s*)?(\w+)\s+in\s+local\.([\w-]+)\s*:\s*\w+\s*=>\s*\1\s*(?:if\s.+)?\}\}", str(raw)
+    )
+    if sub and sub.group(2) != "functions" and isinstance(module.locals.get(sub.group(2)), str):
+        return covered_functions(module, Resource(r.type, r.name, {"for_each": module.locals[sub.group(2)]}), by_name)
     m = re.fullmatch(
         r"\$\{\{for\s+(?:\w+\s*,\s*)?(\w+)\s+in\s+local\.functions\s*:\s*[^=]+=>\s*\1\s*(?:if\s+(.+?))?\}\}", str(raw)
     )

@@ -21,7 +21,7 @@ from shared.errors import ProviderResponseError
 
 D1, D2 = date(2026, 11, 19), date(2026, 11, 20)
 STANDARD = ServiceTier.STANDARD
-VERTEX, API_IN, API_OUT = (FAMILY_BY_NAME[n] for n in ("vertex_ai", "gemini_api_input", "gemini_api_output"))
+VERTEX, API_IN, API_OUT = (FAMILY_BY_NAME[n] for n in ("vertex_ai", "gemini_api_input_paid_tier", "gemini_api_output"))
 
 
 def _point(day: date, value: Any) -> dict[str, Any]:
@@ -102,39 +102,36 @@ def test_an_empty_page_is_no_data_and_a_malformed_value_fails_only_its_day() -> 
     assert [(p.day, p.quantity) for p in page.points] == [(D1, 5)]
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"timeSeries": "nope"},
-        {
-            "timeSeries": [
-                _series(
-                    VERTEX_METRIC,
-                    {},
-                    {},
-                    {"interval": {"endTime": "2026-11-20T06:00:00Z"}, "value": {"int64Value": "1"}},
-                )
-            ]
-        },
-        {
-            "timeSeries": [
-                _series(
-                    VERTEX_METRIC,
-                    {},
-                    {},
-                    {
-                        "interval": {"startTime": "2026-11-18T00:00:00Z", "endTime": "2026-11-20T00:00:00Z"},
-                        "value": {"int64Value": "1"},
-                    },
-                )
-            ]
-        },
-    ],
-    ids=["not-a-list", "not-midnight", "two-day-point"],
-)
-def test_a_page_whose_points_are_not_utc_days_is_refused_whole(body: Any) -> None:
+def test_a_page_that_is_not_a_page_is_refused_whole() -> None:
     with pytest.raises(ProviderResponseError):
-        parse_page(VERTEX, "p", body)
+        parse_page(VERTEX, "p", {"timeSeries": "nope"})
+
+
+@pytest.mark.parametrize(
+    ("interval", "day"),
+    [
+        ({"startTime": "2026-11-19T00:00:00Z", "endTime": "2026-11-20T00:00:00Z"}, date(2026, 11, 19)),
+        ({"endTime": "2026-11-20T00:00:00Z"}, date(2026, 11, 19)),
+        ({"startTime": "2026-11-20T00:00:00.000000Z", "endTime": "2026-11-20T00:00:00.000000Z"}, date(2026, 11, 19)),
+        ({"startTime": "2026-11-18T00:00:00Z", "endTime": "2026-11-20T00:00:00Z"}, date(2026, 11, 19)),
+        ({"startTime": "2026-11-20T00:00:00Z", "endTime": "2026-11-20T06:00:00+00:00"}, date(2026, 11, 20)),
+    ],
+    ids=["delta", "end-only", "instant", "start-two-days-back", "partial-today"],
+)
+def test_a_point_is_placed_by_its_end_whatever_the_shape_of_its_interval(interval: dict[str, str], day: date) -> None:
+    """``TimeInterval`` (cloud.google.com/monitoring/api/ref_v3/rest/v3/TimeInterval): ``startTime`` is optional and
+    defaults to the end; a DELTA point spans (start, end]. The docs do not promise one shape for an aligned daily
+    sum, so the day is the one holding the last instant before ``endTime`` and the start is not read."""
+    body = {
+        "timeSeries": [
+            _series(VERTEX_METRIC, {"type": "input"}, {}, {"interval": interval, "value": {"int64Value": "7"}})
+        ]
+    }
+
+    page = parse_page(VERTEX, "p", body)
+
+    assert not page.failures
+    assert [(p.day, p.quantity) for p in page.points] == [(day, 7)]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from datetime import date, timedelta
 from decimal import Decimal
@@ -132,7 +133,13 @@ def test_a_report_being_sent_elsewhere_is_retried_later_not_sent_twice(world: Re
     assert len(world.sync.mailer.sent) == 1
 
 
-def test_a_relay_outage_is_retried_then_recorded_failed_after_the_last_attempt(world: ReportWorld) -> None:
+def _delivery_failures(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if getattr(r, "event", None) == "report_delivery_failed"]
+
+
+def test_a_relay_outage_is_retried_then_recorded_failed_after_the_last_attempt(
+    world: ReportWorld, caplog: pytest.LogCaptureFixture
+) -> None:
     world.sync.mailer.down = True
     attempts = world.sync.settings.report_max_attempts
     for attempt in range(1, attempts):
@@ -142,8 +149,10 @@ def test_a_relay_outage_is_retried_then_recorded_failed_after_the_last_attempt(w
         assert record is not None
         assert record.status is DeliveryStatus.RETRYING
         assert record.attempts == attempt
+    assert _delivery_failures(caplog) == []  # retries are not failures yet
     last = world.use_case().run(ENTERPRISE_ID, REPORT_MONTH)  # acknowledged: Cloud Tasks stops retrying
     assert (last.outcome, last.code) == ("failed", "mail_unavailable")
+    assert len(_delivery_failures(caplog)) == 1  # counted by the delivery-failure metric (monitoring.tf)
     record = world.record()
     assert record is not None
     assert record.status is DeliveryStatus.FAILED
@@ -163,7 +172,7 @@ def test_a_retry_after_an_outage_sends(world: ReportWorld) -> None:
     assert len(world.sync.mailer.sent) == 1
 
 
-def test_a_refused_message_is_failed_at_once(world: ReportWorld) -> None:
+def test_a_refused_message_is_failed_at_once(world: ReportWorld, caplog: pytest.LogCaptureFixture) -> None:
     class RefusingMailer:
         def send(self, message: EmailMessage) -> None:
             raise PlatformError("the mail relay refused the message (550)", code="mail_rejected")
@@ -175,6 +184,7 @@ def test_a_refused_message_is_failed_at_once(world: ReportWorld) -> None:
     assert record is not None
     assert record.status is DeliveryStatus.FAILED
     assert record.last_error == "mail_rejected"
+    assert [r.error_code for r in _delivery_failures(caplog)] == ["mail_rejected"]  # type: ignore[attr-defined]
 
 
 def test_configured_recipients_replace_the_admins(world: ReportWorld) -> None:

@@ -27,6 +27,9 @@ locals {
   # ids starting with this prefix. It must equal Settings.provider_secret_prefix (tests/integration/test_infra.py).
   provider_secret_prefix = "provider-key-"
 
+  # Where every secret is replicated: Terraform's own and the ones connect creates (SECRET_REPLICA_LOCATIONS).
+  secret_locations = length(var.secret_replica_locations) > 0 ? var.secret_replica_locations : [var.region]
+
   # Settings (shared/config.py) of every function; names are upper-case Settings fields.
   common_environment = {
     PROJECT_ID                = var.project_id
@@ -40,7 +43,9 @@ locals {
     SYNC_QUEUE                = google_cloud_tasks_queue.queue["usage-sync"].name
     REPORTS_QUEUE             = google_cloud_tasks_queue.queue["monthly-reports"].name
     ERASE_QUEUE               = google_cloud_tasks_queue.queue["enterprise-erase"].name
+    RETIRE_QUEUE              = google_cloud_tasks_queue.queue["key-retire"].name
     PROVIDER_SECRET_PREFIX    = local.provider_secret_prefix
+    SECRET_REPLICA_LOCATIONS  = join(",", local.secret_locations)
     SMTP_HOST                 = var.smtp_host
     SMTP_PORT                 = tostring(var.smtp_port)
     SMTP_SECURITY             = var.smtp_security
@@ -48,6 +53,8 @@ locals {
 
     # The report worker records a report as failed on the queue's last attempt, so the two limits must agree.
     REPORT_MAX_ATTEMPTS = tostring(local.queues["monthly-reports"].max_attempts)
+    # A task failing on its queue's last attempt is logged as given up (alerted on, monitoring.tf).
+    TASK_MAX_ATTEMPTS = jsonencode({ for name, q in local.queues : name => q.max_attempts })
   }
 
   # Unset rather than empty: an empty user name would still be sent to the relay as a login.
