@@ -11,7 +11,8 @@ priced exactly (an unknown model, a meter or tier the price data lacks) leaves *
 list cost and the cost lines billed for it go to ``unpriced_billed_usd`` instead of ``billed_usd``. A cost line is
 matched to unpriced usage by model, meter and, when the line names them, tier and context band; a model whose bill
 cannot be split that way (a line without a meter or billing no meter of the usage, an unpriced meter without a
-line) leaves the comparison whole, its priced meters too. When unpriced usage exists but
+line) leaves the comparison whole, its priced meters too. So does any model with a line for a meter its usage does
+not report (OpenAI's ``long context`` line items: the usage report has no context band). When unpriced usage exists but
 the day's lines name no model at all, nothing can be matched and the whole day is unpriced. ``price_coverage`` =
 billed ÷ (billed + unpriced billed) says how much of the spend the discount speaks for.
 
@@ -132,12 +133,15 @@ def split_unpriced(
     Unpriced records never stay (they have no list cost); see the module docstring for how lines are matched.
     """
     unpriced = [r for r in records if not r.priced]
-    if not unpriced:
-        return list(records), list(lines), []
-    if all(line.model is None for line in lines):
+    if unpriced and all(line.model is None for line in lines):
         # Unpriced usage whose bill cannot be told apart from the rest: nothing on this day compares like with like.
         return [], [], list(lines)
     models_out = {r.model for r in unpriced if not _meter_level(r.model, records, lines)}
+    # A line naming a meter the usage does not have (OpenAI's "..., long context": the usage report has no band)
+    # bills usage priced differently from what the report says: its model leaves whole.
+    models_out |= {c.model for c in lines if c.model is not None and c.token_type and not _bills_any(c, records)}
+    if not unpriced and not models_out:
+        return list(records), list(lines), []
     kept_records = [r for r in records if r.priced and r.model not in models_out]
     kept_lines: list[CostLine] = []
     out_lines: list[CostLine] = []
@@ -155,6 +159,10 @@ def _meter_level(model: str, records: Sequence[UsageRecord], lines: Sequence[Cos
     if any(line.token_type is None or not any(_bills(line, r) for r in own) for line in own_lines):
         return False
     return all(any(_bills(line, r) for line in own_lines) for r in own if not r.priced)
+
+
+def _bills_any(line: CostLine, records: Sequence[UsageRecord]) -> bool:
+    return any(_bills(line, r) for r in records)
 
 
 def _bills(line: CostLine, record: UsageRecord) -> bool:

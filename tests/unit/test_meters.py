@@ -232,7 +232,7 @@ def test_google_cache_hits_are_priced_from_the_export_quantities_so_a_list_payer
     assert day.totals.input_tokens == 10_000_000  # the usage shown is still Monitoring's
 
 
-def test_a_google_sku_without_a_readable_token_quantity_is_unpriced_not_compared() -> None:
+def test_a_google_sku_without_a_readable_token_quantity_takes_its_model_out_of_the_comparison() -> None:
     rows = [
         billing_row("Generate content input token count Gemini 2.5 Flash short input text", 3_000_000, "0.90"),
         {
@@ -244,8 +244,24 @@ def test_a_google_sku_without_a_readable_token_quantity_is_unpriced_not_compared
     day = build_day(Provider.GOOGLE, DAY, [DayPart(costs=tuple(billed.lines[DAY]))], list_usage=billed.quantities[DAY])
     recon = day.reconciliation
     assert recon is not None
-    assert (recon.billed_usd, recon.list_usd, recon.unpriced_billed_usd) == (
-        Decimal("0.90"),
-        Decimal("0.90"),
-        Decimal("2.50"),
-    )
+    # The model's output cannot be priced, so its bill cannot be split by meter: the model leaves whole.
+    assert (recon.billed_usd, recon.list_usd, recon.unpriced_billed_usd) == (0, 0, Decimal("3.40"))
+
+
+def test_an_openai_long_context_line_takes_its_model_out_of_the_comparison() -> None:
+    """OpenAI's usage report has no context band, yet its costs report bills long context apart
+    (``"priority | gpt-5.6-sol, output, long context"``, provider-apis.md §1.4): that model cannot be priced exactly."""
+    rows = [
+        {**EMBEDDINGS, "model": "gpt-4o-2024-08-06", "object": "organization.usage.completions.result"},
+        {**EMBEDDINGS, "model": "gpt-4o-mini-2024-07-18", "object": "organization.usage.completions.result"},
+    ]
+    completions = [{**r, "output_tokens": 0, "batch": None, "service_tier": "default"} for r in rows]
+    costs = [
+        cost("gpt-4o-2024-08-06, input", "20", 8_000_000),
+        cost("gpt-4o-2024-08-06, input, long context", "10", 2_000_000),
+        cost("gpt-4o-mini-2024-07-18, input", "1.20", 10_000_000),
+    ]
+    recon = openai_day("completions", completions, costs).reconciliation
+    assert recon is not None
+    # Only gpt-4o-mini compares: 10M input at $0.15 list = $1.50, billed $1.20 (20 % off).
+    assert (recon.billed_usd, recon.list_usd, recon.unpriced_billed_usd) == (Decimal("1.20"), Decimal("1.5"), 30)
