@@ -7,6 +7,7 @@ and the caller's own position. The disclosure rules' parameters are never part o
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
@@ -15,6 +16,7 @@ from shared.domain.benchmark_models import BucketResult, CountBand, Month, Publi
 from shared.domain.benchmark_position import PeerPosition
 from shared.domain.snapshot import INDEX_NAME
 from shared.domain.usage import Provider
+from shared.domain.usage_tally import DERIVED_PLACES as COVERAGE_PLACES
 from shared.services.read_benchmarks import BenchmarkView
 
 INDEX_BLEND = "0.75 * input + 0.25 * output (USD per 1M tokens), list prices"
@@ -65,6 +67,9 @@ class BenchmarkResponse(BaseModel):
     """In each of the caller's provider buckets (falling back to ``all``)."""
     market_index: MarketIndexView | None
     """Only when no published bucket positions the caller: the market index for the month, to compare with."""
+    your_price_coverage: Decimal | None = None
+    """The caller's share of billed token spend that month with an exact public list price; below 0.95 its figures
+    did not enter the benchmark. None without shared usage that month."""
 
     @classmethod
     def of(cls, view: BenchmarkView) -> BenchmarkResponse:
@@ -81,4 +86,5 @@ class BenchmarkResponse(BaseModel):
             your_position=view.position,
             provider_positions=view.provider_positions,
             market_index=None if index is None else MarketIndexView(month=document.month, blended=index),
+            your_price_coverage=None if view.price_coverage is None else view.price_coverage.quantize(COVERAGE_PLACES),
         )

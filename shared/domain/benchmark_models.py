@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from shared.domain.enterprise import Industry
-from shared.domain.usage import Provider
+from shared.domain.usage import Provider, price_coverage
 
 METHOD_VERSION = "peer-benchmark/2"
 """Version of the method (rules R1-R12 as implemented here); bump it when a published figure would change."""
@@ -110,11 +110,19 @@ class UsageFigures(BaseModel):
     input_billed_usd: NonNegativeUsd
     """Billed cost of the input side (allocated in proportion to list cost when the provider gives no split)."""
     output_billed_usd: NonNegativeUsd
+    unpriced_billed_usd: NonNegativeUsd = Decimal(0)
+    """Billed token spend of usage without an exact list price, in neither ``billed_usd`` nor ``list_usd``."""
+
+    @property
+    def price_coverage(self) -> Decimal | None:
+        """Share of the billed token spend that M1 speaks for; ``None`` when nothing was billed."""
+        return price_coverage(self.billed_usd, self.unpriced_billed_usd)
 
     def __add__(self, other: UsageFigures) -> UsageFigures:
         return UsageFigures(
             billed_usd=self.billed_usd + other.billed_usd,
             list_usd=self.list_usd + other.list_usd,
+            unpriced_billed_usd=self.unpriced_billed_usd + other.unpriced_billed_usd,
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             input_billed_usd=self.input_billed_usd + other.input_billed_usd,

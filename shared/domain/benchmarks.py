@@ -107,6 +107,17 @@ def is_eligible(usage: UsageFigures, params: DisclosureParams) -> bool:
     return usage.billed_usd >= params.min_billed_usd
 
 
+MIN_PRICE_COVERAGE = Decimal("0.95")
+"""A unit whose M1 speaks for less than this share of its billed token spend does not enter the month: its price
+ratio would describe a part of its usage only, and its rates would sit next to peers' complete ones."""
+
+
+def is_price_covered(usage: UsageFigures) -> bool:
+    """Whether at least ``MIN_PRICE_COVERAGE`` of the billed token spend has an exact list price (no bill: vacuous)."""
+    coverage = usage.price_coverage
+    return coverage is None or coverage >= MIN_PRICE_COVERAGE
+
+
 def provider_usage(unit: BenchmarkUnit, provider: Provider) -> UsageFigures | None:
     """The figures a provider bucket uses for this unit, or None if it does not belong there."""
     if provider in unit.by_provider:
@@ -167,7 +178,7 @@ def unit_buckets(unit: BenchmarkUnit, params: DisclosureParams) -> dict[str, Usa
     placed = {ALL: unit.usage, industry_bucket(unit.industry): unit.usage}
     for provider in sorted(unit.providers):
         usage = provider_usage(unit, provider)
-        if usage is not None and is_eligible(usage, params):
+        if usage is not None and is_eligible(usage, params) and is_price_covered(usage):
             placed[provider_bucket(provider)] = usage
     return placed
 
@@ -290,7 +301,7 @@ def compute_release(
     key = noise_key.get_secret_value().encode() if isinstance(noise_key, SecretStr) else noise_key
     if not key:
         raise ValueError("the benchmark noise key must not be empty")
-    eligible = [unit for unit in units if is_eligible(unit.usage, params)]
+    eligible = [unit for unit in units if is_eligible(unit.usage, params) and is_price_covered(unit.usage)]
     domains = {unit.enterprise_id: unit.admin_domains for unit in eligible}
     ctx = _Context(month, params, key)
     results: dict[str, dict[Metric, MetricResult]] = {bucket: {} for bucket in LATTICE}

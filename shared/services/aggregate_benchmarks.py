@@ -11,6 +11,8 @@ Figures taken from a provider's monthly part (benchmarks-and-index.md §1):
 
 * ``billed_usd`` / ``list_usd``: the reconciliation's comparable amounts (``comparison``), the same usage priced
   both ways, so M1's ``billed / list`` compares like with like (as the rollup's own ``discount_vs_list`` does).
+* ``unpriced_billed_usd``: billed spend of usage without an exact list price; a unit whose price coverage is below
+  ``MIN_PRICE_COVERAGE`` stays out of the month (``shared.domain.benchmarks.is_price_covered``).
 * tokens and input/output billed cost: the rate basis (``rate_basis``), the M2 blended rate's numerators and
   denominators.
 
@@ -97,6 +99,7 @@ def usage_figures(part: ProviderPart) -> UsageFigures:
     return UsageFigures(
         billed_usd=part.comparison.billed_usd,
         list_usd=part.comparison.list_usd,
+        unpriced_billed_usd=part.comparison.unpriced_billed_usd,
         input_tokens=basis.input_tokens,
         output_tokens=basis.output_tokens,
         input_billed_usd=basis.input_cost_usd,

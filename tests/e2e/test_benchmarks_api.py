@@ -79,6 +79,7 @@ def test_three_enterprises_see_their_own_position_and_no_exact_count(firestore_d
         assert body["enterprise_count_band"] == "20–49"
         assert positions[eid]["bucket_used"] in ("industry:technology", "all")
         assert body["market_index"] is None
+        assert Decimal(body["your_price_coverage"]) == 1  # all of its billed spend has a list price: it took part
     low, mid, high = (positions[eid] for eid in READERS)
     # Ratios 0.50 (cheapest of all), 0.65 (the median) and 0.79 (dearest): lower is better.
     assert low["band"] in ("below p10", "at p10")

@@ -127,6 +127,22 @@ def test_twelve_units_publish_the_quartiles_and_mean_but_not_the_tails() -> None
     assert result.average_discount_vs_list == 1 - result.mean
 
 
+def test_a_unit_whose_discount_speaks_for_less_than_95_percent_of_its_spend_stays_out() -> None:
+    """Issue 17: usage without an exact list price leaves M1, so a unit whose priced share is small would enter
+    peers' figures with a discount that describes a sliver of its bill."""
+    population = grid_population(10)
+    assert not is_suppressed(compute(population), "all")
+    # $1000 list, rho 0.70: $700 billed and priced; $40 unpriced is 94.6 % coverage, $36 is 95.1 %.
+    short = population[0].model_copy(
+        update={"usage": population[0].usage.model_copy(update={"unpriced_billed_usd": Decimal(40)})}
+    )
+    enough = population[0].model_copy(
+        update={"usage": population[0].usage.model_copy(update={"unpriced_billed_usd": Decimal(36)})}
+    )
+    assert is_suppressed(compute([short, *population[1:]]), "all")
+    assert not is_suppressed(compute([enough, *population[1:]]), "all")
+
+
 def test_ineligible_units_do_not_pad_a_bucket() -> None:
     tiny = UsageFigures(
         billed_usd=Decimal(150),
