@@ -6,7 +6,9 @@ So token rows carry ``ConsumedQuantity`` only; the model's costs are on one ``mo
 cost not attributed to any model (tools, storage, cost lines without a model) on an ``(unattributed)/cost`` row, so
 ``BilledCost`` sums to what the providers billed. Per-token-type costs, service tiers and API keys are not stored.
 A provider-day whose bill could not be read (cost source ``estimated``) has no ``BilledCost``: its cost rows carry
-``ListCost`` only and say so in ``ChargeDescription``.
+``ListCost`` only and say so in ``ChargeDescription``. ``x_PriceCoverage`` (a FOCUS custom column) is, on cost
+rows, the provider-day's share of billed token spend that has an exact list price: billed cost of usage without one
+is left out of the discount vs list (``shared.domain.reconcile``).
 
 ADR 0016: credits and adjustments are on their own ``(credits)/cost`` row (not in ``(unattributed)``); a provider-day
 whose usage is in but whose bill is not yet has empty ``BilledCost`` on its cost rows ("cost not billed yet"), and a
@@ -16,14 +18,13 @@ never a $0 figure.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 
 from shared.domain.coverage import DayState
-from shared.domain.snapshot import UsageSnapshot
+from shared.domain.csv_safe import write_csv
+from shared.domain.snapshot import UsageSnapshot, coverage
 from shared.domain.snapshot_parts import ProviderPart
 from shared.domain.usage import CostSource
 from shared.domain.usage_tally import Tally, plain_decimal
@@ -41,6 +42,7 @@ COLUMNS = (
     "ListCost",
     "BilledCost",
     "BillingCurrency",
+    "x_PriceCoverage",
 )
 UNATTRIBUTED = "(unattributed)"
 CREDITS = "(credits)"
@@ -89,13 +91,16 @@ def focus_rows(
     return rows
 
 
-def _part_rows(base: dict[str, str], part: ProviderPart) -> list[dict[str, str]]:
+def _part_rows(period: dict[str, str], part: ProviderPart) -> list[dict[str, str]]:
     rows = []
-    unbilled = part.cost_source is CostSource.ESTIMATED or part.pending_days > 0
+    estimated = part.cost_source is CostSource.ESTIMATED
+    unbilled = estimated or part.pending_days > 0
+    share = coverage(part.comparison)
+    base = {**period, "x_PriceCoverage": "" if share is None or estimated else plain_decimal(share.normalize())}
     for model, tally in sorted(part.by_model.items()):
         for meter, quantity in _meters(tally):
             if quantity:
-                rows.append(_row(base, model, meter, quantity=quantity))
+                rows.append(_row(base, model, meter, quantity=quantity) | {"x_PriceCoverage": ""})
         billed = None if unbilled else tally.cost_usd
         row = _row(base, model, "cost", list_cost=tally.list_cost_usd, billed=billed)
         if part.pending_days:
@@ -111,7 +116,7 @@ def _part_rows(base: dict[str, str], part: ProviderPart) -> list[dict[str, str]]
 
 def _missing_row(base: dict[str, str], state: DayState) -> dict[str, str]:
     reason = "never available from the provider" if state is DayState.NEVER_AVAILABLE else "being repaired"
-    row = _row(base, MISSING, "cost")
+    row = _row(base, MISSING, "cost") | {"x_PriceCoverage": ""}
     row["ChargeDescription"] = f"not synced: the provider's day could not be read ({reason}); not $0"
     return row
 
@@ -142,8 +147,4 @@ def _row(
 
 
 def to_csv(rows: Iterable[dict[str, str]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    return write_csv(COLUMNS, rows)

@@ -11,7 +11,9 @@ The order is what guarantees that nothing is stored on any failure:
    ``provider_key_missing_scopes``; Google billing export table unreadable → 400 ``billing_export_unreadable``;
    every other Google refusal keeps its own code and hint (``shared.adapters.google_errors``, README table);
    unreachable, 5xx, 429 or slower than ``provider_validation_timeout_s`` → 503 ``provider_unavailable``
-   (retryable). A rotation must stay in the organisation already connected (409 ``provider_org_mismatch``).
+   (retryable). A rotation must stay in the organisation already connected (409 ``provider_org_mismatch``). The
+   organisation's verified identifiers are recorded as ``org_keys`` (the peer benchmark counts an organisation
+   connected to several enterprises once, ADR 0019).
 3. **Secret Manager**: the key becomes the newest version of the (enterprise, provider) secret.
 4. **Firestore**, in one transaction: the public ``providers.<p>`` state, the private key record naming the version
    and the audit entry (``connect`` or ``rotate``). If it fails, the version just added is destroyed.
@@ -55,7 +57,7 @@ from shared.domain.backfill import (
     backfill_tasks,
 )
 from shared.domain.enterprise import ProviderName, ProviderState, ProviderStatus
-from shared.domain.provider_keys import ProviderKeyRecord, check_key_shape, display_name, key_id_for
+from shared.domain.provider_keys import ProviderKeyRecord, check_key_shape, display_name, key_id_for, org_keys_for
 from shared.domain.secret_naming import secret_id_for, secret_labels
 from shared.domain.usage import OrgIdentity, Provider
 from shared.errors import (
@@ -173,6 +175,7 @@ class ConnectProvider:
             service_account_email=identity.principal if provider is ProviderName.GOOGLE else None,
             project_ids=list(identity.projects) if provider is ProviderName.GOOGLE else None,
             billing_export_connected=identity.billing_export if provider is ProviderName.GOOGLE else None,
+            org_keys=org_keys_for(provider, identity),
         )
         action = AuditAction.ROTATE if previous else AuditAction.CONNECT
         entry = AuditEntry(

@@ -17,7 +17,8 @@ from datetime import timedelta
 from typing import Literal
 
 from shared.config import Settings
-from shared.domain.enterprise import Enterprise, Role
+from shared.domain.enterprise import Enterprise
+from shared.domain.members import report_recipients
 from shared.domain.report_delivery import ReportRecord, after_failure, after_send, skipped
 from shared.errors import DependencyUnavailable, PlatformError
 from shared.ports import BenchmarkStore, Clock, CoverageStore, EnterpriseStore, Mailer, ReportLog, SnapshotStore
@@ -43,11 +44,8 @@ class SendResult:
 
 
 def recipients_of(enterprise: Enterprise) -> list[str]:
-    """``settings.report_recipients``, or the admins' addresses when the list is empty; lower-cased, unique."""
-    chosen = [str(r) for r in enterprise.settings.report_recipients] or [
-        m.email for m in enterprise.members.values() if m.role is Role.ADMIN and m.email
-    ]
-    return sorted({address.strip().lower() for address in chosen})
+    """``settings.report_recipients`` that are members, or the admins' addresses (``members.report_recipients``)."""
+    return report_recipients(enterprise)
 
 
 @dataclass

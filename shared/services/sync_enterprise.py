@@ -46,6 +46,7 @@ from shared.domain.backfill import (
 )
 from shared.domain.enterprise import Enterprise, ProviderName, ProviderStatus
 from shared.domain.provider_keys import ProviderKeyRecord
+from shared.domain.secret_naming import is_version_of
 from shared.domain.usage import Provider, ProviderPull
 from shared.errors import (
     DependencyUnavailable,
@@ -232,6 +233,13 @@ class SyncEnterprise:
                     continue
                 self._resume_backfill(enterprise.id, provider, record)
                 ref = SecretVersionRef(record.secret_version)
+                if not is_version_of(ref.name, enterprise.id, provider.value):
+                    log.error(
+                        "key record names another secret",
+                        extra={"enterprise_id": enterprise.id, "provider": provider.value},
+                    )
+                    report.providers[provider.value] = ProviderResult(Outcome.KEY_UNAVAILABLE, "secret_name_mismatch")
+                    continue
                 record_key_read(self._audit_log, self._clock, enterprise.id, provider, ref, read_id=read_id)
                 keys[provider] = _Key(ref, self._secrets.access(ref))
             except NotFound as e:

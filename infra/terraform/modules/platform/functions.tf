@@ -147,15 +147,26 @@ resource "terraform_data" "invoker_check_disabled" {
   }
 }
 
-# An internal function may be invoked only by the invoker identity of its trigger.
-resource "google_cloud_run_service_iam_member" "internal_invoker" {
-  for_each = local.internal_functions
+# A scheduled function may be invoked only by the scheduler invoker; a task-triggered function only by its own
+# invoker, the identity its queue's tasks carry (Settings.task_invokers).
+resource "google_cloud_run_service_iam_member" "scheduler_invoker" {
+  for_each = local.scheduler_functions
 
   project  = var.project_id
   location = var.region
   service  = local.run_service_names[each.key]
   role     = "roles/run.invoker"
-  member   = "serviceAccount:${google_service_account.platform[local.invoker_for_trigger[each.value.trigger]].email}"
+  member   = "serviceAccount:${google_service_account.platform["scheduler-invoker"].email}"
+}
+
+resource "google_cloud_run_service_iam_member" "task_invoker" {
+  for_each = local.task_invokers
+
+  project  = var.project_id
+  location = var.region
+  service  = local.run_service_names[each.key]
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.platform[each.value].email}"
 }
 
 # The code derives task URLs and OIDC audiences from FUNCTION_BASE_URL; warn if Google serves a function elsewhere.

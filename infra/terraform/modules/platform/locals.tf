@@ -13,10 +13,14 @@ locals {
   public_functions   = { for name, f in local.functions : name => f if f.trigger == "public" }
   internal_functions = { for name, f in local.functions : name => f if f.trigger != "public" }
 
-  # Who may call an internal function, by its trigger.
-  invoker_for_trigger = {
-    scheduler = "scheduler-invoker"
-    tasks     = "tasks-invoker"
+  # Who may call an internal function: the scheduler invoker for scheduled functions, and for each task-triggered
+  # function its own invoker (iam.tf). A task function missing here fails tests/integration/test_infra.py.
+  scheduler_functions = { for name, f in local.functions : name => f if f.trigger == "scheduler" }
+  task_invokers = {
+    sync_worker      = "invoker-sync-worker"
+    report_worker    = "invoker-report-worker"
+    enterprise_erase = "invoker-enterprise-erase"
+    key_retire       = "invoker-key-retire"
   }
 
   # Cloud Functions gen2 serves every function at {base}/{name}; the code computes OIDC audiences and task URLs
@@ -38,7 +42,7 @@ locals {
     PUBLIC_BASE_URL           = var.public_base_url
     SITE_SETTINGS_URL         = var.site_settings_url
     SCHEDULER_SERVICE_ACCOUNT = google_service_account.platform["scheduler-invoker"].email
-    TASKS_SERVICE_ACCOUNT     = google_service_account.platform["tasks-invoker"].email
+    TASK_INVOKERS             = jsonencode({ for name, account in local.task_invokers : name => google_service_account.platform[account].email })
     FUNCTION_BASE_URL         = local.function_base_url
     SYNC_QUEUE                = google_cloud_tasks_queue.queue["usage-sync"].name
     REPORTS_QUEUE             = google_cloud_tasks_queue.queue["monthly-reports"].name

@@ -50,8 +50,6 @@ locals {
     }
   }
 
-  task_creators = toset(flatten([for q in local.queues : q.enqueuers]))
-
   queue_enqueuers = {
     for pair in flatten([
       for name, q in local.queues : [for account in q.enqueuers : { queue = name, account = account }]

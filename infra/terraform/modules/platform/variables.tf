@@ -123,9 +123,21 @@ variable "secret_replica_locations" {
 }
 
 variable "security_policy" {
-  description = "Optional Cloud Armor security policy (self link) attached to the front door's backends."
+  description = "A Cloud Armor security policy (self link) of your own for the front door's backends; default: the module's per-IP rate limits (armor.tf)."
   type        = string
   default     = null
+}
+
+variable "armor_requests_per_minute" {
+  description = "Cloud Armor: requests per minute one client IP may send to the front door before getting 429."
+  type        = number
+  default     = 300
+}
+
+variable "armor_connect_requests_per_minute" {
+  description = "Cloud Armor: provider connect requests per minute from one client IP before 429."
+  type        = number
+  default     = 10
 }
 
 variable "deletion_protection" {
