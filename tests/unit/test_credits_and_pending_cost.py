@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -17,17 +17,17 @@ import pytest
 
 from devstack.benchmark_seed import part
 from shared.config import Settings
-from shared.domain.benchmark_models import BenchmarkDocument
+from shared.domain.benchmark_units import UnitIdentity
 from shared.domain.enterprise import Industry
 from shared.domain.normalise import DayPart, RawUsage, build_day
 from shared.domain.snapshot import build_snapshot
-from shared.domain.snapshot_parts import ProviderPart, provider_part
+from shared.domain.snapshot_parts import provider_part
 from shared.domain.usage import ContextBand, CostKind, CostLine, Provider, ProviderDay, ServiceTier, TokenType
 from shared.domain.usage_month import rollup_month
 from shared.domain.usage_tally import Comparison
 from shared.domain.usage_view import UsageReport, usage_report
-from shared.ports import BenchmarkParticipant
 from shared.services.aggregate_benchmarks import aggregate_benchmarks
+from tests.support.fake_benchmarks import FakeBenchmarkStore
 from tests.support.fakes import FixedClock
 
 DAY, NEXT = date(2026, 11, 2), date(2026, 11, 3)
@@ -134,40 +134,25 @@ def test_usage_billed_elsewhere_or_worth_under_a_cent_is_not_pending() -> None:
     assert not priority.cost_pending  # Priority Tier is billed outside the cost report (provider-apis.md §2)
 
 
-class _Benchmarks:
-    """A benchmark store over fixed monthly parts (the aggregation's port)."""
-
-    def __init__(self, parts: dict[str, dict[str, ProviderPart]]) -> None:
-        self._parts = parts
-        self.documents: dict[str, BenchmarkDocument] = {}
-
-    def participants(self, *, page_size: int) -> Iterator[list[BenchmarkParticipant]]:
-        yield [BenchmarkParticipant(e, Industry.TECHNOLOGY) for e in sorted(self._parts)]
-
-    def month_parts(self, enterprise_ids: Sequence[str], month: str) -> dict[str, dict[str, ProviderPart]]:
-        return {e: self._parts[e] for e in enterprise_ids}
-
-    def put(self, document: BenchmarkDocument) -> None:
-        self.documents[document.month] = document
-
-    def get(self, month: str) -> BenchmarkDocument | None:
-        return self.documents.get(month)
-
-    def latest(self) -> BenchmarkDocument | None:
-        return None
-
-
 def test_one_enterprise_with_invalid_figures_is_skipped_and_the_month_is_still_published(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    good = {f"ent_{i:02d}": {"openai": part("1000", "1400", 60_000_000, 20_000_000, "600")} for i in range(12)}
+    store = FakeBenchmarkStore()
+    month = "2026-11"
+    for i in range(12):
+        eid = f"ent_{i:02d}"
+        keys = {Provider.OPENAI: frozenset({f"openai:org:{eid}"})}
+        store.participant_list.append(UnitIdentity(eid, Industry.TECHNOLOGY, keys, frozenset({f"{eid}.example"})))
+        store.parts.setdefault(month, {})[eid] = {"openai": part("1000", "1400", 60_000_000, 20_000_000, "600")}
     # A rollup written before credits were told apart: a grant made its comparable bill negative.
     broken = part("1000", "1400", 60_000_000, 20_000_000, "600")
     broken = broken.model_copy(update={"comparison": Comparison(billed_usd=Decimal("-200"), list_usd=Decimal(1400))})
-    store = _Benchmarks({**good, "ent_broken": {"openai": broken}})
-    settings = Settings(project_id="demo-test")
+    keys = {Provider.OPENAI: frozenset({"openai:org:ent_broken"})}
+    store.participant_list.append(UnitIdentity("ent_broken", Industry.TECHNOLOGY, keys, frozenset({"broken.example"})))
+    store.parts[month]["ent_broken"] = {"openai": broken}
+    settings = Settings(project_id="demo-test", benchmark_noise_key="credits-test-key")
     now = FixedClock(datetime(2026, 12, 10, tzinfo=UTC))
-    result = aggregate_benchmarks(store, now, settings, "2026-11")  # type: ignore[arg-type]
+    result = aggregate_benchmarks(store, now, settings, month)
     assert result.status == "published"
     assert result.units == 12
     skipped = [r for r in caplog.records if r.getMessage() == "benchmark unit skipped: invalid figures"]
