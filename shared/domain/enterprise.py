@@ -37,6 +37,7 @@ class ProviderName(enum.StrEnum):
     OPENAI = "openai"
     ANTHROPIC = "anthropic"
     GOOGLE = "google"
+    BEDROCK = "bedrock"
 
 
 class ProviderStatus(enum.StrEnum):
@@ -101,6 +102,12 @@ class ProviderState(BaseModel):
     """Google: the projects whose Gemini usage is read."""
     billing_export_connected: bool | None = None
     """Google: whether costs come from the Cloud Billing export (billed) or from list prices (estimated)."""
+    role_arn: str | None = None
+    """Bedrock: the IAM role the platform assumes (empty with the access-key fallback)."""
+    aws_regions: list[str] | None = None
+    """Bedrock: the regions whose usage is read."""
+    cost_explorer_connected: bool | None = None
+    """Bedrock: whether costs come from Cost Explorer (billed) or from list prices (estimated)."""
 
 
 class Enterprise(BaseModel):

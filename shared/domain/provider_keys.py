@@ -20,6 +20,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from shared.domain.bedrock_connection import parse_connection as parse_bedrock_connection
 from shared.domain.enterprise import ProviderName
 from shared.domain.google_connection import parse_connection
 from shared.errors import InvalidInput
@@ -31,13 +32,19 @@ _PROJECT_PREFIXES = {
     ProviderName.OPENAI: ("sk-proj-", "sk-svcacct-"),
     ProviderName.ANTHROPIC: ("sk-ant-api",),
 }
-_DISPLAY = {ProviderName.OPENAI: "OpenAI", ProviderName.ANTHROPIC: "Anthropic", ProviderName.GOOGLE: "Google"}
+_DISPLAY = {
+    ProviderName.OPENAI: "OpenAI",
+    ProviderName.ANTHROPIC: "Anthropic",
+    ProviderName.GOOGLE: "Google",
+    ProviderName.BEDROCK: "Amazon Bedrock",
+}
 _WHERE_TO_CREATE = {
     ProviderName.OPENAI: "create one under Organization settings → Admin keys on platform.openai.com",
     ProviderName.ANTHROPIC: "create one under Settings → Admin keys in the Claude Console",
 }
-CONNECTABLE = frozenset({*_ADMIN_PREFIX, ProviderName.GOOGLE})
-"""Providers that can be connected (OpenAI and Anthropic with admin keys, Google with a service-account key)."""
+CONNECTABLE = frozenset({*_ADMIN_PREFIX, ProviderName.GOOGLE, ProviderName.BEDROCK})
+"""Providers that can be connected (OpenAI and Anthropic with admin keys, Google with a service-account key, Amazon
+Bedrock with an IAM role or an access key)."""
 
 
 def display_name(provider: ProviderName) -> str:
@@ -53,6 +60,8 @@ def check_key_shape(provider: ProviderName, key: SecretStr) -> SecretStr:
     """
     if provider is ProviderName.GOOGLE:
         return parse_connection(key).to_secret()
+    if provider is ProviderName.BEDROCK:
+        return parse_bedrock_connection(key).to_secret()
     return check_admin_key_shape(provider, key)
 
 
