@@ -180,3 +180,19 @@ def test_aws_refusals_keep_their_code_and_hint_and_nothing_is_stored(
     assert hint_words in body["detail"]
     assert secret_id_for(ENTERPRISE_ID, "bedrock") not in world.secrets.secret_ids()
     assert [(e.action, e.code) for e in world.audit.of(ENTERPRISE_ID)] == [(AuditAction.VALIDATE_FAILED, code)]
+
+
+def test_a_role_that_stops_working_marks_bedrock_key_failed_and_tells_the_admins_what_to_restore(
+    world: ConnectWorld,
+) -> None:
+    world.sources.admit(stored(role_arn=ROLE), identity())
+    assert _call(_app(world), "POST", CONNECT, {"role_arn": ROLE, "regions": ["us-east-1"]})[0] == 201
+    refused = ProviderAuthError("AccessDenied", provider="bedrock", code="aws_role_not_assumable", hint="paste it")
+
+    assert world.key_health().record_key_failure(ENTERPRISE_ID, BEDROCK, refused)
+
+    state = world.enterprise().providers[BEDROCK]
+    assert (state.status, state.last_error) == (ProviderStatus.KEY_FAILED, "aws_role_not_assumable")
+    [mail] = world.mailer.sent
+    assert "Amazon Bedrock IAM role" in mail["Subject"]
+    assert "can no longer be assumed" in mail.get_content()
