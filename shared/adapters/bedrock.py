@@ -19,18 +19,17 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 import httpx
 from pydantic import SecretStr
 
-from shared.adapters.aws_errors import api_error, error_code, error_message
-from shared.adapters.aws_sigv4 import AwsCredentials, SigV4Auth
+from shared.adapters.aws_json import CLOUDWATCH, COST_EXPLORER, COST_EXPLORER_REGION, AwsJson
+from shared.adapters.aws_sigv4 import AwsCredentials
 from shared.adapters.aws_sts import assume_role
 from shared.adapters.google_identity import IdentityTokens, identity_tokens
-from shared.adapters.provider_http import JsonResponse, ProviderHttp, RetryPolicy, Sleep, run_all
+from shared.adapters.provider_http import RetryPolicy, Sleep, run_all
 from shared.adapters.report_pager import days_of
 from shared.config import Settings
 from shared.domain.bedrock_connection import BedrockConnection, parse_connection
@@ -38,10 +37,8 @@ from shared.domain.bedrock_usage import NAMESPACE, MetricDays, cost_lines, metri
 from shared.domain.normalise import DayFailure, DayPart, build_day
 from shared.domain.pricing import PRICE_DATA_VERSION
 from shared.domain.usage import CostLine, CostSource, OrgIdentity, Provider, ProviderPull
-from shared.errors import InvalidInput, ProviderError, ProviderResponseError
+from shared.errors import InvalidInput, ProviderResponseError
 
-CLOUDWATCH = ("monitoring", "GraniteServiceVersion20100801", "application/x-amz-json-1.0")
-COST_EXPLORER = ("ce", "AWSInsightsIndexService", "application/x-amz-json-1.1")
 MAX_QUERIES = 500
 """GetMetricData's limit of queries per request."""
 MAX_PAGES = 200
@@ -71,12 +68,14 @@ class BedrockUsage:
             timeout=policy.timeout, limits=httpx.Limits(max_connections=policy.concurrency)
         )
         self._owns_client = http is None
-        self._policy, self._sleep, self._rng = policy, sleep, rng
         self._identity = identity or identity_tokens(settings, self._client)
         self._credentials: AwsCredentials | None = None
         self._account_id: str | None = self._connection.account_id
         self._lock = asyncio.Lock()
         self._pages: list[dict[str, Any]] = []
+        self._aws = AwsJson(
+            self._client, settings, self._session, policy=policy, sleep=sleep, rng=rng, pages=self._pages
+        )
 
     def __repr__(self) -> str:
         return f"BedrockUsage({self._connection!r})"
@@ -178,7 +177,7 @@ class BedrockUsage:
         found: set[str] = set()
         body: dict[str, Any] = {"Namespace": NAMESPACE, "MetricName": "InputTokenCount"}
         for _ in range(MAX_PAGES):
-            page = await self._call(CLOUDWATCH, region, "ListMetrics", body, "cloudwatch:ListMetrics")
+            page = await self._aws.call(CLOUDWATCH, region, "ListMetrics", body, "cloudwatch:ListMetrics")
             found |= model_ids(page.body.get("Metrics") or [])
             token = page.body.get("NextToken")
             if not token or first_page_only:
@@ -198,7 +197,7 @@ class BedrockUsage:
         }
         results: list[dict[str, Any]] = []
         for _ in range(MAX_PAGES):
-            page = await self._call(CLOUDWATCH, region, "GetMetricData", body, METRICS_PERMISSION)
+            page = await self._aws.call(CLOUDWATCH, region, "GetMetricData", body, METRICS_PERMISSION)
             results += page.body.get("MetricDataResults") or []
             token = page.body.get("NextToken")
             if not token:
@@ -220,7 +219,9 @@ class BedrockUsage:
     async def _costs(self, start: date, end: date) -> list[dict[str, Any]]:
         period = {"Start": start.isoformat(), "End": end.isoformat()}
         lookup = {"TimePeriod": period, "Dimension": "SERVICE", "SearchString": "Bedrock", "Context": "COST_AND_USAGE"}
-        values = await self._call(COST_EXPLORER, "us-east-1", "GetDimensionValues", lookup, "ce:GetDimensionValues")
+        values = await self._aws.call(
+            COST_EXPLORER, COST_EXPLORER_REGION, "GetDimensionValues", lookup, "ce:GetDimensionValues"
+        )
         services = sorted({str(v.get("Value")) for v in values.body.get("DimensionValues") or [] if v.get("Value")})
         if not services:
             return [{"TimePeriod": {"Start": d.isoformat()}, "Groups": []} for d in days_of(start, end)]
@@ -233,7 +234,7 @@ class BedrockUsage:
         }
         results: list[dict[str, Any]] = []
         for _ in range(MAX_PAGES):
-            page = await self._call(COST_EXPLORER, "us-east-1", "GetCostAndUsage", body, COST_PERMISSION)
+            page = await self._aws.call(COST_EXPLORER, COST_EXPLORER_REGION, "GetCostAndUsage", body, COST_PERMISSION)
             results += page.body.get("ResultsByTime") or []
             token = page.body.get("NextPageToken")
             if not token:
@@ -241,35 +242,7 @@ class BedrockUsage:
             body = {**body, "NextPageToken": token}
         raise ProviderResponseError("Cost Explorer did not stop paging", provider="bedrock")
 
-    # --- plumbing ------------------------------------------------------------------------------------------------
-
-    async def _call(
-        self, api: tuple[str, str, str], region: str, operation: str, body: Mapping[str, Any], action: str
-    ) -> JsonResponse:
-        service, prefix, content_type = api
-        credentials = await self._session()
-        if service == "monitoring":
-            base = self._settings.aws_cloudwatch_url.replace("{region}", region)
-        else:
-            base = self._settings.aws_cost_explorer_url
-
-        def explain(status: int, error_body: Any, message: str) -> ProviderError | None:
-            return api_error(service, action, error_code(error_body), error_message(error_body), message)
-
-        http = ProviderHttp(
-            Provider.BEDROCK,
-            base,
-            dict,
-            http=self._client,
-            policy=self._policy,
-            sleep=self._sleep,
-            rng=self._rng,
-            auth=SigV4Auth(credentials, region=region, service=service),
-        )
-        headers = {"Content-Type": content_type, "X-Amz-Target": f"{prefix}.{operation}"}
-        page = await http.post_json("/", json_body=dict(body), headers=headers, explain=explain)
-        self._pages.append({"endpoint": f"{service}:{operation}", "region": region, "body": page.raw})
-        return page
+    # --- credentials ---------------------------------------------------------------------------------------------
 
     async def _session(self) -> AwsCredentials:
         async with self._lock:
