@@ -32,6 +32,7 @@ Each rule enforced here is a documented one:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -48,9 +49,11 @@ from devstack.provider_sim import aws_data
 from devstack.provider_sim.aws_auth import Refused, assume_role, authenticate, denied, json_error, target
 from devstack.provider_sim.aws_data import BedrockAccount
 from devstack.provider_sim.aws_state import AwsSim, Session
-from devstack.provider_sim.simulator import ProviderSimulator
+from devstack.provider_sim.models import RequestRecord
+from devstack.provider_sim.simulator import ProviderSimulator, fingerprint
 
 _QUERY_ID = re.compile(r"[a-z][a-zA-Z0-9_]*")
+_AUTH_KEY = re.compile(r"Credential=([A-Z0-9]+)/")
 LISTED_DAYS = 14
 
 
@@ -223,11 +226,36 @@ def _amount(value: Decimal) -> str:
 def _endpoint(
     sim: ProviderSimulator, handle: Callable[[Request], Awaitable[Response]]
 ) -> Callable[[Request], Awaitable[Response]]:
+    """Faults first (an overload is AWS's ``ThrottlingException``/``Throttling``, HTTP 400; a server error is the
+    knob's 5xx), then the handler; every request is logged with a fingerprint of the access key id that signed it."""
+
     async def run(request: Request) -> Response:
-        try:
-            return await handle(request)
-        except Refused as e:
-            return e.response
+        decision = sim.decide_faults("bedrock")
+        if decision.delay_s:
+            await asyncio.sleep(decision.delay_s)
+        if decision.status == 429:
+            response = json_error(400, "ThrottlingException", "Rate exceeded")
+        elif decision.status is not None:
+            response = json_error(decision.status, "InternalFailure", "The request processing has failed")
+        else:
+            try:
+                response = await handle(request)
+            except Refused as e:
+                response = e.response
+        signer = _AUTH_KEY.search(request.headers.get("authorization", ""))
+        path = request.url.path
+        sim.record(
+            RequestRecord(
+                provider="bedrock",
+                method=request.method,
+                path=path[path.index("/aws") + len("/aws") :] if "/aws" in path else path,
+                query={"target": [request.headers.get("x-amz-target", "")]},
+                status=response.status_code,
+                key_fingerprint=fingerprint(signer[1]) if signer else None,
+                at=sim.now(),
+            )
+        )
+        return response
 
     return run
 

@@ -15,14 +15,20 @@ from decimal import Decimal
 import pytest
 from pydantic import SecretStr
 
-from devstack.provider_sim import RunningSimulator, serve
+from devstack.provider_sim import Faults, RunningSimulator, serve
 from devstack.provider_sim.simulator import ProviderSimulator
 from shared.adapters.bedrock import BedrockUsage
 from shared.adapters.provider_http import RetryPolicy
 from shared.config import Settings
 from shared.domain.bedrock_connection import bundle
 from shared.domain.usage import CostSource, DayStatus, OrgIdentity, ProviderPull
-from shared.errors import InvalidInput, ProviderAuthError, ProviderError, ProviderPermissionError
+from shared.errors import (
+    InvalidInput,
+    ProviderAuthError,
+    ProviderError,
+    ProviderPermissionError,
+    ProviderRateLimited,
+)
 from tests.support.bedrock_sim import bedrock_account, connection
 
 TODAY = datetime.now(UTC).date()
@@ -58,9 +64,11 @@ def _settings(running: RunningSimulator) -> Settings:
     return Settings(firebase_auth_emulator_host="127.0.0.1:9099", **env)  # type: ignore[arg-type]
 
 
-def _pull(running: RunningSimulator, key: SecretStr, start: date = START, end: date = TODAY) -> ProviderPull:
+def _pull(
+    running: RunningSimulator, key: SecretStr, start: date = START, end: date = TODAY, policy: RetryPolicy = POLICY
+) -> ProviderPull:
     async def go() -> ProviderPull:
-        async with BedrockUsage(key, settings=_settings(running), policy=POLICY) as source:
+        async with BedrockUsage(key, settings=_settings(running), policy=policy) as source:
             return await source.pull(start, end)
 
     return asyncio.run(go())
@@ -166,3 +174,33 @@ def test_a_deleted_access_key_is_an_invalid_key(running: RunningSimulator) -> No
     with pytest.raises(ProviderAuthError) as caught:
         _validate(running, key)
     assert caught.value.code == "provider_key_invalid"
+
+
+def test_server_errors_are_retried_and_throttling_is_transient(running: RunningSimulator) -> None:
+    """CloudWatch and Cost Explorer answer overload with ``ThrottlingException`` (HTTP 400, Common Errors)."""
+    key = connection("ent_bedrock_acme")
+    day = TODAY - timedelta(days=2)
+    try:
+        # Every 4th request fails. The count restarts with the knobs, so STS (asked once: a failure there retries the
+        # sync task) is request 1; every CloudWatch and Cost Explorer failure is retried.
+        running.sim.set_faults(Faults(provider="bedrock", error_every_n=4, error_status=503))
+        patient = RetryPolicy(max_retries=4, backoff_base_s=0.001, backoff_max_s=0.01, concurrency=1)
+        pull = _pull(running, key, day, day + timedelta(days=1), patient)
+        assert pull.failed_days == ()
+        assert pull.days[day].billed_usd.quantize(CENT) == running.sim.bedrock_truth(
+            "111122223333", day
+        ).billed_usd.quantize(CENT)
+        running.sim.set_faults(Faults(provider="bedrock", rate_limit_every_n=2))
+        with pytest.raises(ProviderRateLimited) as caught:
+            _pull(running, key, day, day + timedelta(days=1))
+        assert caught.value.transient
+    finally:
+        running.sim.set_faults(Faults())
+
+
+def test_the_simulator_logs_who_signed_never_a_secret(running: RunningSimulator) -> None:
+    running.sim.reset_log()
+    _pull(running, connection("ent_bedrock_acme"), TODAY - timedelta(days=1))
+    records = [r for r in running.sim.requests if r.provider == "bedrock"]
+    assert {r.path for r in records} == {"/sts", "/monitoring/us-east-1/", "/monitoring/eu-central-1/", "/ce/"}
+    assert all(r.key_fingerprint for r in records if r.path != "/sts")
