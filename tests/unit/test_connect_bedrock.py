@@ -147,13 +147,14 @@ def test_a_rotation_to_the_access_key_fallback_keeps_the_account_and_the_key_sta
         ({"regions": ["us-east-1"]}, "invalid_aws_credentials"),
     ],
 )
-def test_a_wrong_request_is_refused_before_any_aws_call_and_audited(
+def test_a_wrong_request_is_refused_before_any_aws_call_and_nothing_is_stored(
     world: ConnectWorld, body: dict[str, Any], code: str
 ) -> None:
     status, answer, _ = _call(_app(world), "POST", CONNECT, body)
     assert (status, answer["code"]) == (400, code)
     assert world.sources.validations == []
     assert BEDROCK not in world.enterprise().providers
+    assert secret_id_for(ENTERPRISE_ID, "bedrock") not in world.secrets.secret_ids()
 
 
 @pytest.mark.parametrize(
