@@ -68,10 +68,12 @@ trigger: setup ## Fire a scheduled job on the running local stack now: make trig
 	@PYTHONPATH=. $(PY) -m devstack.scheduler trigger "$(JOB)"
 
 .PHONY: bench
-bench: setup ## Performance report: sync fan-out, worker time vs floor, I/O per enterprise-day, benchmark aggregation
+bench: setup ## Performance report: sync fan-out, worker time vs floor, I/O per enterprise-day, benchmark aggregation, API load, capacity model
 	PYTHONPATH=. $(PY) -m devstack.bench_sync
 	PYTHONPATH=. $(PY) -m devstack.bench_benchmarks
 	PYTHONPATH=. $(PY) -m devstack.bench_usage_api
+	PYTHONPATH=. $(PY) -m devstack.bench_api_load
+	PYTHONPATH=. $(PY) -m devstack.bench_capacity
 
 ENV ?= example
 

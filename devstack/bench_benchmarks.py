@@ -33,7 +33,7 @@ def _peers(n: int) -> list[SeedEnterprise]:
     industries = list(Industry)
     peers = []
     for i in range(n):
-        ratio = Decimal("0.40") + Decimal(i % 57) / 100
+        ratio = Decimal("0.4003") + Decimal(i % 57) / 100  # off the 2-s.f. grid, as real ratios are
         billed = Decimal(500 + (i * 37) % 9000) * ratio
         listed = str(billed / ratio)
         parts = {"openai": part(str(billed), listed, 50_000_000 + i, 5_000_000, str(billed * Decimal("0.6")))}

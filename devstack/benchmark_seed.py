@@ -14,7 +14,16 @@ from typing import Any
 
 from shared.adapters.firestore_enterprises import ENTERPRISES, enterprise_doc
 from shared.adapters.firestore_snapshots import MONTHS, stored
-from shared.domain.enterprise import Enterprise, EnterpriseSettings, Industry, Member, Role
+from shared.domain.enterprise import (
+    Enterprise,
+    EnterpriseSettings,
+    Industry,
+    Member,
+    ProviderName,
+    ProviderState,
+    ProviderStatus,
+    Role,
+)
 from shared.domain.snapshot import IndexLevel, expiry, view_fields
 from shared.domain.snapshot_parts import ProviderPart
 from shared.domain.usage_month import UsageMonth, month_bounds
@@ -63,13 +72,24 @@ class SeedEnterprise:
     admin_email: str | None = None
     index: Decimal | None = None
     extra_members: Mapping[str, Role] = field(default_factory=dict)
+    org: str | None = None
+    """The provider organisation connected (default: one of its own per enterprise), recorded as verified."""
 
 
 def enterprise(seed: SeedEnterprise) -> Enterprise:
     from devstack.tokens import uid_for_email
 
     emails = {seed.admin_email or f"admin@{seed.enterprise_id}.example": Role.ADMIN, **seed.extra_members}
-    members = {uid_for_email(e): Member(email=e, role=r, added_at=CREATED) for e, r in emails.items()}
+    members = {
+        uid_for_email(e): Member(email=e, role=r, added_at=CREATED, email_verified=True) for e, r in emails.items()
+    }
+    org = seed.org or f"org-{seed.enterprise_id}"
+    providers = {
+        ProviderName(name): ProviderState(
+            connected=True, status=ProviderStatus.CONNECTED, org_id=org, org_keys=[f"{name}:org:{org}"]
+        )
+        for name in seed.parts
+    }
     return Enterprise(
         id=seed.enterprise_id,
         name=seed.enterprise_id,
@@ -80,6 +100,7 @@ def enterprise(seed: SeedEnterprise) -> Enterprise:
         settings=EnterpriseSettings(share_anonymous_benchmarks=seed.shares),
         members=members,
         member_uids=sorted(members),
+        providers=providers,
     )
 
 

@@ -66,6 +66,8 @@ class FunctionDef:
     name: str
     source: str
     entry_point: str
+    concurrency: int | None = None
+    """Requests one instance serves at once when deployed; locally functions-framework's THREADS, as deployed."""
 
 
 def built_functions(path: Path = FUNCTIONS_FILE) -> list[FunctionDef]:
@@ -77,7 +79,7 @@ def built_functions(path: Path = FUNCTIONS_FILE) -> list[FunctionDef]:
             continue
         names = {n.name for n in ast.parse(main.read_text()).body if isinstance(n, ast.FunctionDef)}
         if entry["entry_point"] in names:
-            result.append(FunctionDef(entry["name"], entry["source"], entry["entry_point"]))
+            result.append(FunctionDef(entry["name"], entry["source"], entry["entry_point"], entry.get("concurrency")))
     return result
 
 
@@ -251,7 +253,7 @@ def start_stack(project_id: str, ports: Ports) -> Stack:
                     f"--port={port}",
                 ],
                 log_path=LOGS / f"function-{fn.name}.log",
-                env=env,
+                env=env if fn.concurrency is None else {**env, "THREADS": str(fn.concurrency)},
                 cwd=ROOT,
             )
             stack.processes.append(managed)
@@ -281,7 +283,7 @@ def _queues() -> list[str]:
     from shared.config import Settings
 
     settings = Settings()
-    return [settings.sync_queue, settings.reports_queue, settings.erase_queue]
+    return [settings.sync_queue, settings.reports_queue, settings.erase_queue, settings.retire_queue]
 
 
 def _region() -> str:

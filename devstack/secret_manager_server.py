@@ -49,10 +49,26 @@ _STATES = {
 }
 
 
+def _replication(secret: StoredSecret) -> resources.Replication:
+    if secret.replica_locations is None:
+        return resources.Replication(automatic=resources.Replication.Automatic())
+    replicas = [resources.Replication.UserManaged.Replica(location=loc) for loc in secret.replica_locations]
+    return resources.Replication(user_managed=resources.Replication.UserManaged(replicas=replicas))
+
+
+def _replica_locations(replication: resources.Replication) -> list[str] | None:
+    """``None`` for automatic replication, else the user-managed replicas' locations (validated by the state)."""
+    if "user_managed" in replication:
+        return [replica.location for replica in replication.user_managed.replicas]
+    if "automatic" in replication:
+        return None
+    raise SecretManagerError(grpc.StatusCode.INVALID_ARGUMENT, "secret.replication needs automatic or user_managed")
+
+
 def _secret_message(secret: StoredSecret) -> resources.Secret:
     return resources.Secret(
         name=secret.name,
-        replication=resources.Replication(automatic=resources.Replication.Automatic()),
+        replication=_replication(secret),
         labels=secret.labels,
         create_time=secret.create_time,
     )
@@ -79,7 +95,8 @@ class SecretManagerServicer:
     def CreateSecret(self, request: service.CreateSecretRequest) -> resources.Secret:
         if "replication" not in request.secret:
             raise SecretManagerError(grpc.StatusCode.INVALID_ARGUMENT, "secret.replication is required")
-        secret = self.state.create_secret(request.parent, request.secret_id, dict(request.secret.labels))
+        locations = _replica_locations(request.secret.replication)
+        secret = self.state.create_secret(request.parent, request.secret_id, dict(request.secret.labels), locations)
         return _secret_message(secret)
 
     def GetSecret(self, request: service.GetSecretRequest) -> resources.Secret:

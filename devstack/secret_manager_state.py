@@ -7,6 +7,8 @@ It mirrors Secret Manager's semantics so code tested against it behaves the same
   whatever its state (so accessing ``latest`` fails once that version is disabled);
 * a version is ENABLED, DISABLED or DESTROYED; only ENABLED versions can be accessed (``FAILED_PRECONDITION``
   otherwise) and a destroyed version has lost its payload for good;
+* a secret's replication is automatic or user-managed with at least one replica location, fixed at creation
+  (``replica_locations``: ``None`` for automatic);
 * a payload is at most 64 KiB and, if the client sent a CRC32C checksum, it must match (``INVALID_ARGUMENT``).
 
 With a store path the state is persisted after every change, encrypted with Fernet (see
@@ -72,6 +74,8 @@ class StoredSecret:
     labels: dict[str, str]
     create_time: datetime
     versions: list[StoredVersion] = field(default_factory=list)
+    replica_locations: list[str] | None = None
+    """User-managed replicas' locations; ``None`` for automatic replication."""
 
 
 def _now() -> datetime:
@@ -97,8 +101,14 @@ class SecretManagerState:
 
     # --- secrets -------------------------------------------------------------------------------------------
 
-    def create_secret(self, parent: str, secret_id: str, labels: dict[str, str]) -> StoredSecret:
+    def create_secret(
+        self, parent: str, secret_id: str, labels: dict[str, str], replica_locations: list[str] | None = None
+    ) -> StoredSecret:
         _match(_PROJECT, parent, "project")
+        if replica_locations is not None and (not replica_locations or not all(replica_locations)):
+            raise SecretManagerError(
+                grpc.StatusCode.INVALID_ARGUMENT, "user_managed replication needs replicas, each with a location"
+            )
         if not _SECRET_ID.fullmatch(secret_id):
             raise SecretManagerError(grpc.StatusCode.INVALID_ARGUMENT, f"invalid secret id: {secret_id!r}")
         _check_labels(labels)
@@ -106,7 +116,9 @@ class SecretManagerState:
         with self._lock:
             if name in self._secrets:
                 raise SecretManagerError(grpc.StatusCode.ALREADY_EXISTS, f"Secret [{name}] already exists.")
-            secret = StoredSecret(name=name, labels=dict(labels), create_time=_now())
+            secret = StoredSecret(
+                name=name, labels=dict(labels), create_time=_now(), replica_locations=replica_locations
+            )
             self._secrets[name] = secret
             self._save()
             return secret
@@ -219,6 +231,7 @@ def _encode(secrets: dict[str, StoredSecret]) -> dict[str, Any]:
                 "name": s.name,
                 "labels": s.labels,
                 "create_time": s.create_time.isoformat(),
+                "replica_locations": s.replica_locations,
                 "versions": [
                     {
                         "state": v.state.value,
@@ -239,7 +252,10 @@ def _decode(document: dict[str, Any] | None) -> dict[str, StoredSecret]:
     secrets: dict[str, StoredSecret] = {}
     for s in (document or {}).get("secrets", []):
         secret = StoredSecret(
-            name=s["name"], labels=dict(s["labels"]), create_time=datetime.fromisoformat(s["create_time"])
+            name=s["name"],
+            labels=dict(s["labels"]),
+            create_time=datetime.fromisoformat(s["create_time"]),
+            replica_locations=s.get("replica_locations"),  # absent in stores written before it was kept
         )
         for number, v in enumerate(s["versions"], start=1):
             secret.versions.append(

@@ -25,6 +25,7 @@ ROUTER_MODULES: dict[str, str] = {
     "reports": "shared.api.reports_routes",
     "reports_dispatch": "shared.api.reports_dispatch_routes",
     "enterprise_erase": "shared.api.erase_routes",
+    "key_retire": "shared.api.key_retire_routes",
     "retention_sweep": "shared.api.retention_routes",
     "sync_dispatch": "shared.api.sync_dispatch_routes",
     "sync_worker": "shared.api.sync_worker_routes",

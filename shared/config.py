@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     # --- Internal callers (Cloud Scheduler, Cloud Tasks) --------------------------------------------------------
     scheduler_service_account: str = "scheduler-invoker@demo-usage-tracking.iam.gserviceaccount.com"
     tasks_service_account: str = "tasks-invoker@demo-usage-tracking.iam.gserviceaccount.com"
+    """The task invoker of a function ``task_invokers`` does not name (the local stack and tests use this one)."""
+    task_invokers: dict[str, str] = Field(default_factory=dict)
+    """Task-triggered function → the only identity whose OIDC tokens it accepts and that its tasks are sent as
+    (``TASK_INVOKERS``, JSON; Terraform sets one service account per function). When set, tasks are only ever sent
+    to the functions it names: a task's target URL is pinned by configuration, never by a caller's input."""
     internal_audience: str | None = None
     """OIDC audience expected on internal calls; defaults to the called function's URL."""
     function_base_url: str = "http://127.0.0.1:8080"
@@ -69,10 +74,33 @@ class Settings(BaseSettings):
     reports_queue: str = "monthly-reports"
     erase_queue: str = "enterprise-erase"
     """Queue of ``enterprise_erase`` tasks (one per erasure request)."""
+    retire_queue: str = "key-retire"
+    """Queue of ``key_retire`` tasks: one per rotated key, delivered ``superseded_version_grace_days`` later."""
+    task_max_attempts: dict[str, int] = Field(
+        default_factory=lambda: {"usage-sync": 8, "monthly-reports": 6, "enterprise-erase": 50, "key-retire": 20}
+    )
+    """Each queue's ``max_attempts`` (JSON; Terraform sets it from its queues): a task route failing on the last one
+    logs ``task_given_up`` (``shared.web.task_attempts``)."""
+
+    # --- Quotas (per user / per enterprise, counted in Firestore; per-IP limits are Cloud Armor's) ---------------
+    quota_enterprises_per_user_per_day: int = Field(default=5, ge=1)
+    """Enterprises one user may create per UTC day (each is a tenant, a name others may be invited to)."""
+    quota_invites_per_enterprise_per_day: int = Field(default=50, ge=1)
+    """Invites (new or re-sent) one enterprise may send per UTC day."""
+    quota_connect_attempts_per_enterprise_per_hour: int = Field(default=10, ge=1)
+    """Provider-key connect attempts per enterprise per hour, refused keys included: bounds key probing."""
 
     # --- Providers -------------------------------------------------------------------------------------------
     provider_secret_prefix: str = "provider-key-"  # noqa: S105 - a name prefix, not a secret
     """Every provider-key secret id starts with this; IAM conditions in Terraform grant on exactly this prefix."""
+    secret_replica_locations: CsvList = Field(default_factory=list)
+    """Regions (comma separated) holding the replicas of every provider-key secret ``connect`` creates
+    (user-managed replication, which ``gcp.resourceLocations`` organisation policies admit where automatic
+    replication is refused). Empty means ``[region]``. Terraform sets it from ``secret_replica_locations``."""
+    superseded_version_grace_days: int = Field(default=7, ge=0, le=29)
+    """A provider key replaced by a rotation is disabled at once and destroyed this many days later: disabled
+    versions are still billed by Secret Manager, destroyed ones are not; the grace lets an operator re-enable it.
+    At most 29: Cloud Tasks schedules a task at most 30 days ahead."""
     openai_base_url: str = "https://api.openai.com"
     anthropic_base_url: str = "https://api.anthropic.com"
     google_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 - an endpoint, not a secret
@@ -107,6 +135,9 @@ class Settings(BaseSettings):
     # --- Sync ------------------------------------------------------------------------------------------------
     sync_repull_days: int = 3
     """Providers restate recent days: every sync re-pulls this many days before today."""
+    sync_hourly_repull_days: int = Field(default=1, ge=0)
+    """Days before today that an hourly sync re-pulls with today (``shared.services.dispatch_sync``); the older ones
+    the providers may restate are left to the daily sync."""
     backfill_days: int = 90
     sync_pull_deadline_s: float = 420.0
     """Upper bound on one sync task's provider pulls (retries included), below the worker's 540 s timeout: a pull
@@ -139,7 +170,9 @@ class Settings(BaseSettings):
     benchmark_noise_sd: Decimal = Decimal("0.02")
     benchmark_settle_days: int = 3
     benchmark_min_billed_usd: Decimal = Decimal("200")
-    benchmark_min_tokens: int = 10_000_000
+    """Billed money a unit needs in the month to count (tokens alone never do)."""
+    benchmark_min_domains: int = 10
+    """Distinct verified admin email domains a published bucket's contributors must come from."""
     benchmark_noise_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
 
     # --- Alerts (budgets, spend spikes, webhooks) --------------------------------------------------------------
@@ -163,11 +196,14 @@ class Settings(BaseSettings):
     """How long a sync owns an alert's send before another may take it over (it died mid-send)."""
     alert_max_send_attempts: int = Field(default=10, ge=1)
     """Syncs that try one channel of one alert before it is marked failed."""
-    webhook_timeout_s: float = 10.0
-    webhook_max_attempts: int = Field(default=4, ge=1, le=10)
-    """POSTs per send, retried with exponential backoff on 5xx, 429 and network errors."""
-    webhook_backoff_base_s: float = 0.5
-    webhook_backoff_max_s: float = 8.0
+    webhook_timeout_s: float = Field(default=3.0, gt=0)
+    """Each network operation of a webhook send (connect, write, each read)."""
+    webhook_deadline_s: float = Field(default=5.0, gt=0, le=30)
+    """The whole webhook send, whatever the receiver does (a slow or trickling receiver is cut off). One attempt per
+    sync: a failed send is retried by the next sync task, never inline."""
+    alert_delivery_budget_s: float = Field(default=30.0, gt=0, le=120)
+    """The time one sync may spend delivering alerts; the alerts left wait for the next sync. With
+    ``sync_pull_deadline_s`` it bounds the worker's time whatever receivers and providers do."""
 
     # --- Email -----------------------------------------------------------------------------------------------
     smtp_host: str = "127.0.0.1"
@@ -183,6 +219,10 @@ class Settings(BaseSettings):
     ``max_attempts`` in Terraform matches it, so Cloud Tasks stops retrying when we give up)."""
     report_lease_s: int = Field(default=300, ge=30, le=3600)
     """How long a worker holds a report while building and sending it; a crashed worker's claim expires then."""
+
+    def task_invoker(self, function: str) -> str:
+        """The identity of ``function``'s tasks (``task_invokers``, else ``tasks_service_account``)."""
+        return self.task_invokers.get(function, self.tasks_service_account)
 
     @model_validator(mode="after")
     def _refuse_unsafe_combinations(self) -> Settings:
@@ -204,6 +244,11 @@ class Settings(BaseSettings):
     @property
     def on_google_cloud(self) -> bool:
         return bool(self.k_service)
+
+    @property
+    def secret_locations(self) -> list[str]:
+        """Where new secrets are replicated: ``secret_replica_locations``, or the deployment's region."""
+        return list(self.secret_replica_locations) or [self.region]
 
 
 @lru_cache(maxsize=1)

@@ -19,8 +19,10 @@ from shared.ports import (
     EnterpriseStore,
     ErasureStore,
     IndexStore,
+    InviteDeclines,
     Mailer,
     ProviderConnectionStore,
+    QuotaCounter,
     ReportLog,
     ReportTargets,
     RetentionStore,
@@ -28,6 +30,7 @@ from shared.ports import (
     SnapshotStore,
     SyncTargets,
     TaskQueue,
+    TokenRevocations,
     UsageSourceFactory,
     WebhookSender,
 )
@@ -83,6 +86,34 @@ class Deps:
         from shared.adapters.firestore_connections import FirestoreProviderConnections
 
         return FirestoreProviderConnections(self.firestore)
+
+    @cached_property
+    def revocations(self) -> TokenRevocations:
+        found = self._override("revocations")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firebase_revocations import FirebaseRevocations, LocalRevocations
+
+        # Local mode mints its own tokens and has no Firebase Auth to ask: nothing there is ever revoked.
+        return LocalRevocations() if self.settings.local_mode else FirebaseRevocations(self.settings)
+
+    @cached_property
+    def quotas(self) -> QuotaCounter:
+        found = self._override("quotas")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_quotas import FirestoreQuotas
+
+        return FirestoreQuotas(self.firestore)
+
+    @cached_property
+    def invite_declines(self) -> InviteDeclines:
+        found = self._override("invite_declines")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_invite_declines import FirestoreInviteDeclines
+
+        return FirestoreInviteDeclines(self.firestore)
 
     @cached_property
     def audit_log(self) -> AuditLog:

@@ -11,6 +11,7 @@ is safe to show to a user: it never contains a provider key or any other secret.
     ├── NotFound                   missing, or not visible to the caller (404)
     ├── NotAcceptable              no representation the caller accepts (406)
     ├── Conflict                   state forbids the change (409)
+    ├── QuotaExceeded              a per-user or per-enterprise quota is used up (429, ``retry_after_s``)
     ├── ProviderError              anything from an LLM provider
     │   ├── ProviderAuthError      key invalid or revoked (permanent)
     │   ├── ProviderPermissionError key lacks scopes / not an admin key (permanent)
@@ -73,6 +74,16 @@ class NotAcceptable(PlatformError):
 
 class Conflict(PlatformError):
     code = "conflict"
+
+
+class QuotaExceeded(PlatformError):
+    """A quota (``shared.services.quotas``) is used up until ``retry_after_s`` seconds from now."""
+
+    code = "quota_exceeded"
+
+    def __init__(self, message: str, *, retry_after_s: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = max(1, retry_after_s)
 
 
 class ProviderError(PlatformError):

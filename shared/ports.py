@@ -18,8 +18,10 @@ from pydantic import SecretStr
 from shared.domain.alerts import Alert, Channel, Outcome
 from shared.domain.audit import AuditEntry
 from shared.domain.benchmark_models import BenchmarkDocument
+from shared.domain.benchmark_release import PublishedRun
+from shared.domain.benchmark_units import UnitIdentity
 from shared.domain.budgets import AlertSettings, WebhookTarget
-from shared.domain.enterprise import Enterprise, Industry, Membership, ProviderName, ProviderState
+from shared.domain.enterprise import Enterprise, Membership, ProviderName, ProviderState
 from shared.domain.index_models import IndexDay
 from shared.domain.provider_keys import ProviderKeyRecord
 from shared.domain.report_delivery import Claim, ReportRecord
@@ -71,6 +73,11 @@ class SecretStore(Protocol):
 
     def destroy_version(self, ref: SecretVersionRef) -> None:
         """Destroy one version for good (idempotent): a key stored by a connect that then failed."""
+        ...
+
+    def destroy_if_disabled(self, ref: SecretVersionRef) -> bool:
+        """Destroy a version only while it is disabled (a superseded key whose grace period ended); ``False``, and
+        nothing done, when it was re-enabled meanwhile, is already destroyed or is gone."""
         ...
 
     def destroy_all_versions(self, secret_id: str) -> int:
@@ -153,6 +160,42 @@ class EnterpriseStore(Protocol):
             NotFound: ``enterprise_not_found``.
             DependencyUnavailable: the database is unavailable.
         """
+        ...
+
+
+class TokenRevocations(Protocol):
+    """Whether a verified user's token was revoked since it was issued (signed out everywhere, disabled, deleted)."""
+
+    def revoked(self, uid: str, authenticated_at: float | None) -> bool:
+        """Raises ``DependencyUnavailable`` when it cannot be told."""
+        ...
+
+
+class QuotaCounter(Protocol):
+    """Fixed-window usage counters (``quotas/{id}``), each use counted in a transaction."""
+
+    def take(self, quota: str, subject: str, *, limit: int, window_s: int, now: datetime) -> int | None:
+        """Count one use by ``subject`` in the window of ``window_s`` seconds that holds ``now``.
+
+        Returns ``None`` when the use was counted, or, when ``limit`` uses were already counted in this window, the
+        seconds until the window ends (and counts nothing). Concurrent takes never count more than ``limit``.
+
+        Raises:
+            DependencyUnavailable: the database is unavailable.
+        """
+        ...
+
+
+class InviteDeclines(Protocol):
+    """The invites each invitee declined (``invite_declines/{digest of the email}``), kept apart from the enterprise
+    document, which its members can read: an inviter must not learn that an address has an account."""
+
+    def declined(self, email: str) -> frozenset[str]:
+        """Ids of the enterprises whose invite ``email`` (lower-cased) declined."""
+        ...
+
+    def decline(self, email: str, enterprise_id: str, at: datetime) -> None:
+        """Record the decline; recording it again changes nothing."""
         ...
 
 
@@ -364,16 +407,14 @@ class IndexStore(Protocol):
 # --- Peer benchmarks ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BenchmarkParticipant:
-    """An active enterprise that shares anonymous benchmarks, with the industry that places it in a bucket."""
-
-    enterprise_id: str
-    industry: Industry
+BenchmarkParticipant = UnitIdentity
+"""An active enterprise that shares anonymous benchmarks: its industry, verified provider-organisation keys and
+verified admin domains (``shared.domain.benchmark_units``)."""
 
 
 class BenchmarkStore(Protocol):
-    """The monthly peer benchmark's inputs (opted-in enterprises, their rollups) and its documents (``benchmarks``)."""
+    """The monthly peer benchmark's inputs (opted-in enterprises, their rollups), its documents (``benchmarks``) and
+    the frozen record of each published month (``benchmark_runs``, server-only)."""
 
     def participants(self, *, page_size: int) -> Iterator[list[BenchmarkParticipant]]:
         """Active enterprises with ``settings.share_anonymous_benchmarks`` true, in pages ordered by id."""
@@ -386,8 +427,16 @@ class BenchmarkStore(Protocol):
         """
         ...
 
-    def put(self, document: BenchmarkDocument) -> None:
-        """Write ``benchmarks/{month}`` whole (a recomputation replaces it)."""
+    def run(self, month: str) -> PublishedRun | None:
+        """The month's frozen record with every version's populations, or None if it was never published."""
+        ...
+
+    def publish(self, document: BenchmarkDocument, run: PublishedRun) -> None:
+        """Write ``benchmarks/{month}``, its record and the new version's populations, all or nothing.
+
+        Raises:
+            Conflict: ``benchmark_version_taken`` when that version was published meanwhile (a concurrent run).
+        """
         ...
 
     def get(self, month: str) -> BenchmarkDocument | None: ...

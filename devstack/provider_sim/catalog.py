@@ -64,11 +64,14 @@ class _Template:
     ratios: tuple[float, float, float, float]  # cache read, cache write 5m, cache write 1h, output (× uncached)
     tokens_per_request: int
     context_window: str | None = None
+    modal: tuple[tuple[TokenType, float], ...] = ()
+    """Audio and image meters (× uncached input), for models that take or produce them."""
 
 
 _FT_MODEL = "ft:gpt-4.1-mini-2025-04-14"
 _4O, _4O_MINI, _41, _O4_MINI = "gpt-4o-2024-08-06", "gpt-4o-mini-2024-07-18", "gpt-4.1-2025-04-14", "o4-mini-2025-04-16"
 _EMBED = "text-embedding-3-small"
+_REALTIME = "gpt-realtime-2025-08-28"
 _C: Endpoint = "completions"
 _E: Endpoint = "embeddings"
 _M: Endpoint = "messages"
@@ -86,6 +89,31 @@ _OPENAI: tuple[_Template, ...] = (
     _Template(_C, _FT_MODEL, 1, None, 3, "default", date(2025, 4, 14), _D("1.5"), (0.1, 0, 0, 0.35), 1800),
     _Template(_E, _EMBED, 2, None, 2, "default", date(2024, 1, 25), _D(30), (0, 0, 0, 0), 800),
     _Template(_E, _EMBED, 0, 0, None, "default", date(2024, 1, 25), _D(5), (0, 0, 0, 0), 800),
+    # Appended last so the streams above keep their daily volumes (each stream's randomness is keyed by its index).
+    # A voice agent on the Realtime API: text, audio and image input (cached too) and audio output, documented in
+    # the completions usage object (provider-apis.md §1.4).
+    _Template(
+        _C,
+        _REALTIME,
+        0,
+        0,
+        1,
+        "default",
+        date(2025, 8, 28),
+        _D("0.5"),
+        (0.2, 0, 0, 0.3),
+        3000,
+        modal=(
+            ("audio_input", 0.8),
+            ("audio_cache_read", 0.2),
+            ("audio_output", 0.6),
+            ("image_input", 0.1),
+            ("image_cache_read", 0.02),
+        ),
+    ),
+    # Batch API embeddings: the embeddings usage report has no batch column; only the costs report's line items
+    # ("batch | ...") tell them apart.
+    _Template(_E, _EMBED, 1, None, 1, "batch", date(2024, 1, 25), _D(20), (0, 0, 0, 0), 800),
 )
 _SONNET, _HAIKU, _OPUS = "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001", "claude-opus-4-5-20251101"
 # endpoint, model, workspace (None = default), -, key, tier, released, Mtok/day, ratios, tokens/request[, window]
@@ -151,7 +179,8 @@ def catalog(provider: Provider, org_id: str, seed: int) -> Catalog:
             user_id=users[t.user] if t.user is not None else None,
             api_key_id=keys[t.key] if t.key is not None else None,
             batch=(t.tier == "batch") if t.endpoint == "completions" else None,
-            service_tier="default" if openai and t.tier == "batch" else t.tier,
+            # Completions carry batch in their ``batch`` column; other endpoints only in their cost lines.
+            service_tier="default" if openai and t.tier == "batch" and t.endpoint == "completions" else t.tier,
             context_window=None if openai else (t.context_window or "0-200k"),
             inference_geo=None if openai else "not_available",
         )
@@ -176,6 +205,7 @@ def day_rows(provider: Provider, org_id: str, seed: int, scale: Decimal, day: da
         total_input = sum(counts[:4])
         requests = max(1, total_input // t.tokens_per_request)
         tokens = tuple((tt, n) for tt, n in zip(TOKEN_TYPES, counts, strict=True) if n)
+        tokens += tuple((tt, n) for tt, r in t.modal if (n := int(uncached * r * rng.uniform(0.8, 1.2))))
         if tokens:
             rows.append(DayRow(stream, tokens, requests))
     return tuple(rows)

@@ -15,10 +15,22 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 Provider = Literal["openai", "anthropic", "google", "bedrock"]
 AdminProvider = Literal["openai", "anthropic"]
 """Providers read with an admin key (``SimOrg``); Google is simulated by ``google_models.GoogleSimOrg``."""
-TokenType = Literal["uncached_input", "cache_read", "cache_write_5m", "cache_write_1h", "output"]
+TokenType = Literal[
+    "uncached_input",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "output",
+    "audio_input",
+    "audio_cache_read",
+    "audio_output",
+    "image_input",
+    "image_cache_read",
+]
 """Provider-neutral token meters, the vocabulary of ``truth()`` rows (same names as the platform's domain)."""
 
 TOKEN_TYPES: tuple[TokenType, ...] = ("uncached_input", "cache_read", "cache_write_5m", "cache_write_1h", "output")
+"""The text meters every stream's template gives ratios for (audio and image meters are a template's ``modal``)."""
 
 PriceSource = Literal["genai-prices", "internal", "none"]
 """Where a row's list price came from: genai-prices data, the simulator's own table (models genai-prices does not

@@ -23,20 +23,15 @@ from devstack.provider_sim.catalog import OPENAI_PROJECT_NAMES, catalog
 from devstack.provider_sim.flavors import OpenAIFlavor
 from devstack.provider_sim.gateway import Call, NotFound, endpoint
 from devstack.provider_sim.jsonio import plain
+from devstack.provider_sim.models import TokenType
 from devstack.provider_sim.params import USAGE_LIMITS, BadRequest, openai_cursor, openai_page, parse_openai_cursor
 from devstack.provider_sim.simulator import ProviderSimulator
 
 MALFORMED = "not-a-number"
-_ZERO_FIELDS = (
-    "input_audio_tokens",
-    "input_cached_audio_tokens",
-    "output_audio_tokens",
-    "input_image_tokens",
-    "input_cached_image_tokens",
-    "output_image_tokens",
-)
 _METERS = {"uncached_input": "input", "cache_read": "cached input", "output": "output"}
 _METERS |= {"cache_write_5m": "cache write", "cache_write_1h": "cache write"}
+_METERS |= {"audio_input": "audio, input", "audio_cache_read": "audio, cached input", "audio_output": "audio, output"}
+_METERS |= {"image_input": "image, input", "image_cache_read": "image, cached input"}
 
 
 @dataclass(frozen=True)
@@ -57,20 +52,30 @@ _COMMON_FILTERS = ("project_ids", "user_ids", "api_key_ids", "models")
 
 
 def _completions(slices: list[ledger.Slice]) -> dict[str, Any]:
-    uncached = sum(s.count("uncached_input") for s in slices)
-    read = sum(s.count("cache_read") for s in slices)
-    write = sum(s.count("cache_write_5m") + s.count("cache_write_1h") for s in slices)
-    output = sum(s.count("output") for s in slices)
+    def total(*token_types: TokenType) -> int:
+        return sum((s.count(t) for s in slices for t in token_types), 0)
+
+    uncached, read = total("uncached_input"), total("cache_read")
+    write, output = total("cache_write_5m", "cache_write_1h"), total("output")
+    audio_in, audio_read, audio_out = total("audio_input"), total("audio_cache_read"), total("audio_output")
+    image_in, image_read = total("image_input"), total("image_cache_read")
+    # Every modality is in the totals; the per-modality fields split them (``input_audio_tokens`` and
+    # ``input_image_tokens`` are the uncached part, provider-apis.md §1.4).
     return {
-        "input_tokens": uncached + read + write,
-        "output_tokens": output,
-        "input_cached_tokens": read,
+        "input_tokens": uncached + read + write + audio_in + audio_read + image_in + image_read,
+        "output_tokens": output + audio_out,
+        "input_cached_tokens": read + audio_read + image_read,
         "input_cache_write_tokens": write,
-        "input_uncached_tokens": uncached,
+        "input_uncached_tokens": uncached + audio_in + image_in,
         "input_text_tokens": uncached,
         "output_text_tokens": output,
         "input_cached_text_tokens": read,
-        **dict.fromkeys(_ZERO_FIELDS, 0),
+        "input_audio_tokens": audio_in,
+        "input_cached_audio_tokens": audio_read,
+        "output_audio_tokens": audio_out,
+        "input_image_tokens": image_in,
+        "input_cached_image_tokens": image_read,
+        "output_image_tokens": 0,
         "num_model_requests": sum(s.requests for s in slices),
     }
 
@@ -218,7 +223,10 @@ def _malform(rows: list[dict[str, Any]], fallback: dict[str, Any], field: str) -
 def line_item(item: ledger.CostItem) -> str:
     tier = item.stream.price_tier
     prefix = "" if tier == "standard" else f"{tier} | "
-    return f"{prefix}{item.stream.model}, {_METERS[item.token_type]}"
+    meter = _METERS[item.token_type]
+    # Modality variants read "<model> audio, input" (line items observed in the costs report, provider-apis.md §1.4).
+    separator = " " if meter.startswith(("audio", "image")) else ", "
+    return f"{prefix}{item.stream.model}{separator}{meter}"
 
 
 def costs_handler(call: Call) -> dict[str, Any]:

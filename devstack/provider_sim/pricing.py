@@ -35,6 +35,12 @@ _PRICE_KEYS: dict[TokenType, tuple[str, ...]] = {
     "cache_write_5m": ("cache_write_5m_mtok", "cache_write_mtok", "input_mtok"),
     "cache_write_1h": ("cache_write_1h_mtok", "cache_write_mtok", "input_mtok"),
     "output": ("output_mtok",),
+    # Audio and image meters bill at their own prices (OpenAI's model pages list them apart from text).
+    "audio_input": ("input_audio_mtok",),
+    "audio_cache_read": ("cache_audio_read_mtok",),
+    "audio_output": ("output_audio_mtok",),
+    "image_input": ("input_image_mtok",),
+    "image_cache_read": ("cache_image_read_mtok",),
 }
 
 INTERNAL_PRICES: dict[str, dict[TokenType, Decimal]] = {

@@ -6,6 +6,9 @@ from typing import Any
 import functions_framework
 
 from shared.bootstrap import serve
+from shared.web.flask_glue import unroutable
+
+functions_framework.errorhandler(404)(unroutable)
 
 
 @functions_framework.http

@@ -5,7 +5,8 @@ named from their domain key, so enqueuing the same work twice is refused by Clou
 counted as ``already_existed``. Handlers stay idempotent anyway: the emulator used locally accepts duplicate names,
 and Cloud Tasks itself may deliver a task more than once.
 
-Calls are authenticated with an OIDC token minted by Cloud Tasks for ``tasks_service_account``. In local mode the
+Calls are authenticated with an OIDC token minted by Cloud Tasks for the target function's own invoker
+(``Settings.task_invoker``). In local mode the
 emulator cannot mint tokens, so the adapter adds an unsigned emulator-style token as the ``Authorization`` header.
 
 A fan-out creates its tasks concurrently on a bounded thread pool (the gRPC client is thread-safe). A failed task
@@ -217,7 +218,11 @@ class CloudTasksQueue:
             return self._client
 
     def _build_task(self, parent: str, task_id: str, spec: TaskSpec) -> tasks_v2.Task:
+        if self._settings.task_invokers and spec.function not in self._settings.task_invokers:
+            # Task targets are the configured task functions only, whatever a caller put in a TaskSpec.
+            raise ValueError(f"{spec.function!r} is not a task-triggered function")
         url = f"{self._settings.function_base_url.rstrip('/')}/{spec.function}"
+        invoker = self._settings.task_invoker(spec.function)
         audience = self._settings.internal_audience or url
         headers = {"Content-Type": "application/json"}
         request = tasks_v2.HttpRequest(
@@ -231,12 +236,10 @@ class CloudTasksQueue:
             from devstack.tokens import mint_oidc_token
 
             delay_s = max(0, int(spec.schedule_time.timestamp() - time.time())) if spec.schedule_time else 0
-            token = mint_oidc_token(self._settings.tasks_service_account, audience=audience, lifetime_s=3600 + delay_s)
+            token = mint_oidc_token(invoker, audience=audience, lifetime_s=3600 + delay_s)
             request.headers["Authorization"] = f"Bearer {token}"
         else:
-            request.oidc_token = tasks_v2.OidcToken(
-                service_account_email=self._settings.tasks_service_account, audience=audience
-            )
+            request.oidc_token = tasks_v2.OidcToken(service_account_email=invoker, audience=audience)
         task = tasks_v2.Task(name=f"{parent}/tasks/{task_id}", http_request=request)
         if spec.schedule_time is not None:
             task.schedule_time = spec.schedule_time

@@ -1,36 +1,48 @@
 """The peer benchmark's Firestore side: the ``BenchmarkStore`` port.
 
 * Participants: one query over ``enterprises`` (``status == "active"`` and ``settings.share_anonymous_benchmarks ==
-  true``) in pages ordered by document id, reading only ``industry`` (``select``). An enterprise that opts out is
-  simply not found by the next aggregation.
+  true``) in pages ordered by document id, reading only ``industry``, ``members`` (verified admin domains) and each
+  provider's ``org_keys`` (``select``). An enterprise that opts out is simply not found by the next aggregation.
 * Rollups: ``enterprises/{id}/usage_months/{YYYY-MM}`` read with batched ``get_all`` and a field mask naming only
   each provider's ``comparison`` and ``rate_basis`` (the figures of M1 and M2), never the breakdowns by model or
   project, so 10,000 enterprises cost a few dozen small round trips.
 * ``benchmarks/{YYYY-MM}``: the published document, written whole with ``set``; ``written_at`` is kept beside it,
   out of the compared content.
+* ``benchmark_runs/{YYYY-MM}`` (server-only, no client rule allows it): the frozen record (version, inputs hash,
+  revisions, and the contributors' ids compressed into one bytes field), and ``benchmark_runs/{YYYY-MM}/versions/{n}``
+  with version n's membership tokens, each population one bytes field of concatenated 6-byte tokens (10,000 units
+  in every bucket of both metrics stay far below the 1 MiB document limit). A version document is *created*, in the
+  same batch as the other two writes, so two concurrent runs cannot both publish version n: the second batch fails
+  whole and nothing of it is written.
 """
 
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import translated
 from shared.adapters.firestore_pages import query_pages
 from shared.adapters.firestore_snapshots import MONTHS
 from shared.domain.benchmark_models import BenchmarkDocument
-from shared.domain.enterprise import Industry
+from shared.domain.benchmark_release import TOKEN_BYTES, Populations, PublishedRun
+from shared.domain.benchmark_units import identity_of
+from shared.domain.enterprise import Industry, Member, ProviderName
 from shared.domain.snapshot_parts import ProviderPart
 from shared.domain.usage import Provider
+from shared.errors import Conflict
 from shared.ports import BenchmarkParticipant, Clock
 
 log = logging.getLogger(__name__)
 
 BENCHMARKS = "benchmarks"
+RUNS = "benchmark_runs"
+VERSIONS = "versions"
 WRITTEN_AT = "written_at"
 GET_ALL_BATCH = 300
 """Documents per ``get_all`` call: large enough to amortise round trips, small enough for one response."""
@@ -40,11 +52,50 @@ PART_FIELDS = ("comparison", "rate_basis")
 _FIELD_MASK = [f"by_provider.{p.value}.{name}" for p in Provider for name in PART_FIELDS]
 
 
+_IDENTITY_FIELDS = ["industry", "members", *(f"providers.{p.value}.org_keys" for p in ProviderName)]
+"""What places an enterprise in a bucket and identifies it: industry, admins (domains), organisations' keys."""
+
+
+class _ProviderKeys(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    org_keys: list[str] | None = None
+
+
+class _IdentityFields(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    industry: Industry = Industry.OTHER
+    members: dict[str, Member] = Field(default_factory=dict)
+    providers: dict[ProviderName, _ProviderKeys] = Field(default_factory=dict)
+
+
+def _participant(snap: Any) -> BenchmarkParticipant | None:
+    data = dict(snap.to_dict() or {})
+    data["industry"] = _industry(data.get("industry"))
+    try:
+        fields = _IdentityFields.model_validate(data)
+    except ValidationError:
+        # One unreadable enterprise must not stop the month's benchmark; it is left out, and said so.
+        log.exception("benchmark participant unreadable", extra={"enterprise_id": snap.id})
+        return None
+    keys = {name: state.org_keys for name, state in fields.providers.items()}
+    return identity_of(snap.id, fields.industry, fields.members.values(), keys)
+
+
 def _industry(value: Any) -> Industry:
     try:
         return Industry(value)
     except ValueError:
         return Industry.OTHER
+
+
+def _pack(tokens: frozenset[bytes]) -> bytes:
+    return b"".join(sorted(tokens))
+
+
+def _unpack(blob: bytes) -> frozenset[bytes]:
+    return frozenset(blob[i : i + TOKEN_BYTES] for i in range(0, len(blob), TOKEN_BYTES))
 
 
 def _parts(enterprise_id: str, data: dict[str, Any]) -> dict[str, ProviderPart]:
@@ -72,10 +123,10 @@ class FirestoreBenchmarks:
             self._db.collection(ENTERPRISES)
             .where(filter=FieldFilter("status", "==", "active"))
             .where(filter=FieldFilter("settings.share_anonymous_benchmarks", "==", True))
-            .select(["industry"])
+            .select(_IDENTITY_FIELDS)
         )
         for snaps in query_pages(query, page_size=page_size):
-            yield [BenchmarkParticipant(s.id, _industry((s.to_dict() or {}).get("industry"))) for s in snaps]
+            yield [p for p in (_participant(s) for s in snaps) if p is not None]
 
     def month_parts(self, enterprise_ids: Sequence[str], month: str) -> dict[str, dict[str, ProviderPart]]:
         enterprises = self._db.collection(ENTERPRISES)
@@ -93,11 +144,46 @@ class FirestoreBenchmarks:
                     found[enterprise_id] = _parts(enterprise_id, snap.to_dict() or {})
         return found
 
-    def put(self, document: BenchmarkDocument) -> None:
-        doc: dict[str, Any] = document.model_dump(mode="json")
-        doc[WRITTEN_AT] = self._clock.now()
+    def run(self, month: str) -> PublishedRun | None:
+        ref = self._db.collection(RUNS).document(month)
         with translated():
-            self._db.collection(BENCHMARKS).document(document.month).set(doc)
+            snap = ref.get()
+            if not snap.exists:
+                return None
+            versions = sorted(ref.collection(VERSIONS).stream(), key=lambda v: int(v.id))
+        data = dict(snap.to_dict() or {})
+        contributors = zlib.decompress(data.pop("contributors")).decode()
+        populations = tuple(
+            {key: _unpack(blob) for key, blob in (v.to_dict() or {}).get("populations", {}).items()} for v in versions
+        )
+        return PublishedRun.model_validate(
+            {**data, "contributors": contributors.split("\n") if contributors else [], "populations": populations}
+        )
+
+    def publish(self, document: BenchmarkDocument, run: PublishedRun) -> None:
+        from google.api_core import exceptions as gexc
+
+        record: dict[str, Any] = run.model_dump(mode="json", exclude={"populations", "contributors"})
+        record["contributors"] = zlib.compress("\n".join(run.contributors).encode())
+        newest: Populations = run.populations[-1] if run.populations else {}
+        run_ref = self._db.collection(RUNS).document(run.month)
+        published: dict[str, Any] = document.model_dump(mode="json")
+        published[WRITTEN_AT] = self._clock.now()
+        batch = self._db.batch()
+        batch.create(
+            run_ref.collection(VERSIONS).document(str(run.version)),
+            {"populations": {key: _pack(tokens) for key, tokens in newest.items()}},
+        )
+        batch.set(run_ref, record)
+        batch.set(self._db.collection(BENCHMARKS).document(document.month), published)
+        try:
+            with translated():
+                batch.commit()
+        except gexc.AlreadyExists as e:
+            raise Conflict(
+                f"version {run.version} of the {run.month} benchmark was published meanwhile",
+                code="benchmark_version_taken",
+            ) from e
 
     def get(self, month: str) -> BenchmarkDocument | None:
         with translated():

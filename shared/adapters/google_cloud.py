@@ -147,7 +147,10 @@ class GoogleCloudUsage:
         built = {}
         for day in days:
             costs = DayPart(costs=tuple(billed.lines.get(day, ()))) if billed else DayPart()
-            built[day] = build_day(Provider.GOOGLE, day, [usage[day], costs], failures.get(day), cost_source=source)
+            quantities = billed.quantities.get(day, []) if billed else None
+            built[day] = build_day(
+                Provider.GOOGLE, day, [usage[day], costs], failures.get(day), cost_source=source, list_usage=quantities
+            )
         return ProviderPull(
             provider=Provider.GOOGLE,
             start=start,

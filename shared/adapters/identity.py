@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.config import Settings
-from shared.errors import Unauthenticated
+from shared.errors import DependencyUnavailable, Unauthenticated
 from shared.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,8 @@ class User:
     uid: str
     email: str | None
     email_verified: bool
+    authenticated_at: float | None = None
+    """When the user signed in (``auth_time``, else ``iat``), epoch seconds: what revocation is judged against."""
 
 
 @dataclass(frozen=True)
@@ -75,12 +77,16 @@ class FirebaseUserVerifier:
         except (auth.InvalidIdTokenError, ValueError) as e:
             raise Unauthenticated("the ID token is not valid for this project", code="invalid_token") from e
         except auth.CertificateFetchError as e:
-            raise Unauthenticated("the ID token could not be verified", code="invalid_token") from e
+            # Google's keys could not be fetched: our problem, not the caller's token. 503 asks the client to retry;
+            # a 401 would tell a signed-in user to sign in again, which cannot help.
+            raise DependencyUnavailable("ID tokens cannot be verified right now", code="auth_unavailable") from e
         self._check_times(claims)
+        signed_in = claims.get("auth_time", claims.get("iat"))
         return User(
             uid=str(claims["uid"]),
             email=claims.get("email"),
             email_verified=bool(claims.get("email_verified", False)),
+            authenticated_at=float(signed_in) if isinstance(signed_in, int | float) else None,
         )
 
     def _check_times(self, claims: dict[str, Any]) -> None:
@@ -137,8 +143,13 @@ class GoogleOidcVerifier:
 
         if self._request is None:
             self._request = google.auth.transport.requests.Request()
+        from google.auth import exceptions
+
         try:
             claims: dict[str, Any] = id_token.verify_oauth2_token(token, self._request, audience=audience)
+        except exceptions.TransportError as e:
+            # Google's certificates could not be fetched: 503, so Cloud Tasks / Scheduler retry with backoff.
+            raise DependencyUnavailable("OIDC tokens cannot be verified right now", code="auth_unavailable") from e
         except ValueError as e:
             raise Unauthenticated("the OIDC token is not valid", code="invalid_token") from e
         return claims

@@ -80,6 +80,18 @@ class _Dialect:
         return openai_reports.parse_bucket(report, bucket)
 
 
+PROJECTS_LIMIT = 100
+"""The documented maximum page size of ``GET /v1/organization/projects``."""
+
+
+def _project_ids(body: Any) -> tuple[str, ...]:
+    """Project ids of a projects page; tolerant of shapes the docs do not promise (anything else is skipped)."""
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list):
+        return ()
+    return tuple(sorted({p["id"] for p in data if isinstance(p, dict) and isinstance(p.get("id"), str) and p["id"]}))
+
+
 class OpenAIAdmin:
     """Reads an OpenAI organisation's usage and costs with an admin key (``sk-admin-...``).
 
@@ -128,7 +140,10 @@ class OpenAIAdmin:
         await self.aclose()
 
     async def validate(self) -> OrgIdentity:
-        """Prove the key can read costs (``api.usage.read``); record whether it can also read projects.
+        """Prove the key can read costs (``api.usage.read``); record whether it can also read projects, and which.
+
+        The project ids (globally unique ``proj_...``) of the first page identify the organisation for the peer
+        benchmark: two enterprises connecting one organisation list the same projects.
 
         Raises ``ProviderAuthError`` / ``ProviderPermissionError`` when the key cannot read usage at all. Lacking
         ``api.management.read`` is not fatal. OpenAI returns no org id to admin keys except, possibly, the
@@ -138,9 +153,11 @@ class OpenAIAdmin:
         since = int((now - timedelta(days=1)).timestamp())
         costs = await self._http.get_json("/v1/organization/costs", (("start_time", str(since)), ("limit", "1")))
         permissions = ["usage.read"]
+        projects: tuple[str, ...] = ()
         try:
-            await self._http.get_json("/v1/organization/projects", (("limit", "1"),))
+            listed = await self._http.get_json("/v1/organization/projects", (("limit", str(PROJECTS_LIMIT)),))
             permissions.append("management.read")
+            projects = _project_ids(listed.body)
         except ProviderPermissionError:
             pass
         return OrgIdentity(
@@ -148,6 +165,7 @@ class OpenAIAdmin:
             org_id=costs.headers.get("openai-organization") or None,
             org_name=None,
             permissions=tuple(permissions),
+            projects=projects,
         )
 
     async def pull(self, start: date, end_exclusive: date) -> ProviderPull:

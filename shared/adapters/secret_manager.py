@@ -53,6 +53,7 @@ _TRANSPORT_LOGGERS = tuple(
     f"{_CLIENT_LOGGER}.services.secret_manager_service.transports.{name}" for name in ("grpc", "grpc_asyncio", "rest")
 )
 _DESTROYED = secretmanager_v1.SecretVersion.State.DESTROYED
+_DISABLED = secretmanager_v1.SecretVersion.State.DISABLED
 
 
 class _DropPayloadRecords(logging.Filter):
@@ -112,13 +113,17 @@ class SecretManagerStore:
     """``SecretStore`` backed by Secret Manager in the settings' project.
 
     Args:
-        settings: Provides ``project_id`` and, locally, ``secret_manager_emulator_host``.
+        settings: Provides ``project_id``, ``secret_locations`` (the replicas of the secrets it creates) and,
+            locally, ``secret_manager_emulator_host``.
         timeout_s: Deadline of each call, and of the retries of idempotent calls on transient errors.
     """
 
     def __init__(self, settings: Settings, *, timeout_s: float = 10.0) -> None:
         self._project_path = f"projects/{settings.project_id}"
         self._emulator_host = settings.secret_manager_emulator_host
+        # User-managed replication in named regions: automatic replication counts as "global" for the
+        # gcp.resourceLocations organisation policy and is refused where that policy restricts locations.
+        self._replication = {"user_managed": {"replicas": [{"location": loc} for loc in settings.secret_locations]}}
         self._timeout_s = timeout_s
         # Idempotent calls retry on transient errors; AddSecretVersion does not, a retry could add a duplicate.
         self._retry = Retry(
@@ -159,7 +164,7 @@ class SecretManagerStore:
         return f"{self._project_path}/secrets/{secret_id}"
 
     def add_version(self, secret_id: str, value: SecretStr, labels: Mapping[str, str]) -> SecretVersionRef:
-        """Create the secret if missing (automatic replication, ``labels``) and add ``value`` as a new version."""
+        """Create the secret if missing (replicas in ``secret_locations``, ``labels``); add ``value`` as a version."""
         client = self._client()
         data = value.get_secret_value().encode("utf-8")
         with _translated("add a version to", secret_id):
@@ -168,7 +173,7 @@ class SecretManagerStore:
                     request={
                         "parent": self._project_path,
                         "secret_id": secret_id,
-                        "secret": {"replication": {"automatic": {}}, "labels": dict(labels)},
+                        "secret": {"replication": self._replication, "labels": dict(labels)},
                     },
                     retry=self._retry,
                     timeout=self._timeout_s,
@@ -229,6 +234,35 @@ class SecretManagerStore:
                 log.info("secret version already destroyed or gone", extra={"version_name": ref.name})
                 return
         log.info("secret version destroyed", extra={"version_name": ref.name})
+
+    def destroy_if_disabled(self, ref: SecretVersionRef) -> bool:
+        """Destroy a version only while it is disabled; ``False`` (nothing done) when re-enabled, destroyed or gone.
+
+        The destroy carries the etag read with the state, so an operator re-enabling the version in between makes
+        Secret Manager refuse it rather than destroy an enabled key (either refusal leaves the key in place).
+        """
+        client = self._client()
+        with _translated("destroy", ref.name):
+            try:
+                version = client.get_secret_version(
+                    request={"name": ref.name}, retry=self._retry, timeout=self._timeout_s
+                )
+            except gexc.NotFound:
+                return False
+            if version.state != _DISABLED:
+                log.info(
+                    "superseded secret version kept", extra={"version_name": ref.name, "state": version.state.name}
+                )
+                return False
+            try:
+                client.destroy_secret_version(
+                    request={"name": ref.name, "etag": version.etag}, retry=self._retry, timeout=self._timeout_s
+                )
+            except (gexc.FailedPrecondition, gexc.NotFound, gexc.Aborted):
+                log.info("superseded secret version changed meanwhile; kept", extra={"version_name": ref.name})
+                return False
+        log.info("superseded secret version destroyed", extra={"version_name": ref.name})
+        return True
 
     def destroy_all_versions(self, secret_id: str) -> int:
         """Destroy every version not destroyed yet (payloads are gone for good); returns how many, 0 if none."""

@@ -10,21 +10,23 @@ Server-side request forgery is the risk of any URL a customer gives us, so every
 3. never follows redirects (a 3xx is a refusal) and ignores proxy settings from the environment; the URL is never
    logged (its path may hold a token, as chat webhooks' do), so httpx's client, which logs each URL, is not used.
 
-Each ``post`` tries up to ``Settings.webhook_max_attempts`` times with exponential backoff on network errors,
-timeouts, 429 and 5xx; then raises ``DependencyUnavailable`` and the alert is retried on a later sync. Any other
-4xx is ``webhook_rejected`` (permanent). Response bodies are neither read into logs nor errors.
+Each ``post`` is one attempt with a total deadline (``Settings.webhook_deadline_s``, ``deadline_http``): a receiver
+that is slow, or trickles its answer a byte at a time, is cut off then, so a tenant's endpoint can never hold the
+sync worker. There is no retry inside a sync: a network error, a timeout, 429 or 5xx raises ``DependencyUnavailable``,
+the alert stays open and the next sync task (Cloud Tasks) tries it again, up to ``alert_max_send_attempts``. Any
+other 4xx is ``webhook_rejected`` (permanent). Response bodies are neither read into logs nor errors.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 
+from shared.adapters.deadline_http import DeadlineTransport
 from shared.config import Settings
 from shared.domain.webhook_url import address_allowed
 from shared.errors import DependencyUnavailable, PlatformError
@@ -52,10 +54,10 @@ class HttpWebhookSender:
     """Implements ``shared.ports.WebhookSender``.
 
     Args:
-        settings: ``webhook_timeout_s``, ``webhook_max_attempts``, ``webhook_backoff_*`` and local mode.
-        transport: Replaces the network in tests of the retry policy.
+        settings: ``webhook_timeout_s`` (each network operation), ``webhook_deadline_s`` (the whole send) and local
+            mode.
+        transport: Replaces the network in tests of the status handling.
         resolver: Replaces DNS in tests of the address checks.
-        sleep: Replaces ``time.sleep`` between attempts.
     """
 
     def __init__(
@@ -64,12 +66,10 @@ class HttpWebhookSender:
         *,
         transport: httpx.BaseTransport | None = None,
         resolver: Resolver = resolve,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._settings = settings
         self._transport = transport
         self._resolver = resolver
-        self._sleep = sleep
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> None:
         target = httpx.URL(url)
@@ -81,27 +81,21 @@ class HttpWebhookSender:
             "Host": target.netloc.decode("ascii"),
         }
         extensions["timeout"] = httpx.Timeout(self._settings.webhook_timeout_s).as_dict()
-        attempts = self._settings.webhook_max_attempts
-        last = "no attempt"
+        request = httpx.Request("POST", pinned, content=body, headers=request_headers, extensions=extensions)
         # The transport is used directly: httpx's client logs every request's URL, whose path may hold a token.
-        with self._transport or httpx.HTTPTransport(retries=0) as transport:
-            for attempt in range(1, attempts + 1):
-                request = httpx.Request("POST", pinned, content=body, headers=request_headers, extensions=extensions)
-                try:
-                    status = _status(transport, request)
-                except httpx.TransportError as e:
-                    last = type(e).__name__
-                else:
-                    if 200 <= status < 300:
-                        log.info("webhook delivered", extra={"status": status, "attempt": attempt})
-                        return
-                    if status != 429 and status < 500:
-                        raise PlatformError(f"the webhook refused the alert ({status})", code="webhook_rejected")
-                    last = str(status)
-                log.warning("webhook attempt failed", extra={"attempt": attempt, "outcome": last})
-                if attempt < attempts:
-                    self._sleep(self._backoff(attempt))
-        raise DependencyUnavailable(f"the webhook did not accept the alert after {attempts} attempts ({last})")
+        with self._transport or DeadlineTransport(self._settings.webhook_deadline_s) as transport:
+            try:
+                status = _status(transport, request)
+            except httpx.TransportError as e:
+                log.warning("webhook attempt failed", extra={"outcome": type(e).__name__})
+                raise DependencyUnavailable(f"the webhook did not answer in time ({type(e).__name__})") from e
+        if 200 <= status < 300:
+            log.info("webhook delivered", extra={"status": status})
+            return
+        if status != 429 and status < 500:
+            raise PlatformError(f"the webhook refused the alert ({status})", code="webhook_rejected")
+        log.warning("webhook attempt failed", extra={"outcome": str(status)})
+        raise DependencyUnavailable(f"the webhook did not accept the alert ({status})")
 
     def _pin(self, target: httpx.URL) -> tuple[httpx.URL, dict[str, Any]]:
         """The URL to connect to (the checked address) and the request extensions that keep TLS on the name."""
@@ -118,7 +112,3 @@ class HttpWebhookSender:
             )
         extensions: dict[str, Any] = {"sni_hostname": host} if target.scheme == "https" else {}
         return target.copy_with(host=addresses[0]), extensions
-
-    def _backoff(self, attempt: int) -> float:
-        s = self._settings
-        return float(min(s.webhook_backoff_max_s, s.webhook_backoff_base_s * 2 ** (attempt - 1)))

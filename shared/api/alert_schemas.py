@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.api.fields import PageToken, ShortText
 from shared.domain.alerts import Alert, AlertFigures, AlertKind, DeliveryState
 from shared.domain.budgets import MAX_BUDGETS, AlertSettings, Budget, BudgetDraft
 from shared.domain.enterprise import ProviderName
@@ -26,7 +27,7 @@ class BudgetInput(BaseModel):
 
     provider: ProviderName | None = None
     """Leave out for a budget of the whole enterprise."""
-    project: str | None = Field(default=None, min_length=1, max_length=200)
+    project: ShortText | None = None
     """An OpenAI project or Anthropic workspace id (``(default)`` for unattributed usage); needs ``provider``."""
     monthly_usd: Decimal = Field(gt=0, le=Decimal(1_000_000_000), max_digits=12, decimal_places=2)
     warning_percent: Percent | None = None
@@ -118,7 +119,7 @@ class AlertsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
-    page_token: str | None = Field(default=None, max_length=1024)
+    page_token: PageToken | None = None
     """``next_page_token`` of the previous page."""
 
 

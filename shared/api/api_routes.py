@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from shared.api import alert_routes, benchmark_read_routes, enterprise_routes, meta_routes, usage_routes
+from shared.api import (
+    alert_routes,
+    benchmark_read_routes,
+    enterprise_routes,
+    invite_routes,
+    meta_routes,
+    usage_routes,
+)
 from shared.api.audit_schemas import AuditEntryView, AuditLogQuery, AuditLogResponse
 from shared.api.index_schemas import IndexResponse
 from shared.api.schemas import CreateEnterpriseRequest, EnterpriseResponse
 from shared.errors import NotFound
-from shared.services import enterprises
+from shared.services import enterprises, quotas
 from shared.services.audit import list_audit_log
 from shared.web.context import RequestContext
 from shared.web.http import ApiResponse
@@ -27,7 +34,7 @@ router = Router("api")
     response=EnterpriseResponse,
     status=201,
     also_ok=(200,),  # the same Idempotency-Key again: the enterprise it created
-    errors=(400, 401),
+    errors=(400, 401, 429),
     tags=("enterprise",),
 )
 def create_enterprise(ctx: RequestContext) -> ApiResponse:
@@ -37,6 +44,7 @@ def create_enterprise(ctx: RequestContext) -> ApiResponse:
         ctx.deps.enterprises,
         ctx.deps.clock,
         user,
+        quota=(ctx.deps.quotas, quotas.enterprise_creation(ctx.deps.settings)),
         name=body.name,
         industry=body.industry,
         idempotency_key=ctx.request.headers.get("idempotency-key"),
@@ -79,6 +87,7 @@ def get_audit_log(ctx: RequestContext) -> BaseModel:
 
 # Routes declared in topic modules, served by this same function.
 router.include(enterprise_routes.router)
+router.include(invite_routes.router)
 router.include(meta_routes.router)
 router.include(benchmark_read_routes.router)
 router.include(usage_routes.router)

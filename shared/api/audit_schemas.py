@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.api.fields import PageToken
 from shared.domain.audit import ActorKind, AuditAction, AuditEntry
 from shared.domain.enterprise import ProviderName
 from shared.services.audit import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -15,7 +16,7 @@ class AuditLogQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
-    page_token: str | None = Field(default=None, max_length=1024)
+    page_token: PageToken | None = None
     """``next_page_token`` of the previous page."""
 
 

@@ -19,7 +19,7 @@ from shared.web.router import Access, Router
 
 router = Router("api")
 
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
 
 def _respond(ctx: RequestContext, month: str | None) -> BaseModel:

@@ -24,6 +24,7 @@ from shared.domain.enterprise import ProviderName
 from shared.domain.google_connection import bundle
 from shared.domain.provider_keys import CONNECTABLE
 from shared.errors import InvalidInput, NotFound
+from shared.services import quotas
 from shared.services.connect_provider import ConnectProvider
 from shared.services.disconnect_provider import disconnect_provider
 from shared.web.context import RequestContext
@@ -32,7 +33,7 @@ from shared.web.router import Access, Router
 
 router = Router("connect")
 
-_CONNECT_ERRORS = (400, 401, 403, 404, 409, 502, 503)
+_CONNECT_ERRORS = (400, 401, 403, 404, 409, 429, 502, 503)
 
 
 def _actor(ctx: RequestContext) -> Actor:
@@ -42,6 +43,9 @@ def _actor(ctx: RequestContext) -> Actor:
 
 def _connect(ctx: RequestContext, provider: ProviderName, key: SecretStr, org_id: str | None = None) -> ApiResponse:
     deps = ctx.deps
+    enterprise_id = ctx.require_membership().enterprise_id
+    # Counted before the key is tried: every attempt, refused keys included, is one a prober could make.
+    quotas.spend(deps.quotas, deps.clock, quotas.connect_attempts(deps.settings), enterprise_id)
     use_case = ConnectProvider(
         enterprises=deps.enterprises,
         connections=deps.provider_connections,
@@ -52,9 +56,7 @@ def _connect(ctx: RequestContext, provider: ProviderName, key: SecretStr, org_id
         clock=deps.clock,
         settings=deps.settings,
     )
-    result = use_case.connect(
-        ctx.require_membership().enterprise_id, provider, key, _actor(ctx), declared_org_id=org_id
-    )
+    result = use_case.connect(enterprise_id, provider, key, _actor(ctx), declared_org_id=org_id)
     return ApiResponse.json(ConnectResponse.of(result), status=200 if result.rotated else 201)
 
 
@@ -69,6 +71,7 @@ def _connect(ctx: RequestContext, provider: ProviderName, key: SecretStr, org_id
     also_ok=(200,),  # a key rotation
     errors=_CONNECT_ERRORS,
     tags=("connect",),
+    sensitive=True,
 )
 def connect_openai(ctx: RequestContext) -> ApiResponse:
     body = ctx.body_as(ConnectOpenAIRequest)
@@ -86,6 +89,7 @@ def connect_openai(ctx: RequestContext) -> ApiResponse:
     also_ok=(200,),  # a key rotation
     errors=_CONNECT_ERRORS,
     tags=("connect",),
+    sensitive=True,
 )
 def connect_anthropic(ctx: RequestContext) -> ApiResponse:
     return _connect(ctx, ProviderName.ANTHROPIC, ctx.body_as(ConnectAnthropicRequest).admin_api_key)
@@ -105,6 +109,7 @@ def connect_anthropic(ctx: RequestContext) -> ApiResponse:
     also_ok=(200,),  # a rotation
     errors=_CONNECT_ERRORS,
     tags=("connect",),
+    sensitive=True,
 )
 def connect_google(ctx: RequestContext) -> ApiResponse:
     body = ctx.body_as(ConnectGoogleRequest)
@@ -184,6 +189,7 @@ def connect_bedrock(ctx: RequestContext) -> ApiResponse:
     response=DisconnectResponse,
     errors=(401, 403, 404, 503),
     tags=("connect",),
+    sensitive=True,
 )
 def disconnect(ctx: RequestContext) -> DisconnectResponse:
     raw = ctx.request.path_params["provider"]

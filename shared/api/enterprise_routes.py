@@ -21,7 +21,7 @@ from shared.api.enterprise_schemas import (
     member_entry,
 )
 from shared.api.schemas import EnterpriseResponse
-from shared.services import enterprises, members
+from shared.services import enterprises, members, quotas
 from shared.services.enterprise_settings import update_enterprise
 from shared.services.erasure_request import request_erasure
 from shared.web.context import RequestContext
@@ -65,6 +65,7 @@ def patch_enterprise(ctx: RequestContext) -> BaseModel:
     response=ErasureResponse,
     status=202,
     tags=("enterprise",),
+    sensitive=True,
 )
 def delete_enterprise(ctx: RequestContext) -> BaseModel:
     request_erasure(
@@ -96,16 +97,19 @@ def list_members(ctx: RequestContext) -> BaseModel:
     "POST",
     MEMBERS,
     access=Access.ADMIN,
-    summary="Invite someone by email; they become a member on their first call with that verified email",
+    summary="Invite someone by email; they become a member when they accept (GET /api/v1/invites)",
     body=AddMemberRequest,
     response=MemberEntryView,
     status=201,
     also_ok=(200,),  # already invited or a member: nothing changed
-    errors=(409,),
+    errors=(409, 429),
     tags=("members",),
+    sensitive=True,
 )
 def add_member(ctx: RequestContext) -> ApiResponse:
     body = ctx.body_as(AddMemberRequest)
+    deps = ctx.deps
+    quotas.spend(deps.quotas, deps.clock, quotas.invites(deps.settings), ctx.require_membership().enterprise_id)
     enterprise, changed = members.invite_member(
         ctx.deps.enterprises,
         ctx.deps.clock,
@@ -126,6 +130,7 @@ def add_member(ctx: RequestContext) -> ApiResponse:
     response=MemberEntryView,
     errors=(409,),
     tags=("members",),
+    sensitive=True,
 )
 def patch_member(ctx: RequestContext) -> BaseModel:
     member_id = ctx.request.path_params["uid"]
@@ -148,6 +153,7 @@ def patch_member(ctx: RequestContext) -> BaseModel:
     status=204,
     errors=(409,),
     tags=("members",),
+    sensitive=True,
 )
 def delete_member(ctx: RequestContext) -> ApiResponse:
     members.remove_member(

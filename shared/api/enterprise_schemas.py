@@ -52,7 +52,7 @@ class AddMemberRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
-    """The person's sign-in email; they join on their first call to the API with that (verified) email."""
+    """The person's sign-in email; they join when they accept the invite, signed in with that (verified) email."""
     role: Role = Role.VIEWER
 
 

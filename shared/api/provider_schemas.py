@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
 
 from shared.domain.enterprise import ProviderName, ProviderStatus
+from shared.domain.text import PLAIN_TEXT
 from shared.domain.usage import CostSource
 from shared.services.connect_provider import ConnectResult, SyncStatus
 from shared.services.disconnect_provider import DisconnectResult
@@ -53,9 +54,9 @@ class ConnectGoogleRequest(BaseModel):
     """The service account's JSON key (the object, or the JSON text). The account needs
     ``roles/monitoring.viewer`` on each project and, for billed costs, BigQuery Data Viewer on the billing export
     dataset and BigQuery Job User on its project. The key's ``token_uri`` is ignored."""
-    project_ids: list[Annotated[str, StringConstraints(max_length=100)]] = Field(max_length=200)
+    project_ids: list[Annotated[str, StringConstraints(max_length=100), PLAIN_TEXT]] = Field(max_length=200)
     """The Google Cloud projects whose Gemini usage (Vertex AI, Gemini API) is read; at most 50."""
-    billing_export_table: Annotated[str, StringConstraints(max_length=1100)] | None = None
+    billing_export_table: Annotated[str, StringConstraints(max_length=1100), PLAIN_TEXT] | None = None
     """``project.dataset.table`` of the Cloud Billing export (standard or detailed) or a view over it. Without it,
     Google costs are estimated at public list prices and labelled ``estimated``."""
 

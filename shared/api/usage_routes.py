@@ -6,11 +6,11 @@ Money and ratios are decimal strings in JSON, never floats.
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
+from shared.api.fields import ApiDate, ShortText
 from shared.domain.enterprise import ProviderName
 from shared.domain.usage_tally import Money, Ratio
 from shared.domain.usage_view import UsageReport
@@ -25,19 +25,19 @@ router = Router("api")
 class UsageQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: date
+    start: ApiDate
     """First day, inclusive (``YYYY-MM-DD``, UTC)."""
-    end: date
+    end: ApiDate
     """Last day, inclusive; at most 24 months after ``start``."""
     provider: ProviderName | None = None
-    model: str | None = Field(default=None, min_length=1, max_length=200)
+    model: ShortText | None = None
 
 
 class CsvQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: date
-    end: date
+    start: ApiDate
+    end: ApiDate
 
 
 class Recommendation(BaseModel):

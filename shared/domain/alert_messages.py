@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from email.message import EmailMessage
 
 from shared.domain.alerts import Alert, AlertKind
+from shared.domain.text import header_text
 
 CENT = Decimal("0.01")
 KIND_HEADER = "X-Usage-Alert-Kind"
@@ -42,7 +43,7 @@ def percent(value: Decimal | None) -> str:
 
 
 def _one_line(text: str) -> str:
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return header_text("".join(c if c.isprintable() else " " for c in text))
 
 
 def subject(alert: Alert, enterprise_name: str) -> str:

@@ -27,12 +27,12 @@ from pydantic import (
 )
 
 from shared.domain.enterprise import Industry
-from shared.domain.usage import Provider
+from shared.domain.usage import Provider, price_coverage
 
-METHOD_VERSION = "peer-benchmark/1"
+METHOD_VERSION = "peer-benchmark/2"
 """Version of the method (rules R1-R12 as implemented here); bump it when a published figure would change."""
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 NonNegativeUsd = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 PublishedFigure = Annotated[Decimal, PlainSerializer(lambda value: format(value, "f"), return_type=str)]
@@ -110,11 +110,19 @@ class UsageFigures(BaseModel):
     input_billed_usd: NonNegativeUsd
     """Billed cost of the input side (allocated in proportion to list cost when the provider gives no split)."""
     output_billed_usd: NonNegativeUsd
+    unpriced_billed_usd: NonNegativeUsd = Decimal(0)
+    """Billed token spend of usage without an exact list price, in neither ``billed_usd`` nor ``list_usd``."""
+
+    @property
+    def price_coverage(self) -> Decimal | None:
+        """Share of the billed token spend that M1 speaks for; ``None`` when nothing was billed."""
+        return price_coverage(self.billed_usd, self.unpriced_billed_usd)
 
     def __add__(self, other: UsageFigures) -> UsageFigures:
         return UsageFigures(
             billed_usd=self.billed_usd + other.billed_usd,
             list_usd=self.list_usd + other.list_usd,
+            unpriced_billed_usd=self.unpriced_billed_usd + other.unpriced_billed_usd,
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             input_billed_usd=self.input_billed_usd + other.input_billed_usd,
@@ -133,7 +141,11 @@ class ProviderUsageRow(BaseModel):
 
 
 class BenchmarkUnit(BaseModel):
-    """One enterprise (R: a unit), merged across all of its provider orgs and keys."""
+    """One customer organisation (a unit), merged across all of its provider orgs and keys.
+
+    ``enterprise_id`` names it: the enterprise whose figures stand for the unit when several enterprises connected
+    the same provider organisation (``benchmark_units.form_units``).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -143,6 +155,8 @@ class BenchmarkUnit(BaseModel):
     usage: UsageFigures
     by_provider: dict[Provider, UsageFigures] = Field(default_factory=dict)
     """Optional per-provider figures; provider buckets use them (see ``benchmarks.provider_usage``)."""
+    admin_domains: frozenset[str] = frozenset()
+    """The email domains of its admins whose addresses are verified (a bucket needs ``min_domains`` of them)."""
 
     @model_validator(mode="after")
     def _breakdown_within_providers(self) -> Self:
@@ -167,9 +181,9 @@ class DisclosureParams(BaseModel):
     noise_sd: Decimal = Field(default=Decimal("0.02"), ge=0, le=Decimal("0.1"))
     """R5: standard deviation of the multiplicative noise on means."""
     min_billed_usd: Decimal = Field(default=Decimal("200"), ge=0)
-    """Eligibility: minimum billed spend in the month ..."""
-    min_tokens: int = Field(default=10_000_000, ge=0)
-    """... or minimum tokens (input + output) in the month."""
+    """Eligibility: minimum billed spend in the month (tokens alone never qualify: 10M cost about $1)."""
+    min_domains: int = Field(default=10, ge=1)
+    """R1 (sybils): distinct verified admin email domains a bucket's contributors must come from."""
 
 
 class MetricResult(BaseModel):
@@ -220,6 +234,8 @@ class BenchmarkDocument(BaseModel):
     month: Month
     computed_at: AwareDatetime
     method_version: str = METHOD_VERSION
+    version: int = Field(default=1, ge=1)
+    """The month's published version: 1, then one more per forced re-run (``benchmark_release``)."""
     buckets: dict[str, BucketResult]
 
     @field_validator("buckets")

@@ -45,6 +45,7 @@ from shared.domain.benchmark_models import (
     industry_bucket,
     provider_bucket,
 )
+from shared.domain.benchmark_release import Populations, membership_token, population_key, release_suppressions
 from shared.domain.enterprise import Industry
 from shared.domain.usage import TOKENS_PER_PRICING_UNIT, Provider
 
@@ -98,9 +99,23 @@ def _sum_figures(figures: Iterable[UsageFigures]) -> UsageFigures:
 
 
 def is_eligible(usage: UsageFigures, params: DisclosureParams) -> bool:
-    """Minimum usage in the month: enough billed spend OR enough tokens (opt-in is the caller's decision)."""
-    tokens = usage.input_tokens + usage.output_tokens
-    return usage.billed_usd >= params.min_billed_usd or tokens >= params.min_tokens
+    """THE eligibility predicate of a unit's figures for a bucket: billed money in the month, never tokens alone.
+
+    10M tokens on a nano model cost about $1.40, so a token minimum let throw-away accounts pad a bucket. Opt-in
+    (R12) and the identification of the provider organisation (``benchmark_units``) are decided before this.
+    """
+    return usage.billed_usd >= params.min_billed_usd
+
+
+MIN_PRICE_COVERAGE = Decimal("0.95")
+"""A unit whose M1 speaks for less than this share of its billed token spend does not enter the month: its price
+ratio would describe a part of its usage only, and its rates would sit next to peers' complete ones."""
+
+
+def is_price_covered(usage: UsageFigures) -> bool:
+    """Whether at least ``MIN_PRICE_COVERAGE`` of the billed token spend has an exact list price (no bill: vacuous)."""
+    coverage = usage.price_coverage
+    return coverage is None or coverage >= MIN_PRICE_COVERAGE
 
 
 def provider_usage(unit: BenchmarkUnit, provider: Provider) -> UsageFigures | None:
@@ -155,7 +170,7 @@ class _Contribution:
     weight: Decimal
 
 
-Populations = dict[str, list[_Contribution]]
+_ByBucket = dict[str, list[_Contribution]]
 
 
 def unit_buckets(unit: BenchmarkUnit, params: DisclosureParams) -> dict[str, UsageFigures]:
@@ -163,13 +178,13 @@ def unit_buckets(unit: BenchmarkUnit, params: DisclosureParams) -> dict[str, Usa
     placed = {ALL: unit.usage, industry_bucket(unit.industry): unit.usage}
     for provider in sorted(unit.providers):
         usage = provider_usage(unit, provider)
-        if usage is not None and is_eligible(usage, params):
+        if usage is not None and is_eligible(usage, params) and is_price_covered(usage):
             placed[provider_bucket(provider)] = usage
     return placed
 
 
-def _populations(units: Sequence[BenchmarkUnit], params: DisclosureParams) -> dict[Metric, Populations]:
-    populations: dict[Metric, Populations] = {metric: {b: [] for b in LATTICE} for metric in Metric}
+def _populations(units: Sequence[BenchmarkUnit], params: DisclosureParams) -> dict[Metric, _ByBucket]:
+    populations: dict[Metric, _ByBucket] = {metric: {b: [] for b in LATTICE} for metric in Metric}
     for unit in units:
         for bucket, usage in unit_buckets(unit, params).items():
             for metric, value in unit_metrics(usage).items():
@@ -178,10 +193,23 @@ def _populations(units: Sequence[BenchmarkUnit], params: DisclosureParams) -> di
     return populations
 
 
-def publishable_buckets(members: Mapping[str, frozenset[str]], params: DisclosureParams) -> set[str]:
-    """R1, then R7 across all buckets, then R8 on the industry partition, for one metric."""
-    published = {bucket for bucket in LATTICE if len(members[bucket]) >= params.min_units}
+def publishable_buckets(
+    members: Mapping[str, frozenset[str]],
+    params: DisclosureParams,
+    domains: Mapping[str, frozenset[str]] | None = None,
+    also_suppressed: Iterable[str] = (),
+) -> set[str]:
+    """R1 (units and distinct admin domains), then R7 across all buckets, then R8 on the industry partition, for one
+    metric. ``also_suppressed``: buckets R7 suppresses against earlier releases (``benchmark_release``)."""
+    domains = domains or {}
+    published = {
+        bucket
+        for bucket in LATTICE
+        if len(members[bucket]) >= params.min_units
+        and disclosure.distinct_domains(members[bucket], domains) >= params.min_domains
+    }
     published -= disclosure.complement_suppressions(members, published, LATTICE, params.min_units)
+    published -= set(also_suppressed)
     industries = {bucket: members[bucket] for bucket in INDUSTRY_BUCKETS}
     published -= disclosure.partition_suppressions(industries, published, LATTICE, params.min_units)
     return published
@@ -192,36 +220,50 @@ class _Context:
     month: str
     params: DisclosureParams
     key: bytes
-    forbidden: frozenset[Decimal]
 
 
-def _noisy(ctx: _Context, raw: Decimal, ids: Sequence[str], statistic: str) -> Decimal:
+def _noisy(
+    ctx: _Context, raw: Decimal, ids: Sequence[str], statistic: str, forbidden: frozenset[Decimal]
+) -> Decimal | None:
     factor = disclosure.noise_factor(ctx.key, ids, ctx.month, statistic, ctx.params.noise_sd)
     noisy = raw * factor
-    return disclosure.avoid_unit_values(disclosure.round_sig(noisy), raw=noisy, centre=noisy, forbidden=ctx.forbidden)
+    return disclosure.clear_of_units(disclosure.round_sig(noisy), raw=noisy, forbidden=forbidden)
 
 
-def _metric_result(ctx: _Context, metric: Metric, population: Sequence[_Contribution]) -> MetricResult:
+def _metric_result(ctx: _Context, bucket: str, metric: Metric, population: Sequence[_Contribution]) -> MetricResult:
     values = [c.value for c in population]
     weights = [c.weight for c in population]
     ids = [c.enterprise_id for c in population]
+    forbidden = frozenset(values)  # only this statistic's contributors: other units must not shape it
+    statistic = f"{bucket}/{metric.value}"  # the bucket is part of the seed: independent noise per bucket (R5)
     mean = weighted = discount = None
     if disclosure.p_percent_ok(values, ctx.params.p_percent):
-        mean = _noisy(ctx, sum(values, Decimal(0)) / len(values), ids, f"{metric.value}.mean")
-        if metric is Metric.PRICE_RATIO:
-            discount = 1 - mean
+        mean = _noisy(ctx, sum(values, Decimal(0)) / len(values), ids, f"{statistic}.mean", forbidden)
+        if metric is Metric.PRICE_RATIO and mean is not None:
+            discount = disclosure.round_sig(1 - mean)
     if disclosure.dominance_ok(weights, ctx.params.dominance_cap) and disclosure.p_percent_ok(
         weights, ctx.params.p_percent
     ):
         raw = sum((c.value * c.weight for c in population), Decimal(0)) / sum(weights, Decimal(0))
-        weighted = _noisy(ctx, raw, ids, f"{metric.value}.weighted_mean")
+        weighted = _noisy(ctx, raw, ids, f"{statistic}.weighted_mean", forbidden)
     return MetricResult(
         status="published",
-        percentiles=disclosure.publish_percentiles(values, ctx.params, ctx.forbidden),
+        percentiles=disclosure.publish_percentiles(values, ctx.params),
         mean=mean,
         weighted_mean=weighted,
         average_discount_vs_list=discount,
     )
+
+
+@dataclass(frozen=True)
+class Release:
+    """A computed month: the document to publish and what it was computed from (``benchmark_release``)."""
+
+    document: BenchmarkDocument
+    populations: Populations
+    """Membership tokens of each published (bucket, metric)."""
+    contributors: frozenset[str]
+    """Ids of the eligible units the release was computed from."""
 
 
 def compute_benchmarks(
@@ -231,11 +273,27 @@ def compute_benchmarks(
     noise_key: bytes | SecretStr,
     computed_at: datetime,
 ) -> BenchmarkDocument:
-    """Build the month's published document from merged, opted-in units (ineligible ones are dropped here).
+    """The month's published document, without earlier releases to check against (see ``compute_release``)."""
+    return compute_release(units, month, params, noise_key, computed_at).document
+
+
+def compute_release(
+    units: Sequence[BenchmarkUnit],
+    month: str,
+    params: DisclosureParams,
+    noise_key: bytes | SecretStr,
+    computed_at: datetime,
+    earlier: Sequence[Populations] = (),
+    version: int = 1,
+) -> Release:
+    """Build the month's release from merged, opted-in units (ineligible ones are dropped here).
+
+    ``earlier``: the populations of releases already published (the month's earlier versions, the previous month);
+    a bucket differing from one of them by 1 to ``min_units - 1`` members is suppressed (R7 across releases).
 
     Raises:
-        ValueError: two units share an enterprise id (merge provider rows with ``merge_units`` first), or the
-            noise key is empty.
+        ValueError: two units share an id (form units with ``benchmark_units.form_units`` first), or the noise key
+            is empty.
     """
     ids = [unit.enterprise_id for unit in units]
     if len(set(ids)) != len(ids):
@@ -243,24 +301,33 @@ def compute_benchmarks(
     key = noise_key.get_secret_value().encode() if isinstance(noise_key, SecretStr) else noise_key
     if not key:
         raise ValueError("the benchmark noise key must not be empty")
-    eligible = [unit for unit in units if is_eligible(unit.usage, params)]
+    eligible = [unit for unit in units if is_eligible(unit.usage, params) and is_price_covered(unit.usage)]
+    domains = {unit.enterprise_id: unit.admin_domains for unit in eligible}
+    ctx = _Context(month, params, key)
+    results: dict[str, dict[Metric, MetricResult]] = {bucket: {} for bucket in LATTICE}
+    contributors: dict[str, set[str]] = {bucket: set() for bucket in LATTICE}
+    published_populations: Populations = {}
     with localcontext(disclosure.DECIMAL_CONTEXT):
-        populations = _populations(eligible, params)
-        results: dict[str, dict[Metric, MetricResult]] = {bucket: {} for bucket in LATTICE}
-        contributors: dict[str, set[str]] = {bucket: set() for bucket in LATTICE}
-        for metric, by_bucket in populations.items():
+        for metric, by_bucket in _populations(eligible, params).items():
             members = {bucket: frozenset(c.enterprise_id for c in pop) for bucket, pop in by_bucket.items()}
-            forbidden = frozenset(c.value for pop in by_bucket.values() for c in pop)
-            ctx = _Context(month, params, key, forbidden)
-            for bucket in sorted(publishable_buckets(members, params), key=LATTICE.index):
-                results[bucket][metric] = _metric_result(ctx, metric, by_bucket[bucket])
+            tokens = {
+                population_key(bucket, metric): frozenset(membership_token(key, c.enterprise_id, c.value) for c in pop)
+                for bucket, pop in by_bucket.items()
+                if pop
+            }
+            stale = release_suppressions(tokens, earlier, params.min_units)
+            again = {bucket for bucket in LATTICE if population_key(bucket, metric) in stale}
+            for bucket in sorted(publishable_buckets(members, params, domains, again), key=LATTICE.index):
+                results[bucket][metric] = _metric_result(ctx, bucket, metric, by_bucket[bucket])
                 contributors[bucket] |= members[bucket]
+                published_populations[population_key(bucket, metric)] = tokens[population_key(bucket, metric)]
     buckets = {bucket: _bucket_result(results[bucket], contributors[bucket]) for bucket in LATTICE}
     logger.info(
         "peer benchmark computed",
         extra={"month": month, "published_buckets": sum(b.status == "published" for b in buckets.values())},
     )
-    return BenchmarkDocument(month=month, computed_at=computed_at, buckets=buckets)
+    document = BenchmarkDocument(month=month, computed_at=computed_at, version=version, buckets=buckets)
+    return Release(document, published_populations, frozenset(unit.enterprise_id for unit in eligible))
 
 
 def _bucket_result(metrics: dict[Metric, MetricResult], contributors: set[str]) -> BucketResult:

@@ -6,17 +6,18 @@ platform. Decisions the specification leaves open, fixed here:
 * **Percentile position (R4).** The linear-interpolation position of quantile ``q`` among ``n`` sorted values is
   ``h = (n - 1) q`` (0-based). The 3 order statistics nearest to it are the window centred on ``h`` rounded half up,
   clamped inside the data; the published value is their mean rounded to 2 significant figures.
-* **A published figure never equals a unit's value (R4).** If the 2-s.f. value equals any unit's value of that metric
-  in the month (at full precision), it is moved by one unit of its *third* significant figure toward the unrounded
-  value (toward the bucket median when they are equal; from zero, upward), repeatedly until it equals none. Moving in
-  the third figure keeps the distortion under 1% and reveals nothing but the side of the 2-s.f. grid point on which
-  the unrounded value lies. Monotonicity is then restored by a running maximum, which can only raise a point to the
-  previous one, already clear of every unit value.
+* **A published figure never equals a contributing unit's value (R4).** If the 2-s.f. value equals the exact value
+  of a unit *contributing to that statistic* (units of other buckets are no concern of it, and must not shape it), it
+  moves to the neighbouring 2-s.f. grid point on the side of the unrounded value (below when exactly equal), else to
+  the one on the other side; when both are unit values too, the statistic is not published. A moved figure has two
+  significant figures like every other, so it looks like ordinary rounding: a reader cannot tell that a collision
+  happened. Monotonicity is then restored by a running maximum, which can only raise a point to the previous one,
+  already clear of every value.
 * **Noise (R5).** The generator is HMAC-SHA256(server key, JSON [month, statistic, sorted contributor ids]); its
   256 bits give twelve 21-bit uniforms whose sum minus 6 (Irwin-Hall) is a standard-normal deviate with sd exactly 1,
-  bounded to +/-6 sd, so the factor ``1 + sd z`` is always positive. The statistic's name is part of the message so
-  two statistics of one bucket get independent noise; one contributor set gets the same noise for a statistic in
-  every bucket, so comparing buckets cannot average it away.
+  bounded to +/-6 sd, so the factor ``1 + sd z`` is always positive. The statistic's name includes its bucket, so two
+  statistics of one bucket, and one statistic of two buckets with the same members, get independent noise: the
+  difference of two buckets' means does not cancel it (a multi-provider unit's total and provider figures differ).
 * **Complement rule (R7).** Violations are resolved one bucket at a time, smallest first (ties: the later, more
   specific, bucket of the lattice), until no pair of published buckets differs by 1 to ``min_units - 1`` units.
 * **Partition rule (R8).** We *suppress another child* (never merge into "Other"): while any industry holding units is
@@ -40,7 +41,6 @@ DECIMAL_CONTEXT = Context(prec=28, rounding=ROUND_HALF_EVEN)
 """The arithmetic context of every benchmark computation (independent of the process's default context)."""
 
 SIGNIFICANT_FIGURES = 2
-_ZERO_NUDGE = Decimal("0.001")
 _UNIFORMS = 12
 _UNIFORM_BITS = 21  # 12 x 21 = 252 bits of the 256-bit digest
 
@@ -78,45 +78,46 @@ def window_mean(sorted_values: Sequence[Decimal], q: Decimal) -> Decimal:
     return sum(sorted_values[centre - 1 : centre + 2], Decimal(0)) / 3
 
 
-def _nudge(value: Decimal, upward: bool) -> Decimal:
-    """One unit of the third significant figure up or down (from zero: up by a fixed small step)."""
+def grid_neighbour(value: Decimal, upward: bool) -> Decimal | None:
+    """The next 2-s.f. grid point above or below ``value`` (itself on the grid); None below the smallest positive."""
     if value.is_zero():
-        return _ZERO_NUDGE
-    step = Decimal(1).scaleb(value.adjusted() - SIGNIFICANT_FIGURES)
+        return None
+    step = Decimal(1).scaleb(value.adjusted() - SIGNIFICANT_FIGURES + 1)
     if upward:
-        return value + step
+        return round_sig(value + step)
     lower = value - step
-    if lower.adjusted() < value.adjusted():  # 1.0 - 0.01 = 0.99 skips 0.999: use the finer step below a decade
+    if lower.is_zero() or lower.adjusted() < value.adjusted():  # 1.0 - 0.1 = 0.9 skips 0.99: the finer grid below
         lower = value - step / 10
-    return lower
+    return lower if lower > 0 else None
 
 
-def avoid_unit_values(value: Decimal, *, raw: Decimal, centre: Decimal, forbidden: frozenset[Decimal]) -> Decimal:
-    """Move a rounded figure off every unit value, toward ``raw`` (or ``centre`` when equal); see module docs."""
+def clear_of_units(value: Decimal, *, raw: Decimal, forbidden: frozenset[Decimal]) -> Decimal | None:
+    """A rounded figure moved off every contributing unit's value, or None to suppress it (see module docs)."""
     if value not in forbidden:
         return value
-    upward = raw > value or (raw == value and centre > value) or value.is_zero()
-    candidate = value
-    while candidate in forbidden:
-        candidate = _nudge(candidate, upward)
-    return candidate
+    toward = raw > value  # exactly on the grid (a unit at list price, 1.0): downward
+    for upward in (toward, not toward):
+        candidate = grid_neighbour(value, upward)
+        if candidate is not None and candidate not in forbidden:
+            return candidate
+    return None
 
 
-def publish_percentiles(
-    values: Iterable[Decimal], params: DisclosureParams, forbidden: frozenset[Decimal]
-) -> dict[str, Decimal]:
-    """R2 + R4: the publishable percentile points of a population, ascending, clear of every unit value."""
+def publish_percentiles(values: Iterable[Decimal], params: DisclosureParams) -> dict[str, Decimal]:
+    """R2 + R4: the publishable percentile points of a population, ascending, clear of each of its values."""
     ordered = sorted(values)
     if len(ordered) < params.min_units:
         return {}
-    centre = window_mean(ordered, Decimal("0.5"))
+    forbidden = frozenset(ordered)
     published: dict[str, Decimal] = {}
     previous: Decimal | None = None
     for name, q in PERCENTILES:
         if name in TAIL_PERCENTILES and len(ordered) < params.tail_min_units:
             continue
         raw = window_mean(ordered, q)
-        point = avoid_unit_values(round_sig(raw), raw=raw, centre=centre, forbidden=forbidden)
+        point = clear_of_units(round_sig(raw), raw=raw, forbidden=forbidden)
+        if point is None:
+            continue
         if previous is not None and point < previous:
             point = previous
         published[name] = previous = point
@@ -154,6 +155,20 @@ def noise_factor(key: bytes, contributor_ids: Iterable[str], month: str, statist
         chunk = (bits >> (_UNIFORM_BITS * index)) & mask
         total += (Decimal(chunk) + Decimal("0.5")) / scale
     return 1 + sd * (total - _UNIFORMS / Decimal(2))
+
+
+def distinct_domains(unit_ids: Iterable[str], domains: Mapping[str, frozenset[str]]) -> int:
+    """How many distinct admin domains the units stand for, each unit for at most one (a greedy matching).
+
+    Units with the fewest domains choose first, each taking its smallest domain not yet taken. Greedy matching may
+    count fewer than the best assignment, never more, so the rule errs on the side of suppression.
+    """
+    taken: set[str] = set()
+    for unit_id in sorted(unit_ids, key=lambda u: (len(domains.get(u, ())), u)):
+        free = sorted(domains.get(unit_id, frozenset()) - taken)
+        if free:
+            taken.add(free[0])
+    return len(taken)
 
 
 def _rank(bucket: str, populations: Mapping[str, frozenset[str]], order: Sequence[str]) -> tuple[int, int]:

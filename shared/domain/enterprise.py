@@ -1,7 +1,8 @@
 """Enterprises, their members and settings: the tenant of the platform.
 
-One enterprise is one customer organisation. All of its provider accounts belong to it, and it is the unit that
-counts once in peer benchmarks.
+One enterprise is one customer organisation's account here. All of its provider accounts belong to it; peer
+benchmarks count provider organisations, not enterprises, so enterprises that connected the same organisation count
+once (``shared.domain.benchmark_units``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from shared.domain.text import PLAIN_TEXT
 
 
 class Role(enum.StrEnum):
@@ -46,7 +49,7 @@ class ProviderStatus(enum.StrEnum):
     DISCONNECTED = "disconnected"
 
 
-EnterpriseName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+EnterpriseName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), PLAIN_TEXT]
 
 
 class EnterpriseSettings(BaseModel):
@@ -68,10 +71,13 @@ class Member(BaseModel):
     email: str | None
     role: Role
     added_at: datetime
+    email_verified: bool = False
+    """Whether the identity provider had verified ``email`` when the member joined (peer benchmarks count only
+    verified admin domains). Members recorded before this field existed count as unverified."""
 
 
 class Invite(BaseModel):
-    """A pending member: invited by email before signing in; becomes a ``Member`` on their first verified call."""
+    """A pending member, invited by email; becomes a ``Member`` only when the invitee accepts it explicitly."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -108,6 +114,9 @@ class ProviderState(BaseModel):
     """Bedrock: the regions whose usage is read."""
     cost_explorer_connected: bool | None = None
     """Bedrock: whether costs come from Cost Explorer (billed) or from list prices (estimated)."""
+    org_keys: list[str] | None = None
+    """Verified identifiers of the provider organisation (``provider_keys.org_keys_for``): peer benchmarks count an
+    organisation connected to several enterprises once. None for connections made before they were recorded."""
 
 
 class Enterprise(BaseModel):

@@ -10,8 +10,11 @@ negative; the net cost is ``cost + Σ credits.amount``, and USD is that divided 
 (local currency per US dollar). Rows are hourly; a row belongs to the UTC day of its ``usage_start_time``.
 
 Every row is kept: rows of the same (day, project, SKU, cost type) are summed into one cost line, classified from
-the SKU description (``shared.domain.google_skus``). A row of another cost type than ``regular`` (adjustments,
-rounding) is a cost of kind ``OTHER``. A row whose money cannot be read fails its day only.
+the SKU description (``shared.domain.google_skus``). The rows' ``usage.amount`` of token SKUs (unit ``count``) is
+summed too: the bill's own token quantity per meter, which separates cached input and context bands where Cloud
+Monitoring does not, so the discount vs list is priced on it (``BilledDays.quantities``). A row of another cost type
+than ``regular`` (adjustments, rounding) is a cost of kind ``OTHER``.
+A row whose money cannot be read fails its day only.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shared.domain.google_skus import parse_sku
-from shared.domain.normalise import DayFailure
-from shared.domain.usage import CostKind, CostLine, Provider
+from shared.domain.normalise import DayFailure, RawUsage
+from shared.domain.usage import ContextBand, CostKind, CostLine, Provider, ServiceTier
 from shared.errors import ProviderResponseError
 
 P = Provider.GOOGLE
@@ -84,11 +87,14 @@ class BilledDays:
 
     lines: dict[date, list[CostLine]] = field(default_factory=dict)
     failures: dict[date, DayFailure] = field(default_factory=dict)
+    quantities: dict[date, list[RawUsage]] = field(default_factory=dict)
+    """The bill's own token quantities per (project, SKU): the list side of the discount (``list_quantities``)."""
 
 
 def cost_lines(rows: Iterable[Mapping[str, Any]]) -> BilledDays:
     """The rows of ``decode_rows`` (aliased as in ``shared.adapters.google_bigquery.BILLING_SQL``) as cost lines."""
     sums: dict[tuple[date, str | None, str, str], Decimal] = {}
+    tokens: dict[tuple[date, str | None, str, str], int | None] = {}
     out = BilledDays()
     for row in rows:
         day = _usage_day(row.get("usage_start_time"))
@@ -99,11 +105,52 @@ def cost_lines(rows: Iterable[Mapping[str, Any]]) -> BilledDays:
             continue
         key = (day, row.get("project_id"), str(row.get("sku_description") or ""), str(row.get("cost_type") or ""))
         sums[key] = sums.get(key, Decimal(0)) + amount
+        count = token_count(row)
+        tokens[key] = None if count is None or tokens.get(key, 0) is None else (tokens.get(key) or 0) + count
     for (day, project, sku, cost_type), amount in sorted(sums.items(), key=lambda kv: tuple(map(str, kv[0]))):
         if day in out.failures:
             continue
-        out.lines.setdefault(day, []).append(_line(day, project, sku, cost_type, amount))
+        line = _line(day, project, sku, cost_type, amount)
+        out.lines.setdefault(day, []).append(line)
+        quantity = list_quantity(line, tokens[(day, project, sku, cost_type)])
+        if quantity is not None:
+            out.quantities.setdefault(day, []).append(quantity)
     return out
+
+
+TOKEN_UNITS = frozenset({"count", "token", "tokens"})
+"""``usage.unit`` values of token SKUs: a count of tokens (the export's unit for Gemini token SKUs is ``count``)."""
+
+
+def token_count(row: Mapping[str, Any]) -> int | None:
+    """The row's ``usage.amount`` when it is a whole number of tokens, else ``None`` (unknown, never 0)."""
+    unit = str(row.get("usage_unit") or "").lower()
+    raw = row.get("usage_amount")
+    if unit not in TOKEN_UNITS or not isinstance(raw, str):
+        return None
+    try:
+        amount = Decimal(raw.strip())
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount < 0 or amount != amount.to_integral_value():
+        return None
+    return int(amount)
+
+
+def list_quantity(line: CostLine, tokens: int | None) -> RawUsage | None:
+    """The token meter a token line's SKU names, with the tokens the bill counted for it; ``None`` when the SKU
+    names no model or meter or its quantity is unreadable (the line is then unpriced in the comparison)."""
+    if line.kind is not CostKind.TOKENS or line.model is None or line.token_type is None or tokens is None:
+        return None
+    return RawUsage(
+        model=line.model,
+        project_id=line.project_id,
+        api_key_id=None,
+        service_tier=line.service_tier or ServiceTier.STANDARD,
+        context_band=line.context_band or ContextBand.STANDARD,
+        token_type=line.token_type,
+        quantity=tokens,
+    )
 
 
 def net_usd(row: Mapping[str, Any]) -> Decimal:

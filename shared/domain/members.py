@@ -1,8 +1,10 @@
 """Members and pending invites of an enterprise: pure rules, applied inside the store's transaction.
 
 An admin adds people by email. The ``api`` identity cannot look accounts up in Firebase Auth (it holds no credential
-for it), so every addition is a pending invite keyed by the lower-cased email; the invitee becomes a member, with the
-invited role, on their first API call with a verified email token (``shared.services.members.accept_invites``).
+for it), so every addition is a pending invite keyed by the lower-cased email. Nothing changes membership implicitly:
+the invitee lists the invites sent to their verified email and accepts or declines each one
+(``shared.services.invitations``). A decline is recorded on the invitee's side, never here: members can read this
+document, and an invite must look the same to them whether or not the address has an account.
 
 Invariants every function here keeps:
 
@@ -16,7 +18,7 @@ A member is addressed by uid, a pending invite by its email: uids never contain 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from shared.domain.enterprise import Enterprise, Invite, Member, Role
@@ -63,8 +65,34 @@ def accept_invite(enterprise: Enterprise, *, uid: str, email: str, now: datetime
         return None
     invites = {k: v for k, v in enterprise.invites.items() if k != key}
     members = dict(enterprise.members)
-    members.setdefault(uid, Member(email=email, role=pending.role, added_at=now))
+    members.setdefault(uid, Member(email=email, role=pending.role, added_at=now, email_verified=True))
     return _with(enterprise, now, members=members, invites=invites)
+
+
+def is_open_invite(enterprise: Enterprise, email: str) -> bool:
+    """Whether ``email`` has a pending invite to ``enterprise`` (an active one)."""
+    return enterprise.status == "active" and normalise_email(email) in enterprise.invites
+
+
+def member_emails(enterprise: Enterprise) -> set[str]:
+    return {normalise_email(m.email) for m in enterprise.members.values() if m.email}
+
+
+def non_member_addresses(enterprise: Enterprise, addresses: Iterable[str]) -> list[str]:
+    """The ``addresses`` that are not a member's email: report recipients must be members, or the monthly email
+    (and every alert) would be a relay to any address an admin types."""
+    members = member_emails(enterprise)
+    return sorted({normalise_email(a) for a in addresses} - members)
+
+
+def report_recipients(enterprise: Enterprise) -> list[str]:
+    """Who gets the monthly report and alerts: the configured recipients that are (still) members, or the admins'
+    addresses when none are; lower-cased, unique. A recipient removed as a member stops receiving at once."""
+    members = member_emails(enterprise)
+    chosen = {normalise_email(str(r)) for r in enterprise.settings.report_recipients} & members
+    if not chosen:
+        chosen = {normalise_email(m.email) for m in enterprise.members.values() if m.role is Role.ADMIN and m.email}
+    return sorted(chosen)
 
 
 def change_role(enterprise: Enterprise, member_id: str, role: Role, *, now: datetime) -> Enterprise | None:

@@ -53,6 +53,8 @@ class MarketComparison(BaseModel):
     """``your_blended_rate / index_blended_rate``; below 1 means below the market's list prices."""
     realized_discount_vs_list: Ratio | None
     """``1 - billed / list`` on the enterprise's own model mix."""
+    price_coverage: Ratio | None = None
+    """Share of the billed token spend the discount speaks for (usage without an exact list price is left out)."""
 
 
 class Trend(BaseModel):
@@ -208,6 +210,7 @@ def market(usage: UsageReport) -> MarketComparison:
         your_blended_rate=rate,
         rate_vs_index=ratio,
         realized_discount_vs_list=usage.benchmark.your_discount,
+        price_coverage=usage.benchmark.price_coverage,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from shared.domain.line_tiers import settle_tiers
 from shared.domain.pricing import UnitPrice, list_unit_price, priced_where
 from shared.domain.reconcile import reconcile
 from shared.domain.usage import (
@@ -26,6 +27,7 @@ from shared.domain.usage import (
     MeterUsage,
     Provider,
     ProviderDay,
+    Reconciliation,
     ServiceTier,
     TokenType,
     UsageRecord,
@@ -47,6 +49,10 @@ class RawUsage:
     context_band: ContextBand
     token_type: TokenType
     quantity: int
+    tier_reported: bool = True
+    """``False``: the report has no tier column (OpenAI embeddings); the cost lines tell (``line_tiers``)."""
+    tier_unknown: bool = False
+    """The tier could not be settled: the usage cannot be priced exactly and is left unpriced."""
 
 
 @dataclass(frozen=True)
@@ -130,15 +136,17 @@ def utc_day_of_rfc3339(provider: Provider, value: object) -> date:
 
 def price_records(provider: Provider, day: date, usage: Iterable[RawUsage]) -> tuple[UsageRecord, ...]:
     """Sum raw counts by record key (dropping zero rows) and price each record at the day's list price."""
-    sums: dict[tuple[str, str | None, str | None, ServiceTier, ContextBand, TokenType], int] = {}
+    sums: dict[tuple[str, str | None, str | None, ServiceTier, ContextBand, TokenType, bool], int] = {}
     for u in usage:
-        key = (u.model, u.project_id, u.api_key_id, u.service_tier, u.context_band, u.token_type)
+        key = (u.model, u.project_id, u.api_key_id, u.service_tier, u.context_band, u.token_type, u.tier_unknown)
         sums[key] = sums.get(key, 0) + u.quantity
     records = []
-    for (model, project_id, api_key_id, tier, band, token_type), quantity in sorted(sums.items(), key=_sort_key):
+    for (model, project_id, api_key_id, tier, band, token_type, unknown), quantity in sorted(
+        sums.items(), key=_sort_key
+    ):
         if quantity == 0:
             continue
-        price = list_unit_price(provider, model, token_type, tier, band, day)
+        price = None if unknown else list_unit_price(provider, model, token_type, tier, band, day)
         unit = price if isinstance(price, UnitPrice) and priced_where(provider, project_id, model) else None
         records.append(
             UsageRecord(
@@ -170,11 +178,15 @@ def build_day(
     failure: DayFailure | None = None,
     *,
     cost_source: CostSource = CostSource.BILLED,
+    list_usage: Sequence[RawUsage] | None = None,
 ) -> ProviderDay:
     """The ``ProviderDay`` from every report's part for the day, or a failed day carrying no partial data.
 
     ``CostSource.ESTIMATED``: the provider's bill is not readable, so every priced record becomes a cost line at its
     list cost (see ``estimated_cost_lines``) and the day is not reconciled.
+
+    ``list_usage``: the bill's own token quantities (Google's billing export, per SKU); when given, the discount is
+    reconciled on them rather than on the usage reports' counts (``shared.domain.reconcile``).
     """
     if failure is not None:
         return ProviderDay(
@@ -185,8 +197,8 @@ def build_day(
             error_code=failure.code,
             error_message=failure.message,
         )
-    records = price_records(provider, day, (u for part in parts for u in part.usage))
     costs = tuple(line for part in parts for line in part.costs)
+    records = price_records(provider, day, settle_tiers([u for part in parts for u in part.usage], costs))
     meters = tuple(meter for part in parts for meter in part.meters)
     estimated = cost_source is CostSource.ESTIMATED
     return ProviderDay(
@@ -196,8 +208,20 @@ def build_day(
         records=records,
         cost_lines=costs + estimated_cost_lines(records) if estimated else costs,
         meters=meters,
-        reconciliation=None if estimated else reconcile(provider, records, costs),
+        reconciliation=None if estimated else _reconcile(provider, day, records, costs, list_usage),
     )
+
+
+def _reconcile(
+    provider: Provider,
+    day: date,
+    records: tuple[UsageRecord, ...],
+    costs: tuple[CostLine, ...],
+    list_usage: Sequence[RawUsage] | None,
+) -> Reconciliation:
+    if list_usage is None:
+        return reconcile(provider, records, costs)
+    return reconcile(provider, price_records(provider, day, list_usage), costs, quantities_from_bill=True)
 
 
 ESTIMATED_LINE_ITEM = "estimated at list price"

@@ -17,7 +17,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -78,6 +80,12 @@ class _CompletionsRow(_Grouping):
     output_tokens: Count
     input_cached_tokens: Count | None = None
     input_cache_write_tokens: Count | None = None
+    input_audio_tokens: Count | None = None
+    input_cached_audio_tokens: Count | None = None
+    output_audio_tokens: Count | None = None
+    input_image_tokens: Count | None = None
+    input_cached_image_tokens: Count | None = None
+    output_image_tokens: Count | None = None
     batch: bool | None = None
     service_tier: str | None = None
     num_model_requests: Count | None = None
@@ -101,6 +109,8 @@ class _CostRow(BaseModel):
     amount: _Amount
     line_item: str | None = None
     project_id: str | None = None
+    quantity: Decimal | None = None
+    quantity_unit: str | None = None
 
 
 def bucket_day(bucket: Mapping[str, Any]) -> date:
@@ -142,25 +152,43 @@ def service_tier(batch: bool | None, tier: str | None) -> ServiceTier:
 
 
 def _completions_usage(row: _CompletionsRow) -> list[RawUsage]:
+    """One row's tokens split into meters. ``input_tokens`` and ``input_cached_tokens`` count every modality, and
+    ``input_audio_tokens``/``input_image_tokens`` are the *uncached* audio/image input (the current spec), so text is
+    what remains; likewise for output."""
     reads = row.input_cached_tokens or 0
     writes = row.input_cache_write_tokens or 0
-    uncached = row.input_tokens - reads - writes
-    if uncached < 0:
+    audio_reads, image_reads = row.input_cached_audio_tokens or 0, row.input_cached_image_tokens or 0
+    audio_in, image_in = row.input_audio_tokens or 0, row.input_image_tokens or 0
+    audio_out, image_out = row.output_audio_tokens or 0, row.output_image_tokens or 0
+    text_reads = reads - audio_reads - image_reads
+    uncached = row.input_tokens - reads - writes - audio_in - image_in
+    text_out = row.output_tokens - audio_out - image_out
+    if min(text_reads, uncached, text_out) < 0:
         raise ProviderResponseError(
-            "openai completions row has more cached/cache-write tokens than input tokens", provider=P.value
+            "openai completions row has more cached, cache-write, audio or image tokens than its totals",
+            provider=P.value,
         )
     tier = service_tier(row.batch, row.service_tier)
     counts = {
         TokenType.UNCACHED_INPUT: uncached,
-        TokenType.CACHE_READ: reads,
+        TokenType.CACHE_READ: text_reads,
         TokenType.CACHE_WRITE_5M: writes,
-        TokenType.OUTPUT: row.output_tokens,
+        TokenType.OUTPUT: text_out,
+        TokenType.AUDIO_INPUT: audio_in,
+        TokenType.AUDIO_CACHE_READ: audio_reads,
+        TokenType.AUDIO_OUTPUT: audio_out,
+        TokenType.IMAGE_INPUT: image_in,
+        TokenType.IMAGE_CACHE_READ: image_reads,
+        TokenType.IMAGE_OUTPUT: image_out,
     }
     return [_raw(row, tier, token_type, n) for token_type, n in counts.items() if n]
 
 
 def _input_usage(row: _InputOnlyRow) -> RawUsage:
-    return _raw(row, ServiceTier.STANDARD, TokenType.UNCACHED_INPUT, row.input_tokens)
+    # These reports have no ``batch`` column: a batch embedding shows only in the costs report's line items, so the
+    # tier is settled against them when the day is built (``shared.domain.line_tiers``).
+    raw = _raw(row, ServiceTier.STANDARD, TokenType.UNCACHED_INPUT, row.input_tokens)
+    return replace(raw, tier_reported=False)
 
 
 def _raw(row: _Grouping, tier: ServiceTier, token_type: TokenType, quantity: int) -> RawUsage:
@@ -218,10 +246,11 @@ class _Count(BaseModel):
 
 
 # "<model>[ modality], input|cached input|output[, more]" with an optional "tier | " prefix, e.g.
-# "gpt-5.5-2026-04-23, cached input", "priority | gpt-5.6-sol, output, long context".
+# "gpt-5.5-2026-04-23, cached input", "gpt-audio-mini-2025-12-15 audio, input", "priority | gpt-5.6-sol, output,
+# long context" (provider-apis.md §1.4: line items observed in the costs report grouped by line_item).
 _LINE_ITEM = re.compile(
-    r"^(?:(?P<tier>[a-z_]+) \| )?(?P<model>[^,|]+?)(?: (?:text|audio|image))?, "
-    r"(?P<meter>cached input|cache write|input|output)(?:,.*)?$",
+    r"^(?:(?P<tier>[a-z_]+) \| )?(?P<model>[^,|]+?)(?: (?P<modality>text|audio|image))?, "
+    r"(?P<meter>cached input|cache write|input|output)(?P<rest>,.*)?$",
     re.IGNORECASE,
 )
 _TOKEN_WORDS = re.compile(r"\btokens?\b|\binput\b|\boutput\b", re.IGNORECASE)
@@ -230,11 +259,20 @@ _OTHER_WORDS = re.compile(
     re.IGNORECASE,
 )
 _LINE_METERS = {
-    "input": TokenType.UNCACHED_INPUT,
-    "cached input": TokenType.CACHE_READ,
-    "cache write": TokenType.CACHE_WRITE_5M,
-    "output": TokenType.OUTPUT,
+    ("text", "input"): TokenType.UNCACHED_INPUT,
+    ("text", "cached input"): TokenType.CACHE_READ,
+    ("text", "cache write"): TokenType.CACHE_WRITE_5M,
+    ("text", "output"): TokenType.OUTPUT,
+    ("audio", "input"): TokenType.AUDIO_INPUT,
+    ("audio", "cached input"): TokenType.AUDIO_CACHE_READ,
+    ("audio", "output"): TokenType.AUDIO_OUTPUT,
+    ("image", "input"): TokenType.IMAGE_INPUT,
+    ("image", "cached input"): TokenType.IMAGE_CACHE_READ,
+    ("image", "output"): TokenType.IMAGE_OUTPUT,
 }
+_BATCH_WORDS = re.compile(r"\bbatch\b", re.IGNORECASE)
+_FLEX_WORDS = re.compile(r"\bflex\b", re.IGNORECASE)
+_LONG_CONTEXT = re.compile(r"\blong context\b", re.IGNORECASE)
 
 
 def classify_line_item(line_item: str | None) -> CostKind:
@@ -257,11 +295,13 @@ def _cost_line(day: date, row: _CostRow) -> CostLine:
         raise ProviderResponseError(f"openai cost in unsupported currency {row.amount.currency!r}", provider=P.value)
     model = token_type = tier = None
     kind = classify_line_item(row.line_item)
+    band = None
     match = _LINE_ITEM.match(row.line_item.strip()) if row.line_item else None
     if match:
         model = match["model"].strip()
-        token_type = _LINE_METERS[match["meter"].lower()]
-        tier = service_tier(None, match["tier"])
+        token_type = _LINE_METERS.get(((match["modality"] or "text").lower(), match["meter"].lower()))
+        tier = _line_tier(match["tier"], match["rest"] or "")
+        band = ContextBand.LONG if _LONG_CONTEXT.search(match["rest"] or "") else ContextBand.STANDARD
     return CostLine(
         provider=P,
         day=day,
@@ -270,6 +310,35 @@ def _cost_line(day: date, row: _CostRow) -> CostLine:
         model=model,
         token_type=token_type,
         service_tier=tier,
+        context_band=band,
         line_item=row.line_item,
         project_id=row.project_id,
+        tokens=_line_tokens(row.quantity, row.quantity_unit),
     )
+
+
+_TOKEN_UNITS = {"tokens": 1, "1000_tokens": 1000}
+
+
+def _line_tokens(quantity: Decimal | None, unit: str | None) -> int | None:
+    """The tokens a line bills, when its quantity is a whole token count (``quantity_unit`` added 2026-08-21)."""
+    scale = _TOKEN_UNITS.get((unit or "").lower())
+    if quantity is None or scale is None or quantity < 0:
+        return None
+    tokens = quantity * scale
+    return int(tokens) if tokens == tokens.to_integral_value() else None
+
+
+def _line_tier(prefix: str | None, rest: str) -> ServiceTier:
+    """A line's tier from its prefix (``priority | ...``) or a ``batch``/``flex`` word after the meter.
+
+    Embeddings usage has no ``batch`` column, so a batch embedding shows only in its cost line; the tier a line names
+    is what reconciliation matches it on.
+    """
+    if prefix:
+        return service_tier(None, prefix)
+    if _BATCH_WORDS.search(rest):
+        return ServiceTier.BATCH
+    if _FLEX_WORDS.search(rest):
+        return ServiceTier.FLEX
+    return ServiceTier.STANDARD

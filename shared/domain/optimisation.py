@@ -48,7 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.domain.benchmark_models import PublishedFigure
 from shared.domain.optimisation_rules import Change, OpportunityKind, batch_changes, cache_change, model_mix_changes
 from shared.domain.pricing import PRICE_DATA_VERSION
-from shared.domain.usage import Provider, ServiceTier, TokenType, UsageRecord
+from shared.domain.usage import Provider, ServiceTier, UsageRecord
 
 ALTERNATIVES_RESOURCE = "model_alternatives.json"
 USD_QUANTUM = Decimal("0.000001")
@@ -257,7 +257,7 @@ def _cache_hit_rate(records: Iterable[UsageRecord]) -> Decimal | None:
     for r in records:
         if r.token_type.is_input:
             inputs += r.quantity
-            reads += r.quantity if r.token_type is TokenType.CACHE_READ else 0
+            reads += r.quantity if r.token_type.is_cache_read else 0
     return _rate(Decimal(reads) / inputs) if inputs else None
 
 

@@ -22,6 +22,10 @@ earlier usage we fall back, in order:
 4. otherwise unpriced: priority pricing is not a fixed multiple (e.g. gpt-4o 1.7×) and Anthropic's Priority Tier
    is a commitment product without a public per-token list price.
 
+Audio and image tokens are their own meters, priced only from the model's audio/image keys (no fallback to the
+text price, which is far lower). Long-context usage is priced only where the meter's price has a long-context tier;
+otherwise it is unpriced (``NO_CONTEXT_TIER``), never priced at the base rate.
+
 A model unknown to the price data is unpriced, never $0. A model the data lists with no price at all (OpenAI
 moderation, documented free) is free.
 """
@@ -63,6 +67,14 @@ _PRICE_KEYS: dict[TokenType, tuple[str, ...]] = {
     TokenType.CACHE_WRITE_5M: ("cache_write_5m_mtok", "cache_write_mtok", "input_mtok"),
     TokenType.CACHE_WRITE_1H: ("cache_write_1h_mtok", "cache_write_mtok", "input_mtok"),
     TokenType.OUTPUT: ("output_mtok",),
+    # Audio and image meters are priced only from their own keys: falling back to the text price (genai-prices'
+    # decomposition) would price gpt-realtime's $32 audio input at its $4 text rate.
+    TokenType.AUDIO_INPUT: ("input_audio_mtok",),
+    TokenType.AUDIO_CACHE_READ: ("cache_audio_read_mtok",),
+    TokenType.AUDIO_OUTPUT: ("output_audio_mtok",),
+    TokenType.IMAGE_INPUT: ("input_image_mtok",),
+    TokenType.IMAGE_CACHE_READ: ("cache_image_read_mtok",),
+    TokenType.IMAGE_OUTPUT: ("output_image_mtok",),
 }
 
 _TIER_CONTEXT: dict[ServiceTier, dict[str, str]] = {
@@ -76,6 +88,8 @@ class UnpricedReason(StrEnum):
     UNKNOWN_MODEL = "unknown_model"
     NO_PRICE_FOR_METER = "no_price_for_meter"
     NO_TIER_PRICE = "no_tier_price"
+    NO_CONTEXT_TIER = "no_context_tier"
+    """Long-context usage of a model whose price data has no long-context tier: its base rate would understate it."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +134,8 @@ def list_unit_price(
     standard = info.get_prices(at)
     if not _price_items(standard):
         return UnitPrice(Decimal(0), PriceBasis.FREE, info.id)
+    if not _has_band(standard, token_type, context_band):
+        return Unpriced(UnpricedReason.NO_CONTEXT_TIER)
     base = _meter_price(standard, token_type, context_band)
     if base is None:
         return Unpriced(UnpricedReason.NO_PRICE_FOR_METER)
@@ -161,6 +177,20 @@ def _meter_price(prices: ModelPrice, token_type: TokenType, band: ContextBand) -
         if value is not None:
             return _resolve_band(value, band)
     return None
+
+
+def _has_band(prices: ModelPrice, token_type: TokenType, band: ContextBand) -> bool:
+    """Standard-band usage always has its band; long-context usage only where the meter's price has a tier that
+    applies at the long-context threshold."""
+    if band is ContextBand.STANDARD:
+        return True
+    for key in _PRICE_KEYS[token_type]:
+        value = getattr(prices, key, None)
+        if value is not None:
+            return isinstance(value, TieredPrices) and any(
+                t.start <= LONG_CONTEXT_THRESHOLD_TOKENS for t in value.tiers
+            )
+    return True  # no price at all: NO_PRICE_FOR_METER says so
 
 
 def _resolve_band(value: Decimal | TieredPrices, band: ContextBand) -> Decimal:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 from shared.domain.bedrock_connection import parse_connection as parse_bedrock_connection
 from shared.domain.enterprise import ProviderName
 from shared.domain.google_connection import parse_connection
+from shared.domain.usage import OrgIdentity
 from shared.errors import InvalidInput
 
 MAX_KEY_LENGTH = 512
@@ -116,3 +117,18 @@ class ProviderKeyRecord(BaseModel):
     @property
     def version_number(self) -> int:
         return int(self.secret_version.rsplit("/", 1)[1])
+
+
+def org_keys_for(provider: ProviderName, identity: OrgIdentity) -> list[str] | None:
+    """The provider organisation's verified identifiers, as the peer benchmark compares them (ADR 0019).
+
+    Only what the provider itself reported counts, never an id the admin typed: Anthropic's organisation id
+    (``/v1/organizations/me``), OpenAI's organisation id when a response names it and its project ids (globally
+    unique), Google's project ids (each shown readable with the key), the AWS account of Bedrock's role (from STS;
+    its regions identify nothing). None when the provider reported none: such a connection is left out of peer
+    benchmarks, since its usage could be anyone's organisation's.
+    """
+    keys = [f"{provider.value}:org:{identity.org_id}"] if identity.org_id else []
+    if provider is not ProviderName.BEDROCK:  # Bedrock's "projects" are regions, which anyone's account may use
+        keys += [f"{provider.value}:project:{project}" for project in sorted(set(identity.projects))]
+    return keys or None

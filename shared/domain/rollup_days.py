@@ -36,7 +36,7 @@ from shared.domain.snapshot_parts import ProviderPart, model_only
 from shared.domain.usage import CostSource
 from shared.domain.usage_tally import Comparison, Mix, RateBasis, Summable, Tally, plain_decimal
 
-DAILY_VERSION = 2
+DAILY_VERSION = 3
 COMPRESSION = 6
 
 TALLY = (
@@ -50,7 +50,7 @@ TALLY = (
     "request_count",
 )
 RATE_BASIS = ("input_tokens", "output_tokens", "input_cost_usd", "output_cost_usd")
-COMPARISON = ("billed_usd", "list_usd", "flagged_days")
+COMPARISON = ("billed_usd", "list_usd", "flagged_days", "unpriced_billed_usd")
 MIX = ("batch_tokens", "tokens")
 COLUMNS: dict[type[Summable], tuple[str, ...]] = {
     Tally: TALLY,
@@ -58,8 +58,8 @@ COLUMNS: dict[type[Summable], tuple[str, ...]] = {
     Comparison: COMPARISON,
     Mix: MIX,
 }
-"""Version 2's columns of each summed model (version 1 had no ``estimated_cost_usd``, nor parts' ``cs``); a test
-keeps them equal to the models' fields."""
+"""Version 3's columns of each summed model (version 2 had no comparison ``unpriced_billed_usd``, version 1 no
+``estimated_cost_usd`` nor parts' ``cs``); a test keeps them equal to the models' fields."""
 
 S = TypeVar("S", bound=Summable)
 

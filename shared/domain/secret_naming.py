@@ -72,3 +72,21 @@ def secret_labels(enterprise_id: str, provider: str) -> dict[str, str]:
         "enterprise": _LABEL_UNSAFE.sub("-", enterprise_id.lower())[:63],
         "provider": provider,
     }
+
+
+def is_version_of(version_name: str, enterprise_id: str, provider: str) -> bool:
+    """Whether ``version_name`` (``projects/P/secrets/S/versions/N``) is a version of ``secret_id_for(enterprise_id,
+    provider)``.
+
+    A key record in Firestore says only *which version* to read; the secret is named by the enterprise id, so a
+    record naming another enterprise's secret (tampered, or written by a bug) never makes a sync read that key.
+    """
+    parts = version_name.split("/")
+    return (
+        len(parts) == 6
+        and parts[0] == "projects"
+        and parts[2] == "secrets"
+        and parts[3] == secret_id_for(enterprise_id, provider)
+        and parts[4] == "versions"
+        and parts[5].isdigit()
+    )

@@ -28,8 +28,19 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.snapshot_parts import ProviderPart, add_money, union
-from shared.domain.usage import CostSource
-from shared.domain.usage_tally import Comparison, Mix, Money, RateBasis, Rates, Ratio, Tally, ratio, total
+from shared.domain.usage import CostSource, price_coverage
+from shared.domain.usage_tally import (
+    DERIVED_PLACES,
+    Comparison,
+    Mix,
+    Money,
+    RateBasis,
+    Rates,
+    Ratio,
+    Tally,
+    ratio,
+    total,
+)
 
 SCHEMA_VERSION = 1
 INDEX_NAME = "STCI-FRONTIER"
@@ -88,6 +99,9 @@ class Benchmark(BaseModel):
     """``1 - billed/list`` for the same usage (M1): the discount, whatever the model mix."""
     realized_price_ratio: Ratio | None = None
     """``billed/list`` (M1's rho)."""
+    price_coverage: Ratio | None = None
+    """Share of the billed token spend the discount speaks for: usage without an exact list price is left out of
+    both sides of M1 (``shared.domain.reconcile``). ``None`` when nothing was billed."""
 
 
 class Optimization(BaseModel):
@@ -111,6 +125,9 @@ class ReconciliationView(BaseModel):
     flagged: bool
     flagged_days: int
     reasons: list[str]
+    unpriced_billed_usd: Money = _ZERO
+    """Billed spend of usage without an exact list price, left out of ``billed_usd`` and ``list_usd``."""
+    price_coverage: Ratio | None = None
 
 
 class BreakdownEntry(BaseModel):
@@ -183,6 +200,7 @@ def view_fields(parts: Mapping[str, ProviderPart], index: IndexLevel | None) -> 
             effective_blended_rate=rates.effective_blended_rate,
             discount_vs_list=None if rho is None else Decimal(1) - rho,
             realized_price_ratio=rho,
+            price_coverage=coverage(comparison),
         ),
         "optimization": Optimization(
             cache_hit_rate=ratio(Decimal(tally.cached_tokens), Decimal(tally.input_tokens)),
@@ -223,7 +241,15 @@ def _reconciliation(part: ProviderPart) -> ReconciliationView:
         flagged=c.flagged_days > 0,
         flagged_days=c.flagged_days,
         reasons=part.reconciliation_reasons,
+        unpriced_billed_usd=c.unpriced_billed_usd,
+        price_coverage=coverage(c),
     )
+
+
+def coverage(comparison: Comparison) -> Decimal | None:
+    """The price coverage of a comparison, rounded like every derived ratio."""
+    value = price_coverage(comparison.billed_usd, comparison.unpriced_billed_usd)
+    return None if value is None else value.quantize(DERIVED_PLACES)
 
 
 def add_months(day: date, months: int) -> date:

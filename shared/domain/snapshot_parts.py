@@ -33,8 +33,8 @@ from shared.domain.usage import (
     Provider,
     ProviderDay,
     ServiceTier,
-    TokenType,
     UsageRecord,
+    UsageTotals,
 )
 from shared.domain.usage_tally import Comparison, Mix, Money, RateBasis, Tally, merge_keyed
 
@@ -134,6 +134,7 @@ def provider_part(
             billed_usd=recon.billed_usd if recon else _ZERO,
             list_usd=recon.list_usd if recon else _ZERO,
             flagged_days=1 if recon is not None and recon.flagged else 0,
+            unpriced_billed_usd=recon.unpriced_billed_usd if recon else _ZERO,
         ),
         mix=Mix(
             batch_tokens=sum(r.quantity for r in day.records if r.service_tier is ServiceTier.BATCH),
@@ -156,18 +157,18 @@ def tally_of(
 ) -> Tally:
     """Tokens by the platform's totals semantics, cost of ``lines`` (an estimate when ``estimated``), list cost of
     the priced records."""
-    by_type = dict.fromkeys(TokenType, 0)
     list_usd = _ZERO
+    kept: list[UsageRecord] = []
     for r in records:
-        by_type[r.token_type] += r.quantity
+        kept.append(r)
         list_usd += r.list_cost_usd or _ZERO
-    writes = by_type[TokenType.CACHE_WRITE_5M] + by_type[TokenType.CACHE_WRITE_1H]
+    totals = UsageTotals.of(kept)
     cost = sum((c.amount_usd for c in lines), _ZERO)
     return Tally(
-        input_tokens=by_type[TokenType.UNCACHED_INPUT] + by_type[TokenType.CACHE_READ] + writes,
-        output_tokens=by_type[TokenType.OUTPUT],
-        cached_tokens=by_type[TokenType.CACHE_READ],
-        cache_write_tokens=writes,
+        input_tokens=totals.input_tokens,
+        output_tokens=totals.output_tokens,
+        cached_tokens=totals.cached_tokens,
+        cache_write_tokens=totals.cache_write_tokens,
         cost_usd=cost,
         estimated_cost_usd=cost if estimated else _ZERO,
         list_cost_usd=list_usd,

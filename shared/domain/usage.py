@@ -40,7 +40,8 @@ class Provider(StrEnum):
 
 
 class TokenType(StrEnum):
-    """The priced token meters. Embedding and moderation input is ``uncached_input``."""
+    """The priced token meters. Embedding and moderation input is ``uncached_input``; the unqualified meters are
+    text (or all modalities, for providers that do not split them)."""
 
     UNCACHED_INPUT = "uncached_input"
     CACHE_READ = "cache_read"
@@ -48,10 +49,29 @@ class TokenType(StrEnum):
     """Anthropic 5-minute cache writes; also OpenAI's (single, undifferentiated) cache-write count."""
     CACHE_WRITE_1H = "cache_write_1h"
     OUTPUT = "output"
+    AUDIO_INPUT = "audio_input"
+    """OpenAI uncached audio input tokens (``input_audio_tokens``)."""
+    AUDIO_CACHE_READ = "audio_cache_read"
+    AUDIO_OUTPUT = "audio_output"
+    IMAGE_INPUT = "image_input"
+    IMAGE_CACHE_READ = "image_cache_read"
+    IMAGE_OUTPUT = "image_output"
 
     @property
     def is_input(self) -> bool:
-        return self is not TokenType.OUTPUT
+        return self not in _OUTPUT_TYPES
+
+    @property
+    def is_cache_read(self) -> bool:
+        return self in _CACHE_READ_TYPES
+
+    @property
+    def is_cache_write(self) -> bool:
+        return self in (TokenType.CACHE_WRITE_5M, TokenType.CACHE_WRITE_1H)
+
+
+_OUTPUT_TYPES = frozenset({TokenType.OUTPUT, TokenType.AUDIO_OUTPUT, TokenType.IMAGE_OUTPUT})
+_CACHE_READ_TYPES = frozenset({TokenType.CACHE_READ, TokenType.AUDIO_CACHE_READ, TokenType.IMAGE_CACHE_READ})
 
 
 class ServiceTier(StrEnum):
@@ -118,6 +138,9 @@ class ReconciliationReason(StrEnum):
     BILLED_WITHOUT_PRICED_USAGE = "billed_without_priced_usage"
     NO_BILLED_COST = "no_billed_cost"
     UNPRICED_USAGE = "unpriced_usage"
+    """Some usage has no exact list price; it and its billed lines are left out of the comparison (informational)."""
+    LIST_QUANTITIES_INEXACT = "list_quantities_inexact"
+    """The provider's usage counts cannot be priced meter by meter (Google Monitoring); nothing is compared."""
 
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -138,6 +161,12 @@ def _parse_amount(value: object) -> object:
 
 ProviderAmount = Annotated[Decimal, BeforeValidator(_parse_amount), Field(allow_inf_nan=False)]
 """A money amount as a provider sends it, parsed exactly (units are the provider's: dollars or cents)."""
+
+
+def price_coverage(priced_billed_usd: Decimal, unpriced_billed_usd: Decimal) -> Decimal | None:
+    """``priced ÷ (priced + unpriced)`` billed spend: how much of the bill a discount vs list speaks for."""
+    total = priced_billed_usd + unpriced_billed_usd
+    return priced_billed_usd / total if total > 0 else None
 
 
 def day_start(day: date) -> datetime:
@@ -249,6 +278,8 @@ class CostLine(BaseModel):
     line_item: str | None = None
     """The provider's own label (OpenAI ``line_item``, Anthropic ``description``)."""
     project_id: str | None = None
+    tokens: NonNegativeInt | None = None
+    """Tokens the line bills, when the provider says (OpenAI ``quantity`` in ``tokens`` or ``1000_tokens``)."""
 
 
 class MeterUsage(BaseModel):
@@ -285,18 +316,22 @@ class UsageTotals(BaseModel):
 
     @classmethod
     def of(cls, records: Iterable[UsageRecord]) -> UsageTotals:
-        by_type = dict.fromkeys(TokenType, 0)
+        inputs = uncached = reads = writes = outputs = 0
         for record in records:
-            by_type[record.token_type] += record.quantity
-        writes = by_type[TokenType.CACHE_WRITE_5M] + by_type[TokenType.CACHE_WRITE_1H]
-        uncached = by_type[TokenType.UNCACHED_INPUT]
-        reads = by_type[TokenType.CACHE_READ]
+            t, n = record.token_type, record.quantity
+            if not t.is_input:
+                outputs += n
+                continue
+            inputs += n
+            reads += n if t.is_cache_read else 0
+            writes += n if t.is_cache_write else 0
+            uncached += 0 if t.is_cache_read or t.is_cache_write else n
         return cls(
-            input_tokens=uncached + reads + writes,
+            input_tokens=inputs,
             uncached_input_tokens=uncached,
             cached_tokens=reads,
             cache_write_tokens=writes,
-            output_tokens=by_type[TokenType.OUTPUT],
+            output_tokens=outputs,
         )
 
 
@@ -304,7 +339,9 @@ class Reconciliation(BaseModel):
     """Billed (provider cost endpoint) against list (usage × list price) for one provider-day.
 
     Only comparable amounts enter: token cost lines (and unclassifiable ones) against priced token usage of the
-    tiers the cost endpoint covers. ``ratio`` is billed ÷ list; an enterprise discount shows as a ratio below 1.
+    tiers the cost endpoint covers; usage without an exact list price leaves both sides, its billed lines counted in
+    ``unpriced_billed_usd`` (``shared.domain.reconcile``). ``ratio`` is billed ÷ list; an enterprise discount shows
+    as a ratio below 1.
     """
 
     model_config = _FROZEN
@@ -314,6 +351,13 @@ class Reconciliation(BaseModel):
     ratio: Decimal | None
     flagged: bool
     reasons: tuple[ReconciliationReason, ...] = ()
+    unpriced_billed_usd: Decimal = Decimal(0)
+    """Billed token cost of usage that could not be priced exactly: in neither ``billed_usd`` nor ``list_usd``."""
+
+    @property
+    def price_coverage(self) -> Decimal | None:
+        """Share of the billed token spend that the comparison covers; ``None`` when nothing was billed."""
+        return price_coverage(self.billed_usd, self.unpriced_billed_usd)
 
 
 class ProviderDay(BaseModel):

@@ -6,18 +6,19 @@ So token rows carry ``ConsumedQuantity`` only; the model's costs are on one ``mo
 cost not attributed to any model (tools, storage, cost lines without a model) on an ``(unattributed)/cost`` row, so
 ``BilledCost`` sums to what the providers billed. Per-token-type costs, service tiers and API keys are not stored.
 A provider-day whose bill could not be read (cost source ``estimated``) has no ``BilledCost``: its cost rows carry
-``ListCost`` only and say so in ``ChargeDescription``.
+``ListCost`` only and say so in ``ChargeDescription``. ``x_PriceCoverage`` (a FOCUS custom column) is, on cost
+rows, the provider-day's share of billed token spend that has an exact list price: billed cost of usage without one
+is left out of the discount vs list (``shared.domain.reconcile``).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 
-from shared.domain.snapshot import UsageSnapshot
+from shared.domain.csv_safe import write_csv
+from shared.domain.snapshot import UsageSnapshot, coverage
 from shared.domain.usage import CostSource
 from shared.domain.usage_tally import Tally, plain_decimal
 
@@ -34,6 +35,7 @@ COLUMNS = (
     "ListCost",
     "BilledCost",
     "BillingCurrency",
+    "x_PriceCoverage",
 )
 UNATTRIBUTED = "(unattributed)"
 _PROVIDERS = {"openai": "OpenAI", "anthropic": "Anthropic", "google": "Google", "bedrock": "Amazon Web Services"}
@@ -66,10 +68,12 @@ def focus_rows(days: Iterable[UsageSnapshot]) -> list[dict[str, str]]:
                 "ServiceName": _SERVICES.get(provider, provider),
             }
             estimated = part.cost_source is CostSource.ESTIMATED
+            share = coverage(part.comparison)
+            base["x_PriceCoverage"] = "" if share is None or estimated else plain_decimal(share.normalize())
             for model, tally in sorted(part.by_model.items()):
                 for meter, quantity in _meters(tally):
                     if quantity:
-                        rows.append(_row(base, model, meter, quantity=quantity))
+                        rows.append(_row(base, model, meter, quantity=quantity) | {"x_PriceCoverage": ""})
                 billed = None if estimated else tally.cost_usd
                 rows.append(_row(base, model, "cost", list_cost=tally.list_cost_usd, billed=billed))
             rest = part.tally.cost_usd - sum((t.cost_usd for t in part.by_model.values()), Decimal(0))
@@ -104,8 +108,4 @@ def _row(
 
 
 def to_csv(rows: Iterable[dict[str, str]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    return write_csv(COLUMNS, rows)

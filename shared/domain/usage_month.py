@@ -15,6 +15,7 @@ detail would not fit ``MAX_ROLLUP_BYTES`` keeps no ``daily`` either (logged by t
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -25,6 +26,8 @@ from shared.domain.rollup_days import DAILY_VERSION, RolledDay, encode_day
 from shared.domain.snapshot import IndexLevel, UsageSnapshot, UsageView, expiry, view_fields
 from shared.domain.snapshot_parts import ProviderPart
 from shared.domain.usage_tally import DERIVED_PLACES, Money, Ratio
+
+_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 MAX_ROLLUP_BYTES = 800_000
 """A rollup larger than this (its JSON without ``daily``, plus ``daily``'s bytes: more than Firestore counts) keeps no
@@ -38,7 +41,10 @@ def month_key(day: date) -> str:
 
 
 def month_bounds(month: str) -> tuple[date, date]:
-    """First and last day of a ``YYYY-MM`` month."""
+    """First and last day of a ``YYYY-MM`` month; ``ValueError`` for anything else (``２０２５-１０`` included:
+    ``int`` reads any Unicode digit)."""
+    if not _MONTH.fullmatch(month):
+        raise ValueError(f"not a YYYY-MM month: {month!r}")
     year, number = (int(part) for part in month.split("-"))
     return date(year, number, 1), date(year, number, calendar.monthrange(year, number)[1])
 

@@ -125,6 +125,9 @@ class Comparison(Summable):
     list_usd: Money = _ZERO
     flagged_days: int = 0
     """Days whose reconciliation was flagged (0 or 1 for a day)."""
+    unpriced_billed_usd: Money = _ZERO
+    """Billed token spend of usage without an exact list price: in neither ``billed_usd`` nor ``list_usd``; the
+    price coverage of M1 is ``billed / (billed + unpriced billed)``."""
 
 
 class Mix(Summable):

@@ -108,6 +108,9 @@ class BenchmarkView(BaseModel):
     index_version: str | None
     your_discount: Ratio | None
     """``1 - billed/list`` for the same usage (M1)."""
+    price_coverage: Ratio | None = None
+    """Share of the billed token spend that ``your_discount`` speaks for (usage without an exact list price is left
+    out of both sides); ``None`` when nothing was billed."""
 
 
 class ProviderFigures(BaseModel):
@@ -120,6 +123,7 @@ class ProviderFigures(BaseModel):
     totals: Totals
     effective_rates: EffectiveRates
     your_discount: Ratio | None
+    price_coverage: Ratio | None = None
 
 
 class DayEntry(DayFigures):
@@ -238,6 +242,7 @@ def usage_report(
             stci_frontier_blended=view.benchmark.stci_frontier_blended,
             index_version=view.index_version,
             your_discount=view.benchmark.discount_vs_list,
+            price_coverage=view.benchmark.price_coverage,
         ),
         by_provider=[_provider_figures(name, part) for name, part in sorted(summed.items())],
         by_day=[entry for piece in slices for entry in piece.entries],
@@ -351,6 +356,7 @@ def _provider_figures(name: str, part: ProviderPart) -> ProviderFigures:
         totals=view.totals,
         effective_rates=EffectiveRates.of(view.rates),
         your_discount=view.benchmark.discount_vs_list,
+        price_coverage=view.benchmark.price_coverage,
     )
 
 

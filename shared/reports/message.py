@@ -23,6 +23,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from shared.domain.monthly_report import MonthlyReport
+from shared.domain.text import header_text
 from shared.reports.render import render_html, render_text
 
 REPORT_HEADER = "X-Usage-Report"
@@ -56,7 +57,7 @@ def report_message(
     eid, month = report.enterprise.id, report.month
     cids = {name: content_id(name, eid, month) for name in pngs}
     message = EmailMessage()
-    message["Subject"] = f"{report.enterprise.name}: LLM usage report for {report.month_label}"
+    message["Subject"] = header_text(f"{report.enterprise.name}: LLM usage report for {report.month_label}")
     message["From"] = mail_from
     message["To"] = [Address(addr_spec=r) for r in recipients]
     message["Date"] = format_datetime(report.generated_at)

@@ -17,6 +17,7 @@ from shared.domain.monthly_report import MonthlyReport, percent, tokens, usd
 from shared.reports.render import (
     MODELS_SHOWN,
     OPPORTUNITIES,
+    discount_note,
     discount_text,
     estimate_notes,
     forecast_lines,
@@ -112,7 +113,8 @@ def report_pdf(report: MonthlyReport, pngs: Mapping[str, bytes]) -> bytes:
     pdf.para(
         f"Your blended rate: {usd(market.your_blended_rate)} per 1M tokens. {market.index} on the same blend: "
         f"{usd(market.index_blended_rate)} ({percent(market.rate_vs_index, places=0)} of the index). "
-        f"Realized discount vs list: {percent(market.realized_discount_vs_list)}."
+        f"Realized discount vs list: {percent(market.realized_discount_vs_list)} "
+        f"({discount_note(market.realized_discount_vs_list, market.price_coverage)})."
     )
     pdf.image(io.BytesIO(pngs["rate_vs_index"]), w=pdf.epw)
     pdf.heading("Peers")

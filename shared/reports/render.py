@@ -65,6 +65,15 @@ def discount_text(value: Decimal | None) -> str:
     return "n/a" if value is None else percent(-value, signed=True)
 
 
+def discount_note(discount: Decimal | None, coverage: Decimal | None) -> str:
+    """What the discount speaks for: the model mix, and how much of the spend when not all of it has a list price."""
+    if discount is None:
+        return "no priced usage"
+    if coverage is not None and coverage < 1:
+        return f"on your model mix, {percent(coverage, places=0)} of billed spend priced"
+    return "on your model mix"
+
+
 def kpis(report: MonthlyReport) -> list[tuple[str, str, str]]:
     """The headline figures: (label, value, note) — the note compares with the previous month when there is one."""
     trend = report.trend
@@ -85,7 +94,7 @@ def kpis(report: MonthlyReport) -> list[tuple[str, str, str]]:
             usd(report.effective_rates.blended),
             compared(trend.blended_rate_change if trend else None),
         ),
-        ("Discount vs list", percent(discount), "on your model mix" if discount is not None else "no priced usage"),
+        ("Discount vs list", percent(discount), discount_note(discount, report.market.price_coverage)),
     ]
 
 

@@ -3,18 +3,27 @@
 A month is aggregated only once it has closed and ``Settings.benchmark_settle_days`` have passed (R9: late provider
 data settles first); before that the answer is "not settled yet" and nothing is written. Only active enterprises
 that share anonymous benchmarks take part, read at aggregation time, so an opt-out takes effect at the next run
-(R12). Each enterprise is ONE unit whatever its number of provider accounts: its rollup already sums them per
-provider, and the rollup's ``by_provider`` gives the provider buckets their figures.
+(R12). A unit is a customer organisation: an enterprise's rollup already sums its provider accounts per provider
+(the rollup's ``by_provider`` gives the provider buckets their figures), and enterprises that connected the same
+provider organisation count once (``benchmark_units.form_units``, ADR 0019).
 
 Figures taken from a provider's monthly part (benchmarks-and-index.md §1):
 
 * ``billed_usd`` / ``list_usd``: the reconciliation's comparable amounts (``comparison``), the same usage priced
   both ways, so M1's ``billed / list`` compares like with like (as the rollup's own ``discount_vs_list`` does).
+* ``unpriced_billed_usd``: billed spend of usage without an exact list price; a unit whose price coverage is below
+  ``MIN_PRICE_COVERAGE`` stays out of the month (``shared.domain.benchmarks.is_price_covered``).
 * tokens and input/output billed cost: the rate basis (``rate_basis``), the M2 blended rate's numerators and
   denominators.
 
-The document's ``computed_at`` is the instant the month settled, not the wall clock, so re-running the aggregation
-for a month writes an identical document.
+The document's ``computed_at`` is the instant the month settled, not the wall clock.
+
+**A published month is frozen** (ADR 0019). Each publication records the inputs hash, the contributors and the
+published populations (``benchmark_release``). Re-running a month whose inputs are unchanged writes nothing
+(``unchanged``); one whose inputs changed (a late sync, an opt-out, a joiner) is refused with 409
+``benchmark_month_frozen`` unless ``force`` is given with a reason. A forced run publishes version n+1, audited in
+the record's revisions and the log, and R7 checks it against every earlier version and the previous month, so the
+two versions cannot be subtracted to isolate fewer than ``min_units`` units.
 """
 
 from __future__ import annotations
@@ -27,11 +36,13 @@ from typing import Literal
 
 from shared.config import Settings
 from shared.domain.benchmark_models import DisclosureParams, ProviderUsageRow, UsageFigures
-from shared.domain.benchmarks import compute_benchmarks, merge_units
-from shared.domain.enterprise import Industry
+from shared.domain.benchmark_release import PublishedRun, inputs_hash, next_run
+from shared.domain.benchmark_units import UnitIdentity, form_units
+from shared.domain.benchmarks import compute_release
 from shared.domain.snapshot_parts import ProviderPart
 from shared.domain.usage import Provider
 from shared.domain.usage_month import month_bounds, month_key
+from shared.errors import Conflict
 from shared.ports import BenchmarkStore, Clock
 
 logger = logging.getLogger(__name__)
@@ -45,13 +56,16 @@ class AggregationResult:
     """What one run did. ``not_settled``: the month has not closed or not settled yet; nothing was written."""
 
     month: str
-    status: Literal["published", "not_settled"]
+    status: Literal["published", "not_settled", "unchanged"]
     settles_at: datetime
     participants: int = 0
     """Opted-in active enterprises found (whether or not they had usage that month)."""
     units: int = 0
-    """Enterprises with a rollup for the month, handed to the disclosure rules (eligibility is applied there)."""
+    """Customer organisations with a rollup for the month, handed to the disclosure rules (eligibility is applied
+    there); enterprises sharing a provider organisation count once."""
     published_buckets: int = 0
+    version: int = 0
+    """The month's published version after this run (0: none)."""
 
 
 def disclosure_params(settings: Settings) -> DisclosureParams:
@@ -63,7 +77,7 @@ def disclosure_params(settings: Settings) -> DisclosureParams:
         p_percent=settings.benchmark_p_percent,
         noise_sd=settings.benchmark_noise_sd,
         min_billed_usd=settings.benchmark_min_billed_usd,
-        min_tokens=settings.benchmark_min_tokens,
+        min_domains=settings.benchmark_min_domains,
     )
 
 
@@ -85,6 +99,7 @@ def usage_figures(part: ProviderPart) -> UsageFigures:
     return UsageFigures(
         billed_usd=part.comparison.billed_usd,
         list_usd=part.comparison.list_usd,
+        unpriced_billed_usd=part.comparison.unpriced_billed_usd,
         input_tokens=basis.input_tokens,
         output_tokens=basis.output_tokens,
         input_billed_usd=basis.input_cost_usd,
@@ -105,34 +120,88 @@ def provider_rows(enterprise_id: str, parts: Mapping[str, ProviderPart]) -> list
     return rows
 
 
+def _inputs(store: BenchmarkStore, month: str) -> tuple[list[UnitIdentity], list[ProviderUsageRow]]:
+    identities: list[UnitIdentity] = []
+    rows: list[ProviderUsageRow] = []
+    for page in store.participants(page_size=PARTICIPANTS_PAGE):
+        identities.extend(page)
+        for enterprise_id, parts in store.month_parts([p.enterprise_id for p in page], month).items():
+            rows.extend(provider_rows(enterprise_id, parts))
+    return identities, rows
+
+
 def aggregate_benchmarks(
-    store: BenchmarkStore, clock: Clock, settings: Settings, month: str | None = None
+    store: BenchmarkStore,
+    clock: Clock,
+    settings: Settings,
+    month: str | None = None,
+    *,
+    force: bool = False,
+    reason: str | None = None,
 ) -> AggregationResult:
-    """Compute and write ``benchmarks/{month}`` (default: the previous month) once the month has settled."""
+    """Compute and publish ``benchmarks/{month}`` (default: the previous month) once the month has settled.
+
+    Raises:
+        Conflict: ``benchmark_month_frozen`` when the month is published and its inputs changed (pass ``force``
+            and a ``reason`` to publish a new version); ``benchmark_version_taken`` when a concurrent run published
+            first.
+    """
     month = month or previous_month(clock.now())
     settled = settles_at(month, settings.benchmark_settle_days)
     if clock.now() < settled:
         logger.info("benchmark month not settled yet", extra={"month": month, "settles_at": settled.isoformat()})
         return AggregationResult(month=month, status="not_settled", settles_at=settled)
-    industries: dict[str, Industry] = {}
-    rows: list[ProviderUsageRow] = []
-    for page in store.participants(page_size=PARTICIPANTS_PAGE):
-        industries.update((p.enterprise_id, p.industry) for p in page)
-        for enterprise_id, parts in store.month_parts([p.enterprise_id for p in page], month).items():
-            rows.extend(provider_rows(enterprise_id, parts))
-    units = merge_units(rows, industries)
-    document = compute_benchmarks(units, month, disclosure_params(settings), settings.benchmark_noise_key, settled)
-    store.put(document)
-    published = sum(bucket.status == "published" for bucket in document.buckets.values())
-    logger.info(
-        "peer benchmark written",
-        extra={"month": month, "participants": len(industries), "units": len(units), "published_buckets": published},
+    identities, rows = _inputs(store, month)
+    units = form_units(rows, identities)
+    params = disclosure_params(settings)
+    hashed = inputs_hash(units, month, params)
+    counts = {"participants": len(identities), "units": len(units)}
+    run = store.run(month)
+    if run is not None and run.inputs_hash == hashed:
+        logger.info("benchmark month unchanged", extra={"month": month, "version": run.version})
+        return AggregationResult(month, "unchanged", settled, **counts, version=run.version)
+    if run is not None and not force:
+        logger.warning("benchmark month frozen: re-run refused", extra={"month": month, "version": run.version})
+        raise Conflict(
+            f"the {month} benchmark is published and its inputs changed since: it is frozen; a new version needs "
+            "force and a reason",
+            code="benchmark_month_frozen",
+        )
+    earlier = [*(run.populations if run else ()), *_previous_populations(store, month)]
+    release = compute_release(
+        units, month, params, settings.benchmark_noise_key, settled, earlier, run.version + 1 if run else 1
     )
-    return AggregationResult(
+    record = next_run(
+        run,
         month=month,
-        status="published",
-        settles_at=settled,
-        participants=len(industries),
-        units=len(units),
-        published_buckets=published,
+        hashed=hashed,
+        contributors=release.contributors,
+        populations=release.populations,
+        at=clock.now(),
+        reason=reason,
     )
+    store.publish(release.document, record)
+    published = sum(bucket.status == "published" for bucket in release.document.buckets.values())
+    revision = record.revisions[-1]
+    logger.log(
+        logging.WARNING if revision.forced else logging.INFO,
+        "peer benchmark published",
+        extra={
+            "month": month,
+            **counts,
+            "published_buckets": published,
+            "version": record.version,
+            "forced": revision.forced,
+            "reason": reason,
+            "joined": revision.joined,
+            "left": revision.left,
+        },
+    )
+    return AggregationResult(month, "published", settled, **counts, published_buckets=published, version=record.version)
+
+
+def _previous_populations(store: BenchmarkStore, month: str) -> tuple[dict[str, frozenset[bytes]], ...]:
+    """The previous month's newest published populations (a joiner or leaver between months is R7's concern too)."""
+    before = previous_month(datetime.combine(month_bounds(month)[0], datetime.min.time(), tzinfo=UTC))
+    run: PublishedRun | None = store.run(before)
+    return run.populations[-1:] if run else ()

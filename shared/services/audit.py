@@ -18,6 +18,7 @@ from datetime import datetime
 from shared.domain.audit import Actor, AuditAction, AuditEntry, versioned_entry_id
 from shared.domain.enterprise import ProviderName
 from shared.domain.provider_keys import key_id_for
+from shared.domain.text import is_document_id
 from shared.errors import InvalidInput
 from shared.ports import AuditCursor, AuditLog, Clock, SecretVersionRef
 
@@ -49,7 +50,7 @@ def decode_page_token(token: str) -> AuditCursor:
         entry_id = data["id"]
     except (binascii.Error, ValueError, KeyError, TypeError) as e:
         raise InvalidInput("page_token is not a token this API issued", code="invalid_page_token") from e
-    if at.tzinfo is None or not isinstance(entry_id, str) or not entry_id:
+    if at.tzinfo is None or not isinstance(entry_id, str) or not is_document_id(entry_id):
         raise InvalidInput("page_token is not a token this API issued", code="invalid_page_token")
     return AuditCursor(at=at, entry_id=entry_id)
 

@@ -11,12 +11,16 @@ The order is what guarantees that nothing is stored on any failure:
    ``provider_key_missing_scopes``; Google billing export table unreadable → 400 ``billing_export_unreadable``;
    every other Google refusal keeps its own code and hint (``shared.adapters.google_errors``, README table);
    unreachable, 5xx, 429 or slower than ``provider_validation_timeout_s`` → 503 ``provider_unavailable``
-   (retryable). A rotation must stay in the organisation already connected (409 ``provider_org_mismatch``).
+   (retryable). A rotation must stay in the organisation already connected (409 ``provider_org_mismatch``). The
+   organisation's verified identifiers are recorded as ``org_keys`` (the peer benchmark counts an organisation
+   connected to several enterprises once, ADR 0019).
 3. **Secret Manager**: the key becomes the newest version of the (enterprise, provider) secret.
 4. **Firestore**, in one transaction: the public ``providers.<p>`` state, the private key record naming the version
    and the audit entry (``connect`` or ``rotate``). If it fails, the version just added is destroyed.
 5. **Rotation**: only now is the replaced version disabled; an invalid new key never got this far, so the old one
-   keeps working. The new state is ``connected``, which ends a ``key_failed`` episode.
+   keeps working, and its destruction is scheduled ``Settings.superseded_version_grace_days`` later (a named
+   ``key_retire`` task: disabled versions are still billed). The new state is ``connected``, which ends a
+   ``key_failed`` episode.
 6. **Backfill** (first connection, or re-connection after a disconnect): ``Settings.backfill_days`` days cut into
    windows of at most 31 days, one named task each on ``Settings.sync_queue``. If they cannot all be enqueued the
    connection still stands: the record keeps ``backfill_pending`` and the next connect enqueues the same tasks.
@@ -40,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
 from pydantic import SecretStr
@@ -52,7 +57,7 @@ from shared.domain.backfill import (
     backfill_tasks,
 )
 from shared.domain.enterprise import ProviderName, ProviderState, ProviderStatus
-from shared.domain.provider_keys import ProviderKeyRecord, check_key_shape, display_name, key_id_for
+from shared.domain.provider_keys import ProviderKeyRecord, check_key_shape, display_name, key_id_for, org_keys_for
 from shared.domain.secret_naming import secret_id_for, secret_labels
 from shared.domain.usage import OrgIdentity, Provider
 from shared.errors import (
@@ -79,6 +84,7 @@ from shared.ports import (
     UsageSourceFactory,
 )
 from shared.services.enterprises import get_enterprise
+from shared.services.retire_key_version import retire_task
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +178,7 @@ class ConnectProvider:
             role_arn=identity.principal if provider is ProviderName.BEDROCK else None,
             aws_regions=list(identity.projects) if provider is ProviderName.BEDROCK else None,
             cost_explorer_connected=identity.billing_export if provider is ProviderName.BEDROCK else None,
+            org_keys=org_keys_for(provider, identity),
         )
         action = AuditAction.ROTATE if previous else AuditAction.CONNECT
         entry = AuditEntry(
@@ -201,7 +208,7 @@ class ConnectProvider:
             extra={"enterprise_id": enterprise_id, "provider": provider.value, "rotated": previous is not None},
         )
         if previous is not None:
-            self._retire(SecretVersionRef(previous.secret_version))
+            self._retire(enterprise_id, provider, SecretVersionRef(previous.secret_version))
         sync = self._start_backfill(enterprise_id, provider, record)
         return ConnectResult(provider=provider, state=state, rotated=previous is not None, sync=sync)
 
@@ -254,13 +261,24 @@ class ConnectProvider:
         except PlatformError:
             log.exception("could not destroy an unrecorded secret version", extra={"version_name": ref.name})
 
-    def _retire(self, ref: SecretVersionRef) -> None:
+    def _retire(self, enterprise_id: str, provider: ProviderName, ref: SecretVersionRef) -> None:
+        """Disable the replaced version now and schedule its destruction after the grace period (it stays billed
+        while disabled): ``shared.services.retire_key_version``."""
         try:
             self._secrets.disable_version(ref)
         except PlatformError:
             # The rotation stands (the new key is stored and recorded); the old version stays enabled until an
             # operator, the next rotation's clean-up or a disconnect removes it.
             log.exception("could not disable the replaced secret version", extra={"version_name": ref.name})
+            return
+        due = self._clock.now() + timedelta(days=self._settings.superseded_version_grace_days)
+        try:
+            result = self._tasks.enqueue(self._settings.retire_queue, [retire_task(enterprise_id, provider, ref, due)])
+        except PlatformError:
+            result = None
+        if result is None or result.failed:
+            # Disabled, so unreadable; only its billing continues until a disconnect or erasure destroys it.
+            log.warning("destruction of the replaced key version not scheduled", extra={"version_name": ref.name})
 
     def _start_backfill(self, enterprise_id: str, provider: ProviderName, record: ProviderKeyRecord) -> SyncStart:
         if not record.backfill_pending or record.backfill_start is None or record.backfill_end is None:

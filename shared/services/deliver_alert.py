@@ -22,7 +22,8 @@ import logging
 from shared.config import Settings
 from shared.domain.alert_messages import alert_email, webhook_body
 from shared.domain.alerts import Alert, Channel, DeliveryState, Outcome
-from shared.domain.enterprise import Enterprise, Role
+from shared.domain.enterprise import Enterprise
+from shared.domain.members import report_recipients
 from shared.domain.webhook_signature import signed_headers
 from shared.errors import DependencyUnavailable, PlatformError
 from shared.ports import AlertSettingsStore, AlertStore, Clock, Mailer, WebhookSender
@@ -31,10 +32,8 @@ log = logging.getLogger(__name__)
 
 
 def alert_recipients(enterprise: Enterprise) -> list[str]:
-    """The report recipients, or the admins' emails when none are set."""
-    if enterprise.settings.report_recipients:
-        return sorted({str(e) for e in enterprise.settings.report_recipients})
-    return sorted({m.email for m in enterprise.members.values() if m.role is Role.ADMIN and m.email})
+    """The report recipients that are members, or the admins' emails when there are none."""
+    return report_recipients(enterprise)
 
 
 class AlertDelivery:

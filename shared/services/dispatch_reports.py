@@ -31,7 +31,7 @@ class ReportsDispatchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    month: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    month: str | None = Field(default=None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 
 class ReportTaskPayload(BaseModel):
@@ -40,7 +40,7 @@ class ReportTaskPayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enterprise_id: str = Field(min_length=1, max_length=200)
-    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    month: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,11 @@ hourly (``{"frequency": "hourly"}``, enterprises whose ``settings.sync_frequency
 ``sync_worker`` for the window the providers may still restate:
 
 * daily on day D: ``[D - sync_repull_days, D)``, the completed days;
-* hourly at hour H of day D: ``[D - sync_repull_days, D + 1)``, today's partial day included.
+* hourly at hour H of day D: ``[D - sync_hourly_repull_days, D + 1)``: only what can have changed since the daily
+  run, today's partial day and the day before it (whose last hours arrive after midnight). The older days the
+  providers may restate are the daily run's: re-pulling all of them every hour quadrupled the hourly work. When
+  per-day settlement records exist (a day the providers will not restate any more), the hourly start becomes the
+  oldest unsettled day; this function is the one place that changes.
 
 Task names derive from (enterprise, frequency, run day or hour), so re-running the dispatcher (a Scheduler retry, a
 manual trigger) names the same tasks and Cloud Tasks refuses the duplicates. A short hash leads the name because
@@ -70,12 +74,12 @@ class DispatchResult:
     seconds: float
 
 
-def sync_window(frequency: Frequency, now: datetime, repull_days: int) -> SyncWindow:
+def sync_window(frequency: Frequency, now: datetime, repull_days: int, hourly_repull_days: int = 1) -> SyncWindow:
     """The window a ``frequency`` run at ``now`` (UTC) syncs; see the module docstring."""
     today = now.date()
-    start = today - timedelta(days=repull_days)
     if frequency == "daily":
-        return SyncWindow(start, today, today.isoformat())
+        return SyncWindow(today - timedelta(days=repull_days), today, today.isoformat())
+    start = today - timedelta(days=hourly_repull_days)
     return SyncWindow(start, today + timedelta(days=1), f"{today.isoformat()}T{now.hour:02d}")
 
 
@@ -114,7 +118,7 @@ def dispatch_sync(
             adds the rest).
     """
     started = time.monotonic()
-    window = sync_window(frequency, clock.now(), settings.sync_repull_days)
+    window = sync_window(frequency, clock.now(), settings.sync_repull_days, settings.sync_hourly_repull_days)
     enterprises = 0
     pending: list[Future[EnqueueResult]] = []
     with ThreadPoolExecutor(max_workers=PAGES_IN_FLIGHT, thread_name_prefix="dispatch") as pool:

@@ -14,7 +14,8 @@ from shared.adapters.identity import User
 from shared.domain.audit import Actor, AuditAction
 from shared.domain.enterprise import Enterprise, EnterpriseSettings, Industry
 from shared.domain.enterprise_events import event_entry
-from shared.errors import NotFound
+from shared.domain.members import non_member_addresses
+from shared.errors import InvalidInput, NotFound
 from shared.ports import Clock, EnterpriseChange, EnterpriseStore
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,13 @@ def update_enterprise(
         if enterprise.status != "active":
             raise NotFound("enterprise not found", code="enterprise_not_found")
         new_settings = EnterpriseSettings.model_validate({**enterprise.settings.model_dump(), **(settings or {})})
+        if settings and "report_recipients" in settings:
+            strangers = non_member_addresses(enterprise, [str(r) for r in new_settings.report_recipients])
+            if strangers:
+                raise InvalidInput(
+                    "report recipients must be members of the enterprise: invite them first",
+                    code="recipient_not_member",
+                )
         updated = enterprise.model_copy(
             update={
                 "name": enterprise.name if name is None else name,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from shared.config import Settings
 from shared.domain.alert_rules import AlertRules, anomaly_candidates, budget_candidates
@@ -84,7 +85,11 @@ class EvaluateAlerts:
         run = AlertRun()
         if judge:
             self._record(enterprise.id, run)
+        started = self._clock.now()
         for alert in self._alerts.open_alerts(enterprise.id, limit=MAX_OPEN_PER_SYNC):
+            if not self._time_left_for_a_send(started):
+                log.warning("alert delivery budget spent", extra={"enterprise_id": enterprise.id})
+                break  # the rest stay open for the next sync
             outcomes = self._delivery.deliver(enterprise, alert)
             if outcomes:
                 run.delivered[alert.id] = {c.value: o for c, o in outcomes.items()}
@@ -99,6 +104,11 @@ class EvaluateAlerts:
                 },
             )
         return run
+
+    def _time_left_for_a_send(self, started: datetime) -> bool:
+        """Whether one more send (its webhook at most ``webhook_deadline_s``) still ends within the sync's budget."""
+        spent = (self._clock.now() - started).total_seconds()
+        return spent + self._settings.webhook_deadline_s <= self._settings.alert_delivery_budget_s
 
     def _record(self, enterprise_id: str, run: AlertRun) -> None:
         """Judge the enterprise's spend and create a record for every finding not recorded yet."""

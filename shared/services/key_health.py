@@ -23,6 +23,7 @@ from shared.config import Settings
 from shared.domain.audit import Actor, AuditAction, AuditEntry, episode_entry_id
 from shared.domain.enterprise import Enterprise, ProviderName, Role
 from shared.domain.provider_keys import display_name
+from shared.domain.text import header_text
 from shared.errors import ProviderAuthError, ProviderPermissionError
 from shared.ports import Clock, EnterpriseStore, Mailer, ProviderConnectionStore, SecretVersionRef
 
@@ -145,7 +146,7 @@ class KeyHealth:
         name = display_name(provider)
         message = EmailMessage()
         kind = _KINDS.get(provider, "admin key")
-        message["Subject"] = f"Action needed: the {name} {kind} of {enterprise.name} stopped working"
+        message["Subject"] = header_text(f"Action needed: the {name} {kind} of {enterprise.name} stopped working")
         message["From"] = self._settings.mail_from
         message["To"] = ", ".join(recipients)
         reason = _REASONS.get(code, "the provider refused the key")

@@ -1,4 +1,5 @@
-"""Use cases for an enterprise's members: list, invite, change a role, remove, and accept pending invites.
+"""Use cases of an enterprise's admins for its members: invite, change a role, remove (the invitee's side is
+``shared.services.invitations``).
 
 Every change runs inside ``EnterpriseStore.update`` (a Firestore transaction): ``members`` with ``member_uids``,
 ``invites`` with ``invited_emails`` and the audit entry are written together or not at all. The rules themselves
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
 
 from shared.adapters.identity import User
 from shared.domain import members as rules
@@ -113,40 +113,6 @@ def remove_member(store: EnterpriseStore, clock: Clock, actor: User, enterprise_
 
     store.update(enterprise_id, _on_active(apply))
     log.info("member removed", extra={"enterprise_id": enterprise_id})
-
-
-def accept_invites(store: EnterpriseStore, clock: Clock, user: User) -> list[str]:
-    """Make ``user`` a member of every enterprise that invited their email; returns the ids joined.
-
-    Only a verified email counts: otherwise anyone could sign up with an invitee's address and take their seat.
-    """
-    if not user.email or not user.email_verified:
-        return []
-    email = user.email
-    joined: list[str] = []
-    for enterprise_id in store.invited_to(rules.normalise_email(email)):
-        now = clock.now()
-
-        def apply(enterprise: Enterprise, now: datetime = now) -> EnterpriseChange | None:
-            if enterprise.status != "active":
-                return None
-            updated = rules.accept_invite(enterprise, uid=user.uid, email=email, now=now)
-            if updated is None:
-                return None
-            role = updated.members[user.uid].role
-            entry = event_entry(
-                AuditAction.MEMBER_JOINED, actor=_actor(user), at=now, target=user.uid, after=role.value
-            )
-            return EnterpriseChange(updated, [entry])
-
-        try:
-            enterprise = store.update(enterprise_id, apply)
-        except NotFound:
-            continue  # erased between the query and the transaction
-        if user.uid in enterprise.members:
-            joined.append(enterprise_id)
-            log.info("invite accepted", extra={"enterprise_id": enterprise_id})
-    return joined
 
 
 def _role_of(enterprise: Enterprise, member_id: str) -> str | None:

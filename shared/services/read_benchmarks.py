@@ -30,6 +30,8 @@ class BenchmarkView:
     position: PeerPosition | None
     provider_positions: dict[Provider, PeerPosition] = field(default_factory=dict)
     market_index: Decimal | None = None
+    price_coverage: Decimal | None = None
+    """The reader's own share of billed token spend with an exact list price that month (below 95 %: not in it)."""
 
 
 def read_benchmark(
@@ -55,8 +57,10 @@ def read_benchmark(
     rows = provider_rows(enterprise_id, rollup.by_provider) if rollup is not None and shares else []
     position: PeerPosition | None = None
     by_provider: dict[Provider, PeerPosition] = {}
+    coverage: Decimal | None = None
     if rows:
         unit = merge_unit(enterprise_id, industry, rows)
+        coverage = unit.usage.price_coverage
         own = unit_metrics(unit.usage)
         if own:
             position = position_for(document, own, [industry_bucket(industry)])
@@ -67,4 +71,4 @@ def read_benchmark(
     index = None
     if rollup is not None and (position is None or position.market_index_only):
         index = rollup.benchmark.stci_frontier_blended
-    return BenchmarkView(document, position, by_provider, index)
+    return BenchmarkView(document, position, by_provider, index, coverage)

@@ -17,7 +17,8 @@ from datetime import timedelta
 from typing import Literal
 
 from shared.config import Settings
-from shared.domain.enterprise import Enterprise, Role
+from shared.domain.enterprise import Enterprise
+from shared.domain.members import report_recipients
 from shared.domain.report_delivery import ReportRecord, after_failure, after_send, skipped
 from shared.errors import DependencyUnavailable, PlatformError
 from shared.ports import BenchmarkStore, Clock, EnterpriseStore, Mailer, ReportLog, SnapshotStore
@@ -27,6 +28,9 @@ from shared.services.monthly_report import build_monthly_report
 from shared.services.usage_report import usage_csv
 
 log = logging.getLogger(__name__)
+
+REPORT_FAILED_EVENT = "report_delivery_failed"
+"""``event`` of the log record of a report given up on (a log-based metric counts them: monitoring.tf)."""
 
 Outcome = Literal["sent", "already_done", "failed", "skipped"]
 
@@ -40,11 +44,8 @@ class SendResult:
 
 
 def recipients_of(enterprise: Enterprise) -> list[str]:
-    """``settings.report_recipients``, or the admins' addresses when the list is empty; lower-cased, unique."""
-    chosen = [str(r) for r in enterprise.settings.report_recipients] or [
-        m.email for m in enterprise.members.values() if m.role is Role.ADMIN and m.email
-    ]
-    return sorted({address.strip().lower() for address in chosen})
+    """``settings.report_recipients`` that are members, or the admins' addresses (``members.report_recipients``)."""
+    return report_recipients(enterprise)
 
 
 @dataclass
@@ -112,13 +113,19 @@ class SendMonthlyReport:
                 enterprise.id, after_failure(claimed, self.clock.now(), code="mail_unavailable", final=final)
             )
             if final:
-                log.error("report failed after the last attempt", extra=context)
+                log.error(
+                    "report failed after the last attempt",
+                    extra={**context, "event": REPORT_FAILED_EVENT, "error_code": "mail_unavailable"},
+                )
                 return SendResult("failed", month, claimed.attempts, "mail_unavailable")
             log.warning("report send failed; will retry", extra=context)
             raise
         except PlatformError as e:
             self.reports.save(enterprise.id, after_failure(claimed, self.clock.now(), code=e.code, final=True))
-            log.error("report refused by the mail relay", extra={**context, "error_code": e.code})
+            log.error(
+                "report refused by the mail relay",
+                extra={**context, "error_code": e.code, "event": REPORT_FAILED_EVENT},
+            )
             return SendResult("failed", month, claimed.attempts, e.code)
         sent = after_send(
             claimed,

@@ -39,6 +39,7 @@ from shared.domain.backfill import (
 )
 from shared.domain.enterprise import Enterprise, ProviderName, ProviderStatus
 from shared.domain.provider_keys import ProviderKeyRecord
+from shared.domain.secret_naming import is_version_of
 from shared.domain.usage import Provider, ProviderPull
 from shared.errors import (
     DependencyUnavailable,
@@ -74,6 +75,9 @@ from shared.services.sync_report import (
 )
 
 log = logging.getLogger(__name__)
+
+SYNC_FINISHED_EVENT = "sync_finished"
+"""``event`` of the log record of every sync that ran, labelled ``outcome`` (``SyncReport.outcome``)."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,10 @@ class SyncEnterprise:
         self._snapshots.record_last_sync(enterprise.id, list(pulls), self._clock.now())
         bug = self._settle_failures(enterprise.id, keys, results, report)
         self._evaluate_alerts(enterprise, judge=request.reason != BACKFILL_REASON)
-        log.info("enterprise synced", extra={"enterprise_id": enterprise.id, **report.as_dict()})
+        log.info(
+            "enterprise synced",
+            extra={"event": SYNC_FINISHED_EVENT, "outcome": report.outcome, **report.as_dict()},
+        )
         if bug is not None:
             raise bug
         return report
@@ -185,6 +192,13 @@ class SyncEnterprise:
                     continue
                 self._resume_backfill(enterprise.id, provider, record)
                 ref = SecretVersionRef(record.secret_version)
+                if not is_version_of(ref.name, enterprise.id, provider.value):
+                    log.error(
+                        "key record names another secret",
+                        extra={"enterprise_id": enterprise.id, "provider": provider.value},
+                    )
+                    report.providers[provider.value] = ProviderResult(Outcome.KEY_UNAVAILABLE, "secret_name_mismatch")
+                    continue
                 record_key_read(self._audit_log, self._clock, enterprise.id, provider, ref, read_id=read_id)
                 keys[provider] = _Key(ref, self._secrets.access(ref))
             except NotFound as e:

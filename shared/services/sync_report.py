@@ -87,6 +87,17 @@ class SyncReport:
     def retry(self) -> bool:
         return self.retry_code is not None
 
+    @property
+    def outcome(self) -> str:
+        """``retry``, ``failed`` (a provider or some of its days could not be stored) or ``ok``: the label of the
+        ``sync_finished`` log record, whose failure ratio is alerted on (``monitoring.tf``)."""
+        if self.retry:
+            return "retry"
+        failing = {Outcome.FAILED, Outcome.KEY_FAILED, Outcome.KEY_UNAVAILABLE}
+        if any(r.outcome in failing or r.failed_days for r in self.providers.values()):
+            return "failed"
+        return "ok"
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "enterprise_id": self.enterprise_id,

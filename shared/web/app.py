@@ -20,12 +20,12 @@ from shared.deps import Deps
 from shared.domain.enterprise import Membership, Role
 from shared.errors import Forbidden, InvalidInput, NotFound, PlatformError, Unauthenticated
 from shared.log import trace_context
-from shared.services.members import accept_invites
 from shared.web import problems
 from shared.web.context import RequestContext
 from shared.web.flask_glue import MAX_BODY_BYTES
 from shared.web.http import ApiRequest, ApiResponse
 from shared.web.router import Access, Route, Router
+from shared.web.task_attempts import given_up
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class WebApp:
         finally:
             trace_context.reset(token)
         self._add_common_headers(request, response)
+        self._log_if_given_up(request, response)
         log.info(
             "%s %s -> %s",
             request.method,
@@ -79,6 +80,17 @@ class WebApp:
             },
         )
         return response
+
+    def _log_if_given_up(self, request: ApiRequest, response: ApiResponse) -> None:
+        """A task route's failure on its queue's last attempt: Cloud Tasks drops the task after it."""
+        if "x-cloudtasks-queuename" not in request.headers:
+            return
+        route, _, _ = self.router.resolve(request.method, request.path)
+        if route is None or route.access is not Access.TASKS:
+            return
+        fields = given_up(request.headers, response.status, self._settings.task_max_attempts)
+        if fields is not None:
+            log.error("task given up after its last attempt", extra=fields)
 
     def _handle(self, request: ApiRequest) -> ApiResponse:
         if request.method == "OPTIONS":
@@ -114,8 +126,8 @@ class WebApp:
             caller = self._caller(route.access, request)
         elif route.access is not Access.PUBLIC:
             user = self._user(request)
-            # An invitee becomes a member on their first verified call, whatever the route.
-            accept_invites(self.deps.enterprises, self.deps.clock, user)
+            if route.sensitive and self.deps.revocations.revoked(user.uid, user.authenticated_at):
+                raise Unauthenticated("the ID token has been revoked: sign in again", code="token_revoked")
             if route.access.needs_enterprise:
                 membership = self._membership(user, request, admin=route.access is Access.ADMIN)
         query = _parse_query(route, request.query)
@@ -135,10 +147,12 @@ class WebApp:
         if token is None:
             raise Unauthenticated("an OIDC token is required", code="missing_token")
         audience = self._settings.internal_audience or f"{self._settings.function_base_url}/{self.router.function}"
+        # Each task-triggered function accepts its own invoker only: a token minted for one queue's tasks cannot
+        # call another function.
         allowed = (
             self._settings.scheduler_service_account
             if access is Access.SCHEDULER
-            else self._settings.tasks_service_account
+            else self._settings.task_invoker(self.router.function)
         )
         return self._callers.verify(token, audience=audience, allowed_emails=frozenset({allowed}))
 

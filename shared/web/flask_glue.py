@@ -44,3 +44,11 @@ def to_flask_response(response: ApiResponse) -> Any:
     for key, value in response.headers.items():
         result.headers[key] = value
     return result
+
+
+def unroutable(error: Any) -> Any:
+    """A problem detail for a URL functions-framework itself cannot route (a path with a line break does not match
+    its ``/<path:path>`` rule), instead of Flask's HTML page: every error a client sees is RFC 9457."""
+    from shared.web import problems
+
+    return to_flask_response(problems.problem(404, "Not found", "route_not_found", "no such endpoint"))

@@ -15,6 +15,23 @@ from pydantic import BaseModel
 
 from shared.errors import InvalidInput
 
+MAX_JSON_DEPTH = 32
+"""No request model nests deeper; a deeper body only makes validation (which recurses too) work harder."""
+
+
+def _depth_exceeds(data: Any, limit: int) -> bool:
+    """Whether ``data`` nests containers more than ``limit`` deep (iterative: the check must not recurse itself)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
 
 class Headers(Mapping[str, str]):
     """Case-insensitive, read-only header mapping."""
@@ -46,9 +63,13 @@ class ApiRequest:
         if not self.body:
             raise InvalidInput("request body must be a JSON object", code="body_required")
         try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as e:
+            data = json.loads(self.body)
+        except (ValueError, UnicodeDecodeError, RecursionError) as e:
+            # RecursionError: the decoder recurses once per level of nesting ("[[[[...").
             raise InvalidInput("request body is not valid JSON", code="malformed_json") from e
+        if _depth_exceeds(data, MAX_JSON_DEPTH):
+            raise InvalidInput(f"request body nests deeper than {MAX_JSON_DEPTH} levels", code="body_too_deep")
+        return data
 
     def bearer_token(self) -> str | None:
         value = self.headers.get("authorization", "")

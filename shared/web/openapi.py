@@ -34,6 +34,19 @@ REF = "#/components/schemas/{model}"
 SECURITY_SCHEME = "firebaseIdToken"
 ENTERPRISE_PARAMETER = "EnterpriseId"
 
+_SAME_ENTERPRISE = {"header.X-Enterprise-Id": "$request.header.X-Enterprise-Id"}
+LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("create_enterprise", "201"): {
+        name: {"operationId": op, "parameters": {"header.X-Enterprise-Id": "$response.body#/id"}}
+        for name, op in (("ReadIt", "get_enterprise"), ("InviteToIt", "add_member"), ("EraseIt", "delete_enterprise"))
+    },
+    ("add_member", "201"): {
+        name: {"operationId": op, "parameters": {"path.uid": "$response.body#/id", **_SAME_ENTERPRISE}}
+        for name, op in (("ChangeTheRole", "patch_member"), ("WithdrawTheInvite", "delete_member"))
+    },
+}
+"""OpenAPI links: how one operation's response feeds the next (stateful tests follow them; so can clients)."""
+
 _DESCRIPTION = (
     "What enterprises really pay per 1M LLM tokens. Authenticate with a Firebase ID token "
     "(`Authorization: Bearer ...`). Member and admin routes act on the selected enterprise: the one named by "
@@ -162,9 +175,14 @@ def _responses(route: Route, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
         schema = refs[(route.response, "serialization")] if route.response else {}
         success["content"] = {content_type: {"schema": schema} for content_type in route.content_types}
     problem = {PROBLEM_JSON: {"schema": refs[(ProblemDetails, "serialization")]}}
+    links = LINKS.get((route.handler.__name__, str(route.status)))
+    if links:
+        success["links"] = links
     responses: dict[str, Any] = {str(route.status): success}
     for status in route.also_ok:
-        responses[str(status)] = {**success, "description": HTTPStatus(status).phrase}
+        responses[str(status)] = {k: v for k, v in success.items() if k != "links"} | {
+            "description": HTTPStatus(status).phrase
+        }
     for status in sorted(implied_errors(route)):
         responses[str(status)] = {"description": HTTPStatus(status).phrase, "content": problem}
     return responses

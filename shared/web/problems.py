@@ -24,6 +24,7 @@ from shared.errors import (
     ProviderRateLimited,
     ProviderResponseError,
     ProviderUnavailable,
+    QuotaExceeded,
     Unauthenticated,
     ValidationFailed,
 )
@@ -64,6 +65,7 @@ _STATUS: list[tuple[type[PlatformError], int, str]] = [
     (NotFound, 404, "Not found"),
     (NotAcceptable, 406, "Not acceptable"),
     (Conflict, 409, "Conflict"),
+    (QuotaExceeded, 429, "Too many requests"),
     (ProviderAuthError, 400, "Provider rejected the key"),
     (ProviderPermissionError, 400, "Provider key lacks permissions"),
     (ProviderRateLimited, 503, "Provider rate limited"),
@@ -105,7 +107,10 @@ def from_error(error: PlatformError) -> ApiResponse:
         extra["errors"] = [{"field": k, "reason": v} for k, v in sorted(error.fields.items())]
     if isinstance(error, ProviderError):
         extra["provider"] = error.provider
-    return problem(status, title, error.code, error.message, **extra)
+    response = problem(status, title, error.code, error.message, **extra)
+    if isinstance(error, QuotaExceeded):
+        response.headers["Retry-After"] = str(error.retry_after_s)
+    return response
 
 
 def validation_failed(error: ValidationError, *, location: str = "body") -> ValidationFailed:

@@ -64,6 +64,9 @@ class Route:
     """Other success statuses answered with the same body (a create that replays an earlier one answers 200)."""
     content_types: tuple[str, ...] = ("application/json",)
     tags: tuple[str, ...] = ()
+    sensitive: bool = False
+    """Erasure, provider keys, membership: the caller's token is also checked for revocation (a signed-out or
+    disabled account's still-unexpired token is refused), at the cost of one Firebase Auth lookup."""
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -102,6 +105,7 @@ class Router:
         also_ok: tuple[int, ...] = (),
         content_types: tuple[str, ...] = ("application/json",),
         tags: tuple[str, ...] = (),
+        sensitive: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.routes.append(
@@ -119,6 +123,7 @@ class Router:
                     also_ok,
                     content_types,
                     tags,
+                    sensitive,
                 )
             )
             return handler

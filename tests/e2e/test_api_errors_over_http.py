@@ -38,3 +38,11 @@ def test_the_openapi_document_is_served_without_a_token(api_url: str) -> None:
     document = response.json()
     assert document["openapi"] == "3.1.0"
     assert "/api/v1/enterprise/members/{uid}" in document["paths"]
+
+
+def test_a_path_the_framework_cannot_route_is_still_a_problem(api_url: str) -> None:
+    """A line break in a path parameter does not match functions-framework's own route: Flask would answer HTML."""
+    response = httpx.post(f"{api_url}/api/v1/invites/%03%0AAb/accept", headers=_auth())
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "route_not_found"

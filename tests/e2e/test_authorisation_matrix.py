@@ -55,12 +55,14 @@ SAMPLE_QUERIES: dict[tuple[str, str], dict[str, list[str]]] = {
 }
 """Valid query parameters for endpoints that require some."""
 
-PATH_PARAMS = {"uid": uid_for_email(TARGET_MEMBER), "month": "2026-10"}
+PATH_PARAMS = {"uid": uid_for_email(TARGET_MEMBER), "month": "2026-10", "enterprise_id": "ent_acme"}
 
 NO_DATA_YET: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/indices/latest"): "index_not_available",
     ("GET", "/api/v1/benchmarks/current"): "benchmark_not_available",
     ("GET", "/api/v1/benchmarks/{month}"): "benchmark_not_available",
+    ("POST", "/api/v1/invites/{enterprise_id}/accept"): "invite_not_found",
+    ("POST", "/api/v1/invites/{enterprise_id}/decline"): "invite_not_found",
 }
 """Endpoints whose allowed callers may get a 404 on an empty platform, with the handler's own code (not an
 authorisation code): proof that the call got past authorisation."""

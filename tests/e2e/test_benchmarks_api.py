@@ -26,7 +26,7 @@ PARAMETER_NAMES = (
     "p_percent",
     "noise_sd",
     "min_billed_usd",
-    "min_tokens",
+    "min_domains",
     "noise_key",
     "settle",
 )
@@ -35,19 +35,19 @@ PARAMETER_NAMES = (
 def _peers() -> list[SeedEnterprise]:
     peers = []
     for i in range(30):
-        billed = Decimal(1000) * (Decimal("0.50") + Decimal("0.01") * i)
+        billed = Decimal(1000) * (Decimal("0.5003") + Decimal("0.01") * i)
         eid = f"ent_{i:03d}"
         openai = part(str(billed), "1000", 100_000_000, 10_000_000, str(billed * Decimal("0.6")))
         peers.append(SeedEnterprise(eid, {"openai": openai}, admin_email=READERS.get(eid), index=Decimal("3.5")))
     return peers
 
 
-def _aggregate() -> ApiResponse:
+def _aggregate(**extra: Any) -> ApiResponse:
     settings = get_settings()
     app = build_web_app("benchmarks_aggregate")
     token = mint_oidc_token(settings.scheduler_service_account, f"{settings.function_base_url}/benchmarks_aggregate")
     headers = Headers({"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    return app.handle(ApiRequest("POST", "/", headers, body=json.dumps({"month": MONTH}).encode()))
+    return app.handle(ApiRequest("POST", "/", headers, body=json.dumps({"month": MONTH, **extra}).encode()))
 
 
 def _get(path: str, enterprise_id: str) -> ApiResponse:
@@ -79,6 +79,7 @@ def test_three_enterprises_see_their_own_position_and_no_exact_count(firestore_d
         assert body["enterprise_count_band"] == "20–49"
         assert positions[eid]["bucket_used"] in ("industry:technology", "all")
         assert body["market_index"] is None
+        assert Decimal(body["your_price_coverage"]) == 1  # all of its billed spend has a list price: it took part
     low, mid, high = (positions[eid] for eid in READERS)
     # Ratios 0.50 (cheapest of all), 0.65 (the median) and 0.79 (dearest): lower is better.
     assert low["band"] in ("below p10", "at p10")
@@ -94,3 +95,22 @@ def test_a_month_without_a_benchmark_is_not_available(firestore_db: Any) -> None
     for path in ("/api/v1/benchmarks/current", "/api/v1/benchmarks/2026-09", "/api/v1/benchmarks/latest"):
         response = _get(path, "ent_000")
         assert (response.status, json.loads(response.body)["code"]) == (404, "benchmark_not_available")
+
+
+def test_a_published_month_is_frozen_until_a_forced_re_run_with_a_reason(firestore_db: Any) -> None:
+    """ADR 0019: the same inputs change nothing; changed inputs are refused with a problem detail; a forced re-run
+    needs a reason and publishes version 2."""
+    seed(firestore_db, MONTH, _peers())
+    assert json.loads(_aggregate().body)["version"] == 1
+    assert json.loads(_aggregate().body)["status"] == "unchanged"
+    seed(firestore_db, MONTH, [SeedEnterprise("ent_late", {"openai": part("900", "1000", 10**8, 10**7, "540")})])
+
+    refused = _aggregate()
+    unexplained = _aggregate(force=True)
+    forced = _aggregate(force=True, reason="a late sync of one enterprise")
+
+    assert (refused.status, json.loads(refused.body)["code"]) == (409, "benchmark_month_frozen")
+    assert unexplained.status == 400
+    assert forced.status == 200, forced.body
+    assert (json.loads(forced.body)["status"], json.loads(forced.body)["version"]) == ("published", 2)
+    assert json.loads(_get(f"/api/v1/benchmarks/{MONTH}", "ent_015").body)["version"] == 2

@@ -93,6 +93,15 @@ def _snapshots(info: dict[str, Any], days: list[date]) -> dict[str, dict[date, d
     return found
 
 
+def _map(value: dict[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = value["mapValue"]["fields"]
+    return fields
+
+
+def _number(value: dict[str, Any]) -> Decimal:
+    return Decimal(value.get("stringValue") or value.get("doubleValue") or value.get("integerValue") or "0")
+
+
 def _billed(fields: dict[str, Any]) -> Decimal:
     value = fields["totals"]["mapValue"]["fields"]["total_cost_usd"]
     return Decimal(value.get("stringValue") or value.get("doubleValue") or value.get("integerValue"))
@@ -136,6 +145,27 @@ def test_daily_sync_fills_snapshots_equal_to_the_providers_figures(stack: Runnin
         time.sleep(2)
     assert got == truth
     assert all(value > 0 for per_day in truth.values() for value in per_day.values())
+
+    # Flat-discount organisations show their discount to 0.05 points whatever their mix: Acme's OpenAI org (18 % off)
+    # bills audio, image, batch embeddings and a fine-tune the price data does not know; Umbrella (25 %) long-context
+    # and Priority Tier usage; Acme's Google account (10 % as a credit) cache hits, priced from the billing export's
+    # quantities; Initech 12 %. The fine-tune's bill leaves both sides, so Acme's OpenAI coverage is below 1.
+    flat = {("Acme Corp", "openai"): "0.18", ("Acme Corp", "anthropic"): "0.25", ("Initech", "anthropic"): "0.12"}
+    flat[("Acme Corp", "google")] = "0.1"
+    for day, fields in snapshots["Acme Corp"].items():
+        # Coverage is the share of the bill the price data can price: what the simulator did not bill from it is out.
+        rows = httpx.get(f"{info['simulator_url']}/_sim/orgs/org-demo-acme/truth", params={"day": str(day)}).json()
+        billed = [(r["price_source"], Decimal(str(r["billed_cost_usd"]))) for r in rows["rows"] if r["in_cost_report"]]
+        expected = sum((usd for source, usd in billed if source == "genai-prices"), Decimal(0)) / sum(
+            (usd for _, usd in billed), Decimal(0)
+        )
+        coverage = _number(_map(_map(fields["reconciliation"])["openai"])["price_coverage"])
+        assert abs(coverage - expected) < Decimal("0.000001"), (day, coverage, expected)
+    for (enterprise, provider), discount in flat.items():
+        for day, fields in snapshots[enterprise].items():
+            recon = _map(_map(fields["reconciliation"])[provider])
+            shown = 1 - _number(recon["ratio"])
+            assert abs(shown - Decimal(discount)) <= Decimal("0.0005"), (enterprise, provider, day, shown)
 
     # The daily job also published the market index, which any signed-in user can read.
     token = re.search(r"export TOKEN=(\S+)", stack.printed())

@@ -10,10 +10,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from devstack.benchmark_seed import SeedEnterprise, part, seed
 from shared.adapters.firestore_benchmarks import BENCHMARKS, WRITTEN_AT, FirestoreBenchmarks
 from shared.config import get_settings
 from shared.domain.benchmark_models import Metric
+from shared.errors import Conflict
 from shared.services.aggregate_benchmarks import aggregate_benchmarks
 from tests.support.fakes import FixedClock
 
@@ -28,15 +31,16 @@ def _ratio_part(ratio: Decimal) -> Any:
 
 
 def _peers(n: int, prefix: str = "ent", shares: bool = True) -> list[SeedEnterprise]:
-    """``n`` enterprises with price ratios 0.50, 0.51, ... (every one well above the minimum usage)."""
-    ratios = [Decimal("0.50") + Decimal("0.01") * i for i in range(n)]
+    """``n`` enterprises with price ratios 0.5003, 0.5103, ... (every one well above the minimum usage)."""
+    ratios = [Decimal("0.5003") + Decimal("0.01") * i for i in range(n)]  # off the 2-s.f. grid, as real ratios are
     return [
         SeedEnterprise(f"{prefix}_{i:03d}", {"openai": _ratio_part(r)}, shares=shares) for i, r in enumerate(ratios)
     ]
 
 
-def _run(db: Any, now: datetime = SETTLED, month: str | None = None) -> Any:
-    return aggregate_benchmarks(FirestoreBenchmarks(db, FixedClock(now)), FixedClock(now), get_settings(), month)
+def _run(db: Any, now: datetime = SETTLED, month: str | None = None, reason: str | None = None) -> Any:
+    store = FirestoreBenchmarks(db, FixedClock(now))
+    return aggregate_benchmarks(store, FixedClock(now), get_settings(), month, force=reason is not None, reason=reason)
 
 
 def test_thirty_opted_in_enterprises_publish_the_all_bucket(firestore_db: Any) -> None:
@@ -82,12 +86,50 @@ def test_an_enterprise_with_two_providers_counts_once(firestore_db: Any) -> None
     assert document.buckets["all"].status == "insufficient_peers"
 
     seed(firestore_db, MONTH, [SeedEnterprise("ent_tenth", {"openai": _ratio_part(Decimal("0.9"))})])
-    ten = _run(firestore_db)
+    ten = _run(firestore_db, reason="a tenth enterprise's data arrived late")
 
-    assert ten.units == 10
+    assert (ten.units, ten.version) == (10, 2)
     document = store.get(MONTH)
     assert document is not None
+    assert document.version == 2
     assert document.buckets["all"].count_band == "10–19"
+
+
+def test_enterprises_connecting_one_provider_organisation_are_one_unit(firestore_db: Any) -> None:
+    shared_org = [
+        SeedEnterprise(f"ent_same_{i}", {"openai": _ratio_part(Decimal("0.6") + Decimal("0.01") * i)}, org="org-one")
+        for i in range(10)
+    ]
+    seed(firestore_db, MONTH, [*_peers(9), *shared_org])
+
+    result = _run(firestore_db)
+
+    assert (result.participants, result.units) == (19, 10)
+    document = FirestoreBenchmarks(firestore_db, FixedClock()).get(MONTH)
+    assert document is not None
+    assert document.buckets["all"].count_band == "10–19"
+
+
+def test_the_frozen_record_reads_back_and_a_concurrent_version_is_refused_whole(firestore_db: Any) -> None:
+    seed(firestore_db, MONTH, _peers(12))
+    store = FirestoreBenchmarks(firestore_db, FixedClock(SETTLED))
+    _run(firestore_db)
+    run = store.run(MONTH)
+    assert run is not None
+    assert run.version == 1
+    assert len(run.contributors) == 12
+    assert run.populations[0]["all|price_ratio"]
+    published = firestore_db.collection(BENCHMARKS).document(MONTH).get().to_dict()
+
+    # A second run that read the same state publishes "version 1" again: its batch fails and writes nothing.
+    document = store.get(MONTH)
+    assert document is not None
+    stale = run.model_copy(update={"inputs_hash": "another", "contributors": ("x",)})
+    with pytest.raises(Conflict):
+        store.publish(document.model_copy(update={"buckets": {}}), stale)
+
+    assert store.run(MONTH) == run
+    assert firestore_db.collection(BENCHMARKS).document(MONTH).get().to_dict() == published
 
 
 def test_recomputing_a_month_writes_an_identical_document(firestore_db: Any) -> None:

@@ -84,9 +84,7 @@ def sink(tmp_path: Path) -> Iterator[RunningSink]:
 
 
 def _settings(sink: RunningSink) -> Settings:
-    return get_settings().model_copy(
-        update={"smtp_host": sink.host, "smtp_port": sink.port, "webhook_backoff_base_s": 0.01}
-    )
+    return get_settings().model_copy(update={"smtp_host": sink.host, "smtp_port": sink.port})
 
 
 def _seed(db: Any) -> None:
@@ -139,7 +137,7 @@ def _evaluate(db: Any, settings: Settings) -> None:
     alert_use_case(deps).evaluate(enterprise)
 
 
-def test_the_webhook_gets_the_signed_alert_after_a_500_and_never_again(
+def test_the_webhook_gets_the_signed_alert_on_the_sync_after_a_500_and_never_again(
     firestore_db: Any, receiver: Receiver, sink: RunningSink, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = _settings(sink)
@@ -151,8 +149,10 @@ def test_the_webhook_gets_the_signed_alert_after_a_500_and_never_again(
     receiver.statuses = [500]
 
     _evaluate(firestore_db, settings)
+    assert len(receiver.received) == 1, "refused with a 500: no retry inside the sync"
+    _evaluate(firestore_db, settings)
 
-    assert len(receiver.received) == 2, "refused once with a 500, accepted on the retry"
+    assert len(receiver.received) == 2, "accepted when the next sync tried again"
     headers, body = receiver.received[-1]
     assert verify_signature(
         secret,
@@ -182,21 +182,21 @@ def test_the_webhook_gets_the_signed_alert_after_a_500_and_never_again(
 
     assert not any("/hooks/usage" in r.getMessage() for r in caplog.records), "a webhook's path may hold a token"
 
-    _evaluate(firestore_db, settings)  # the next sync: nothing new, nothing resent
+    _evaluate(firestore_db, settings)  # a later sync: nothing new, nothing resent
     assert len(receiver.received) == 2
     assert len(sink.messages()) == 1
 
 
-def test_a_webhook_still_failing_after_its_retries_is_tried_again_by_the_next_sync(
+def test_a_failing_webhook_is_tried_once_per_sync_and_again_by_the_next_sync(
     firestore_db: Any, receiver: Receiver, sink: RunningSink
 ) -> None:
     settings = _settings(sink)
     _seed(firestore_db)
     _put_budgets(settings, {"budgets": [{"monthly_usd": "100"}], "anomaly_alerts": False, "webhook_url": receiver.url})
-    receiver.statuses = [503] * settings.webhook_max_attempts
+    receiver.statuses = [503, 503]
 
     _evaluate(firestore_db, settings)
-    assert len(receiver.received) == settings.webhook_max_attempts
+    assert len(receiver.received) == 1  # no retry inside the sync
     deps = Deps(settings, SystemClock(), firestore=firestore_db)
     [alert] = deps.alerts.open_alerts(EID, limit=5)
     assert alert.channels[Channel.WEBHOOK].state is DeliveryState.PENDING
@@ -204,6 +204,7 @@ def test_a_webhook_still_failing_after_its_retries_is_tried_again_by_the_next_sy
 
     _evaluate(firestore_db, settings)
     _evaluate(firestore_db, settings)
-    assert len(receiver.received) == settings.webhook_max_attempts + 1
+    _evaluate(firestore_db, settings)
+    assert len(receiver.received) == 3
     assert deps.alerts.open_alerts(EID, limit=5) == []
     assert len(sink.messages()) == 1

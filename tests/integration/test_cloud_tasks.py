@@ -290,3 +290,23 @@ def test_in_production_cloud_tasks_mints_the_oidc_token(monkeypatch: pytest.Monk
     assert task.http_request.oidc_token.audience == "https://fn.example.test/sync_worker"
     assert "Authorization" not in task.http_request.headers
     assert json.loads(task.http_request.body) == {"a": 1}
+
+
+def test_tasks_are_sent_as_their_functions_own_invoker_and_only_to_task_functions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST")
+    invokers = {"sync_worker": "invoker-sync-worker@p.iam.gserviceaccount.com"}
+    with strict_tasks_server() as (address, backend):
+        settings = Settings(
+            cloud_tasks_emulator_host=address, function_base_url="https://fn.example.test", task_invokers=invokers
+        )
+        adapter = CloudTasksQueue(settings)
+        adapter.ensure_queue(SYNC_QUEUE)
+        adapter.enqueue(SYNC_QUEUE, [TaskSpec(name="sync-ent-i", function="sync_worker", payload={"a": 1})])
+        with pytest.raises(ValueError, match="not a task-triggered function"):
+            adapter.enqueue(SYNC_QUEUE, [TaskSpec(name="api-ent-i", function="api", payload={"a": 1})])
+        adapter.close()
+
+    (task,) = backend.tasks.values()
+    assert task.http_request.oidc_token.service_account_email == invokers["sync_worker"]

@@ -10,13 +10,15 @@ import pytest
 
 from shared.adapters.firestore_audit import FirestoreAuditLog
 from shared.adapters.firestore_enterprises import FirestoreEnterprises
+from shared.adapters.firestore_invite_declines import FirestoreInviteDeclines
 from shared.adapters.identity import User
 from shared.domain.audit import Actor, AuditAction
 from shared.domain.enterprise import Enterprise, Member, Membership, Role
 from shared.domain.enterprise_events import event_entry
 from shared.errors import Conflict, DependencyUnavailable, NotFound
 from shared.ports import EnterpriseChange
-from shared.services import members
+from shared.services import invitations, members
+from tests.support.fake_invites import FakeInviteDeclines
 from tests.support.fakes import FixedClock
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -114,7 +116,7 @@ def test_an_accepted_invite_updates_members_and_member_uids_so_the_membership_re
     assert store.invited_to("bob@example.com") == ["ent_a"]
 
     bob = User(uid="bob", email="bob@example.com", email_verified=True)
-    assert members.accept_invites(store, clock, bob) == ["ent_a"]
+    invitations.accept_invite(store, FakeInviteDeclines(), clock, bob, "ent_a")
     assert store.memberships_for("bob") == [Membership(enterprise_id="ent_a", role=Role.ADMIN)]
     stored = store.get("ent_a")
     assert stored is not None
@@ -132,3 +134,25 @@ def test_updating_a_missing_enterprise_is_not_found(store: FirestoreEnterprises)
     with pytest.raises(NotFound) as missing:
         store.update("ent_missing", lambda e: EnterpriseChange(e))
     assert missing.value.code == "enterprise_not_found"
+
+
+def test_a_decline_is_kept_apart_from_the_enterprise_and_two_at_once_both_hold(
+    store: FirestoreEnterprises, firestore_db: Any
+) -> None:
+    """Members read the enterprise document: a decline written there would tell the inviter the address is real."""
+    clock = FixedClock()
+    store.create(_enterprise("ent_b"))
+    for eid in ("ent_a", "ent_b"):
+        members.invite_member(store, clock, ALICE, eid, email="bob@example.com", role=Role.VIEWER)
+    before = firestore_db.collection("enterprises").document("ent_a").get().to_dict()
+    declines = FirestoreInviteDeclines(firestore_db)
+    bob = User(uid="bob", email="bob@example.com", email_verified=True)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda eid: invitations.decline_invite(store, declines, clock, bob, eid), ["ent_a", "ent_b"]))
+
+    assert declines.declined("bob@example.com") == {"ent_a", "ent_b"}
+    assert firestore_db.collection("enterprises").document("ent_a").get().to_dict() == before
+    assert invitations.pending_invites(store, declines, bob) == []
+    with pytest.raises(NotFound):
+        invitations.accept_invite(store, declines, clock, bob, "ent_a")

@@ -23,7 +23,7 @@ from shared.adapters.provider_http import ProviderHttp, RetryPolicy
 from shared.config import Settings
 from shared.domain.google_connection import parse_connection
 from shared.domain.google_usage import FAMILIES
-from shared.domain.usage import CostSource, DayStatus, Provider, ProviderPull, TokenType
+from shared.domain.usage import CostKind, CostSource, DayStatus, Provider, ProviderPull, TokenType
 from shared.errors import (
     BillingExportUnreadable,
     ProviderAuthError,
@@ -118,7 +118,14 @@ async def test_with_a_billing_export_every_day_equals_the_truth_to_the_cent(
             lines = [c for c in provider_day.cost_lines if (c.project_id, c.model) == (row.project_id, row.model)]
             billed = sum((c.amount_usd for c in lines if c.token_type == TokenType(row.token_type)), Decimal(0))
             assert billed == row.billed_usd, (day, row.model, row.token_type)
-        assert provider_day.reconciliation is not None
+        recon = provider_day.reconciliation
+        assert recon is not None
+        # The 15 % credit shows as itself: list is priced on the export's own quantities per SKU (cache hits at the
+        # cached rate), not on Monitoring's counts; unknown SKUs' cost is unpriced, not compared.
+        assert recon.ratio is not None
+        assert abs((1 - recon.ratio) - Decimal("0.15")) <= Decimal("0.0005"), day
+        unknown = sum((c.amount_usd for c in provider_day.cost_lines if c.kind is CostKind.UNKNOWN), Decimal(0))
+        assert recon.unpriced_billed_usd == unknown > 0  # the simulator's unknown SKU ("Agent Engine session events")
     # It paged: Monitoring pages of at most 2 series, BigQuery polled twice then followed pageTokens.
     paths = [r.path for r in sim.requests]
     assert sum(p.endswith("/timeSeries") for p in paths) > len(PROJECTS) * 3

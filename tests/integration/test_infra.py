@@ -16,10 +16,13 @@ from typing import Any
 
 import pytest
 
+from shared.adapters.firestore_quotas import QUOTAS
 from shared.adapters.firestore_retention import MONTH, SNAPSHOT_DAY
 from shared.adapters.firestore_snapshots import EXPIRE_AT, MONTHS, RAW, SNAPSHOTS
 from shared.config import Settings
+from tests.support import armor_checks as armor
 from tests.support import infra_checks as checks
+from tests.support import invoker_checks as invokers
 from tests.support.terraform_model import TerraformModule
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,7 +93,7 @@ def test_queues_retry_with_bounded_exponential_backoff(module: TerraformModule) 
         assert queue["max_attempts"] > 1, name
         assert _seconds(queue["min_backoff"]) < _seconds(queue["max_backoff"]), name
         assert queue["max_doublings"] >= 1, name
-        assert 0 < queue["max_dispatches_per_second"] <= 10, name
+        assert 0 < queue["max_dispatches_per_second"] <= 500, name  # Cloud Tasks' maximum
 
 
 def test_function_environment_sets_only_settings_fields(module: TerraformModule) -> None:
@@ -137,9 +140,14 @@ def test_every_function_runs_as_a_defined_service_account(module: TerraformModul
         # Google's rule for service account ids: 6-30 characters, lower-case letters, digits and hyphens.
         assert re.fullmatch(r"[a-z][-a-z0-9]{4,28}[a-z0-9]", account["account_id"]), key
     scheduler_account = Settings().scheduler_service_account.split("@")[0]
-    tasks_account = Settings().tasks_service_account.split("@")[0]
     assert accounts["scheduler-invoker"]["account_id"] == scheduler_account
-    assert accounts["tasks-invoker"]["account_id"] == tasks_account
+    task_functions = {f["name"] for f in FUNCTIONS if f["trigger"] == "tasks"}
+    assert set(module.locals["task_invokers"]) == task_functions, "every task function needs an invoker of its own"
+    assert set(module.locals["task_invokers"].values()) <= set(accounts)
+
+
+def test_each_task_function_has_an_invoker_of_its_own(module: TerraformModule) -> None:
+    _none(invokers.check_one_invoker_per_task_function(module, FUNCTIONS))
 
 
 @pytest.mark.parametrize("function", FUNCTIONS, ids=[f["name"] for f in FUNCTIONS])
@@ -161,7 +169,7 @@ def test_jobs_have_five_field_crons_and_object_bodies(job: dict[str, Any]) -> No
 def test_ttl_policies_cover_expiring_collections() -> None:
     config = json.loads((ROOT / "firestore.indexes.json").read_text())
     ttl = {(o["collectionGroup"], o["fieldPath"]) for o in config["fieldOverrides"] if o.get("ttl")}
-    assert {(group, EXPIRE_AT) for group in (RAW, SNAPSHOTS, MONTHS, "alerts")} <= ttl
+    assert {(group, EXPIRE_AT) for group in (RAW, SNAPSHOTS, MONTHS, "alerts", QUOTAS)} <= ttl
 
 
 def test_the_retention_sweeps_collection_group_queries_are_indexed() -> None:
@@ -199,3 +207,7 @@ def _none(violations: list[str]) -> None:
 def _seconds(duration: str) -> int:
     assert duration.endswith("s")
     return int(duration[:-1])
+
+
+def test_the_front_door_rate_limits_each_client_ip_by_default(module: TerraformModule) -> None:
+    _none(armor.check_rate_limited_front_door(module))

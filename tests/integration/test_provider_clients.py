@@ -25,6 +25,7 @@ from shared.adapters.provider_http import RetryPolicy
 from shared.domain.usage import (
     ContextBand,
     DayStatus,
+    PriceBasis,
     Provider,
     ProviderPull,
     ServiceTier,
@@ -145,16 +146,27 @@ def genai_list_cost(provider: Provider, r: UsageRecord) -> Decimal:
         TokenType.CACHE_WRITE_5M: Usage(input_tokens=n, cache_write_tokens=n),
         TokenType.CACHE_WRITE_1H: Usage(input_tokens=n, cache_write_tokens=n, cache_write_1h_tokens=n),
         TokenType.OUTPUT: Usage(input_tokens=n if r.context_band is ContextBand.LONG else 0, output_tokens=1000),
+        TokenType.AUDIO_INPUT: Usage(input_tokens=n, input_audio_tokens=n),
+        TokenType.AUDIO_CACHE_READ: Usage(
+            input_tokens=n, cache_read_tokens=n, input_audio_tokens=n, cache_audio_read_tokens=n
+        ),
+        TokenType.AUDIO_OUTPUT: Usage(output_tokens=1000, output_audio_tokens=1000),
+        TokenType.IMAGE_INPUT: Usage(input_tokens=n, input_image_tokens=n),
+        TokenType.IMAGE_CACHE_READ: Usage(
+            input_tokens=n, cache_read_tokens=n, input_image_tokens=n, cache_image_read_tokens=n
+        ),
     }[r.token_type]
+    # Batch without a batch price in the data: the providers' documented rule, half the standard price.
+    half = r.price_basis is PriceBasis.BATCH_HALF_PRICE
     price = calc_price(
         usage,
         r.model,
         provider_id=provider.value,
         genai_request_timestamp=datetime(r.day.year, r.day.month, r.day.day, tzinfo=UTC),
-        price_context=_CONTEXT[r.service_tier],
+        price_context=None if half else _CONTEXT[r.service_tier],
     )
-    per_token = price.output_price / 1000 if r.token_type is TokenType.OUTPUT else price.input_price / n
-    return per_token * r.quantity
+    per_token = price.input_price / n if r.token_type.is_input else price.output_price / 1000
+    return per_token * r.quantity / (2 if half else 1)
 
 
 def days(start: date, end: date) -> list[date]:
@@ -319,6 +331,10 @@ async def test_validation_reports_the_organisation(running: RunningSimulator, si
     async with openai(running) as client:
         org = await client.validate()
     assert org.permissions == ("usage.read", "management.read")
+    # The projects page names the organisation's projects (GET /v1/organization/projects, "data[].id", documented at
+    # platform.openai.com/docs/api-reference/projects/list): peer benchmarks use them to count it once.
+    assert org.projects
+    assert all(project.startswith("proj_") for project in org.projects)
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])

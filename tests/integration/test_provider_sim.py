@@ -309,7 +309,7 @@ def test_usage_tokens_match_truth_and_cost_line_quantities(sim_clients: Any) -> 
     assert sum(_token_sum(r) for r in messages) == sim.truth("org-initech", SEP_1).tokens_total
     quantity_by_model: dict[str, int] = defaultdict(int)
     for line in lines:
-        match = re.fullmatch(r"(?:(\w+) \| )?(.+), (input|cached input|output)", line["line_item"])
+        match = re.fullmatch(r"(?:(\w+) \| )?(.+?)(?: audio| image)?, (input|cached input|output)", line["line_item"])
         assert match, line["line_item"]
         assert line["quantity_unit"] == "tokens"
         quantity_by_model[match[2]] += int(line["quantity"])

@@ -59,9 +59,12 @@ def running() -> Iterator[tuple[SecretManagerStore, secretmanager_v1.SecretManag
         client.transport.close()
 
 
-def test_first_key_creates_the_secret_with_labels_and_automatic_replication(
+def test_first_key_creates_the_secret_with_labels_and_replicas_in_the_deployment_region(
     running: tuple[SecretManagerStore, secretmanager_v1.SecretManagerServiceClient],
 ) -> None:
+    """Automatic replication counts as "global" for the gcp.resourceLocations organisation policy and is refused
+    where that policy restricts locations; user-managed replicas are admitted when every location is
+    (https://cloud.google.com/secret-manager/docs/choosing-replication)."""
     store, client = running
 
     store.add_version(SECRET_ID, SecretStr(CANARY), LABELS)
@@ -72,7 +75,30 @@ def test_first_key_creates_the_secret_with_labels_and_automatic_replication(
         "enterprise": ENTERPRISE,
         "provider": "anthropic",
     }
-    assert "automatic" in secret.replication
+    assert "automatic" not in secret.replication
+    assert [r.location for r in secret.replication.user_managed.replicas] == [Settings().region]
+
+
+def test_secrets_are_replicated_in_the_configured_locations() -> None:
+    with secret_manager_store(replica_locations=("europe-west1", "europe-west4")) as (store, server):
+        store.add_version(SECRET_ID, SecretStr(CANARY), LABELS)
+        client = raw_client(server.address)
+        secret = client.get_secret(name=f"projects/demo-test/secrets/{SECRET_ID}")
+        client.transport.close()
+
+    assert [r.location for r in secret.replication.user_managed.replicas] == ["europe-west1", "europe-west4"]
+
+
+def test_the_local_server_refuses_user_managed_replication_without_replicas(
+    running: tuple[SecretManagerStore, secretmanager_v1.SecretManagerServiceClient],
+) -> None:
+    """``Replication.UserManaged.replicas``: "Required ... Cannot be empty" (the API reference of the client)."""
+    _, client = running
+    empty = secretmanager_v1.Replication(user_managed=secretmanager_v1.Replication.UserManaged(replicas=[]))
+    with pytest.raises(gexc.InvalidArgument):
+        client.create_secret(
+            parent="projects/demo-test", secret_id="empty-replicas", secret=secretmanager_v1.Secret(replication=empty)
+        )
 
 
 def test_versions_are_added_with_a_checksum(
@@ -301,3 +327,17 @@ def test_a_store_without_its_key_is_refused_not_overwritten(tmp_path: Path) -> N
         start_server(store_path=store_file)
 
     assert store_file.read_bytes() == before
+
+
+def test_a_superseded_version_re_enabled_during_its_grace_is_kept(
+    running: tuple[SecretManagerStore, secretmanager_v1.SecretManagerServiceClient],
+) -> None:
+    """An operator may re-enable a replaced key during the grace period (the reason for having one)."""
+    store, client = running
+    replaced = store.add_version(SECRET_ID, SecretStr(CANARY), LABELS)
+    store.add_version(SECRET_ID, SecretStr("sk-admin-second-0000000000"), LABELS)
+    store.disable_version(replaced)
+    client.enable_secret_version(name=replaced.name)
+
+    assert store.destroy_if_disabled(replaced) is False
+    assert store.access(replaced).get_secret_value() == CANARY

@@ -191,3 +191,18 @@ def test_values_never_show_in_reprs_or_errors(store: SecretStore) -> None:
 
     shown = [repr(ref), str(ref), repr(value), str(value), str(raised.value), repr(raised.value)]
     assert all(secret not in text for text in shown)
+
+
+def test_only_a_disabled_version_is_destroyed_when_its_grace_period_ends(store: SecretStore) -> None:
+    replaced = store.add_version(SECRET_ID, KEY_1, LABELS)
+    current = store.add_version(SECRET_ID, KEY_2, LABELS)
+    store.disable_version(replaced)
+
+    assert store.destroy_if_disabled(current) is False  # enabled: the key in use is never destroyed
+    assert store.destroy_if_disabled(replaced) is True
+    assert store.destroy_if_disabled(replaced) is False  # a duplicate delivery: already destroyed
+    assert store.destroy_if_disabled(SecretVersionRef(f"projects/demo-test/secrets/{SECRET_ID}/versions/9")) is False
+    with pytest.raises(NotFound):
+        store.access(replaced)
+    assert store.access(current).get_secret_value() == KEY_2.get_secret_value()
+    assert store.destroy_all_versions(SECRET_ID) == 1  # only the current one still held a payload

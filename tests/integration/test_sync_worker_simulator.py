@@ -137,10 +137,15 @@ def stack(firestore_db: Any, secret_server: Any, running: RunningSimulator) -> I
     secrets.close()
 
 
+_OUTPUT = {"output", "audio_output", "image_output"}
+_CACHE_READS = {"cache_read", "audio_cache_read", "image_cache_read"}
+
+
 def token_totals(truth: DayTruth) -> tuple[int, int, int]:
-    inputs = sum(r.tokens for r in truth.rows if r.token_type != "output")
-    cached = sum(r.tokens for r in truth.rows if r.token_type == "cache_read")
-    return inputs, sum(r.tokens for r in truth.rows if r.token_type == "output"), cached
+    """Every modality counts: input and output tokens include audio and image, cached tokens every cache read."""
+    inputs = sum(r.tokens for r in truth.rows if r.token_type not in _OUTPUT)
+    cached = sum(r.tokens for r in truth.rows if r.token_type in _CACHE_READS)
+    return inputs, sum(r.tokens for r in truth.rows if r.token_type in _OUTPUT), cached
 
 
 def test_snapshots_equal_the_simulators_usage_and_cost(stack: Stack) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from tests.support import infra_checks as checks
+from tests.support.armor_checks import check_rate_limited_front_door
+from tests.support.invoker_checks import check_one_invoker_per_task_function
 from tests.support.terraform_model import Evaluator, TerraformModule
 
 FUNCTIONS: list[dict[str, Any]] = [
@@ -22,7 +24,8 @@ locals {
   jobs                   = { for j in jsondecode(file("jobs.json")).jobs : j.name => j }
   public_functions       = { for name, f in local.functions : name => f if f.trigger == "public" }
   internal_functions     = { for name, f in local.functions : name => f if f.trigger != "public" }
-  invoker_for_trigger    = { scheduler = "scheduler-invoker", tasks = "tasks-invoker" }
+  scheduler_functions    = { for name, f in local.functions : name => f if f.trigger == "scheduler" }
+  task_invokers          = { sync_worker = "invoker-sync-worker" }
   provider_secret_prefix = "provider-key-"
   grants                 = { "api/ds" = { account = "api", role = "roles/datastore.user" } }
   config_secrets         = { "smtp-password" = { accounts = ["sync", "reports"] } }
@@ -56,10 +59,15 @@ resource "google_cloud_run_service_iam_member" "public_invoker" {
   role     = "roles/run.invoker"
   member   = "allUsers"
 }
-resource "google_cloud_run_service_iam_member" "internal_invoker" {
-  for_each = local.internal_functions
+resource "google_cloud_run_service_iam_member" "scheduler_invoker" {
+  for_each = local.scheduler_functions
   role     = "roles/run.invoker"
-  member   = "serviceAccount:${google_service_account.platform[local.invoker_for_trigger[each.value.trigger]].email}"
+  member   = "serviceAccount:${google_service_account.platform["scheduler-invoker"].email}"
+}
+resource "google_cloud_run_service_iam_member" "task_invoker" {
+  for_each = local.task_invokers
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.platform[each.value].email}"
 }
 resource "google_project_iam_member" "grant" {
   for_each = local.grants
@@ -98,6 +106,7 @@ def test_the_compliant_configuration_passes_every_terraform_check() -> None:
     assert checks.check_invokers(module, FUNCTIONS) == []
     assert checks.check_secret_access(module) == []
     assert checks.check_config_secret_grants(module) == []
+    assert check_one_invoker_per_task_function(module, FUNCTIONS) == []
 
 
 # --- functions and jobs come from the tables --------------------------------------------------------------------
@@ -194,6 +203,39 @@ def test_invoker_check_fails_when_a_runtime_identity_may_invoke_internal_functio
     assert checks.check_invokers(module, FUNCTIONS) == [
         "google_cloud_run_service_iam_member.internal_invoker: internal function(s) sync_dispatch, sync_worker "
         "invokable by api"
+    ]
+
+
+TWO_TASK_FUNCTIONS = [*FUNCTIONS, {"name": "report_worker", "trigger": "tasks"}]
+
+
+@pytest.mark.parametrize(
+    ("task_invokers", "violation"),
+    [
+        (
+            '{ sync_worker = "invoker-shared", report_worker = "invoker-shared" }',
+            "report_worker: shares its invoker invoker-shared with sync_worker",
+        ),
+        ('{ sync_worker = "scheduler-invoker", report_worker = "invoker-r" }', "sync_worker: invokable by"),
+        ('{ sync_worker = "invoker-s" }', "report_worker: invokable by [], not by exactly one invoker of its own"),
+    ],
+)
+def test_the_invoker_check_fails_unless_each_task_function_has_its_own_invoker(
+    task_invokers: str, violation: str
+) -> None:
+    module = _module(f"locals {{\n  task_invokers = {task_invokers}\n}}\n")
+    found = check_one_invoker_per_task_function(module, TWO_TASK_FUNCTIONS)
+    assert any(v.startswith(violation) for v in found), found
+
+
+def test_the_invoker_check_fails_when_the_scheduler_invoker_is_not_alone_on_a_scheduled_function() -> None:
+    extra = (
+        'resource "google_cloud_run_service_iam_member" "more" {\n  for_each = local.scheduler_functions\n'
+        '  role = "roles/run.invoker"\n'
+        '  member = "serviceAccount:${google_service_account.platform["invoker-x"].email}"\n}\n'
+    )
+    assert check_one_invoker_per_task_function(_module(extra), FUNCTIONS) == [
+        "sync_dispatch: invokable by ['invoker-x', 'scheduler-invoker'], not only the scheduler invoker"
     ]
 
 
@@ -337,3 +379,65 @@ def test_config_secret_check_assumes_the_worst_of_a_filtered_grant_table() -> No
         violations
     )
     assert checks.check_secret_access(module) != []
+
+
+# --- Cloud Armor: per-IP rate limits on by default ---------------------------------------------------------------
+
+ARMOR = """
+variable "security_policy" {
+  default = null
+}
+resource "google_compute_backend_service" "function" {
+  for_each        = local.public_functions
+  security_policy = local.security_policy
+}
+resource "google_compute_security_policy" "frontdoor" {
+  rule {
+    action   = "throttle"
+    priority = 1000
+    match {
+      versioned_expr = "SRC_IPS_V1"
+      config {
+        src_ip_ranges = ["*"]
+      }
+    }
+    rate_limit_options {
+      conform_action = "allow"
+      exceed_action  = "deny(429)"
+      enforce_on_key = "IP"
+      rate_limit_threshold {
+        count        = 300
+        interval_sec = 60
+      }
+    }
+  }
+}
+locals {
+  security_policy = coalesce(var.security_policy, google_compute_security_policy.frontdoor.self_link)
+}
+"""
+
+
+def test_the_compliant_front_door_rate_limits_each_ip() -> None:
+    assert check_rate_limited_front_door(_module(ARMOR)) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("security_policy = local.security_policy", "security_policy = var.security_policy"),  # off by default
+        ('variable "security_policy" {\n  default = null', 'variable "security_policy" {\n  default = "x"'),
+        ('enforce_on_key = "IP"', 'enforce_on_key = "ALL"'),  # one bucket for everyone, not per client
+        ('exceed_action  = "deny(429)"', 'exceed_action  = "allow"'),
+        ('action   = "throttle"', 'action   = "allow"'),
+        ('src_ip_ranges = ["*"]', 'src_ip_ranges = ["10.0.0.0/8"]'),
+    ],
+)
+def test_the_armor_check_fails_when_per_ip_limits_are_off(old: str, new: str) -> None:
+    assert old in ARMOR
+    assert check_rate_limited_front_door(_module(ARMOR.replace(old, new))) != []
+
+
+def test_the_armor_check_fails_without_any_policy() -> None:
+    without = ARMOR.split('resource "google_compute_security_policy"')[0]
+    assert check_rate_limited_front_door(_module(without)) != []

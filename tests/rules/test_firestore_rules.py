@@ -63,7 +63,11 @@ SEED: dict[str, dict[str, Any]] = {
     "enterprises/ent_closing/usage_months/2026-11": {"billed_usd": "1.00"},
     "indices/2026-11-20": {"models": {"gpt-4o": {"input_usd_per_1m": "2.50"}}},
     "benchmarks/2026-10": {"published": True},
+    "benchmark_runs/2026-10": {"version": 1, "contributors": "ent_a"},
+    "benchmark_runs/2026-10/versions/1": {"inputs_hash": "0f"},
     "erasures/ent_gone": {"requested_at": NOW, "erased_at": NOW},
+    "invite_declines/0123abcd": {"enterprises": {"ent_a": NOW}},
+    "quotas/invites-0123abcd-20415": {"count": 3},
 }
 
 READERS: dict[str, frozenset[str]] = {
@@ -82,7 +86,11 @@ READERS: dict[str, frozenset[str]] = {
     "enterprises/ent_closing/usage_months/2026-11": NOBODY,
     "indices/2026-11-20": SIGNED_IN,
     "benchmarks/2026-10": SIGNED_IN,
+    "benchmark_runs/2026-10": NOBODY,
+    "benchmark_runs/2026-10/versions/1": NOBODY,
     "erasures/ent_gone": NOBODY,
+    "invite_declines/0123abcd": NOBODY,  # a decline must not reach the inviting enterprise's members
+    "quotas/invites-0123abcd-20415": NOBODY,
 }
 """Who may read each seeded document (``enterprises/ent_b`` is only there to give ``other_admin`` an enterprise)."""
 
@@ -97,8 +105,11 @@ LISTERS: dict[str, frozenset[str]] = {
     "enterprises/ent_a/raw_responses": NOBODY,
     "indices": SIGNED_IN,
     "benchmarks": SIGNED_IN,
+    "benchmark_runs": NOBODY,
     "enterprises": NOBODY,
     "erasures": NOBODY,
+    "invite_declines": NOBODY,
+    "quotas": NOBODY,
 }
 """Who may list each collection (a list is a query: rules must allow every document it could return)."""
 

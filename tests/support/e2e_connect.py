@@ -33,7 +33,10 @@ def make_tenant(test_id: str, api_url: str, db: Any) -> Tenant:
     """Create the enterprise through the API (its creator is the admin) and add a viewer to it."""
     slug = hashlib.sha256(test_id.encode()).hexdigest()[:12]
     admin, viewer, outsider = (f"{role}-{slug}@example.com" for role in ("admin", "viewer", "outsider"))
-    created = httpx.post(f"{api_url}/api/v1/enterprises", json={"name": f"E2E {slug}"}, headers=bearer(admin))
+    # The first call reaches a cold function (imports, first Firestore channel): slow on a busy machine.
+    created = httpx.post(
+        f"{api_url}/api/v1/enterprises", json={"name": f"E2E {slug}"}, headers=bearer(admin), timeout=30
+    )
     assert created.status_code in (200, 201), created.text
     enterprise_id = created.json()["id"]
     viewer_uid = uid_for_email(viewer)

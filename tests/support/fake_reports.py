@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from shared.domain.benchmark_models import BenchmarkDocument
 from shared.domain.report_delivery import Claim, ReportRecord, decide_claim
 from shared.errors import DependencyUnavailable
+from tests.support.fake_benchmarks import FakeBenchmarkStore
 from tests.support.fakes import FakeEnterpriseStore
+
+__all__ = ["FakeBenchmarkStore", "FakeReportLog", "FakeReportTargets"]
 
 
 class FakeReportLog:
@@ -42,20 +44,6 @@ class FakeReportLog:
 
     def months_with_usage(self, enterprise_id: str, limit: int) -> list[str]:
         return sorted(self.usage_months.get(enterprise_id, []), reverse=True)[:limit]
-
-
-class FakeBenchmarkStore:
-    def __init__(self) -> None:
-        self.documents: dict[str, BenchmarkDocument] = {}
-
-    def put(self, document: BenchmarkDocument) -> None:
-        self.documents[document.month] = document
-
-    def get(self, month: str) -> BenchmarkDocument | None:
-        return self.documents.get(month)
-
-    def latest(self) -> BenchmarkDocument | None:
-        return self.documents[max(self.documents)] if self.documents else None
 
 
 class FakeReportTargets:

@@ -101,6 +101,14 @@ class FakeSecretStore:
         if version is not None:
             version.state, version.value = "DESTROYED", None
 
+    def destroy_if_disabled(self, ref: SecretVersionRef) -> bool:
+        self._check_available()
+        version = self._version(ref)
+        if version is None or version.state != "DISABLED":
+            return False
+        version.state, version.value = "DESTROYED", None
+        return True
+
     def destroy_all_versions(self, secret_id: str) -> int:
         self._check_available()
         secret = self._secrets.get(secret_id)

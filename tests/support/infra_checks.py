@@ -24,7 +24,9 @@ Table = Sequence[Mapping[str, Any]]
 UNRESOLVED = "<unresolved>"
 PUBLIC_PRINCIPALS = frozenset({"allUsers", "allAuthenticatedUsers"})
 SECRET_HOLDERS = frozenset({"connect", "sync"})
-INVOKERS = frozenset({"scheduler-invoker", "tasks-invoker"})
+INVOKERS = frozenset({"scheduler-invoker"})
+TASK_INVOKER_PREFIX = "invoker-"
+"""Task invokers are one per task function, ``invoker-<function>`` (``invoker_checks``)."""
 BASIC_ROLES = frozenset({"roles/owner", "roles/editor"})
 INVOKE_ROLES = frozenset(
     {"roles/run.invoker", "roles/run.admin", "roles/run.developer", "roles/cloudfunctions.invoker",
@@ -247,6 +249,10 @@ def is_secret_role(module: TerraformModule, role: str) -> bool:
     return any(str(p).startswith("secretmanager.") for p in permissions)
 
 
+def is_invoker(who: str) -> bool:
+    return who in INVOKERS or who.startswith(TASK_INVOKER_PREFIX)
+
+
 def check_invokers(module: TerraformModule, functions: Table) -> list[str]:
     """Internal functions are invokable only by an invoker identity; nobody may invoke at project level."""
     ev, by_name, violations = Evaluator(module), {f["name"]: f for f in functions}, []
@@ -254,7 +260,7 @@ def check_invokers(module: TerraformModule, functions: Table) -> list[str]:
         internal = sorted(n for n in covered_functions(module, r, by_name) if by_name[n]["trigger"] != "public")
         for g in grants(ev, r) if internal else []:
             who = principal(g.member)
-            if who not in INVOKERS:
+            if not is_invoker(who):
                 violations.append(f"{r.address}: internal function(s) {', '.join(internal)} invokable by {who}")
     for r in module.of_type(*PROJECT_IAM):
         for g in grants(ev, r):
@@ -274,6 +280,12 @@ def covered_functions(module: TerraformModule, r: Resource, by_name: Mapping[str
         raw = module.locals.get(m.group(1))
     if isinstance(raw, Mapping | list):
         return {n for n in raw if n in by_name}
+    # A filter of another local (e.g. of local.public_functions) covers at most what that local covers.
+    sub = re.fullmatch(
+        r"\$\{\{for\s+(?:\w+\s*,\s*)?(\w+)\s+in\s+local\.([\w-]+)\s*:\s*\w+\s*=>\s*\1\s*(?:if\s.+)?\}\}", str(raw)
+    )
+    if sub and sub.group(2) != "functions" and isinstance(module.locals.get(sub.group(2)), str):
+        return covered_functions(module, Resource(r.type, r.name, {"for_each": module.locals[sub.group(2)]}), by_name)
     m = re.fullmatch(
         r"\$\{\{for\s+(?:\w+\s*,\s*)?(\w+)\s+in\s+local\.functions\s*:\s*[^=]+=>\s*\1\s*(?:if\s+(.+?))?\}\}", str(raw)
     )

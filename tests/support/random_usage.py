@@ -98,12 +98,13 @@ def _big_part(rng: random.Random, provider: str, models: int, projects: int) -> 
     )
 
 
-def large_month(models: int, projects: int) -> list[UsageSnapshot]:
-    """January 2026 of a large enterprise: every day, both providers, ``models`` and ``projects`` each, wide values."""
+def large_month(models: int, projects: int, *, days_in_month: int = 31) -> list[UsageSnapshot]:
+    """January 2026 of a large enterprise: every day (the first ``days_in_month``), both providers, ``models`` and
+    ``projects`` each, wide values."""
     rng = random.Random(7)
     level = IndexLevel(blended=Decimal("5.2512345678"), version="2026.01/0.2.30/0123456789ab")
     days = []
-    for i in range(31):
+    for i in range(days_in_month):
         parts = {p: _big_part(rng, p, models, projects) for p in ("anthropic", "openai")}
         days.append(build_snapshot(date(2026, 1, 1) + timedelta(days=i), parts, index=level, retention_months=24))
     return days

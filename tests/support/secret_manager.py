@@ -17,10 +17,14 @@ def secret_manager_store(
     store_path: Path | None = None,
     servicer_class: type[SecretManagerServicer] = SecretManagerServicer,
     timeout_s: float = 5.0,
+    replica_locations: tuple[str, ...] = (),
 ) -> Iterator[tuple[SecretManagerStore, RunningSecretServer]]:
     """A started server on a free loopback port and a store (with its own client) pointed at it."""
     with start_server(store_path=store_path, servicer_class=servicer_class) as server:
-        store = SecretManagerStore(Settings(secret_manager_emulator_host=server.address), timeout_s=timeout_s)
+        settings = Settings(
+            secret_manager_emulator_host=server.address, secret_replica_locations=list(replica_locations)
+        )
+        store = SecretManagerStore(settings, timeout_s=timeout_s)
         try:
             yield store, server
         finally:

@@ -7,6 +7,7 @@ daily syncs as the dispatcher schedules them, and asserts on the emails, webhook
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -21,7 +22,8 @@ from shared.domain.usage import Provider
 from shared.domain.webhook_signature import ID_HEADER as HOOK_ID
 from shared.domain.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from shared.errors import DependencyUnavailable, PlatformError
-from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID
+from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID, VIEWER_EMAIL
+from tests.support.fake_alerts import FakeWebhookSender
 from tests.support.spend_world import SpendWorld, days, weekly_series
 from tests.support.sync_world import KEYS
 
@@ -284,7 +286,7 @@ def test_alerts_go_to_the_report_recipients_and_never_hold_a_key() -> None:
     world = quiet_world()
     world.budgets(BUDGET)
     enterprise = world.world.enterprises.docs[ENTERPRISE_ID]
-    settings = enterprise.settings.model_copy(update={"report_recipients": ["finance@acme.example"]})
+    settings = enterprise.settings.model_copy(update={"report_recipients": [VIEWER_EMAIL, "finance@acme.example"]})
     world.world.enterprises.docs[ENTERPRISE_ID] = enterprise.model_copy(
         update={"settings": settings, "name": "Acme <b>\nBcc: x@evil.example"}
     )
@@ -295,7 +297,7 @@ def test_alerts_go_to_the_report_recipients_and_never_hold_a_key() -> None:
     # The spike pushes the month past both thresholds at once: one critical alert, no warning.
     assert sorted(m["X-Usage-Alert-Kind"] for m in emails) == ["budget_critical", "spend_anomaly"]
     for message in emails:
-        assert message["To"] == "finance@acme.example"
+        assert message["To"] == VIEWER_EMAIL  # finance@ is not a member: never emailed
         assert message["Bcc"] is None
         assert "\n" not in message["Subject"]
         text = message.as_string()
@@ -343,3 +345,38 @@ def test_a_backfill_delivers_what_is_due_but_leaves_judging_to_the_daily_sync() 
     world.backfill(HISTORY, START)  # a re-connect's backfill, say: the pending email goes out
     [email] = world.emails()
     assert email[ID_HEADER] == alert.id
+
+
+class _SlowReceiver(FakeWebhookSender):
+    """Every send takes the whole delivery deadline (what a trickling receiver costs, ``test_webhook_deadline``)."""
+
+    def __init__(self, world: SpendWorld) -> None:
+        super().__init__()
+        self._world = world
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> None:
+        self._world.clock.advance(timedelta(seconds=self._world.world.settings.webhook_deadline_s))
+        raise DependencyUnavailable("the webhook did not answer in time (ReadTimeout)")
+
+
+def test_a_slow_webhook_cannot_hold_the_sync_past_its_alert_budget() -> None:
+    """The receiver never answers: alerts pile up, and each sync spends at most its budget on them."""
+    world = quiet_world()
+    settings = world.world.settings.model_copy(update={"webhook_deadline_s": 5.0, "alert_delivery_budget_s": 9.0})
+    world.world.settings = settings
+    _with_webhook(world, "whsec_unit-test-secret-2222222222222222222222")
+    world.world.webhooks = _SlowReceiver(world)
+
+    def attempts() -> int:
+        return sum(a.channels[Channel.WEBHOOK].attempts for a in world.world.alerts.of(ENTERPRISE_ID))
+
+    most_open, most_sent = 0, 0
+    for day in days(START + timedelta(days=1), date(2026, 11, 30)):
+        before = attempts()
+        world.daily_sync(day)
+        assert (world.clock.now() - at_sync(day)).total_seconds() <= settings.alert_delivery_budget_s
+        most_open = max(most_open, len(world.world.alerts.open_alerts(ENTERPRISE_ID, limit=50)))
+        most_sent = max(most_sent, attempts() - before)
+
+    assert most_open >= 2, "alerts piled up behind the receiver"
+    assert most_sent == 1, "one 5 s send fits a 9 s budget; the others waited for the next sync"

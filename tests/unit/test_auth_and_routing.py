@@ -19,6 +19,7 @@ from shared.web.app import WebApp
 from shared.web.http import ApiRequest, ApiResponse, Headers
 from shared.web.router import Access, Router
 from tests.conftest import TEST_PROJECT
+from tests.support.fake_quotas import FakeQuotaCounter
 from tests.support.fakes import FakeEnterpriseStore
 
 
@@ -49,7 +50,7 @@ def store() -> FakeEnterpriseStore:
 
 @pytest.fixture
 def app(store: FakeEnterpriseStore) -> WebApp:
-    return build_web_app("api", enterprises=store)
+    return build_web_app("api", enterprises=store, quotas=FakeQuotaCounter())
 
 
 def alice() -> str:
@@ -106,7 +107,7 @@ def test_local_mode_tokens_are_refused_when_local_mode_is_off(
     monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST")
     get_settings.cache_clear()
     assert not get_settings().local_mode
-    app = build_web_app("api", enterprises=store)
+    app = build_web_app("api", enterprises=store, quotas=FakeQuotaCounter())
     response = call(app, "POST", "/api/v1/enterprises", alice(), {"name": "Acme"})
     assert response.status == 401
     assert body_of(response)["code"] == "invalid_token"
@@ -168,7 +169,7 @@ def test_malformed_json_body_is_a_400(app: WebApp) -> None:
 def test_cors_allows_only_configured_origins(monkeypatch: pytest.MonkeyPatch, store: FakeEnterpriseStore) -> None:
     monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "https://app.example.com")
     get_settings.cache_clear()
-    app = build_web_app("api", enterprises=store)
+    app = build_web_app("api", enterprises=store, quotas=FakeQuotaCounter())
     preflight = call(
         app,
         "OPTIONS",
@@ -213,3 +214,23 @@ def test_internal_routes_accept_only_the_expected_service_account_and_audience()
     assert user_token.status == 401
     expired = mint_oidc_token(settings.tasks_service_account, audience, now=time.time() - 7200)
     assert body_of(call(app, "POST", "/", expired, body={}))["code"] == "token_expired"
+
+
+def test_each_task_function_accepts_only_its_own_invoker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One identity for every queue let a token minted for erase tasks call the sync worker (and the reverse)."""
+    invokers = {
+        "sync_worker": "invoker-sync-worker@demo-test.iam.gserviceaccount.com",
+        "enterprise_erase": "invoker-enterprise-erase@demo-test.iam.gserviceaccount.com",
+    }
+    monkeypatch.setenv("TASK_INVOKERS", json.dumps(invokers))
+    get_settings.cache_clear()
+    settings = get_settings()
+    app = _internal_app()
+    audience = f"{settings.function_base_url}/sync_worker"
+
+    own = call(app, "POST", "/", mint_oidc_token(invokers["sync_worker"], audience), body={})
+    erase_invoker = call(app, "POST", "/", mint_oidc_token(invokers["enterprise_erase"], audience), body={})
+    shared_invoker = call(app, "POST", "/", mint_oidc_token(settings.tasks_service_account, audience), body={})
+
+    assert own.status == 200
+    assert body_of(erase_invoker)["code"] == body_of(shared_invoker)["code"] == "caller_not_allowed"

@@ -181,3 +181,17 @@ def test_bedrock_is_priced_with_bedrock_prices_only_where_they_apply() -> None:
     # Names only the first-party APIs use find no Bedrock price, and are never priced with first-party data.
     assert not _priced("claude-sonnet-4-5", "us-east-1")
     assert not _priced("gpt-4o", "us-east-1")
+
+
+def test_the_peer_benchmark_knows_a_bedrock_organisation_by_its_aws_account_never_by_its_regions() -> None:
+    from shared.domain.enterprise import ProviderName
+    from shared.domain.provider_keys import org_keys_for
+    from shared.domain.usage import OrgIdentity
+
+    def identity(account: str | None) -> OrgIdentity:
+        return OrgIdentity(
+            provider=Provider.BEDROCK, org_id=account, org_name=None, permissions=(), projects=("us-east-1",)
+        )
+
+    assert org_keys_for(ProviderName.BEDROCK, identity("123456789012")) == ["bedrock:org:123456789012"]
+    assert org_keys_for(ProviderName.BEDROCK, identity(None)) is None  # an access key: left out of benchmarks

@@ -36,7 +36,7 @@ from shared.domain.benchmarks import (
     unit_buckets,
     unit_metrics,
 )
-from shared.domain.disclosure import noise_factor, p_percent_ok, round_sig
+from shared.domain.disclosure import grid_neighbour, noise_factor, p_percent_ok, round_sig
 from shared.domain.enterprise import Industry
 from shared.domain.usage import Provider
 
@@ -75,13 +75,23 @@ def unit(
     )
 
 
-def grid_population(n: int, industry: Industry = FINANCE, prefix: str = "e") -> list[BenchmarkUnit]:
-    """Ratios 0.70, 0.71, ...: every value sits on the 2-s.f. grid, so rounding collides with unit values."""
-    return [unit(f"{prefix}{i:03}", Decimal("0.70") + Decimal("0.01") * i, industry) for i in range(n)]
+def grid_population(
+    n: int, industry: Industry = FINANCE, prefix: str = "e", offset: str = "0.0003"
+) -> list[BenchmarkUnit]:
+    """Ratios 0.7003, 0.7103, ...; with ``offset="0"`` every value sits on the 2-s.f. grid, so rounding collides."""
+    start = Decimal("0.70") + Decimal(offset)
+    return [unit(f"{prefix}{i:03}", start + Decimal("0.01") * i, industry) for i in range(n)]
+
+
+def with_domains(units: Sequence[BenchmarkUnit]) -> list[BenchmarkUnit]:
+    """Every unit without admin domains gets one of its own (the domain rule is tested in ``tests/privacy``)."""
+    return [
+        u if u.admin_domains else u.model_copy(update={"admin_domains": {f"{u.enterprise_id}.example"}}) for u in units
+    ]
 
 
 def compute(units: Sequence[BenchmarkUnit], params: DisclosureParams = PARAMS, key: bytes = KEY) -> BenchmarkDocument:
-    return compute_benchmarks(units, MONTH, params, key, COMPUTED_AT)
+    return compute_benchmarks(with_domains(units), MONTH, params, key, COMPUTED_AT)
 
 
 def price(doc: BenchmarkDocument, bucket: str) -> MetricResult:
@@ -117,6 +127,22 @@ def test_twelve_units_publish_the_quartiles_and_mean_but_not_the_tails() -> None
     assert result.average_discount_vs_list == 1 - result.mean
 
 
+def test_a_unit_whose_discount_speaks_for_less_than_95_percent_of_its_spend_stays_out() -> None:
+    """Issue 17: usage without an exact list price leaves M1, so a unit whose priced share is small would enter
+    peers' figures with a discount that describes a sliver of its bill."""
+    population = grid_population(10)
+    assert not is_suppressed(compute(population), "all")
+    # $1000 list, rho 0.70: $700 billed and priced; $40 unpriced is 94.6 % coverage, $36 is 95.1 %.
+    short = population[0].model_copy(
+        update={"usage": population[0].usage.model_copy(update={"unpriced_billed_usd": Decimal(40)})}
+    )
+    enough = population[0].model_copy(
+        update={"usage": population[0].usage.model_copy(update={"unpriced_billed_usd": Decimal(36)})}
+    )
+    assert is_suppressed(compute([short, *population[1:]]), "all")
+    assert not is_suppressed(compute([enough, *population[1:]]), "all")
+
+
 def test_ineligible_units_do_not_pad_a_bucket() -> None:
     tiny = UsageFigures(
         billed_usd=Decimal(150),
@@ -126,14 +152,17 @@ def test_ineligible_units_do_not_pad_a_bucket() -> None:
         input_billed_usd=Decimal(100),
         output_billed_usd=Decimal(50),
     )
-    by_tokens = tiny.model_copy(update={"input_tokens": 9_000_000})  # 10M tokens: eligible despite $150
+    by_tokens = tiny.model_copy(update={"input_tokens": 99_000_000})  # 100M tokens: still only $150 billed
+    by_money = tiny.model_copy(update={"billed_usd": Decimal(200)})
     population = grid_population(9)
     openai = frozenset({Provider.OPENAI})
     padded = [*population, BenchmarkUnit(enterprise_id="tiny", industry=FINANCE, providers=openai, usage=tiny)]
     by_volume = [*population, BenchmarkUnit(enterprise_id="bulk", industry=FINANCE, providers=openai, usage=by_tokens)]
+    paying = [*population, BenchmarkUnit(enterprise_id="pays", industry=FINANCE, providers=openai, usage=by_money)]
 
     assert doc_status(compute(padded)) == "insufficient_peers"
-    assert doc_status(compute(by_volume)) == "published"
+    assert doc_status(compute(by_volume)) == "insufficient_peers"
+    assert doc_status(compute(paying)) == "published"
 
 
 def doc_status(doc: BenchmarkDocument) -> str:
@@ -157,18 +186,29 @@ def test_no_published_percentile_equals_a_unit_value_and_they_are_monotone() -> 
     assert result.weighted_mean not in values
 
 
-def test_colliding_percentiles_move_one_third_figure_step_toward_the_median() -> None:
+def test_colliding_percentiles_with_every_neighbour_taken_are_suppressed() -> None:
     # 25 ratios 0.70..0.94; position h = 24q; windows: p10 idx 1-3, p25 5-7, p50 11-13, p75 17-19, p90 21-23
-    # window means 0.72, 0.76, 0.82, 0.88, 0.92 all equal a unit value; the median is 0.82.
-    result = price(compute(grid_population(25)), "all")
+    # window means 0.72, 0.76, 0.82, 0.88, 0.92 all equal a unit value, and so do both grid neighbours of each.
+    result = price(compute(grid_population(25, offset="0")), "all")
 
-    assert result.percentiles == {
-        "p10": Decimal("0.721"),
-        "p25": Decimal("0.761"),
-        "p50": Decimal("0.819"),
-        "p75": Decimal("0.879"),
-        "p90": Decimal("0.919"),
-    }
+    assert result.percentiles == {}
+
+
+def test_a_colliding_percentile_moves_to_the_grid_point_on_the_side_of_the_unrounded_value() -> None:
+    # 12 ratios 0.7003 + 0.0137 i and one more at exactly 0.78, the rounded p50 of the others' window.
+    population = [unit(f"e{i:02}", Decimal("0.7003") + Decimal("0.0137") * i) for i in range(11)]
+    population.append(unit("exact", Decimal("0.78")))
+    # sorted: ... idx 5 = 0.7688, idx 6 = 0.78, idx 7 = 0.7825; p50 position 5.5 -> window 5,6,7 -> 0.7771 -> 0.78.
+    # 0.78 is a unit value: the unrounded 0.7771 lies below it, so the published point is 0.77, with two figures.
+    assert price(compute(population), "all").percentiles["p50"] == Decimal("0.77")
+
+
+def test_grid_neighbours_stay_on_the_two_figure_grid_across_a_decade() -> None:
+    assert grid_neighbour(Decimal("1.0"), upward=False) == Decimal("0.99")
+    assert grid_neighbour(Decimal("0.99"), upward=True) == Decimal("1.0")
+    assert grid_neighbour(Decimal("0.10"), upward=False) == Decimal("0.099")
+    assert grid_neighbour(Decimal("9.9"), upward=True) == Decimal("10")
+    assert grid_neighbour(Decimal("0"), upward=True) is None
 
 
 def test_percentiles_off_the_grid_are_the_rounded_window_mean() -> None:
@@ -201,7 +241,7 @@ def test_property_percentiles_monotone_and_never_a_unit_value(ratios: list[Decim
     for metric in Metric:
         result = doc.buckets["all"].metrics[metric]
         points = list(result.percentiles.values())
-        assert len(points) == 5
+        assert len(points) <= 5  # a point whose grid neighbours are unit values too is suppressed
         assert points == sorted(points)
         assert not set(points) & values[metric]
 
@@ -271,8 +311,8 @@ def test_weighted_mean_with_one_unit_over_a_quarter_of_the_weight_is_suppressed(
 
 def test_weighted_mean_failing_the_p_percent_rule_is_suppressed() -> None:
     # Cap lifted so only the p% rule acts: weights 5000, 4800 and ten of 45 -> remainder 450 < 0.10 * 5000.
-    params = DisclosureParams(dominance_cap=Decimal(1))
-    small = [unit(f"s{i:02}", Decimal("0.8"), list_usd=Decimal(45)) for i in range(10)]  # 18M tokens: eligible
+    params = DisclosureParams(dominance_cap=Decimal(1), min_billed_usd=Decimal(30))
+    small = [unit(f"s{i:02}", Decimal("0.8"), list_usd=Decimal(45)) for i in range(10)]  # $36 each: eligible here
     big = [unit("big1", Decimal("0.7"), list_usd=Decimal(5000)), unit("big2", Decimal("0.75"), list_usd=Decimal(4800))]
     population = small + big
 
@@ -321,7 +361,7 @@ def test_recomputing_a_month_gives_byte_identical_json_whatever_the_input_order(
 
     assert compute(population).to_json() == compute(shuffled).to_json()
     assert (
-        compute_benchmarks(population, MONTH, PARAMS, SecretStr("k"), COMPUTED_AT).to_json()
+        compute_benchmarks(with_domains(population), MONTH, PARAMS, SecretStr("k"), COMPUTED_AT).to_json()
         == compute(shuffled, key=b"k").to_json()
     )
 
@@ -478,3 +518,39 @@ def test_a_stored_copy_read_back_in_any_key_order_serialises_identically() -> No
 def test_a_document_holds_no_ad_hoc_bucket() -> None:
     with pytest.raises(ValidationError, match="fixed lattice"):
         document({"all": QUARTILES, "industry:finance+retail": QUARTILES})
+
+
+# --- Units: one customer organisation --------------------------------------------------------------------------------
+
+
+def test_enterprises_sharing_an_organisation_are_one_unit_with_the_figures_of_the_biggest() -> None:
+    from shared.domain.benchmark_units import UnitIdentity, form_units
+
+    def row(eid: str, provider: Provider, rho: str, list_usd: int = 1000) -> ProviderUsageRow:
+        return ProviderUsageRow(enterprise_id=eid, provider=provider, usage=figures(Decimal(rho), Decimal(list_usd)))
+
+    def ident(eid: str, **keys: str) -> UnitIdentity:
+        org_keys = {Provider(p): frozenset({k}) for p, k in keys.items()}
+        return UnitIdentity(eid, FINANCE, org_keys, frozenset({f"{eid}.example"}))
+
+    rows = [
+        row("a", Provider.OPENAI, "0.8"),
+        row("b", Provider.OPENAI, "0.8", 3000),  # the same OpenAI organisation, read later with more usage
+        row("b", Provider.ANTHROPIC, "0.5"),
+        row("c", Provider.ANTHROPIC, "0.5"),  # shares b's Anthropic organisation: a, b and c are one company
+        row("d", Provider.OPENAI, "0.9"),  # no verified identifier: could be anyone's organisation
+        row("e", Provider.OPENAI, "0.7"),
+    ]
+    identities = [
+        ident("a", openai="openai:project:proj_1"),
+        ident("b", openai="openai:project:proj_1", anthropic="anthropic:org:u1"),
+        ident("c", anthropic="anthropic:org:u1"),
+        ident("d"),
+        ident("e", openai="openai:org:org-e"),
+    ]
+
+    units = form_units(rows, identities)
+
+    assert [u.enterprise_id for u in units] == ["b", "e"]
+    assert units[0].usage.list_usd == Decimal(4000)  # b's own figures, never a + b + c summed
+    assert units[0].admin_domains == {"b.example"}

@@ -24,6 +24,7 @@ from shared.web.app import WebApp
 from shared.web.http import ApiRequest, ApiResponse, Headers
 from tests.conftest import TEST_PROJECT
 from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID, ConnectWorld
+from tests.support.fake_quotas import FakeQuotaCounter
 
 BEDROCK = ProviderName.BEDROCK
 ROLE = "arn:aws:iam::123456789012:role/usage-tracking"
@@ -57,6 +58,7 @@ def world() -> ConnectWorld:
 def _app(world: ConnectWorld) -> WebApp:
     return build_web_app(
         "connect",
+        quotas=FakeQuotaCounter(),
         clock=world.clock,
         enterprises=world.enterprises,
         provider_connections=world.connections,

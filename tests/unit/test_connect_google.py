@@ -24,6 +24,7 @@ from shared.web.app import WebApp
 from shared.web.http import ApiRequest, ApiResponse, Headers
 from tests.conftest import TEST_PROJECT
 from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID, ConnectWorld
+from tests.support.fake_quotas import FakeQuotaCounter
 from tests.support.google_keys import pem_body, service_account_key
 
 GOOGLE = ProviderName.GOOGLE
@@ -56,6 +57,7 @@ def world() -> ConnectWorld:
 def _app(world: ConnectWorld) -> WebApp:
     return build_web_app(
         "connect",
+        quotas=FakeQuotaCounter(),
         clock=world.clock,
         enterprises=world.enterprises,
         provider_connections=world.connections,

@@ -360,3 +360,29 @@ def test_the_key_is_nowhere_but_in_the_secret_store(world: ConnectWorld, caplog:
     )
     texts = [stored, str(raised.value), repr(raised.value), caplog.text]
     assert not [t for t in texts if "UNITTEST" in t]
+
+
+def test_the_organisation_is_identified_by_what_the_provider_reports_never_by_what_the_admin_typed(
+    world: ConnectWorld,
+) -> None:
+    """Peer benchmarks count an organisation once (ADR 0019): only identifiers the provider reported are recorded.
+    Anthropic names its organisation (``/v1/organizations/me``, docs: platform.claude.com/docs/en/api/admin/
+    organizations/me); OpenAI lists its projects (``/v1/organization/projects``); a typed org id is no identity."""
+    world.connect(ANTHROPIC, ANTHROPIC_KEY)
+    assert world.enterprise().providers[ANTHROPIC].org_keys == ["anthropic:org:4f1e0c1a-org-acme"]
+
+    listed = OrgIdentity(
+        provider=Provider.OPENAI,
+        org_id=None,
+        org_name=None,
+        permissions=("usage.read", "management.read"),
+        projects=("proj_b", "proj_a"),
+    )
+    world.sources.admit(OPENAI_KEY, listed)
+    world.connect(OPENAI, OPENAI_KEY, org_id="org-typed-by-the-admin")
+    assert world.enterprise().providers[OPENAI].org_keys == ["openai:project:proj_a", "openai:project:proj_b"]
+
+    unlisted = OrgIdentity(provider=Provider.OPENAI, org_id=None, org_name=None, permissions=("usage.read",))
+    world.sources.admit(OPENAI_KEY_2, unlisted)
+    world.connect(OPENAI, OPENAI_KEY_2, org_id="org-typed-by-the-admin")
+    assert world.enterprise().providers[OPENAI].org_keys is None

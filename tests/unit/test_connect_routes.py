@@ -21,6 +21,7 @@ from tests.support.connect_world import (
     VIEWER_EMAIL,
     ConnectWorld,
 )
+from tests.support.fake_quotas import FakeQuotaCounter
 
 CONNECT_OPENAI = "/api/v1/enterprise/connect/openai"
 CONNECT_ANTHROPIC = "/api/v1/enterprise/connect/anthropic"
@@ -35,6 +36,7 @@ def world() -> ConnectWorld:
 def _app(world: ConnectWorld, function: str) -> WebApp:
     return build_web_app(
         function,
+        quotas=FakeQuotaCounter(),
         clock=world.clock,
         enterprises=world.enterprises,
         provider_connections=world.connections,

@@ -95,12 +95,13 @@ def test_running_the_dispatcher_again_adds_nothing(store: FakeEnterpriseStore) -
     assert queue.names(QUEUE) == names
 
 
-def test_hourly_dispatch_covers_hourly_enterprises_and_today(store: FakeEnterpriseStore) -> None:
+def test_hourly_dispatch_covers_hourly_enterprises_today_and_yesterday_only(store: FakeEnterpriseStore) -> None:
+    # The older days the providers may restate are re-pulled by the daily run, not every hour.
     queue = FakeTaskQueue()
     assert dispatch(store, queue, "hourly", NOW.replace(hour=9, minute=15)) == 5  # ent 0, 5, 10, 15, 20
     task = queue.tasks(QUEUE)[0]
     assert (task.payload["start"], task.payload["end"], task.payload["reason"]) == (
-        "2026-11-20",
+        "2026-11-22",
         "2026-11-24",
         "hourly",
     )

@@ -18,6 +18,8 @@ from shared.web.flask_glue import MAX_BODY_BYTES
 from shared.web.http import ApiRequest, ApiResponse, Headers
 from shared.web.router import Access, Router
 from tests.conftest import TEST_PROJECT
+from tests.support.fake_invites import FakeInviteDeclines
+from tests.support.fake_quotas import FakeQuotaCounter
 from tests.support.fake_task_queue import FakeTaskQueue
 from tests.support.fakes import FakeEnterpriseStore
 
@@ -69,15 +71,17 @@ def queue() -> FakeTaskQueue:
 
 @pytest.fixture
 def app(store: FakeEnterpriseStore, queue: FakeTaskQueue) -> WebApp:
-    return build_web_app("api", enterprises=store, tasks=queue)
+    return build_web_app(
+        "api", enterprises=store, tasks=queue, invite_declines=FakeInviteDeclines(), quotas=FakeQuotaCounter()
+    )
 
 
 @pytest.fixture
 def acme(app: WebApp) -> str:
-    """Acme: alice is admin, victor a viewer (invited, then joined)."""
+    """Acme: alice is admin, victor a viewer (invited, then accepted)."""
     enterprise_id: str = body_of(call(app, "POST", "/api/v1/enterprises", ALICE, {"name": "Acme"}))["id"]
     assert call(app, "POST", "/api/v1/enterprise/members", ALICE, {"email": VICTOR}).status == 201
-    assert call(app, "GET", "/api/v1/enterprise", VICTOR).status == 200
+    assert call(app, "POST", f"/api/v1/invites/{enterprise_id}/accept", VICTOR).status == 200
     return enterprise_id
 
 
@@ -122,9 +126,9 @@ def test_report_recipients_are_validated_deduplicated_and_capped(app: WebApp, ac
         "PATCH",
         "/api/v1/enterprise",
         ALICE,
-        {"settings": {"report_recipients": ["cfo@acme.example", "CFO@acme.example", "ops@acme.example"]}},
+        {"settings": {"report_recipients": [VICTOR, VICTOR.upper(), ALICE]}},
     )
-    assert body_of(ok)["settings"]["report_recipients"] == ["cfo@acme.example", "ops@acme.example"]
+    assert body_of(ok)["settings"]["report_recipients"] == [VICTOR, ALICE]
     too_many = [f"r{i}@acme.example" for i in range(51)]
     refused = call(app, "PATCH", "/api/v1/enterprise", ALICE, {"settings": {"report_recipients": too_many}})
     assert refused.status == 400
@@ -157,6 +161,19 @@ def test_invalid_patches_name_the_field_and_do_not_echo_the_value(
     assert store.docs[acme] == before
 
 
+def test_report_recipients_must_be_members_so_the_email_relays_to_nobody_else(
+    app: WebApp, acme: str, store: FakeEnterpriseStore
+) -> None:
+    strangers = [VICTOR, "victim@example.org"]
+    refused = call(app, "PATCH", "/api/v1/enterprise", ALICE, {"settings": {"report_recipients": strangers}})
+    assert (refused.status, body_of(refused)["code"]) == (400, "recipient_not_member")
+    assert "victim@example.org" not in refused.body.decode()
+    assert store.docs[acme].settings.report_recipients == []
+    call(app, "POST", "/api/v1/enterprise/members", ALICE, {"email": BOB})  # invited is not enough
+    pending = call(app, "PATCH", "/api/v1/enterprise", ALICE, {"settings": {"report_recipients": [BOB]}})
+    assert body_of(pending)["code"] == "recipient_not_member"
+
+
 def test_viewers_cannot_change_the_enterprise(app: WebApp, acme: str, store: FakeEnterpriseStore) -> None:
     response = call(app, "PATCH", "/api/v1/enterprise", VICTOR, {"name": "Pwned"})
     assert response.status == 403
@@ -167,7 +184,7 @@ def test_viewers_cannot_change_the_enterprise(app: WebApp, acme: str, store: Fak
 # --- members -----------------------------------------------------------------------------------------------------
 
 
-def test_invite_lists_as_pending_until_the_invitee_calls_then_as_member(app: WebApp, acme: str) -> None:
+def test_invite_lists_as_pending_until_the_invitee_accepts_then_as_member(app: WebApp, acme: str) -> None:
     invited = call(app, "POST", "/api/v1/enterprise/members", ALICE, {"email": "Bob@Example.com", "role": "admin"})
     assert invited.status == 201
     assert body_of(invited) | {"since": None} == {
@@ -183,6 +200,8 @@ def test_invite_lists_as_pending_until_the_invitee_calls_then_as_member(app: Web
     listed = body_of(call(app, "GET", "/api/v1/enterprise/members", VICTOR))["members"]
     assert {(m["email"], m["status"]) for m in listed} == {(ALICE, "active"), (VICTOR, "active"), (BOB, "invited")}
 
+    assert call(app, "GET", "/api/v1/enterprise", BOB).status == 404  # calling is not accepting
+    assert call(app, "POST", f"/api/v1/invites/{acme}/accept", BOB).status == 200
     assert body_of(call(app, "GET", "/api/v1/enterprise", BOB))["your_role"] == "admin"
     listed = body_of(call(app, "GET", "/api/v1/enterprise/members", BOB))["members"]
     assert {(m["id"], m["status"]) for m in listed if m["email"] == BOB} == {(uid_for_email(BOB), "active")}
@@ -191,8 +210,10 @@ def test_invite_lists_as_pending_until_the_invitee_calls_then_as_member(app: Web
 def test_a_token_without_a_verified_email_does_not_accept_an_invite(app: WebApp, acme: str) -> None:
     call(app, "POST", "/api/v1/enterprise/members", ALICE, {"email": BOB})
     unverified = mint_user_token(BOB, TEST_PROJECT, email_verified=False)
-    response = app.handle(ApiRequest("GET", "/api/v1/enterprise", Headers({"Authorization": f"Bearer {unverified}"})))
-    assert response.status == 404
+    headers = Headers({"Authorization": f"Bearer {unverified}"})
+    response = app.handle(ApiRequest("POST", f"/api/v1/invites/{acme}/accept", headers))
+    assert response.status == 403
+    assert app.handle(ApiRequest("GET", "/api/v1/enterprise", headers)).status == 404
 
 
 def test_roles_change_and_members_leave_but_never_the_last_admin(app: WebApp, acme: str) -> None:

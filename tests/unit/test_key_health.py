@@ -125,3 +125,15 @@ def test_each_provider_has_its_own_episode(world: ConnectWorld) -> None:
     )
 
     assert [m["Subject"].split(" the ")[1].split(" ")[0] for m in world.mailer.sent] == ["OpenAI", "Anthropic"]
+
+
+def test_a_newline_in_the_enterprise_name_is_folded_out_of_the_subject(world: ConnectWorld) -> None:
+    """Names stored before control characters were refused still reach the header: one line, nothing injected."""
+    docs = world.enterprises.docs
+    docs[ENTERPRISE_ID] = docs[ENTERPRISE_ID].model_copy(update={"name": "Acme\r\nBcc: victim@example.com"})
+
+    assert world.key_health().record_key_failure(ENTERPRISE_ID, OPENAI, REVOKED)
+
+    [mail] = world.mailer.sent
+    assert mail["Subject"] == "Action needed: the OpenAI admin key of Acme Bcc: victim@example.com stopped working"
+    assert mail["Bcc"] is None

@@ -10,8 +10,9 @@ from shared.adapters.identity import User
 from shared.domain import members as rules
 from shared.domain.audit import AuditAction
 from shared.domain.enterprise import Enterprise, Member, Role
-from shared.errors import Conflict, NotFound
-from shared.services import members
+from shared.errors import Conflict, Forbidden, NotFound
+from shared.services import invitations, members
+from tests.support.fake_invites import FakeInviteDeclines
 from tests.support.fakes import FakeEnterpriseStore, FixedClock
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -125,26 +126,27 @@ def test_unknown_members_and_invites_are_not_found(member_id: str) -> None:
 # --- use cases ---------------------------------------------------------------------------------------------------
 
 
-def test_an_invitee_joins_on_their_first_verified_call_and_it_is_audited(
-    store: FakeEnterpriseStore, clock: FixedClock
-) -> None:
+def test_an_invitee_joins_when_they_accept_and_it_is_audited(store: FakeEnterpriseStore, clock: FixedClock) -> None:
     members.invite_member(store, clock, ALICE, "ent_a", email="Bob@Example.com", role=Role.ADMIN)
     bob = User(uid="bob", email="bob@example.com", email_verified=True)
     clock.advance(timedelta(hours=1))
-    assert members.accept_invites(store, clock, bob) == ["ent_a"]
+    [pending] = invitations.pending_invites(store, FakeInviteDeclines(), bob)
+    assert (pending.enterprise_id, pending.role) == ("ent_a", Role.ADMIN)
+    invitations.accept_invite(store, FakeInviteDeclines(), clock, bob, "ent_a")
     enterprise = store.docs["ent_a"]
     assert enterprise.role_of("bob") is Role.ADMIN
     assert "bob" in enterprise.member_uids
     assert enterprise.invites == {}
     actions = sorted(e.action for e in store.audit["ent_a"].values())
     assert actions == [AuditAction.MEMBER_INVITED, AuditAction.MEMBER_JOINED]
-    assert members.accept_invites(store, clock, bob) == []
+    assert invitations.pending_invites(store, FakeInviteDeclines(), bob) == []
 
 
 def test_an_unverified_email_does_not_take_an_invitees_seat(store: FakeEnterpriseStore, clock: FixedClock) -> None:
     members.invite_member(store, clock, ALICE, "ent_a", email="bob@example.com", role=Role.VIEWER)
     impostor = User(uid="mallory", email="bob@example.com", email_verified=False)
-    assert members.accept_invites(store, clock, impostor) == []
+    with pytest.raises(Forbidden):
+        invitations.accept_invite(store, FakeInviteDeclines(), clock, impostor, "ent_a")
     assert store.docs["ent_a"].role_of("mallory") is None
     assert "bob@example.com" in store.docs["ent_a"].invites
 
@@ -155,7 +157,9 @@ def test_a_closing_enterprise_accepts_no_member_changes(store: FakeEnterpriseSto
     with pytest.raises(NotFound):
         members.change_role(store, clock, ALICE, "ent_a", "victor", Role.ADMIN)
     bob = User(uid="bob", email="bob@example.com", email_verified=True)
-    assert members.accept_invites(store, clock, bob) == []
+    assert invitations.pending_invites(store, FakeInviteDeclines(), bob) == []
+    with pytest.raises(NotFound):
+        invitations.accept_invite(store, FakeInviteDeclines(), clock, bob, "ent_a")
     assert store.docs["ent_a"].role_of("victor") is Role.VIEWER
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from datetime import date, timedelta
 from decimal import Decimal
@@ -17,7 +18,7 @@ from shared.domain.report_delivery import DeliveryStatus
 from shared.errors import DependencyUnavailable, PlatformError
 from shared.services.monthly_report import build_monthly_report
 from shared.services.usage_report import usage_for_range
-from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID
+from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID, VIEWER_EMAIL
 from tests.support.report_world import REPORT_MONTH, ReportWorld
 
 
@@ -132,7 +133,13 @@ def test_a_report_being_sent_elsewhere_is_retried_later_not_sent_twice(world: Re
     assert len(world.sync.mailer.sent) == 1
 
 
-def test_a_relay_outage_is_retried_then_recorded_failed_after_the_last_attempt(world: ReportWorld) -> None:
+def _delivery_failures(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if getattr(r, "event", None) == "report_delivery_failed"]
+
+
+def test_a_relay_outage_is_retried_then_recorded_failed_after_the_last_attempt(
+    world: ReportWorld, caplog: pytest.LogCaptureFixture
+) -> None:
     world.sync.mailer.down = True
     attempts = world.sync.settings.report_max_attempts
     for attempt in range(1, attempts):
@@ -142,8 +149,10 @@ def test_a_relay_outage_is_retried_then_recorded_failed_after_the_last_attempt(w
         assert record is not None
         assert record.status is DeliveryStatus.RETRYING
         assert record.attempts == attempt
+    assert _delivery_failures(caplog) == []  # retries are not failures yet
     last = world.use_case().run(ENTERPRISE_ID, REPORT_MONTH)  # acknowledged: Cloud Tasks stops retrying
     assert (last.outcome, last.code) == ("failed", "mail_unavailable")
+    assert len(_delivery_failures(caplog)) == 1  # counted by the delivery-failure metric (monitoring.tf)
     record = world.record()
     assert record is not None
     assert record.status is DeliveryStatus.FAILED
@@ -163,7 +172,7 @@ def test_a_retry_after_an_outage_sends(world: ReportWorld) -> None:
     assert len(world.sync.mailer.sent) == 1
 
 
-def test_a_refused_message_is_failed_at_once(world: ReportWorld) -> None:
+def test_a_refused_message_is_failed_at_once(world: ReportWorld, caplog: pytest.LogCaptureFixture) -> None:
     class RefusingMailer:
         def send(self, message: EmailMessage) -> None:
             raise PlatformError("the mail relay refused the message (550)", code="mail_rejected")
@@ -175,17 +184,22 @@ def test_a_refused_message_is_failed_at_once(world: ReportWorld) -> None:
     assert record is not None
     assert record.status is DeliveryStatus.FAILED
     assert record.last_error == "mail_rejected"
+    assert [r.error_code for r in _delivery_failures(caplog)] == ["mail_rejected"]  # type: ignore[attr-defined]
 
 
-def test_configured_recipients_replace_the_admins(world: ReportWorld) -> None:
+def test_configured_recipients_replace_the_admins_but_only_while_they_are_members(world: ReportWorld) -> None:
+    """``former@acme.example`` was a recipient when it was saved (or before recipients had to be members)."""
     enterprise = world.sync.enterprises.docs[ENTERPRISE_ID]
     settings = enterprise.settings.model_copy(
-        update={"report_recipients": ["Finance@Acme.example", "cfo@acme.example"]}
+        update={"report_recipients": [VIEWER_EMAIL.upper(), "former@acme.example"]}
     )
     world.sync.enterprises.docs[ENTERPRISE_ID] = enterprise.model_copy(update={"settings": settings})
-    world.use_case().run(ENTERPRISE_ID, REPORT_MONTH)
+    try:
+        world.use_case().run(ENTERPRISE_ID, REPORT_MONTH)
+    finally:
+        world.sync.enterprises.docs[ENTERPRISE_ID] = enterprise
     [sent] = world.sync.mailer.sent
-    assert sent["To"] == "cfo@acme.example, finance@acme.example"
+    assert sent["To"] == VIEWER_EMAIL
 
 
 def test_opted_out_or_closing_enterprises_get_nothing(world: ReportWorld) -> None:
@@ -219,11 +233,15 @@ def test_a_failed_key_is_a_warning_in_the_report(world: ReportWorld) -> None:
 def test_the_peer_position_is_in_the_report_when_published(world: ReportWorld) -> None:
     from shared.domain.benchmarks import compute_benchmarks
     from shared.services.aggregate_benchmarks import disclosure_params
-    from tests.unit.test_benchmarks import COMPUTED_AT, grid_population
+    from tests.unit.test_benchmarks import COMPUTED_AT, grid_population, with_domains
 
     settings = world.sync.settings
     document = compute_benchmarks(
-        grid_population(30), REPORT_MONTH, disclosure_params(settings), settings.benchmark_noise_key, COMPUTED_AT
+        with_domains(grid_population(30)),
+        REPORT_MONTH,
+        disclosure_params(settings),
+        settings.benchmark_noise_key,
+        COMPUTED_AT,
     )
     world.benchmarks.put(document)
     enterprise = world.sync.enterprises.docs[ENTERPRISE_ID]
@@ -245,3 +263,21 @@ def test_the_peer_position_is_in_the_report_when_published(world: ReportWorld) -
     from shared.reports.render import render_text
 
     assert report.peers.lines[0] in render_text(report, settings_url="https://app.example/settings")
+
+
+def test_a_newline_in_the_enterprise_name_does_not_stop_the_report(world: ReportWorld) -> None:
+    """The report is sent (not left "sending"), its subject on one line, no header injected."""
+    docs = world.sync.enterprises.docs
+    original = docs[ENTERPRISE_ID]
+    docs[ENTERPRISE_ID] = original.model_copy(update={"name": "Acme\nBcc: victim@example.com"})
+    try:
+        world.use_case().run(ENTERPRISE_ID, REPORT_MONTH)
+    finally:
+        docs[ENTERPRISE_ID] = original
+    record = world.record()
+    assert record is not None
+    assert record.status is DeliveryStatus.SENT
+    [mail] = world.sync.mailer.sent
+    parsed = _parsed(mail)
+    assert parsed["Subject"].startswith("Acme Bcc: victim@example.com: LLM usage report for")
+    assert parsed["Bcc"] is None

@@ -129,3 +129,15 @@ def test_the_document_is_served_publicly(document: dict[str, Any]) -> None:
     assert response.status == 200
     assert response.content_type == "application/json"
     assert json.loads(response.body) == document
+
+
+def test_every_link_leads_to_an_operation_of_the_document() -> None:
+    from shared.web.openapi import LINKS, build_document
+
+    document = build_document()
+    operations = {op["operationId"]: op for item in document["paths"].values() for op in item.values()}
+    for (source, status), links in LINKS.items():
+        assert status in operations[source]["responses"], (source, status)
+        assert operations[source]["responses"][status]["links"] == links
+        for link in links.values():
+            assert link["operationId"] in operations, link

@@ -134,3 +134,16 @@ def test_an_older_months_report_has_no_forecast(store: FakeSnapshotStore) -> Non
     for name, text in _formats(report).items():
         assert "expected by the end of the month" not in text, name
         assert "forecast" not in text.lower(), name
+
+
+def test_a_discount_over_part_of_the_spend_says_so_in_every_format(store: FakeSnapshotStore) -> None:
+    report = _report(store, "2026-10")
+    market = report.market.model_copy(
+        update={"realized_discount_vs_list": Decimal("0.2"), "price_coverage": Decimal("0.8")}
+    )
+    formats = _formats(report.model_copy(update={"market": market}))
+    assert "over the 80.0 % of billed spend that has a public list price" in formats["text"]
+    assert "over the 80.0 % of billed spend that has a public list price" in formats["html"]
+    assert "80 % of billed spend priced" in formats["pdf"]
+    complete = report.model_copy(update={"market": market.model_copy(update={"price_coverage": Decimal(1)})})
+    assert "of billed spend" not in render_text(complete, settings_url=SETTINGS_URL)

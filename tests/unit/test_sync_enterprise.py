@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from pydantic import SecretStr
 
 from shared.domain.audit import AuditAction
 from shared.domain.enterprise import ProviderName, ProviderStatus
@@ -203,3 +204,22 @@ def test_the_task_body_is_strict() -> None:
         SyncRequest.model_validate({**DAILY, "end": "2026-11-20"})
     with pytest.raises(ValueError, match="Extra inputs"):
         SyncRequest.model_validate({**DAILY, "surprise": 1})
+
+
+def test_a_key_record_pointing_at_another_enterprises_secret_is_never_read(world: SyncWorld) -> None:
+    """The secret name comes from the enterprise id, never from Firestore: a tampered key record (or a bug writing
+    one) must not make this enterprise's sync read, and pull with, another enterprise's admin key."""
+    victim_key = "sk-admin-UNITTEST-victim-000000000000000000"
+    victim = world.secrets.add_version("provider-key-openai_ent_victim", SecretStr(victim_key), {})
+    world.sources.accept(Provider.OPENAI, victim_key)
+    record = world.connections.records[(ENTERPRISE_ID, ProviderName.OPENAI)]
+    world.connections.records[(ENTERPRISE_ID, ProviderName.OPENAI)] = record.model_copy(
+        update={"secret_version": victim.name}
+    )
+
+    report = world.run(DAILY)
+
+    openai = report.providers["openai"]
+    assert (openai.outcome, openai.code) == (Outcome.KEY_UNAVAILABLE, "secret_name_mismatch")
+    reads = [e for e in world.audit.of(ENTERPRISE_ID) if e.action is AuditAction.KEY_READ]
+    assert [e.provider for e in reads] == [ProviderName.ANTHROPIC]  # openai's key was never read

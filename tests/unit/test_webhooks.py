@@ -1,4 +1,4 @@
-"""Webhook URLs and sends: no way into our own network (SSRF), signed bodies, retries with backoff."""
+"""Webhook URLs and sends: no way into our own network (SSRF), signed bodies, one attempt per send."""
 
 from __future__ import annotations
 
@@ -73,14 +73,8 @@ def test_signatures_verify_only_with_the_secret_the_body_and_a_fresh_timestamp()
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-def sender(handler: Handler, addresses: list[str], settings: Settings = CLOUD) -> tuple[HttpWebhookSender, list[float]]:
-    sleeps: list[float] = []
-    return (
-        HttpWebhookSender(
-            settings, transport=httpx.MockTransport(handler), resolver=lambda host, port: addresses, sleep=sleeps.append
-        ),
-        sleeps,
-    )
+def sender(handler: Handler, addresses: list[str], settings: Settings = CLOUD) -> HttpWebhookSender:
+    return HttpWebhookSender(settings, transport=httpx.MockTransport(handler), resolver=lambda host, port: addresses)
 
 
 def test_a_send_goes_to_the_checked_address_with_the_name_kept_for_tls() -> None:
@@ -90,7 +84,7 @@ def test_a_send_goes_to_the_checked_address_with_the_name_kept_for_tls() -> None
         seen.append(request)
         return httpx.Response(204)
 
-    hook, _ = sender(handler, ["93.184.216.34"])
+    hook = sender(handler, ["93.184.216.34"])
     hook.post("https://hooks.example.com/services/T0", b"{}", {"X-Usage-Alert-Id": "a1"})
 
     [request] = seen
@@ -106,27 +100,25 @@ def test_a_host_resolving_to_an_internal_address_is_never_called(addresses: list
     def handler(request: httpx.Request) -> httpx.Response:
         raise AssertionError("no request may leave")
 
-    hook, _ = sender(handler, addresses)
+    hook = sender(handler, addresses)
     with pytest.raises(PlatformError) as refused:
         hook.post("https://rebind.example.com/x", b"{}", {})
     assert refused.value.code == "webhook_destination_refused"
     assert not refused.value.transient
 
 
-def test_server_errors_are_retried_with_backoff_then_reported_as_transient() -> None:
-    statuses = iter([500, 429, 503, 200])
+@pytest.mark.parametrize("status", [429, 500, 502, 503])
+def test_server_errors_are_transient_after_one_attempt(status: int) -> None:
+    """No retry inside a sync: the alert stays open and the next sync task tries again."""
+    calls: list[int] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(next(statuses))
+        calls.append(1)
+        return httpx.Response(status, text="upstream said sk-admin-secret")
 
-    hook, sleeps = sender(handler, ["93.184.216.34"])
-    hook.post("https://hooks.example.com/x", b"{}", {})
-    assert sleeps == [0.5, 1.0, 2.0]
-
-    hook, sleeps = sender(lambda request: httpx.Response(502, text="upstream said sk-admin-secret"), ["93.184.216.34"])
     with pytest.raises(DependencyUnavailable) as down:
-        hook.post("https://hooks.example.com/x", b"{}", {})
-    assert len(sleeps) == 3
+        sender(handler, ["93.184.216.34"]).post("https://hooks.example.com/x", b"{}", {})
+    assert calls == [1]
     assert "sk-admin" not in str(down.value)
 
 
@@ -138,7 +130,7 @@ def test_refusals_and_redirects_are_permanent(status: int) -> None:
         calls.append(1)
         return httpx.Response(status, headers={"Location": "http://169.254.169.254/"})
 
-    hook, _ = sender(handler, ["93.184.216.34"])
+    hook = sender(handler, ["93.184.216.34"])
     with pytest.raises(PlatformError) as refused:
         hook.post("https://hooks.example.com/x", b"{}", {})
     assert refused.value.code == "webhook_rejected"
@@ -149,14 +141,42 @@ def test_network_errors_and_unresolvable_hosts_are_transient() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused")
 
-    hook, sleeps = sender(handler, ["93.184.216.34"])
+    hook = sender(handler, ["93.184.216.34"])
     with pytest.raises(DependencyUnavailable):
         hook.post("https://hooks.example.com/x", b"{}", {})
-    assert len(sleeps) == 3
 
     def no_dns(host: str, port: int) -> list[str]:
         raise OSError("Name or service not known")
 
-    unresolvable = HttpWebhookSender(CLOUD, resolver=no_dns, sleep=lambda s: None)
+    unresolvable = HttpWebhookSender(CLOUD, resolver=no_dns)
     with pytest.raises(DependencyUnavailable):
         unresolvable.post("https://nowhere.example.com/x", b"{}", {})
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::a00:1",  # NAT64 (RFC 6052) of 10.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 of the metadata server
+        "64:ff9b::7f00:1",  # NAT64 of loopback
+        "64:ff9b:1::a00:1",  # local-use NAT64 prefix (RFC 8215): never a public destination
+        "2002:a00:1::",  # 6to4 (RFC 3056) of 10.0.0.1
+        "2002:a9fe:a9fe::1",  # 6to4 of the metadata server
+        "2002:7f00:1::1",  # 6to4 of loopback
+        "::a00:1",  # IPv4-compatible (deprecated, RFC 4291) 10.0.0.1
+        "::a9fe:a9fe",
+        "::5db8:d822",  # IPv4-compatible of a public address: deprecated, never used by a real receiver
+    ],
+)
+def test_ipv6_transition_addresses_of_internal_ipv4_are_refused(address: str) -> None:
+    """The IPv4 address inside an IPv6 transition address is where the packet ends up (a NAT64 gateway or 6to4
+    relay forwards it): it is checked like the IPv4 address itself."""
+    assert not address_allowed(address, local_mode=False)
+    assert not address_allowed(address, local_mode=True)
+    with pytest.raises(InvalidInput):
+        check_webhook_url(f"https://[{address}]/hook", local_mode=False)
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::5db8:d822", "2002:5db8:d822::1", "2606:4700:4700::1111"])
+def test_transition_addresses_of_public_ipv4_and_native_ipv6_are_allowed(address: str) -> None:
+    assert address_allowed(address, local_mode=False)

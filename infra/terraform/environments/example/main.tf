@@ -22,22 +22,27 @@ provider "google" {
 module "platform" {
   source = "../../modules/platform"
 
-  project_id           = var.project_id
-  region               = var.region
-  firestore_location   = var.firestore_location
-  bundles_dir          = abspath("${path.root}/${var.bundles_dir}")
-  domains              = var.domains
-  cors_allowed_origins = var.cors_allowed_origins
-  public_base_url      = var.public_base_url
-  site_settings_url    = var.site_settings_url
-  mail_from            = var.mail_from
-  smtp_host            = var.smtp_host
-  smtp_port            = var.smtp_port
-  smtp_security        = var.smtp_security
-  smtp_username        = var.smtp_username
-  extra_environment    = var.extra_environment
-  deletion_protection  = var.deletion_protection
-  labels               = { environment = var.environment }
+  project_id               = var.project_id
+  region                   = var.region
+  firestore_location       = var.firestore_location
+  bundles_dir              = abspath("${path.root}/${var.bundles_dir}")
+  domains                  = var.domains
+  cors_allowed_origins     = var.cors_allowed_origins
+  public_base_url          = var.public_base_url
+  site_settings_url        = var.site_settings_url
+  mail_from                = var.mail_from
+  smtp_host                = var.smtp_host
+  smtp_port                = var.smtp_port
+  smtp_security            = var.smtp_security
+  smtp_username            = var.smtp_username
+  extra_environment        = var.extra_environment
+  deletion_protection      = var.deletion_protection
+  public_access            = var.public_access
+  min_instances            = var.min_instances
+  alert_emails             = var.alert_emails
+  notification_channels    = var.notification_channels
+  secret_replica_locations = var.secret_replica_locations
+  labels                   = { environment = var.environment }
 }
 
 output "frontdoor_ip" {

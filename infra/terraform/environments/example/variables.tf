@@ -86,3 +86,33 @@ variable "deletion_protection" {
   type        = bool
   default     = true
 }
+
+variable "public_access" {
+  description = "all_users, or invoker_iam_check_disabled where domain-restricted sharing refuses allUsers (infra/README.md)."
+  type        = string
+  default     = "all_users"
+}
+
+variable "secret_replica_locations" {
+  description = "Regions of every secret's replicas; empty means [region]. Must be allowed by gcp.resourceLocations."
+  type        = list(string)
+  default     = []
+}
+
+variable "min_instances" {
+  description = "Warm instances per function name, e.g. { api = 1 }."
+  type        = map(number)
+  default     = { api = 1 }
+}
+
+variable "alert_emails" {
+  description = "Email addresses the monitoring alerts go to."
+  type        = list(string)
+  default     = []
+}
+
+variable "notification_channels" {
+  description = "Existing Cloud Monitoring notification channel ids alerted as well."
+  type        = list(string)
+  default     = []
+}

@@ -13,6 +13,7 @@ locals {
     "iam.googleapis.com",                  # service accounts and custom roles
     "identitytoolkit.googleapis.com",      # Firebase Authentication of the hosted site's users
     "logging.googleapis.com",              # structured logs
+    "monitoring.googleapis.com",           # log-based metrics, alert policies, uptime check, dashboard
     "run.googleapis.com",                  # gen2 functions run on Cloud Run
     "secretmanager.googleapis.com",        # provider keys and the platform's own secrets
     "storage.googleapis.com",              # the bundle bucket

@@ -66,7 +66,7 @@ resource "google_compute_backend_service" "function" {
   project               = var.project_id
   name                  = "backend-${replace(each.key, "_", "-")}"
   load_balancing_scheme = "EXTERNAL_MANAGED"
-  security_policy       = var.security_policy
+  security_policy       = local.security_policy
 
   backend {
     group = google_compute_region_network_endpoint_group.function[each.key].id

@@ -64,15 +64,21 @@ resource "google_cloudfunctions2_function" "function" {
     available_memory                 = each.value.memory
     timeout_seconds                  = each.value.timeout_s
     max_instance_count               = each.value.max_instances
-    min_instance_count               = 0
+    min_instance_count               = lookup(var.min_instances, each.key, 0)
     service_account_email            = google_service_account.platform[each.value.service_account].email
     all_traffic_on_latest_revision   = true
-    max_instance_request_concurrency = 1
+    max_instance_request_concurrency = try(each.value.concurrency, 1)
+    # Concurrency above 1 needs at least one vCPU (https://cloud.google.com/functions/docs/configuring/concurrency).
+    available_cpu = try(each.value.cpu, null)
     # Public functions are reached through the front door only; internal ones are called by Cloud Scheduler
     # and Cloud Tasks over the internet, where IAM (run.invoker below) is the gate.
     ingress_settings = each.value.trigger == "public" ? var.public_ingress : "ALLOW_ALL"
 
-    environment_variables = merge(local.common_environment, local.smtp_environment, var.extra_environment)
+    # THREADS: functions-framework's request threads, as many as the requests an instance is sent at once.
+    environment_variables = merge(
+      local.common_environment, local.smtp_environment, var.extra_environment,
+      can(each.value.concurrency) ? { THREADS = tostring(each.value.concurrency) } : {},
+    )
 
     # The platform's own secrets, mounted only on the functions whose identity was granted them (secrets.tf).
     dynamic "secret_environment_variables" {
@@ -111,9 +117,15 @@ locals {
   }
 }
 
-# Anyone may reach a public function: it verifies Firebase ID tokens itself.
+# Public functions verify Firebase ID tokens themselves, so Cloud Run's invoker check must let anyone through: either
+# an allUsers grant or, where domain-restricted sharing refuses allUsers, the check switched off (var.public_access).
+locals {
+  all_users_functions          = { for name, f in local.public_functions : name => f if var.public_access == "all_users" }
+  invoker_check_free_functions = { for name, f in local.public_functions : name => f if var.public_access == "invoker_iam_check_disabled" }
+}
+
 resource "google_cloud_run_service_iam_member" "public_invoker" {
-  for_each = local.public_functions
+  for_each = local.all_users_functions
 
   project  = var.project_id
   location = var.region
@@ -122,15 +134,39 @@ resource "google_cloud_run_service_iam_member" "public_invoker" {
   member   = "allUsers"
 }
 
-# An internal function may be invoked only by the invoker identity of its trigger.
-resource "google_cloud_run_service_iam_member" "internal_invoker" {
-  for_each = local.internal_functions
+# The functions API does not expose Cloud Run's invoker_iam_disabled, so it is set on the function's service with
+# gcloud (https://cloud.google.com/run/docs/authenticating/public#invoker_check), again after every update of the
+# function in case a redeploy resets it. The caller needs run.services.setIamPolicy (roles/run.admin).
+resource "terraform_data" "invoker_check_disabled" {
+  for_each = local.invoker_check_free_functions
+
+  triggers_replace = [local.run_service_names[each.key], google_cloudfunctions2_function.function[each.key].update_time]
+
+  provisioner "local-exec" {
+    command = "gcloud run services update ${local.run_service_names[each.key]} --no-invoker-iam-check --region=${var.region} --project=${var.project_id} --quiet"
+  }
+}
+
+# A scheduled function may be invoked only by the scheduler invoker; a task-triggered function only by its own
+# invoker, the identity its queue's tasks carry (Settings.task_invokers).
+resource "google_cloud_run_service_iam_member" "scheduler_invoker" {
+  for_each = local.scheduler_functions
 
   project  = var.project_id
   location = var.region
   service  = local.run_service_names[each.key]
   role     = "roles/run.invoker"
-  member   = "serviceAccount:${google_service_account.platform[local.invoker_for_trigger[each.value.trigger]].email}"
+  member   = "serviceAccount:${google_service_account.platform["scheduler-invoker"].email}"
+}
+
+resource "google_cloud_run_service_iam_member" "task_invoker" {
+  for_each = local.task_invokers
+
+  project  = var.project_id
+  location = var.region
+  service  = local.run_service_names[each.key]
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.platform[each.value].email}"
 }
 
 # The code derives task URLs and OIDC audiences from FUNCTION_BASE_URL; warn if Google serves a function elsewhere.

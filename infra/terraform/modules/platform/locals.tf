@@ -13,10 +13,14 @@ locals {
   public_functions   = { for name, f in local.functions : name => f if f.trigger == "public" }
   internal_functions = { for name, f in local.functions : name => f if f.trigger != "public" }
 
-  # Who may call an internal function, by its trigger.
-  invoker_for_trigger = {
-    scheduler = "scheduler-invoker"
-    tasks     = "tasks-invoker"
+  # Who may call an internal function: the scheduler invoker for scheduled functions, and for each task-triggered
+  # function its own invoker (iam.tf). A task function missing here fails tests/integration/test_infra.py.
+  scheduler_functions = { for name, f in local.functions : name => f if f.trigger == "scheduler" }
+  task_invokers = {
+    sync_worker      = "invoker-sync-worker"
+    report_worker    = "invoker-report-worker"
+    enterprise_erase = "invoker-enterprise-erase"
+    key_retire       = "invoker-key-retire"
   }
 
   # Cloud Functions gen2 serves every function at {base}/{name}; the code computes OIDC audiences and task URLs
@@ -27,6 +31,9 @@ locals {
   # ids starting with this prefix. It must equal Settings.provider_secret_prefix (tests/integration/test_infra.py).
   provider_secret_prefix = "provider-key-"
 
+  # Where every secret is replicated: Terraform's own and the ones connect creates (SECRET_REPLICA_LOCATIONS).
+  secret_locations = length(var.secret_replica_locations) > 0 ? var.secret_replica_locations : [var.region]
+
   # Settings (shared/config.py) of every function; names are upper-case Settings fields.
   common_environment = {
     PROJECT_ID                = var.project_id
@@ -35,12 +42,14 @@ locals {
     PUBLIC_BASE_URL           = var.public_base_url
     SITE_SETTINGS_URL         = var.site_settings_url
     SCHEDULER_SERVICE_ACCOUNT = google_service_account.platform["scheduler-invoker"].email
-    TASKS_SERVICE_ACCOUNT     = google_service_account.platform["tasks-invoker"].email
+    TASK_INVOKERS             = jsonencode({ for name, account in local.task_invokers : name => google_service_account.platform[account].email })
     FUNCTION_BASE_URL         = local.function_base_url
     SYNC_QUEUE                = google_cloud_tasks_queue.queue["usage-sync"].name
     REPORTS_QUEUE             = google_cloud_tasks_queue.queue["monthly-reports"].name
     ERASE_QUEUE               = google_cloud_tasks_queue.queue["enterprise-erase"].name
+    RETIRE_QUEUE              = google_cloud_tasks_queue.queue["key-retire"].name
     PROVIDER_SECRET_PREFIX    = local.provider_secret_prefix
+    SECRET_REPLICA_LOCATIONS  = join(",", local.secret_locations)
     SMTP_HOST                 = var.smtp_host
     SMTP_PORT                 = tostring(var.smtp_port)
     SMTP_SECURITY             = var.smtp_security
@@ -51,6 +60,8 @@ locals {
 
     # The report worker records a report as failed on the queue's last attempt, so the two limits must agree.
     REPORT_MAX_ATTEMPTS = tostring(local.queues["monthly-reports"].max_attempts)
+    # A task failing on its queue's last attempt is logged as given up (alerted on, monitoring.tf).
+    TASK_MAX_ATTEMPTS = jsonencode({ for name, q in local.queues : name => q.max_attempts })
   }
 
   # Unset rather than empty: an empty user name would still be sent to the relay as a login.

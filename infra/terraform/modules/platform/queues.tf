@@ -4,10 +4,13 @@
 locals {
   queues = {
     "usage-sync" = {
-      target                    = "sync_worker"
-      enqueuers                 = ["sync", "connect"] # dispatch fan-out; connect enqueues the first backfill
-      max_dispatches_per_second = 5
-      max_concurrent_dispatches = 20
+      target    = "sync_worker"
+      enqueuers = ["sync", "connect"] # dispatch fan-out; connect enqueues the first backfill
+      # From the capacity model (devstack/capacity.py, 100,000 enterprises; tests/unit/test_capacity.py keeps them
+      # equal): drains the 02:00 daily fan-out within 4 hours while hourly tasks keep coming. Each task paces its
+      # own provider requests, so these rates do not reach any one provider organisation.
+      max_dispatches_per_second = 13
+      max_concurrent_dispatches = 144
       max_attempts              = 8
       min_backoff               = "30s"
       max_backoff               = "3600s"
@@ -34,9 +37,18 @@ locals {
       max_backoff   = "21600s"
       max_doublings = 8
     }
+    "key-retire" = {
+      target    = "key_retire"
+      enqueuers = ["connect"] # each rotation schedules the replaced version's destruction
+      # A handful of rotations a day; Secret Manager allows 600 writes a minute per project.
+      max_dispatches_per_second = 2
+      max_concurrent_dispatches = 5
+      max_attempts              = 20
+      min_backoff               = "60s"
+      max_backoff               = "3600s"
+      max_doublings             = 5
+    }
   }
-
-  task_creators = toset(flatten([for q in local.queues : q.enqueuers]))
 
   queue_enqueuers = {
     for pair in flatten([

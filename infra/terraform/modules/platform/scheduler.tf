@@ -40,5 +40,5 @@ resource "google_cloud_scheduler_job" "job" {
     }
   }
 
-  depends_on = [google_cloudfunctions2_function.function, google_cloud_run_service_iam_member.internal_invoker]
+  depends_on = [google_cloudfunctions2_function.function, google_cloud_run_service_iam_member.scheduler_invoker]
 }

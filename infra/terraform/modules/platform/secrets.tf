@@ -88,8 +88,23 @@ resource "google_secret_manager_secret" "config" {
   secret_id = each.key
   labels    = local.labels
 
+  # User-managed replicas in named regions: automatic replication is "global" for gcp.resourceLocations and is
+  # refused where that organisation policy restricts locations. Replication cannot change after creation.
   replication {
-    auto {}
+    user_managed {
+      dynamic "replicas" {
+        for_each = local.secret_locations
+        content {
+          location = replicas.value
+        }
+      }
+    }
+  }
+
+  lifecycle {
+    # Replication cannot change after creation: a change would replace the secret and lose its versions (the
+    # benchmark noise key must stay stable). Deployments made before user-managed replication keep theirs.
+    ignore_changes = [replication]
   }
 
   depends_on = [google_project_service.enabled]

@@ -94,10 +94,50 @@ variable "public_ingress" {
   default     = "ALLOW_INTERNAL_AND_GCLB"
 }
 
+variable "public_access" {
+  description = <<-EOT
+    How the public functions (api, connect, reports) admit callers, who are authenticated in code (Firebase ID tokens):
+    "all_users" grants roles/run.invoker to allUsers, which an organisation's domain-restricted sharing policy
+    (iam.allowedPolicyMemberDomains) refuses; "invoker_iam_check_disabled" turns Cloud Run's invoker IAM check off
+    on those services instead (needs gcloud where Terraform runs). Either way ingress stays public_ingress.
+  EOT
+  type        = string
+  default     = "all_users"
+
+  validation {
+    condition     = contains(["all_users", "invoker_iam_check_disabled"], var.public_access)
+    error_message = "public_access must be all_users or invoker_iam_check_disabled."
+  }
+}
+
+variable "min_instances" {
+  description = "Warm instances kept per function name (billed while idle); others scale to zero."
+  type        = map(number)
+  default     = { api = 1 }
+}
+
+variable "secret_replica_locations" {
+  description = "Regions holding the replicas of every secret (user-managed replication, admitted by gcp.resourceLocations policies). Empty means [region]."
+  type        = list(string)
+  default     = []
+}
+
 variable "security_policy" {
-  description = "Optional Cloud Armor security policy (self link) attached to the front door's backends."
+  description = "A Cloud Armor security policy (self link) of your own for the front door's backends; default: the module's per-IP rate limits (armor.tf)."
   type        = string
   default     = null
+}
+
+variable "armor_requests_per_minute" {
+  description = "Cloud Armor: requests per minute one client IP may send to the front door before getting 429."
+  type        = number
+  default     = 300
+}
+
+variable "armor_connect_requests_per_minute" {
+  description = "Cloud Armor: provider connect requests per minute from one client IP before 429."
+  type        = number
+  default     = 10
 }
 
 variable "deletion_protection" {
@@ -110,4 +150,34 @@ variable "labels" {
   description = "Labels added to every labelled resource."
   type        = map(string)
   default     = {}
+}
+
+variable "alert_emails" {
+  description = "Email addresses alerted by the monitoring policies (monitoring.tf); each gets a notification channel."
+  type        = list(string)
+  default     = []
+}
+
+variable "notification_channels" {
+  description = "Existing Cloud Monitoring notification channel ids (PagerDuty, Slack, ...) alerted as well."
+  type        = list(string)
+  default     = []
+}
+
+variable "sync_failure_ratio_alert" {
+  description = "Alert when more than this share of syncs in an hour fail to store a provider's data."
+  type        = number
+  default     = 0.05
+}
+
+variable "error_ratio_alert" {
+  description = "Alert when more than this share of a public function's requests answer 5xx for 5 minutes."
+  type        = number
+  default     = 0.02
+}
+
+variable "queue_delay_alert_minutes" {
+  description = "Alert when a queue's p99 delay between a task's scheduled and actual attempt exceeds this (the daily fan-out drains in about 3 hours at the design size)."
+  type        = number
+  default     = 300
 }
