@@ -49,6 +49,12 @@ class ProviderView(BaseModel):
     """Google: the projects whose Gemini usage is read."""
     billing_export_connected: bool | None = None
     """Google: ``true`` when costs are billed (Cloud Billing export), ``false`` when estimated at list prices."""
+    role_arn: str | None = None
+    """Bedrock: the IAM role assumed (``null`` with the access-key fallback)."""
+    aws_regions: list[str] | None = None
+    """Bedrock: the regions whose usage is read."""
+    cost_explorer_connected: bool | None = None
+    """Bedrock: ``true`` when costs are billed (Cost Explorer), ``false`` when estimated at list prices."""
 
 
 class EnterpriseResponse(BaseModel):

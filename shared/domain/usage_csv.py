@@ -38,8 +38,8 @@ COLUMNS = (
     "x_PriceCoverage",
 )
 UNATTRIBUTED = "(unattributed)"
-_PROVIDERS = {"openai": "OpenAI", "anthropic": "Anthropic", "google": "Google"}
-_SERVICES = {"openai": "OpenAI API", "anthropic": "Claude API", "google": "Gemini API"}
+_PROVIDERS = {"openai": "OpenAI", "anthropic": "Anthropic", "google": "Google", "bedrock": "Amazon Web Services"}
+_SERVICES = {"openai": "OpenAI API", "anthropic": "Claude API", "google": "Gemini API", "bedrock": "Amazon Bedrock"}
 
 
 def _meters(tally: Tally) -> list[tuple[str, int]]:
