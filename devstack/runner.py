@@ -147,6 +147,7 @@ def _function_env(stack: Stack, base_env: dict[str, str]) -> dict[str, str]:
             "OPENAI_BASE_URL": info["openai_base_url"],
             "ANTHROPIC_BASE_URL": info["anthropic_base_url"],
             **info.get("google_env", {}),
+            **info.get("aws_env", {}),
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(stack.ports.smtp),
             "FUNCTION_BASE_URL": info["api_base_url"],
@@ -214,6 +215,11 @@ def start_stack(project_id: str, ports: Ports) -> Stack:
                 "GOOGLE_TOKEN_URL": f"{root}/google/token",
                 "GOOGLE_MONITORING_BASE_URL": f"{root}/google/monitoring",
                 "GOOGLE_BIGQUERY_BASE_URL": f"{root}/google/bigquery",
+            }
+            stack.info["aws_env"] = {
+                "AWS_STS_URL": f"{root}/aws/sts",
+                "AWS_CLOUDWATCH_URL": f"{root}/aws/monitoring/{{region}}",
+                "AWS_COST_EXPLORER_URL": f"{root}/aws/ce",
             }
         else:
             stack.info.update(

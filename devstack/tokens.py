@@ -77,6 +77,21 @@ def mint_oidc_token(email: str, audience: str, *, lifetime_s: int = 3600, now: f
     return unsigned_jwt(claims)
 
 
+def mint_identity_token(subject: str, audience: str, *, lifetime_s: int = 3600, now: float | None = None) -> str:
+    """The identity token the metadata server gives a service account (``format=full``), unsigned, for local mode:
+    ``azp`` and ``sub`` are the account's numeric id, ``aud`` the audience asked for."""
+    issued = int(now if now is not None else time.time())
+    claims = {
+        "iss": GOOGLE_OIDC_ISSUER,
+        "aud": audience,
+        "azp": subject,
+        "sub": subject,
+        "iat": issued,
+        "exp": issued + lifetime_s,
+    }
+    return unsigned_jwt(claims)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Print a local-mode Firebase ID token.")
     parser.add_argument("email")

@@ -108,6 +108,20 @@ class Settings(BaseSettings):
     is never used (an attacker-supplied key could point it at a server that would collect our signed assertion)."""
     google_monitoring_base_url: str = "https://monitoring.googleapis.com"
     google_bigquery_base_url: str = "https://bigquery.googleapis.com"
+    aws_sts_url: str = "https://sts.amazonaws.com"
+    """AWS STS (global endpoint), where ``AssumeRoleWithWebIdentity`` exchanges our identity token for a session."""
+    aws_cloudwatch_url: str = "https://monitoring.{region}.amazonaws.com"
+    """CloudWatch, one endpoint per region (``{region}`` is replaced)."""
+    aws_cost_explorer_url: str = "https://ce.us-east-1.amazonaws.com"
+    """Cost Explorer's single endpoint (it is global, signed for us-east-1)."""
+    aws_federation_subjects: CsvList = Field(default_factory=lambda: ["100000000000000000001"])
+    """Numeric unique ids of the service accounts that assume customers' Bedrock roles (``connect`` and
+    ``sync_worker``): the trust policy the setup route returns pins the identity token's ``azp`` and ``sub`` to
+    them. Local mode mints tokens for the first one."""
+    google_identity_token_url: str = (
+        "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/identity"  # noqa: S105
+    )
+    """The metadata server's identity-token endpoint: a Google-signed OIDC token of the function's service account."""
     provider_connect_timeout_s: float = 5.0
     provider_read_timeout_s: float = 30.0
     provider_max_retries: int = 4

@@ -5,8 +5,9 @@ line with its request, ``logging.googleapis.com/trace``. Anything shaped like a 
 alert webhook's signing secret is replaced by ``[REDACTED]`` in the message, its arguments, the exception text and any
 extra fields, before a handler sees it: OpenAI and Anthropic keys (``sk-...``, ``sk-admin-...``, ``sk-ant-...``),
 webhook secrets (``whsec_...``), PEM private keys (a Google service-account key's ``private_key``, even cut short or
-with its newlines escaped), the value of any ``private_key`` field of a JSON or Python dict rendering, and Google
-OAuth access tokens (``ya29....``).
+with its newlines escaped), the value of any ``private_key`` field of a JSON or Python dict rendering, Google
+OAuth access tokens (``ya29....``), and AWS secret access keys, session tokens and web identity tokens by their field
+or XML element names (Bedrock).
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ PEM_PATTERN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z
 PRIVATE_KEY_FIELD = re.compile(r"""(["']private_key["']\s*:\s*)(?:"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?)""")
 # Google OAuth 2.0 access tokens minted from a service-account key.
 ACCESS_TOKEN_PATTERN = re.compile(r"ya29\.[A-Za-z0-9_\-.]{8,}")
+# AWS secrets by the names AWS and the platform give them: a JSON/repr/form field or an STS XML element holding a
+# secret access key, a session token or a web identity token (AWS secret keys have no prefix to recognise them by).
+AWS_SECRET_FIELD = re.compile(
+    r"""((?:["']?(?:secret_access_key|SecretAccessKey|session_token|SessionToken|WebIdentityToken)["']?\s*[:=]\s*)"""
+    r"""|<(?:SecretAccessKey|SessionToken)>)(?:"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|[^\s&,}<"']+)"""
+)
 REDACTED = "[REDACTED]"
 
 trace_context: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_context", default=None)
@@ -42,6 +49,7 @@ def redact(text: str) -> str:
     text = PRIVATE_KEY_FIELD.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
     text = PEM_PATTERN.sub(REDACTED, text)
     text = ACCESS_TOKEN_PATTERN.sub(REDACTED, text)
+    text = AWS_SECRET_FIELD.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     return KEY_PATTERN.sub(REDACTED, text)
 
 

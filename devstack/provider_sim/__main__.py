@@ -7,7 +7,7 @@ import logging
 
 import uvicorn
 
-from devstack.provider_sim.demo import demo_google_org, demo_orgs
+from devstack.provider_sim.demo import demo_bedrock_account, demo_google_org, demo_orgs
 from devstack.provider_sim.server import uvicorn_config
 from devstack.provider_sim.simulator import ProviderSimulator
 
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
         for org in demo_orgs():
             sim.add_org(org)
         sim.add_google_org(demo_google_org())
+        sim.add_bedrock_account(demo_bedrock_account())
     uvicorn.Server(uvicorn_config(sim, args.host, args.port)).run()
 
 

@@ -126,9 +126,38 @@ class ControlApi:
             self.sim.google.disable_account(body.email)
         return Response(status_code=204)
 
+    async def aws_trust(self, request: Request) -> Response:
+        body = await _body(request, AwsTrust)
+        try:
+            account = self.sim.aws.account(request.path_params["account_id"])
+        except KeyError:
+            return JSONResponse({"error": "unknown AWS account"}, status_code=404)
+        account.external_id = body.external_id
+        return Response(status_code=204)
+
+    async def aws_truth(self, request: Request) -> Response:
+        account_id = request.path_params["account_id"]
+        try:
+            day = date.fromisoformat(request.query_params.get("day", ""))
+            truth = self.sim.bedrock_truth(account_id, day)
+        except ValueError:
+            return JSONResponse({"error": "day must be YYYY-MM-DD"}, status_code=400)
+        except KeyError:
+            return JSONResponse({"error": "unknown AWS account"}, status_code=404)
+        body = {"day": str(day), "billed_cost_usd": str(truth.billed_usd), "tokens": truth.total_tokens}
+        return JSONResponse(body)
+
     async def google_evil_token(self, request: Request) -> Response:
         self.sim.google.record_evil_hit()
         return JSONResponse({"access_token": "ya29.stolen", "expires_in": 3600, "token_type": "Bearer"})
+
+
+class AwsTrust(BaseModel):
+    """Body of ``POST /_sim/aws/accounts/{account_id}/trust``: the external id pasted into the role's trust policy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    external_id: str
 
 
 class GoogleDisable(BaseModel):
@@ -169,5 +198,7 @@ def routes(sim: ProviderSimulator) -> list[Route]:
         ("/google/orgs/{org_id}/accounts/{account}/key", api.google_key, "POST"),
         ("/google/disable", api.google_disable, "POST"),
         ("/google/evil-token", api.google_evil_token, "POST"),
+        ("/aws/accounts/{account_id}/trust", api.aws_trust, "POST"),
+        ("/aws/accounts/{account_id}/truth", api.aws_truth, "GET"),
     ]
     return [Route(path, _guarded(handler), methods=[method]) for path, handler, method in table]

@@ -11,8 +11,10 @@ from decimal import Decimal
 
 from pydantic import SecretStr
 
+from devstack.provider_sim.aws_data import BedrockAccount
 from devstack.provider_sim.google_models import GoogleAccount, GoogleProject, GoogleSimOrg
 from devstack.provider_sim.models import AdminProvider, SimOrg
+from shared.config import Settings
 
 DEMO_HISTORY_START = date(2026, 6, 1)
 
@@ -67,5 +69,22 @@ def demo_google_org() -> GoogleSimOrg:
         accounts=[GoogleAccount(name=DEMO_GOOGLE_ACCOUNT)],
         billing_table="acme-finops.billing_export.gcp_billing_export_v1_0DE40A_CAFE00_00ACE0",
         discount=Decimal("0.1"),
+        history_start=DEMO_HISTORY_START,
+    )
+
+
+DEMO_BEDROCK_ACCOUNT = "123456789012"
+DEMO_BEDROCK_ROLE = "usage-tracking-demo"
+
+
+def demo_bedrock_account() -> BedrockAccount:
+    """Acme's AWS side: Bedrock in us-east-1 and eu-central-1, Cost Explorer on. Its role trusts no audience until
+    the seed pastes Acme's external id into it (``POST /_sim/aws/accounts/{id}/trust``), as a customer would."""
+    return BedrockAccount(
+        account_id=DEMO_BEDROCK_ACCOUNT,
+        role_name=DEMO_BEDROCK_ROLE,
+        external_id="",
+        trusted_subjects=frozenset(Settings().aws_federation_subjects),
+        seed=23,
         history_start=DEMO_HISTORY_START,
     )

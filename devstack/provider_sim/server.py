@@ -17,7 +17,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from devstack.provider_sim import anthropic_routes, control_routes, google_routes, openai_routes
+from devstack.provider_sim import anthropic_routes, aws_routes, control_routes, google_routes, openai_routes
 from devstack.provider_sim.simulator import ProviderSimulator
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ def create_app(sim: ProviderSimulator) -> Starlette:
             Mount("/openai", routes=openai_routes.routes(sim)),
             Mount("/anthropic", routes=anthropic_routes.routes(sim)),
             Mount("/google", routes=google_routes.routes(sim)),
+            Mount("/aws", routes=aws_routes.routes(sim)),
             Mount("/_sim", routes=control_routes.routes(sim)),
         ]
     )
@@ -77,6 +78,14 @@ class RunningSimulator:
     @property
     def google_bigquery_base_url(self) -> str:
         return self.root_url + "/google/bigquery"
+
+    def aws_env(self) -> dict[str, str]:
+        """The settings (environment variables) that point the platform's Amazon Bedrock client here."""
+        return {
+            "AWS_STS_URL": self.root_url + "/aws/sts",
+            "AWS_CLOUDWATCH_URL": self.root_url + "/aws/monitoring/{region}",
+            "AWS_COST_EXPLORER_URL": self.root_url + "/aws/ce",
+        }
 
     def google_env(self) -> dict[str, str]:
         """The settings (environment variables) that point the platform's Google client here."""

@@ -16,7 +16,9 @@ from typing import Literal
 
 from pydantic import SecretStr
 
-from devstack.provider_sim import google_data, ledger
+from devstack.provider_sim import aws_data, google_data, ledger
+from devstack.provider_sim.aws_data import BedrockAccount, BedrockDayTruth
+from devstack.provider_sim.aws_state import AwsSim
 from devstack.provider_sim.google_models import GoogleDayTruth, GoogleSimOrg
 from devstack.provider_sim.google_state import GoogleSim
 from devstack.provider_sim.models import DayTruth, Faults, Provider, RequestRecord, SimOrg
@@ -73,6 +75,8 @@ class ProviderSimulator:
         self._request_serial = 0
         self.google = GoogleSim()
         """Google's billing accounts, generated service-account keys, tokens and query jobs."""
+        self.aws = AwsSim()
+        """Amazon Bedrock's AWS accounts and the sessions STS issued (``aws_routes``)."""
 
     # --- clock and organisations ----------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -135,6 +139,14 @@ class ProviderSimulator:
     def google_truth(self, org_id: str, day: date) -> GoogleDayTruth:
         """What the Google endpoints report for billing account ``org_id`` on UTC ``day``, as of now."""
         return google_data.truth(self.google.org(org_id), day, self.now())
+
+    def add_bedrock_account(self, account: BedrockAccount) -> None:
+        """Register (or replace) an AWS account with Bedrock usage and a role the platform may assume."""
+        self.aws.add_account(account)
+
+    def bedrock_truth(self, account_id: str, day: date) -> BedrockDayTruth:
+        """What CloudWatch and Cost Explorer report for ``account_id`` on UTC ``day``."""
+        return aws_data.truth(self.aws.account(account_id), day)
 
     # --- faults -----------------------------------------------------------------------------------------------
     @property

@@ -116,8 +116,11 @@ class ProviderHttp:
         policy: RetryPolicy,
         sleep: Sleep,
         rng: random.Random | None,
+        auth: httpx.Auth | None = None,
     ) -> None:
         self.provider = provider
+        self._auth = auth
+        """Signs each request as sent (AWS SigV4 needs the final URL and body bytes); ``None`` for header keys."""
         self._base_url = base_url.rstrip("/")
         self._auth_headers = auth_headers
         self._owns_client = http is None
@@ -203,6 +206,7 @@ class ProviderHttp:
                     json=request.json_body,
                     data=request.form,
                     timeout=self._policy.timeout,
+                    auth=self._auth if self._auth is not None else httpx.USE_CLIENT_DEFAULT,
                 )
         except httpx.TimeoutException as e:
             error = ProviderUnavailable(f"{name} request to {path} timed out ({type(e).__name__})", provider=name)

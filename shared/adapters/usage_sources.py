@@ -1,7 +1,8 @@
 """``UsageSourceFactory`` for the real providers: a client per (provider, key), opened for one use.
 
 OpenAI and Anthropic open on an admin key; Google on its connection (service-account key, project ids, billing
-export table; ``shared.domain.google_connection``).
+export table; ``shared.domain.google_connection``); Bedrock on its role or access key, regions and Cost
+Explorer choice (``shared.domain.bedrock_connection``).
 
 Each call builds a client that owns its own ``httpx.AsyncClient``; leaving the ``async with`` block closes it. A
 client is never kept between requests: its connection pool belongs to the event loop it first ran on.
@@ -14,6 +15,7 @@ from contextlib import AbstractAsyncContextManager
 from pydantic import SecretStr
 
 from shared.adapters.anthropic_admin import AnthropicAdmin
+from shared.adapters.bedrock import BedrockUsage
 from shared.adapters.google_cloud import GoogleCloudUsage
 from shared.adapters.openai_admin import OpenAIAdmin
 from shared.adapters.provider_http import RetryPolicy
@@ -46,4 +48,6 @@ class ProviderUsageSources:
             )
         if provider is Provider.GOOGLE:
             return GoogleCloudUsage(api_key, settings=self._settings, policy=self._policy)
+        if provider is Provider.BEDROCK:
+            return BedrockUsage(api_key, settings=self._settings, policy=self._policy)
         raise InvalidInput(f"{provider.value} usage cannot be read", code="unsupported_provider")

@@ -10,17 +10,20 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from shared.api.provider_schemas import (
+    BedrockSetupResponse,
     ConnectAnthropicRequest,
+    ConnectBedrockRequest,
     ConnectGoogleRequest,
     ConnectOpenAIRequest,
     ConnectResponse,
     DisconnectResponse,
 )
+from shared.domain import bedrock_connection
 from shared.domain.audit import Actor
 from shared.domain.enterprise import ProviderName
 from shared.domain.google_connection import bundle
 from shared.domain.provider_keys import CONNECTABLE
-from shared.errors import NotFound
+from shared.errors import InvalidInput, NotFound
 from shared.services import quotas
 from shared.services.connect_provider import ConnectProvider
 from shared.services.disconnect_provider import disconnect_provider
@@ -112,6 +115,70 @@ def connect_google(ctx: RequestContext) -> ApiResponse:
     body = ctx.body_as(ConnectGoogleRequest)
     key = body.service_account_key.get_secret_value()
     return _connect(ctx, ProviderName.GOOGLE, bundle(key, body.project_ids, body.billing_export_table))
+
+
+@router.route(
+    "GET",
+    "/api/v1/enterprise/connect/bedrock/setup",
+    access=Access.ADMIN,
+    summary=(
+        "What to create in the AWS account before connecting Amazon Bedrock: this enterprise's external id, the "
+        "IAM role's trust policy (web identity federation from the platform's Google identity) and its "
+        "least-privilege permissions policy"
+    ),
+    response=BedrockSetupResponse,
+    errors=(401, 403, 404),
+    tags=("connect",),
+)
+def bedrock_setup(ctx: RequestContext) -> BedrockSetupResponse:
+    settings = ctx.deps.settings
+    external_id = bedrock_connection.external_id_for(settings.project_id, ctx.require_membership().enterprise_id)
+    subjects = list(settings.aws_federation_subjects)
+    subject: str | list[str] = subjects[0] if len(subjects) == 1 else subjects
+    return BedrockSetupResponse(
+        external_id=external_id,
+        identity_provider=bedrock_connection.WEB_IDENTITY_PROVIDER,
+        platform_subjects=subjects,
+        trust_policy=bedrock_connection.trust_policy(external_id, subject),
+        permissions_policy=bedrock_connection.permissions_policy(),
+    )
+
+
+@router.route(
+    "POST",
+    "/api/v1/enterprise/connect/bedrock",
+    access=Access.ADMIN,
+    summary=(
+        "Connect Amazon Bedrock with the IAM role made from the setup route (or, as a fallback, an access key), the "
+        "regions to read and whether Cost Explorer gives billed cost, or rotate them; the first connection starts "
+        "the history backfill"
+    ),
+    body=ConnectBedrockRequest,
+    response=ConnectResponse,
+    status=201,
+    also_ok=(200,),  # a rotation
+    errors=_CONNECT_ERRORS,
+    tags=("connect",),
+)
+def connect_bedrock(ctx: RequestContext) -> ApiResponse:
+    body = ctx.body_as(ConnectBedrockRequest)
+    enterprise_id = ctx.require_membership().enterprise_id
+    external_id = bedrock_connection.external_id_for(ctx.deps.settings.project_id, enterprise_id)
+    if body.external_id is not None and body.external_id.strip() != external_id:
+        raise InvalidInput(
+            "external_id is not this enterprise's: copy the trust policy from GET "
+            "/api/v1/enterprise/connect/bedrock/setup of this enterprise into the role",
+            code="aws_external_id_mismatch",
+        )
+    key = bedrock_connection.bundle(
+        external_id=external_id,
+        regions=body.regions,
+        cost_explorer=body.cost_explorer,
+        role_arn=body.role_arn,
+        access_key_id=body.access_key_id,
+        secret_access_key=body.secret_access_key,
+    )
+    return _connect(ctx, ProviderName.BEDROCK, key)
 
 
 @router.route(

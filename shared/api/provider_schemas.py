@@ -7,7 +7,7 @@ shows ``**********``. Responses carry our ``key_id``, never a key or a secret's 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
 
@@ -66,6 +66,42 @@ class SyncView(BaseModel):
     backfill_days: int
 
 
+AwsRegion = Annotated[str, StringConstraints(strip_whitespace=True, max_length=30)]
+
+
+class ConnectBedrockRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role_arn: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    """The IAM role created with the trust and permissions policies of ``GET …/connect/bedrock/setup``
+    (recommended: no AWS key is stored)."""
+    external_id: Annotated[str, StringConstraints(max_length=128)] | None = None
+    """The external id pasted in the role's trust policy, if you want it checked against this enterprise's."""
+    regions: list[AwsRegion] = Field(min_length=1, max_length=20)
+    """The AWS regions where Bedrock is called, e.g. ``["us-east-1", "eu-central-1"]``."""
+    cost_explorer: bool = True
+    """Read billed cost from Cost Explorer (the role needs ``ce:GetCostAndUsage``); ``false``: list-price
+    estimates labelled ``estimated``."""
+    access_key_id: Annotated[str, StringConstraints(max_length=128)] | None = None
+    """Fallback when a role is not possible: an IAM user's access key with the same permissions."""
+    secret_access_key: SecretStr | None = None
+
+
+class BedrockSetupResponse(BaseModel):
+    """What the customer creates in its AWS account before connecting Bedrock (ADR 0022)."""
+
+    external_id: str
+    """This enterprise's external id: the audience of the identity tokens the platform presents to AWS STS."""
+    identity_provider: str
+    """The web identity provider to trust (``accounts.google.com``, built into AWS IAM)."""
+    platform_subjects: list[str]
+    """The platform's service accounts (numeric ids) that assume the role."""
+    trust_policy: dict[str, Any]
+    """The role's trust policy, to paste as it is."""
+    permissions_policy: dict[str, Any]
+    """The role's permissions policy (read-only CloudWatch metrics and Cost Explorer), to paste as it is."""
+
+
 class ConnectResponse(BaseModel):
     success: Literal[True] = True
     provider: ProviderName
@@ -84,16 +120,21 @@ class ConnectResponse(BaseModel):
     """Google: the projects whose Gemini usage is read."""
     billing_export_connected: bool | None = None
     """Google: whether a billing export was connected."""
+    role_arn: str | None = None
+    """Bedrock: the IAM role assumed (``null`` with an access key)."""
+    aws_regions: list[str] | None = None
+    """Bedrock: the regions whose usage is read."""
     cost_source: CostSource | None = None
-    """Google: ``billed`` (from the billing export) or ``estimated`` (list prices); ``null`` for the others, whose
-    costs are always billed."""
+    """Google and Bedrock: ``billed`` (billing export, Cost Explorer) or ``estimated`` (list prices); ``null`` for the
+    others, whose costs are always billed."""
 
     @classmethod
     def of(cls, result: ConnectResult) -> ConnectResponse:
         state = result.state
         assert state.key_id is not None
         google = result.provider is ProviderName.GOOGLE
-        billed = bool(state.billing_export_connected)
+        bedrock = result.provider is ProviderName.BEDROCK
+        billed = bool(state.cost_explorer_connected if bedrock else state.billing_export_connected)
         return cls(
             provider=result.provider,
             org_id=state.org_id,
@@ -106,7 +147,9 @@ class ConnectResponse(BaseModel):
             service_account_email=state.service_account_email,
             project_ids=state.project_ids,
             billing_export_connected=state.billing_export_connected,
-            cost_source=(CostSource.BILLED if billed else CostSource.ESTIMATED) if google else None,
+            role_arn=state.role_arn,
+            aws_regions=state.aws_regions,
+            cost_source=(CostSource.BILLED if billed else CostSource.ESTIMATED) if google or bedrock else None,
         )
 
 

@@ -51,6 +51,12 @@ class ProviderView(BaseModel):
     """Google: the projects whose Gemini usage is read."""
     billing_export_connected: bool | None = None
     """Google: ``true`` when costs are billed (Cloud Billing export), ``false`` when estimated at list prices."""
+    role_arn: str | None = None
+    """Bedrock: the IAM role assumed (``null`` with the access-key fallback)."""
+    aws_regions: list[str] | None = None
+    """Bedrock: the regions whose usage is read."""
+    cost_explorer_connected: bool | None = None
+    """Bedrock: ``true`` when costs are billed (Cost Explorer), ``false`` when estimated at list prices."""
     sync_health: SyncHealth | None = None
     """Which days are missing, pending or never available, and whether the sync is failing (ADR 0016); ``null``
     before the first sync, or in answers that do not read it (``PATCH``)."""

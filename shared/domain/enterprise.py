@@ -40,6 +40,7 @@ class ProviderName(enum.StrEnum):
     OPENAI = "openai"
     ANTHROPIC = "anthropic"
     GOOGLE = "google"
+    BEDROCK = "bedrock"
 
 
 class ProviderStatus(enum.StrEnum):
@@ -107,6 +108,12 @@ class ProviderState(BaseModel):
     """Google: the projects whose Gemini usage is read."""
     billing_export_connected: bool | None = None
     """Google: whether costs come from the Cloud Billing export (billed) or from list prices (estimated)."""
+    role_arn: str | None = None
+    """Bedrock: the IAM role the platform assumes (empty with the access-key fallback)."""
+    aws_regions: list[str] | None = None
+    """Bedrock: the regions whose usage is read."""
+    cost_explorer_connected: bool | None = None
+    """Bedrock: whether costs come from Cost Explorer (billed) or from list prices (estimated)."""
     org_keys: list[str] | None = None
     """Verified identifiers of the provider organisation (``provider_keys.org_keys_for``): peer benchmarks count an
     organisation connected to several enterprises once. None for connections made before they were recorded."""

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.domain.charges import categorised
 from shared.domain.line_tiers import settle_tiers
-from shared.domain.pricing import UnitPrice, list_unit_price
+from shared.domain.pricing import UnitPrice, list_unit_price, priced_where
 from shared.domain.reconcile import MIN_ABSOLUTE_GAP_USD, TIERS_BILLED_ELSEWHERE, reconcile
 from shared.domain.usage import (
     ContextBand,
@@ -149,7 +149,7 @@ def price_records(provider: Provider, day: date, usage: Iterable[RawUsage]) -> t
         if quantity == 0:
             continue
         price = None if unknown else list_unit_price(provider, model, token_type, tier, band, day)
-        unit = price if isinstance(price, UnitPrice) else None
+        unit = price if isinstance(price, UnitPrice) and priced_where(provider, project_id, model) else None
         records.append(
             UsageRecord(
                 provider=provider,

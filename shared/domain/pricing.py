@@ -127,7 +127,7 @@ def list_unit_price(
     day: date,
 ) -> UnitPrice | Unpriced:
     """The list price of one token meter on ``day`` (UTC), or why there is none. Pure and cached."""
-    info = _find_model(provider.value, model)
+    info = _find_model(_PRICE_PROVIDER.get(provider, provider.value), model)
     if info is None:
         return Unpriced(UnpricedReason.UNKNOWN_MODEL)
     at = day_start(day)
@@ -217,6 +217,22 @@ def _price_items(prices: ModelPrice) -> dict[str, Any]:
 
 def _comparable(prices: ModelPrice) -> dict[str, Any]:
     return {k: repr(v) for k, v in _price_items(prices).items()}
+
+
+_PRICE_PROVIDER = {Provider.BEDROCK: "aws"}
+"""genai-prices' provider id where it is not ours: its ``aws`` provider is Amazon Bedrock."""
+BEDROCK_LIST_PRICE_REGIONS = frozenset({"us-east-1", "us-west-2"})
+"""Regions whose Bedrock on-demand prices are the ones genai-prices carries (the US prices of the Bedrock pricing
+page); ``global.`` cross-region inference profiles have one worldwide price of their own."""
+
+
+def priced_where(provider: Provider, region: str | None, model: str) -> bool:
+    """Whether list prices are known where the usage ran: Bedrock prices differ by region (ADR 0022), and usage in a
+    region whose prices the data do not carry is unpriced rather than priced at another region's (or first-party)
+    prices. Every other provider has one price worldwide."""
+    if provider is not Provider.BEDROCK:
+        return True
+    return model.startswith("global.") or region in BEDROCK_LIST_PRICE_REGIONS
 
 
 def _find_model(provider_id: str, model: str) -> ModelInfo | None:

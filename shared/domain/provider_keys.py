@@ -20,6 +20,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from shared.domain.bedrock_connection import parse_connection as parse_bedrock_connection
 from shared.domain.enterprise import ProviderName
 from shared.domain.google_connection import parse_connection
 from shared.domain.usage import OrgIdentity
@@ -32,13 +33,19 @@ _PROJECT_PREFIXES = {
     ProviderName.OPENAI: ("sk-proj-", "sk-svcacct-"),
     ProviderName.ANTHROPIC: ("sk-ant-api",),
 }
-_DISPLAY = {ProviderName.OPENAI: "OpenAI", ProviderName.ANTHROPIC: "Anthropic", ProviderName.GOOGLE: "Google"}
+_DISPLAY = {
+    ProviderName.OPENAI: "OpenAI",
+    ProviderName.ANTHROPIC: "Anthropic",
+    ProviderName.GOOGLE: "Google",
+    ProviderName.BEDROCK: "Amazon Bedrock",
+}
 _WHERE_TO_CREATE = {
     ProviderName.OPENAI: "create one under Organization settings → Admin keys on platform.openai.com",
     ProviderName.ANTHROPIC: "create one under Settings → Admin keys in the Claude Console",
 }
-CONNECTABLE = frozenset({*_ADMIN_PREFIX, ProviderName.GOOGLE})
-"""Providers that can be connected (OpenAI and Anthropic with admin keys, Google with a service-account key)."""
+CONNECTABLE = frozenset({*_ADMIN_PREFIX, ProviderName.GOOGLE, ProviderName.BEDROCK})
+"""Providers that can be connected (OpenAI and Anthropic with admin keys, Google with a service-account key, Amazon
+Bedrock with an IAM role or an access key)."""
 
 
 def display_name(provider: ProviderName) -> str:
@@ -54,6 +61,8 @@ def check_key_shape(provider: ProviderName, key: SecretStr) -> SecretStr:
     """
     if provider is ProviderName.GOOGLE:
         return parse_connection(key).to_secret()
+    if provider is ProviderName.BEDROCK:
+        return parse_bedrock_connection(key).to_secret()
     return check_admin_key_shape(provider, key)
 
 
@@ -115,9 +124,11 @@ def org_keys_for(provider: ProviderName, identity: OrgIdentity) -> list[str] | N
 
     Only what the provider itself reported counts, never an id the admin typed: Anthropic's organisation id
     (``/v1/organizations/me``), OpenAI's organisation id when a response names it and its project ids (globally
-    unique), Google's project ids (each shown readable with the key). None when the provider reported none: such a
-    connection is left out of peer benchmarks, since its usage could be anyone's organisation's.
+    unique), Google's project ids (each shown readable with the key), the AWS account of Bedrock's role (from STS;
+    its regions identify nothing). None when the provider reported none: such a connection is left out of peer
+    benchmarks, since its usage could be anyone's organisation's.
     """
     keys = [f"{provider.value}:org:{identity.org_id}"] if identity.org_id else []
-    keys += [f"{provider.value}:project:{project}" for project in sorted(set(identity.projects))]
+    if provider is not ProviderName.BEDROCK:  # Bedrock's "projects" are regions, which anyone's account may use
+        keys += [f"{provider.value}:project:{project}" for project in sorted(set(identity.projects))]
     return keys or None

@@ -35,6 +35,8 @@ class Provider(StrEnum):
     OPENAI = "openai"
     ANTHROPIC = "anthropic"
     GOOGLE = "google"
+    BEDROCK = "bedrock"
+    """Amazon Bedrock (ADR 0022)."""
 
 
 class TokenType(StrEnum):

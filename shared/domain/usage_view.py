@@ -293,11 +293,18 @@ def cost_notes(parts: Mapping[str, ProviderPart]) -> list[str]:
             continue
         amount = f"{part.tally.estimated_cost_usd.quantize(Decimal('0.01'))} USD"
         when = "on some days of the period" if part.cost_source is CostSource.MIXED else "over the period"
+        remedy = _BILL_REMEDY.get(name, "connect the provider's bill for billed costs")
         notes.append(
             f"{name}: {amount} of the cost is estimated at public list prices {when}, because no bill could be read "
-            "(connect the Cloud Billing export for billed costs); rates and discounts leave it out."
+            f"({remedy}); rates and discounts leave it out."
         )
     return notes
+
+
+_BILL_REMEDY = {
+    "google": "connect the Cloud Billing export for billed costs",
+    "bedrock": "connect with Cost Explorer for billed costs",
+}
 
 
 def pending_note(provider: str, days: int) -> str:

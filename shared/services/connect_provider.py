@@ -175,6 +175,9 @@ class ConnectProvider:
             service_account_email=identity.principal if provider is ProviderName.GOOGLE else None,
             project_ids=list(identity.projects) if provider is ProviderName.GOOGLE else None,
             billing_export_connected=identity.billing_export if provider is ProviderName.GOOGLE else None,
+            role_arn=identity.principal if provider is ProviderName.BEDROCK else None,
+            aws_regions=list(identity.projects) if provider is ProviderName.BEDROCK else None,
+            cost_explorer_connected=identity.billing_export if provider is ProviderName.BEDROCK else None,
             org_keys=org_keys_for(provider, identity),
         )
         action = AuditAction.ROTATE if previous else AuditAction.CONNECT

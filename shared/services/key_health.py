@@ -37,6 +37,9 @@ _REASONS = {
     "billing_export_invalid": "the connected table no longer reads as a Cloud Billing export",
     "google_api_disabled": "an API the platform reads (Cloud Monitoring or BigQuery) was disabled in a project",
     "google_project_not_found": "a connected Google Cloud project no longer exists",
+    "aws_role_not_assumable": "the IAM role can no longer be assumed (deleted, or its trust policy changed)",
+    "aws_missing_permission": "the IAM role may no longer read CloudWatch metrics or Cost Explorer",
+    "aws_cost_explorer_not_enabled": "Cost Explorer is not enabled in the AWS account",
 }
 _WHAT_TO_CONNECT = {
     ProviderName.GOOGLE: (
@@ -44,6 +47,11 @@ _WHAT_TO_CONNECT = {
         "that can read Cloud Monitoring (and the billing export), then connect it on the settings page:"
     ),
 }
+_WHAT_TO_CONNECT[ProviderName.BEDROCK] = (
+    "Restore the role's trust and permissions policies (the settings page shows them),\n"
+    "or connect the role again on the settings page:"
+)
+_KINDS = {ProviderName.GOOGLE: "service-account key", ProviderName.BEDROCK: "IAM role"}
 _ADMIN_KEY = (
     "Create a new admin key\n"
     "that can read usage and costs, then connect it on the settings page (the old one is replaced):"
@@ -137,7 +145,7 @@ class KeyHealth:
     def _alert(self, enterprise: Enterprise, provider: ProviderName, code: str, recipients: list[str]) -> EmailMessage:
         name = display_name(provider)
         message = EmailMessage()
-        kind = "service-account key" if provider is ProviderName.GOOGLE else "admin key"
+        kind = _KINDS.get(provider, "admin key")
         message["Subject"] = header_text(f"Action needed: the {name} {kind} of {enterprise.name} stopped working")
         message["From"] = self._settings.mail_from
         message["To"] = ", ".join(recipients)

@@ -113,6 +113,7 @@ def connect_stack(
         "OPENAI_BASE_URL": provider_sim.openai_base_url,
         "ANTHROPIC_BASE_URL": provider_sim.anthropic_base_url,
         **provider_sim.google_env(),
+        **provider_sim.aws_env(),
     }
     nowhere = f"http://127.0.0.1:{free_port()}"
     dead = {
@@ -121,6 +122,9 @@ def connect_stack(
         "GOOGLE_TOKEN_URL": f"{nowhere}/google/token",
         "GOOGLE_MONITORING_BASE_URL": f"{nowhere}/google/monitoring",
         "GOOGLE_BIGQUERY_BASE_URL": f"{nowhere}/google/bigquery",
+        "AWS_STS_URL": f"{nowhere}/aws/sts",
+        "AWS_CLOUDWATCH_URL": f"{nowhere}/aws/monitoring/{{region}}",
+        "AWS_COST_EXPLORER_URL": f"{nowhere}/aws/ce",
     }
     managed, url = start_function("connect", "connect", {**env, **live}, log_dir=LOG_DIR)
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 
 from tests.conftest import LOG_DIR, TEST_PROJECT
 from tests.e2e.conftest import ConnectStack
+from tests.support.bedrock_sim import bedrock_account
 from tests.support.connect_stack import (
     ANTHROPIC_CANARY,
     CANARY_MARK,
@@ -188,3 +190,65 @@ def test_a_google_private_key_appears_nowhere_but_in_secret_manager(
     assert not [name for name, text in places.items() if "ya29." in text]  # nor an access token minted with them
     assert "connect/google" in places["log:function-connect.log"]  # the scan reads the live log
     assert "[REDACTED]" not in places["log:function-connect.log"]  # not even redacted: never logged at all
+
+
+def test_an_aws_secret_key_and_sessions_appear_nowhere_but_in_secret_manager(
+    connect_stack: ConnectStack,
+    api_url: str,
+    firestore_db: Any,
+    caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Bedrock: a role connection (the session STS issues must not leak either), then the access-key fallback with
+    a canary secret, refused attempts around them."""
+    tenant: Tenant = make_tenant(request.node.nodeid, api_url, firestore_db)
+    eid, sim = tenant.enterprise_id, connect_stack.sim.sim
+    account = bedrock_account(eid, "777788889999", history_start=datetime.now(UTC).date() - timedelta(days=20))
+    sim.add_bedrock_account(account)
+    canary_key_id, canary_secret = "AKIACANARYE2E0000001", f"{CANARY_MARK}/" + "k" * 29
+    account.access_keys[canary_key_id] = canary_secret
+    sim.add_bedrock_account(account)
+    offsets = {path: path.stat().st_size for path in _log_files()}
+    admin, url = bearer(tenant.admin), connect_stack.url
+
+    def connect(body: Any, *, at: str = url, who: dict[str, str] = admin) -> httpx.Response:
+        return httpx.post(f"{at}{CONNECT}/bedrock", json=body, headers=who, timeout=60)
+
+    role = {"role_arn": account.role_arn, "regions": ["us-east-1"]}
+    keys = {"access_key_id": canary_key_id, "secret_access_key": canary_secret, "regions": ["us-east-1"]}
+    setup = httpx.get(f"{url}{CONNECT}/bedrock/setup", headers=admin)
+    responses = [
+        setup,
+        connect(role),
+        connect({**role, "external_id": "usage-tracking-someone-else"}),
+        connect({**role, "role_arn": "arn:aws:iam::777788889999:role/not-this-one"}),
+        connect({**keys, "secret_access_key": canary_secret[:-1]}),  # malformed
+        connect({**keys, "role_arn": account.role_arn}),  # both
+        connect(keys, at=connect_stack.unreachable_url),
+        connect(keys, who=bearer(tenant.viewer)),
+        connect(keys),
+        httpx.get(f"{api_url}/api/v1/enterprise", headers=admin),
+        httpx.get(f"{api_url}/api/v1/enterprise/audit-log", headers=admin),
+    ]
+    assert [r.status_code for r in responses] == [200, 201, 400, 400, 400, 400, 503, 403, 200, 200, 200]
+    assert setup.json()["external_id"] == account.external_id
+    assert [responses[i].json()["code"] for i in (2, 3, 4, 5)] == [
+        "aws_external_id_mismatch",
+        "aws_role_not_assumable",
+        "malformed_key",
+        "invalid_aws_credentials",
+    ]
+    assert responses[1].json()["org_id"] == "777788889999"
+    delivered = connect_stack.recorder.wait_for(lambda ds: len(deliveries_for(ds, eid)) >= 3)
+
+    # Positive control: the canary secret was stored (and the simulator verified a signature made with it: 200).
+    state = connect_stack.secrets.state
+    secrets = [s for s in state._secrets.values() if eid in s.name]
+    stored = [json.loads(v.payload) for s in secrets for v in s.versions if v.payload is not None]
+    assert stored[-1]["secret_access_key"] == canary_secret
+
+    places = _places(connect_stack, firestore_db, responses, delivered, secrets, caplog, offsets)
+    assert sorted(name for name, text in places.items() if CANARY_MARK in text) == []
+    assert not [name for name, text in places.items() if "FwoGZXIvYXdzE" in text]  # no STS session token either
+    assert "connect/bedrock" in places["log:function-connect.log"]  # the scan reads the live log
+    assert "[REDACTED]" not in places["log:function-connect.log"]

@@ -2,7 +2,8 @@
 
 Both functions run under functions-framework, as deployed, with their settings in the environment: the Firestore
 emulator, the local Secret Manager (where the enterprises' keys are: three with admin keys, two with a Google
-service-account key, one of them with a billing export), the provider simulator and
+service-account key, one of them with a billing export, two with an Amazon Bedrock role, one of them with Cost
+Explorer), the provider simulator and
 ``FUNCTION_BASE_URL`` pointing at a front door that strips ``/sync_worker`` like Google's function URLs. The
 expected figures are the simulator's ground truth. The usage API (``api``) then shows which Google figures are billed
 and which are estimated.
@@ -38,6 +39,8 @@ from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
 from shared.domain.secret_naming import secret_id_for
 from shared.ports import TaskSpec
 from tests.conftest import LOG_DIR, TEST_PROJECT
+from tests.support.bedrock_sim import bedrock_account
+from tests.support.bedrock_sim import connection as bedrock_connection
 from tests.support.e2e_connect import bearer
 from tests.support.functions import start_function
 from tests.support.google_sim import BILLING_ACCOUNT as GOOGLE_BILLING_ACCOUNT
@@ -61,7 +64,12 @@ ENTERPRISES: dict[str, dict[ProviderName, tuple[str, str]]] = {
 }
 # enterprise → billing export table (``None``: costs estimated at list prices); both read the same billing account.
 GOOGLE_ENTERPRISES: dict[str, str | None] = {"ent_e2e_gbilled": GOOGLE_TABLE, "ent_e2e_gestimated": None}
-ALL_ENTERPRISES = [*ENTERPRISES, *GOOGLE_ENTERPRISES]
+# enterprise → (AWS account, Cost Explorer connected: billed, else estimated at list prices)
+BEDROCK_ENTERPRISES: dict[str, tuple[str, bool]] = {
+    "ent_e2e_bbilled": ("210987654321", True),
+    "ent_e2e_bestimated": ("321098765432", False),
+}
+ALL_ENTERPRISES = [*ENTERPRISES, *GOOGLE_ENTERPRISES, *BEDROCK_ENTERPRISES]
 
 
 # The enterprise that connects OpenAI and Anthropic through the connect function: 90 days of history each.
@@ -114,6 +122,8 @@ def simulator() -> Iterator[RunningSimulator]:
                 history_start=TODAY - timedelta(days=120),
             )
         )
+    for enterprise_id, (account_id, _) in BEDROCK_ENTERPRISES.items():
+        sim.add_bedrock_account(bedrock_account(enterprise_id, account_id, history_start=history))
     with serve(sim) as running:
         yield running
 
@@ -143,6 +153,7 @@ def platform(
         "OPENAI_BASE_URL": simulator.openai_base_url,
         "ANTHROPIC_BASE_URL": simulator.anthropic_base_url,
         **simulator.google_env(),
+        **simulator.aws_env(),
         "FUNCTION_BASE_URL": door.url,
     }
     started = []
@@ -225,7 +236,50 @@ def connect_all(db: Any, secret_server: RunningSecretServer, sim: ProviderSimula
             ),
             expected_version=None,
         )
+    for enterprise_id, (account_id, billed) in BEDROCK_ENTERPRISES.items():
+        _connect_bedrock(enterprises, connections, secrets, enterprise_id, account_id, billed, now)
     secrets.close()
+
+
+def _connect_bedrock(
+    enterprises: FirestoreEnterprises,
+    connections: FirestoreProviderConnections,
+    secrets: SecretManagerStore,
+    enterprise_id: str,
+    account_id: str,
+    billed: bool,
+    now: datetime,
+) -> None:
+    email = f"admin@{enterprise_id}.example"
+    uid = uid_for_email(email)
+    members = {uid: Member(email=email, role=Role.ADMIN, added_at=now)}
+    enterprises.create(
+        Enterprise(
+            id=enterprise_id,
+            name=enterprise_id,
+            created_at=now,
+            updated_at=now,
+            created_by=uid,
+            members=members,
+            member_uids=[uid],
+        )
+    )
+    key = bedrock_connection(enterprise_id, account_id, cost_explorer=billed)
+    ref = secrets.add_version(secret_id_for(enterprise_id, "bedrock"), key, {})
+    connections.save_connection(
+        enterprise_id,
+        ProviderName.BEDROCK,
+        state=ProviderState(connected=True, status=ProviderStatus.CONNECTED, cost_explorer_connected=billed),
+        record=ProviderKeyRecord(secret_version=ref.name, key_id=key_id_for(ref.name), stored_at=now),
+        audit=AuditEntry(
+            id=f"connect-bedrock-v{ref.version}",
+            at=now,
+            action=AuditAction.CONNECT,
+            provider=ProviderName.BEDROCK,
+            actor=Actor.system("e2e"),
+        ),
+        expected_version=None,
+    )
 
 
 def dispatch(platform: Platform) -> dict[str, Any]:
@@ -309,6 +363,9 @@ def test_dispatch_fans_out_through_cloud_tasks_and_snapshots_equal_the_truth(
             billed = sum((t.billed_cost_usd for t in truths), Decimal(0))
             assert Decimal(report["totals"]["total_cost_usd"]).quantize(CENT) == billed.quantize(CENT)
 
+    for enterprise_id, (account_id, billed) in BEDROCK_ENTERPRISES.items():
+        _check_bedrock(firestore_db, platform.sim, api_url, enterprise_id, account_id, billed, days)
+
     # Running the dispatcher again changes nothing: the emulator even delivers the duplicate tasks (it does not
     # refuse reused names), and the worker writes nothing because nothing changed.
     wait_for(lambda: len(documents(firestore_db)) >= expected_days + len(ALL_ENTERPRISES))
@@ -319,6 +376,38 @@ def test_dispatch_fans_out_through_cloud_tasks_and_snapshots_equal_the_truth(
     wait_for(lambda: len(platform.sim.requests) >= 2 * requests_before)
     time.sleep(2.0)  # let the last worker finish storing (it would have written by now)
     assert documents(firestore_db) == before
+
+
+def _check_bedrock(
+    db: Any, sim: ProviderSimulator, api_url: str, enterprise_id: str, account_id: str, billed: bool, days: list[date]
+) -> None:
+    """Every day's tokens are CloudWatch's; its money is Cost Explorer's to the cent when billed, and otherwise an
+    estimate labelled as such."""
+    source = "billed" if billed else "estimated"
+    for day in days:
+        doc = db.document(f"enterprises/{enterprise_id}/usage_snapshots/{day.isoformat()}").get().to_dict()
+        truth = sim.bedrock_truth(account_id, day)
+        totals = doc["totals"]
+        assert totals["input_tokens"] + totals["output_tokens"] == truth.total_tokens
+        assert doc["by_provider"]["bedrock"]["cost_source"] == source
+        total, estimated = Decimal(totals["total_cost_usd"]), Decimal(totals["estimated_cost_usd"])
+        if billed:
+            assert total.quantize(CENT) == truth.billed_usd.quantize(CENT)
+            assert estimated == 0
+        else:
+            assert estimated == total > 0
+    usage = httpx.get(
+        f"{api_url}/api/v1/enterprise/usage",
+        params={"start": days[0].isoformat(), "end": days[-1].isoformat()},
+        headers={**bearer(f"admin@{enterprise_id}.example"), "X-Enterprise-Id": enterprise_id},
+        timeout=30,
+    )
+    assert usage.status_code == 200, usage.text
+    report = usage.json()
+    assert [(p["provider"], p["cost_source"]) for p in report["by_provider"]] == [("bedrock", source)]
+    if billed:
+        expected = sum((sim.bedrock_truth(account_id, d).billed_usd for d in days), Decimal(0))
+        assert Decimal(report["totals"]["total_cost_usd"]).quantize(CENT) == expected.quantize(CENT)
 
 
 def deliver_side_by_side(platform: Platform, enterprise_id: str) -> None:

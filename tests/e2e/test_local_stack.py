@@ -28,7 +28,7 @@ from tests.conftest import ROOT
 from tests.support.local_stack import PORT_NAMES, RunningStack, all_documents, local_stack, stack_env
 
 DEMO_ORGS = {
-    "Acme Corp": ["org-demo-acme", "org-demo-umbrella", "google:0DE40A-CAFE00-00ACE0"],
+    "Acme Corp": ["org-demo-acme", "org-demo-umbrella", "google:0DE40A-CAFE00-00ACE0", "aws:123456789012"],
     "Globex": ["org-demo-globex"],
     "Initech": ["org-demo-initech"],
 }
@@ -71,8 +71,10 @@ def test_health_and_the_printed_curl_commands_work(stack: RunningStack) -> None:
         "openai",
         "anthropic",
         "google",
+        "bedrock",
     }
     assert enterprise["providers"]["google"]["billing_export_connected"] is True
+    assert enterprise["providers"]["bedrock"]["cost_explorer_connected"] is True
 
 
 def _snapshots(info: dict[str, Any], days: list[date]) -> dict[str, dict[date, dict[str, Any]]]:
@@ -125,7 +127,8 @@ def test_daily_sync_fills_snapshots_equal_to_the_providers_figures(stack: Runnin
         for day in days:
             total = Decimal(0)
             for org in orgs:
-                path = f"google/orgs/{org.removeprefix('google:')}" if org.startswith("google:") else f"orgs/{org}"
+                kind, _, ident = org.rpartition(":")
+                path = {"google": f"google/orgs/{ident}", "aws": f"aws/accounts/{ident}"}.get(kind, f"orgs/{org}")
                 response = httpx.get(f"{info['simulator_url']}/_sim/{path}/truth", params={"day": str(day)})
                 total += Decimal(str(response.json()["billed_cost_usd"]))
             truth[enterprise][day] = total.quantize(Decimal("0.01"))
@@ -181,7 +184,7 @@ def test_no_admin_key_reaches_firestore_logs_mail_or_responses(stack: RunningSta
         admin_key(provider, org)  # type: ignore[arg-type]
         for demo in DEMO_ENTERPRISES
         for provider, org in demo.orgs
-        if provider != "google"
+        if provider not in ("google", "bedrock")
     ]
     documents = all_documents(stack.info)
     assert any('"usage_snapshots"' in d or "total_cost_usd" in d for d in documents)  # the scan saw synced data

@@ -124,6 +124,12 @@ def test_bodies_are_validated_without_echoing_the_key(world: ConnectWorld) -> No
         ("POST", CONNECT_OPENAI, {"admin_api_key": OPENAI_KEY}),
         ("POST", CONNECT_ANTHROPIC, {"admin_api_key": ANTHROPIC_KEY}),
         ("DELETE", "/api/v1/enterprise/connect/openai", None),
+        (
+            "POST",
+            "/api/v1/enterprise/connect/bedrock",
+            {"role_arn": "arn:aws:iam::123456789012:role/r", "regions": ["us-east-1"]},
+        ),
+        ("GET", "/api/v1/enterprise/connect/bedrock/setup", None),
     ],
 )
 def test_viewers_get_403_and_outsiders_404_and_nothing_changes(

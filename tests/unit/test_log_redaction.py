@@ -96,3 +96,16 @@ def test_redaction_of_private_key_fields_keeps_the_rest_of_the_document_readable
     text = '{"type": "service_account", "private_key": "' + pem + '", "x": 1}'
     assert redact(text) == '{"type": "service_account", "private_key": "[REDACTED]", "x": 1}'
     assert redact("'private_key': 'abc\\'def', 'y': 2") == "'private_key': \"[REDACTED]\", 'y': 2"
+
+
+def test_aws_secret_keys_session_tokens_and_identity_tokens_never_reach_a_log_line() -> None:
+    secret, session = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzCANARYKEY", "FwoGZXIvYXdzEsessiontoken"
+    logger, stream = _logger()
+    logger.info("stored: %s", json.dumps({"secret_access_key": secret, "regions": ["us-east-1"]}))
+    logger.info("sts said: <SecretAccessKey>%s</SecretAccessKey><SessionToken>%s</SessionToken>", secret, session)
+    logger.info("form: Action=AssumeRoleWithWebIdentity&WebIdentityToken=eyJhbGc.eyJzdWIi.sig&RoleArn=arn")
+    output = stream.getvalue()
+    assert secret not in output
+    assert session not in output
+    assert "eyJzdWIi" not in output
+    assert "us-east-1" in output  # the rest stays readable

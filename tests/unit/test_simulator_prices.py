@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 
 from devstack.provider_sim import catalog as sim_catalog
+from devstack.provider_sim.aws_data import MODELS as BEDROCK_MODELS
 from devstack.provider_sim.google_data import TEMPLATES as GOOGLE_TEMPLATES
 from devstack.provider_sim.models import TOKEN_TYPES
 from devstack.provider_sim.pricing import INTERNAL_PRICES
@@ -46,6 +47,13 @@ def _served() -> list[tuple[Provider, str, TokenType, ServiceTier, ContextBand]]
             kinds = [TokenType.UNCACHED_INPUT] + ([] if t.embedding else [TokenType.OUTPUT])
             kinds += [TokenType.CACHE_READ] if t.cached else []
             meters += [(Provider.GOOGLE, t.model, k, ServiceTier.STANDARD, ContextBand.STANDARD) for k in kinds]
+    # Bedrock in its list-price region (us-east-1); the EU profile the simulator also serves is unpriced on purpose.
+    kinds = (TokenType.UNCACHED_INPUT, TokenType.OUTPUT, TokenType.CACHE_READ, TokenType.CACHE_WRITE_5M)
+    for model in BEDROCK_MODELS:
+        served_kinds = [k for k, price in zip(kinds, model.prices, strict=True) if price]
+        meters += [
+            (Provider.BEDROCK, model.model_id, k, ServiceTier.STANDARD, ContextBand.STANDARD) for k in served_kinds
+        ]
     return sorted(set(meters))
 
 

@@ -55,6 +55,9 @@ locals {
     SMTP_SECURITY             = var.smtp_security
     MAIL_FROM                 = var.mail_from
 
+    # Amazon Bedrock roles trust these identities (ADR 22): the numeric ids of the accounts that assume them.
+    AWS_FEDERATION_SUBJECTS = join(",", [for a in ["connect", "sync"] : google_service_account.platform[a].unique_id])
+
     # The report worker records a report as failed on the queue's last attempt, so the two limits must agree.
     REPORT_MAX_ATTEMPTS = tostring(local.queues["monthly-reports"].max_attempts)
     # A task failing on its queue's last attempt is logged as given up (alerted on, monitoring.tf); the sync worker

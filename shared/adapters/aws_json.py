@@ -1,0 +1,83 @@
+"""One call of an AWS JSON-protocol API (CloudWatch, Cost Explorer): a SigV4-signed POST with ``X-Amz-Target``.
+
+CloudWatch speaks AWS JSON 1.0 (``GraniteServiceVersion20100801.<Operation>``) at one endpoint per region; Cost
+Explorer AWS JSON 1.1 (``AWSInsightsIndexService.<Operation>``) at its single us-east-1 endpoint. Calls go through
+the platform's ``ProviderHttp`` (timeouts, bounded retries, typed errors), refusals are explained by
+``aws_errors``, and every page is kept for the debugging copy (bodies only, never a header).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from shared.adapters.aws_errors import api_error, error_code, error_message
+from shared.adapters.aws_sigv4 import AwsCredentials, SigV4Auth
+from shared.adapters.provider_http import JsonResponse, ProviderHttp, RetryPolicy, Sleep
+from shared.config import Settings
+from shared.domain.usage import Provider
+from shared.errors import ProviderError
+
+
+@dataclass(frozen=True)
+class AwsApi:
+    service: str
+    """The SigV4 signing name."""
+    target_prefix: str
+    content_type: str
+
+
+CLOUDWATCH = AwsApi("monitoring", "GraniteServiceVersion20100801", "application/x-amz-json-1.0")
+COST_EXPLORER = AwsApi("ce", "AWSInsightsIndexService", "application/x-amz-json-1.1")
+COST_EXPLORER_REGION = "us-east-1"
+
+
+class AwsJson:
+    """Signs and sends JSON-protocol calls with the credentials ``credentials()`` returns at the time."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        settings: Settings,
+        credentials: Callable[[], Awaitable[AwsCredentials]],
+        *,
+        policy: RetryPolicy,
+        sleep: Sleep,
+        rng: random.Random | None,
+        pages: list[dict[str, Any]],
+    ) -> None:
+        self._client, self._settings, self._credentials = client, settings, credentials
+        self._policy, self._sleep, self._rng = policy, sleep, rng
+        self._pages = pages
+
+    async def call(
+        self, api: AwsApi, region: str, operation: str, body: Mapping[str, Any], action: str
+    ) -> JsonResponse:
+        """``operation`` with ``body`` in ``region``; ``action`` is the IAM action a refusal is explained with."""
+        credentials = await self._credentials()
+        if api is CLOUDWATCH:
+            base = self._settings.aws_cloudwatch_url.replace("{region}", region)
+        else:
+            base = self._settings.aws_cost_explorer_url
+
+        def explain(status: int, error_body: Any, message: str) -> ProviderError | None:
+            return api_error(api.service, action, error_code(error_body), error_message(error_body), message)
+
+        http = ProviderHttp(
+            Provider.BEDROCK,
+            base,
+            dict,
+            http=self._client,
+            policy=self._policy,
+            sleep=self._sleep,
+            rng=self._rng,
+            auth=SigV4Auth(credentials, region=region, service=api.service),
+        )
+        headers = {"Content-Type": api.content_type, "X-Amz-Target": f"{api.target_prefix}.{operation}"}
+        page = await http.post_json("/", json_body=dict(body), headers=headers, explain=explain)
+        self._pages.append({"endpoint": f"{api.service}:{operation}", "region": region, "body": page.raw})
+        return page

@@ -1,0 +1,286 @@
+"""Amazon Bedrock as a ``UsageSource``: tokens from CloudWatch, billed cost from Cost Explorer (ADR 0022).
+
+The "key" is the Bedrock connection (``shared.domain.bedrock_connection``). With a role, the source first assumes it
+(``aws_sts``) with a Google identity token of our service account whose audience is the enterprise's external id;
+with the access-key fallback it signs with that key. Every AWS call is a SigV4-signed POST of the AWS JSON protocol
+(``X-Amz-Target``), through the platform's ``ProviderHttp`` (timeouts, bounded retries, typed errors):
+
+* CloudWatch, per region: ``ListMetrics`` (namespace ``AWS/Bedrock``, metric ``InputTokenCount``) for the model ids,
+  then ``GetMetricData`` (``Sum`` per 86400 s, at most 500 queries a request, paged by ``NextToken``);
+* Cost Explorer: ``GetDimensionValues`` (``SERVICE`` matching "Bedrock": Amazon Bedrock and the Marketplace
+  "… (Amazon Bedrock Edition)" services) then ``GetCostAndUsage`` (``DAILY``, ``UnblendedCost``, filtered to those
+  services, grouped by ``USAGE_TYPE``, paged by ``NextPageToken``).
+
+Without Cost Explorer every day is ``CostSource.ESTIMATED``. A day fails (and keeps its previous snapshot) when its
+data could not be read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
+
+import httpx
+from pydantic import SecretStr
+
+from shared.adapters.aws_json import CLOUDWATCH, COST_EXPLORER, COST_EXPLORER_REGION, AwsJson
+from shared.adapters.aws_sigv4 import AwsCredentials
+from shared.adapters.aws_sts import assume_role
+from shared.adapters.google_identity import IdentityTokens, identity_tokens
+from shared.adapters.provider_http import RetryPolicy, Sleep, run_all
+from shared.adapters.report_pager import days_of
+from shared.config import Settings
+from shared.domain.bedrock_connection import BedrockConnection, parse_connection
+from shared.domain.bedrock_usage import NAMESPACE, MetricDays, cost_lines, metric_days, model_ids, queries
+from shared.domain.normalise import DayFailure, DayPart, build_day
+from shared.domain.pricing import PRICE_DATA_VERSION
+from shared.domain.usage import CostLine, CostSource, OrgIdentity, Provider, ProviderPull
+from shared.errors import InvalidInput, ProviderResponseError
+
+MAX_QUERIES = 500
+"""GetMetricData's limit of queries per request."""
+MAX_PAGES = 200
+METRICS_PERMISSION = "cloudwatch:GetMetricData"
+COST_PERMISSION = "ce:GetCostAndUsage"
+
+
+class BedrockUsage:
+    """Reads the Bedrock usage (and, with Cost Explorer, the cost) of one AWS account."""
+
+    provider: Provider = Provider.BEDROCK
+
+    def __init__(
+        self,
+        connection: SecretStr,
+        *,
+        settings: Settings,
+        http: httpx.AsyncClient | None = None,
+        policy: RetryPolicy,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+        identity: IdentityTokens | None = None,
+    ) -> None:
+        self._connection: BedrockConnection = parse_connection(connection)
+        self._settings = settings
+        self._client = http or httpx.AsyncClient(
+            timeout=policy.timeout, limits=httpx.Limits(max_connections=policy.concurrency)
+        )
+        self._owns_client = http is None
+        self._identity = identity or identity_tokens(settings, self._client)
+        self._credentials: AwsCredentials | None = None
+        self._account_id: str | None = self._connection.account_id
+        self._lock = asyncio.Lock()
+        self._pages: list[dict[str, Any]] = []
+        self._aws = AwsJson(
+            self._client, settings, self._session, policy=policy, sleep=sleep, rng=rng, pages=self._pages
+        )
+
+    def __repr__(self) -> str:
+        return f"BedrockUsage({self._connection!r})"
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def __aenter__(self) -> BedrockUsage:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # --- the UsageSource ---------------------------------------------------------------------------------------
+
+    async def validate(self) -> OrgIdentity:
+        """Assume the role, list and read Bedrock metrics in every region, and, if connected, read Cost Explorer.
+
+        Raises ``ProviderAuthError`` (role not assumable, key invalid), ``ProviderPermissionError`` (an action or
+        Cost Explorer missing), ``InvalidInput`` ``bedrock_metrics_empty`` (no Bedrock metrics in any region) or a
+        transient error.
+        """
+        now = datetime.now(UTC)
+        found = await run_all(self._list_models(r, first_page_only=True) for r in self._connection.regions)
+        if not any(found):
+            raise InvalidInput(
+                "Amazon Bedrock accepted the role but CloudWatch has no AWS/Bedrock metrics in "
+                f"{', '.join(self._connection.regions)} for the last two weeks: check the regions where Bedrock "
+                "is called",
+                code="bedrock_metrics_empty",
+            )
+        region, models = next((r, m) for r, m in zip(self._connection.regions, found, strict=True) if m)
+        start = now.date() - timedelta(days=1)
+        await self._metric_data(queries(region, sorted(models)[:1]), start, now.date() + timedelta(days=1))
+        permissions = [METRICS_PERMISSION]
+        if self._connection.cost_explorer:
+            await self._costs(start, now.date())
+            permissions.append(COST_PERMISSION)
+        return OrgIdentity(
+            provider=Provider.BEDROCK,
+            org_id=self._account_id,
+            org_name=None,
+            permissions=tuple(permissions),
+            principal=self._connection.role_arn,
+            projects=self._connection.regions,
+            billing_export=self._connection.cost_explorer,
+        )
+
+    async def pull(self, start: date, end_exclusive: date) -> ProviderPull:
+        """Usage (and billed or estimated cost) for the UTC days ``[start, end_exclusive)``."""
+        if end_exclusive <= start:
+            raise ValueError("end_exclusive must be after start")
+        days = days_of(start, end_exclusive)
+        billed = self._connection.cost_explorer
+        both: list[Any] = await run_all([self._usage(start, end_exclusive, days), self._billed(start, end_exclusive)])
+        metrics, costs = cast(MetricDays, both[0]), cast(_Costs | None, both[1])
+        source = CostSource.BILLED if billed else CostSource.ESTIMATED
+        built = {}
+        for day in days:
+            failure = metrics.failures.get(day) or (costs.failure if isinstance(costs, _Costs) else None)
+            lines = tuple(costs.lines.get(day, ())) if isinstance(costs, _Costs) else ()
+            parts = [metrics.part(day), DayPart(costs=lines)]
+            built[day] = build_day(Provider.BEDROCK, day, parts, failure, cost_source=source)
+        return ProviderPull(
+            provider=Provider.BEDROCK,
+            start=start,
+            end_exclusive=end_exclusive,
+            days=built,
+            price_data_version=PRICE_DATA_VERSION,
+            raw_pages=tuple(self._pages),
+        )
+
+    # --- CloudWatch --------------------------------------------------------------------------------------------
+
+    async def _usage(self, start: date, end: date, days: list[date]) -> MetricDays:
+        per_region = await run_all(self._region_usage(r, start, end, days) for r in self._connection.regions)
+        merged = MetricDays()
+        for part in per_region:
+            for day, usage in part.usage.items():
+                merged.usage.setdefault(day, []).extend(usage)
+            for day, meters in part.meters.items():
+                merged.meters.setdefault(day, []).extend(meters)
+            merged.failures.update(part.failures)
+        return merged
+
+    async def _region_usage(self, region: str, start: date, end: date, days: list[date]) -> MetricDays:
+        wanted = queries(region, await self._list_models(region))
+        by_id = {q.id: q for q in wanted}
+        results: list[dict[str, Any]] = []
+        for i in range(0, len(wanted), MAX_QUERIES):
+            results += await self._metric_data(wanted[i : i + MAX_QUERIES], start, end)
+        try:
+            return metric_days(_merge_results(results), by_id, days)
+        except ProviderResponseError as e:
+            return MetricDays(failures=dict.fromkeys(days, DayFailure.of(e)))
+
+    async def _list_models(self, region: str, *, first_page_only: bool = False) -> set[str]:
+        found: set[str] = set()
+        body: dict[str, Any] = {"Namespace": NAMESPACE, "MetricName": "InputTokenCount"}
+        for _ in range(MAX_PAGES):
+            page = await self._aws.call(CLOUDWATCH, region, "ListMetrics", body, "cloudwatch:ListMetrics")
+            found |= model_ids(page.body.get("Metrics") or [])
+            token = page.body.get("NextToken")
+            if not token or first_page_only:
+                return found
+            body = {**body, "NextToken": token}
+        raise ProviderResponseError("CloudWatch ListMetrics did not stop paging", provider="bedrock")
+
+    async def _metric_data(self, wanted: list[Any], start: date, end: date) -> list[dict[str, Any]]:
+        if not wanted:
+            return []
+        region = wanted[0].region
+        body: dict[str, Any] = {
+            "MetricDataQueries": [q.wire() for q in wanted],
+            "StartTime": int(_midnight(start).timestamp()),
+            "EndTime": int(_midnight(end).timestamp()),
+            "ScanBy": "TimestampAscending",
+        }
+        results: list[dict[str, Any]] = []
+        for _ in range(MAX_PAGES):
+            page = await self._aws.call(CLOUDWATCH, region, "GetMetricData", body, METRICS_PERMISSION)
+            results += page.body.get("MetricDataResults") or []
+            token = page.body.get("NextToken")
+            if not token:
+                return results
+            body = {**body, "NextToken": token}
+        raise ProviderResponseError("CloudWatch GetMetricData did not stop paging", provider="bedrock")
+
+    # --- Cost Explorer -------------------------------------------------------------------------------------------
+
+    async def _billed(self, start: date, end: date) -> _Costs | None:
+        if not self._connection.cost_explorer:
+            return None
+        rows = await self._costs(start, end)
+        try:
+            return _Costs(cost_lines(rows))
+        except ProviderResponseError as e:  # a malformed answer fails the window's days, not the pull
+            return _Costs({}, DayFailure.of(e))
+
+    async def _costs(self, start: date, end: date) -> list[dict[str, Any]]:
+        period = {"Start": start.isoformat(), "End": end.isoformat()}
+        lookup = {"TimePeriod": period, "Dimension": "SERVICE", "SearchString": "Bedrock", "Context": "COST_AND_USAGE"}
+        values = await self._aws.call(
+            COST_EXPLORER, COST_EXPLORER_REGION, "GetDimensionValues", lookup, "ce:GetDimensionValues"
+        )
+        services = sorted({str(v.get("Value")) for v in values.body.get("DimensionValues") or [] if v.get("Value")})
+        if not services:
+            return [{"TimePeriod": {"Start": d.isoformat()}, "Groups": []} for d in days_of(start, end)]
+        body: dict[str, Any] = {
+            "TimePeriod": period,
+            "Granularity": "DAILY",
+            "Metrics": ["UnblendedCost"],
+            "Filter": {"Dimensions": {"Key": "SERVICE", "Values": services}},
+            "GroupBy": [{"Type": "DIMENSION", "Key": "USAGE_TYPE"}],
+        }
+        results: list[dict[str, Any]] = []
+        for _ in range(MAX_PAGES):
+            page = await self._aws.call(COST_EXPLORER, COST_EXPLORER_REGION, "GetCostAndUsage", body, COST_PERMISSION)
+            results += page.body.get("ResultsByTime") or []
+            token = page.body.get("NextPageToken")
+            if not token:
+                return results
+            body = {**body, "NextPageToken": token}
+        raise ProviderResponseError("Cost Explorer did not stop paging", provider="bedrock")
+
+    # --- credentials ---------------------------------------------------------------------------------------------
+
+    async def _session(self) -> AwsCredentials:
+        async with self._lock:
+            if self._credentials is not None and not _expiring(self._credentials):
+                return self._credentials
+            connection = self._connection
+            if connection.role_arn is None:
+                assert connection.access_key_id is not None
+                assert connection.secret_access_key is not None
+                self._credentials = AwsCredentials(connection.access_key_id, connection.secret_access_key)
+                return self._credentials
+            token = await self._identity(connection.external_id)
+            session = await assume_role(self._client, self._settings.aws_sts_url, connection.role_arn, token)
+            self._credentials, self._account_id = session.credentials, session.account_id
+            return self._credentials
+
+
+class _Costs:
+    def __init__(self, lines: dict[date, list[CostLine]], failure: DayFailure | None = None) -> None:
+        self.lines = lines
+        self.failure = failure
+
+
+def _expiring(credentials: AwsCredentials) -> bool:
+    expiry = credentials.expiration
+    return expiry is not None and expiry - datetime.now(UTC) < timedelta(minutes=5)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _merge_results(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One result per id: a paged GetMetricData answer continues an id's timestamps on the next page."""
+    merged: dict[str, dict[str, Any]] = {}
+    for result in results:
+        key = str(result.get("Id"))
+        into = merged.setdefault(key, {"Id": key, "Timestamps": [], "Values": []})
+        into["Timestamps"] += result.get("Timestamps") or []
+        into["Values"] += result.get("Values") or []
+    return list(merged.values())

@@ -1,0 +1,206 @@
+"""The Bedrock ``UsageSource`` against the simulator's STS, CloudWatch and Cost Explorer over real HTTP.
+
+Figures are the simulator's ground truth (``sim.bedrock_truth``); every rule the simulator enforces is cited in
+``devstack/provider_sim/aws_routes.py``. Tokens come from local mode's identity tokens (``FIREBASE_AUTH_EMULATOR_HOST``
+set), as on the local stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from pydantic import SecretStr
+
+from devstack.provider_sim import Faults, RunningSimulator, serve
+from devstack.provider_sim.simulator import ProviderSimulator
+from shared.adapters.bedrock import BedrockUsage
+from shared.adapters.provider_http import RetryPolicy
+from shared.config import Settings
+from shared.domain.bedrock_connection import bundle
+from shared.domain.usage import CostSource, DayStatus, OrgIdentity, ProviderPull
+from shared.errors import (
+    InvalidInput,
+    ProviderAuthError,
+    ProviderError,
+    ProviderPermissionError,
+    ProviderRateLimited,
+)
+from tests.support.bedrock_sim import bedrock_account, connection
+
+TODAY = datetime.now(UTC).date()
+START = TODAY - timedelta(days=6)
+CENT = Decimal("0.01")
+POLICY = RetryPolicy(max_retries=1, backoff_base_s=0.001, backoff_max_s=0.01, concurrency=4)
+ACCOUNTS = {
+    "ent_bedrock_acme": ("111122223333", {}),
+    "ent_bedrock_noce": ("222233334444", {"cost_explorer_enabled": False}),
+    "ent_bedrock_nometrics": ("333344445555", {"denied_actions": {"cloudwatch:GetMetricData"}}),
+    "ent_bedrock_nocost": ("444455556666", {"denied_actions": {"ce:GetCostAndUsage"}}),
+    "ent_bedrock_idle": ("555566667777", {"regions": ()}),  # Bedrock never called
+}
+KEY_ID, KEY_SECRET = "AKIAEXAMPLESIMKEY001", "s" * 40
+
+
+@pytest.fixture(scope="module")
+def running() -> Iterator[RunningSimulator]:
+    sim = ProviderSimulator()
+    for enterprise_id, (account_id, changes) in ACCOUNTS.items():
+        sim.add_bedrock_account(bedrock_account(enterprise_id, account_id, history_start=START, **changes))
+    sim.add_bedrock_account(
+        bedrock_account("ent_bedrock_keys", "666677778888", history_start=START, access_keys={KEY_ID: KEY_SECRET})
+    )
+    sim.aws.datapoints_per_page = 7  # a series continues on the next page
+    sim.aws.days_per_page = 3
+    with serve(sim) as running:
+        yield running
+
+
+def _settings(running: RunningSimulator) -> Settings:
+    env = {k.lower(): v for k, v in running.aws_env().items()}
+    return Settings(firebase_auth_emulator_host="127.0.0.1:9099", **env)  # type: ignore[arg-type]
+
+
+def _pull(
+    running: RunningSimulator, key: SecretStr, start: date = START, end: date = TODAY, policy: RetryPolicy = POLICY
+) -> ProviderPull:
+    async def go() -> ProviderPull:
+        async with BedrockUsage(key, settings=_settings(running), policy=policy) as source:
+            return await source.pull(start, end)
+
+    return asyncio.run(go())
+
+
+def _validate(running: RunningSimulator, key: SecretStr) -> OrgIdentity:
+    async def go() -> OrgIdentity:
+        async with BedrockUsage(key, settings=_settings(running), policy=POLICY) as source:
+            return await source.validate()
+
+    return asyncio.run(go())
+
+
+def test_every_day_equals_the_truth_tokens_exactly_and_billed_cost_to_the_cent(running: RunningSimulator) -> None:
+    pull = _pull(running, connection("ent_bedrock_acme"))
+    assert pull.failed_days == ()
+    for day, provider_day in pull.days.items():
+        truth = running.sim.bedrock_truth("111122223333", day)
+        assert provider_day.cost_source is CostSource.BILLED
+        assert sum(r.quantity for r in provider_day.records) == truth.total_tokens
+        assert provider_day.billed_usd.quantize(CENT) == truth.billed_usd.quantize(CENT)
+        by_region = {(r.project_id, r.model) for r in provider_day.records}
+        assert by_region == {(region, model) for region, model, _ in truth.tokens}
+
+
+def test_regional_prices_the_data_lack_are_unpriced_never_first_party(running: RunningSimulator) -> None:
+    pull = _pull(running, connection("ent_bedrock_acme"))
+    records = [r for d in pull.days.values() for r in d.records]
+    eu = [r for r in records if r.project_id == "eu-central-1"]
+    us = [r for r in records if r.project_id == "us-east-1" and r.model.startswith("anthropic.")]
+    assert eu
+    assert us
+    assert all(not r.priced for r in eu)
+    assert all(r.priced for r in us)
+
+
+def test_without_cost_explorer_days_are_labelled_estimated(running: RunningSimulator) -> None:
+    key = connection("ent_bedrock_noce", "222233334444", cost_explorer=False)
+    pull = _pull(running, key)
+    assert {d.cost_source for d in pull.days.values()} == {CostSource.ESTIMATED}
+    assert all(d.status is DayStatus.OK and d.reconciliation is None for d in pull.days.values())
+
+
+def test_validation_reveals_the_account_and_what_the_role_may_read(running: RunningSimulator) -> None:
+    identity = _validate(running, connection("ent_bedrock_acme"))
+    assert identity.org_id == "111122223333"
+    assert identity.permissions == ("cloudwatch:GetMetricData", "ce:GetCostAndUsage")
+    assert identity.projects == ("us-east-1", "eu-central-1")
+    assert identity.billing_export is True
+
+
+def test_an_access_key_works_as_the_fallback(running: RunningSimulator) -> None:
+    key = bundle(
+        external_id="unused",
+        regions=["us-east-1"],
+        cost_explorer=True,
+        access_key_id=KEY_ID,
+        secret_access_key=SecretStr(KEY_SECRET),
+    )
+    pull = _pull(running, key, TODAY - timedelta(days=2))
+    day = TODAY - timedelta(days=2)
+    truth = running.sim.bedrock_truth("666677778888", day)
+    us_truth = sum(n for (region, _, _), n in truth.tokens.items() if region == "us-east-1")
+    assert sum(r.quantity for r in pull.days[day].records) == us_truth
+
+
+@pytest.mark.parametrize(
+    ("key", "error", "code"),
+    [
+        # Another enterprise's connection naming this role: its audience is not the one the trust policy pins.
+        (connection("ent_bedrock_someone_else"), ProviderAuthError, "aws_role_not_assumable"),
+        (connection("ent_bedrock_acme", "999999999999"), ProviderAuthError, "aws_role_not_assumable"),
+        (connection("ent_bedrock_nometrics", "333344445555"), ProviderPermissionError, "aws_missing_permission"),
+        (connection("ent_bedrock_nocost", "444455556666"), ProviderPermissionError, "aws_missing_permission"),
+        (connection("ent_bedrock_noce", "222233334444"), ProviderPermissionError, "aws_cost_explorer_not_enabled"),
+        (
+            connection("ent_bedrock_idle", "555566667777", regions=("ap-northeast-1",)),
+            InvalidInput,
+            "bedrock_metrics_empty",
+        ),
+    ],
+    ids=["external-id-mismatch", "no-such-role", "no-get-metric-data", "no-cost-and-usage", "ce-off", "empty"],
+)
+def test_each_refusal_has_its_own_code_and_a_hint_without_secrets(
+    running: RunningSimulator, key: SecretStr, error: type[Exception], code: str
+) -> None:
+    with pytest.raises(error) as caught:
+        _validate(running, key)
+    assert getattr(caught.value, "code", None) == code
+    if isinstance(caught.value, ProviderError):
+        assert caught.value.hint
+        assert "FwoGZXIvYXdzE" not in str(caught.value)
+
+
+def test_a_deleted_access_key_is_an_invalid_key(running: RunningSimulator) -> None:
+    key = bundle(
+        external_id="unused",
+        regions=["us-east-1"],
+        cost_explorer=False,
+        access_key_id="AKIAEXAMPLEDELETED01",
+        secret_access_key=SecretStr("d" * 40),
+    )
+    with pytest.raises(ProviderAuthError) as caught:
+        _validate(running, key)
+    assert caught.value.code == "provider_key_invalid"
+
+
+def test_server_errors_are_retried_and_throttling_is_transient(running: RunningSimulator) -> None:
+    """CloudWatch and Cost Explorer answer overload with ``ThrottlingException`` (HTTP 400, Common Errors)."""
+    key = connection("ent_bedrock_acme")
+    day = TODAY - timedelta(days=2)
+    try:
+        # Every 4th request fails. The count restarts with the knobs, so STS (asked once: a failure there retries the
+        # sync task) is request 1; every CloudWatch and Cost Explorer failure is retried.
+        running.sim.set_faults(Faults(provider="bedrock", error_every_n=4, error_status=503))
+        patient = RetryPolicy(max_retries=4, backoff_base_s=0.001, backoff_max_s=0.01, concurrency=1)
+        pull = _pull(running, key, day, day + timedelta(days=1), patient)
+        assert pull.failed_days == ()
+        assert pull.days[day].billed_usd.quantize(CENT) == running.sim.bedrock_truth(
+            "111122223333", day
+        ).billed_usd.quantize(CENT)
+        running.sim.set_faults(Faults(provider="bedrock", rate_limit_every_n=2))
+        with pytest.raises(ProviderRateLimited) as caught:
+            _pull(running, key, day, day + timedelta(days=1))
+        assert caught.value.transient
+    finally:
+        running.sim.set_faults(Faults())
+
+
+def test_the_simulator_logs_who_signed_never_a_secret(running: RunningSimulator) -> None:
+    running.sim.reset_log()
+    _pull(running, connection("ent_bedrock_acme"), TODAY - timedelta(days=1))
+    records = [r for r in running.sim.requests if r.provider == "bedrock"]
+    assert {r.path for r in records} == {"/sts", "/monitoring/us-east-1/", "/monitoring/eu-central-1/", "/ce/"}
+    assert all(r.key_fingerprint for r in records if r.path != "/sts")
