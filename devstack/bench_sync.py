@@ -7,9 +7,9 @@ Prints:
 2. the worker's time for one enterprise-month (a 30-day window, OpenAI and Anthropic concurrently) with the
    provider simulator answering every request after ``--latency-ms``, next to the floor that latency imposes
    (the rounds of requests a provider needs at the client's concurrency, × latency);
-3. provider requests, and Firestore reads and writes, per enterprise-day: one daily task on the next day (3 days
-   re-pulled, one new), counted by a wrapper around the Firestore client's RPCs (documents returned by queries and
-   batch gets; writes in commits).
+3. provider requests, Firestore reads and writes, and the worker's time per enterprise-day: one daily task on the
+   next day (3 days re-pulled, one new), counted by a wrapper around the Firestore client's RPCs (documents returned
+   by queries and batch gets; writes in commits).
 
 Needs what ``make test`` needs (gcloud's Firestore emulator, ``.tools/tasks-emulator``). Takes a minute or two.
 """
@@ -143,7 +143,9 @@ def bench_dispatch(client: Any, settings: Any, enterprises: int) -> None:
 def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, latency_ms: int) -> None:
     from shared.adapters.firestore_audit import FirestoreAuditLog
     from shared.adapters.firestore_connections import FirestoreProviderConnections
+    from shared.adapters.firestore_coverage import FirestoreCoverage
     from shared.adapters.firestore_enterprises import FirestoreEnterprises, enterprise_doc
+    from shared.adapters.firestore_leases import FirestoreLeases
     from shared.adapters.firestore_snapshots import FirestoreSnapshots
     from shared.adapters.secret_manager import SecretManagerStore
     from shared.adapters.usage_sources import ProviderUsageSources
@@ -153,6 +155,7 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
     from shared.domain.enterprise import Enterprise, Member, ProviderName, ProviderState, ProviderStatus, Role
     from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
     from shared.services.key_health import KeyHealth
+    from shared.services.sync_coverage import SyncCoverageRecorder
     from shared.services.sync_enterprise import SyncEnterprise
     from shared.services.sync_report import SyncRequest
 
@@ -209,6 +212,10 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
             secrets=secrets,
             sources=ProviderUsageSources(settings, clock),
             snapshots=FirestoreSnapshots(client),
+            leases=FirestoreLeases(client),
+            coverage=SyncCoverageRecorder(
+                coverage=FirestoreCoverage(client), mailer=_NoMail(), tasks=_NoTasks(), clock=clock, settings=settings
+            ),
             audit_log=FirestoreAuditLog(client),
             key_health=KeyHealth(
                 enterprises=enterprises, connections=connections, mailer=_NoMail(), clock=clock, settings=settings
@@ -241,19 +248,22 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
         daily = SyncRequest(
             enterprise_id="ent_bench", start=today - timedelta(days=2), end=today + timedelta(days=1), reason="daily"
         )
+        started = time.perf_counter()
         report = use_case.run(daily, read_id="bench-daily")
+        daily_s = time.perf_counter() - started
         reads, writes = (after - b for after, b in zip(counter.snapshot(), before, strict=True))
         before = counter.snapshot()
         stored = enterprises.get("ent_bench")
         assert stored is not None
         alerts.evaluate(stored, judge=True)  # the same judging again, alone
         alert_reads = counter.snapshot()[0] - before[0]
-        say("per enterprise-day (one daily task the next day):")
+        say(f"per enterprise-day (one daily task the next day): worker {daily_s:.2f} s at {latency_ms} ms per request")
         say(f"  provider requests: {len(sim.requests)} ({dict(Counter(r.provider for r in sim.requests))})")
         say(
             f"  Firestore: {reads} document reads, {writes} document writes "
             f"({report.days_written} snapshots, {report.months_written} rollups, {report.raw_pages} raw pages, "
-            "audit entries, last_sync)"
+            "audit entries, last_sync, the snapshots lease taken and released; coverage records read, written only "
+            "when a day's state changes)"
         )
         say(f"  of which the alerts' judging after the sync: about {alert_reads} reads (budgets, spend history)")
         secrets.close()

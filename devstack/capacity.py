@@ -40,8 +40,9 @@ class Workload:
     """Usage and cost reports, one page each for a day window (``make bench``: provider requests per day)."""
     firestore_writes_per_day: float = 1.0
     """Snapshot of each day pulled."""
-    firestore_writes_per_task: float = 6.0
-    """Rollups of the months touched, raw pages (7-day TTL), ``last_sync``, alert records."""
+    firestore_writes_per_task: float = 8.0
+    """Rollups of the months touched, raw pages (7-day TTL), ``last_sync``, alert records, and the snapshots lease's
+    create and delete (ADR 16)."""
     firestore_reads_per_task: float = 40.0
     """Connections, rollups, 28 days of history for spikes and forecasts, budgets."""
     worker_vcpu: float = 0.583

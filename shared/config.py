@@ -142,6 +142,13 @@ class Settings(BaseSettings):
     sync_pull_deadline_s: float = 420.0
     """Upper bound on one sync task's provider pulls (retries included), below the worker's 540 s timeout: a pull
     still running then counts as transient (503), after the other providers' data was stored."""
+    sync_lease_ttl_s: float = Field(default=120.0, gt=0)
+    """A sync's lease on its enterprise's snapshots (held while it writes them) expires after this long, so a worker
+    that died holding it blocks the enterprise's other syncs no longer (ADR 0016)."""
+    sync_lease_wait_s: float = Field(default=60.0, ge=0)
+    """How long a sync waits for another sync of the same enterprise to finish writing before it answers 503 and
+    Cloud Tasks retries it later."""
+    sync_lease_poll_s: float = Field(default=0.25, gt=0)
     raw_response_ttl_days: int = Field(default=7, ge=1)
     """Raw provider responses expire (``expire_at``) this many days after they are stored."""
     snapshot_retention_months: int = Field(default=24, ge=1)

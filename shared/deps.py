@@ -16,10 +16,12 @@ from shared.ports import (
     AuditLog,
     BenchmarkStore,
     Clock,
+    CoverageStore,
     EnterpriseStore,
     ErasureStore,
     IndexStore,
     InviteDeclines,
+    Leases,
     Mailer,
     ProviderConnectionStore,
     QuotaCounter,
@@ -169,6 +171,24 @@ class Deps:
         from shared.adapters.firestore_snapshots import FirestoreSnapshots
 
         return FirestoreSnapshots(self.firestore)
+
+    @cached_property
+    def coverage(self) -> CoverageStore:
+        found = self._override("coverage")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_coverage import FirestoreCoverage
+
+        return FirestoreCoverage(self.firestore)
+
+    @cached_property
+    def leases(self) -> Leases:
+        found = self._override("leases")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        from shared.adapters.firestore_leases import FirestoreLeases
+
+        return FirestoreLeases(self.firestore)
 
     @cached_property
     def sync_targets(self) -> SyncTargets:

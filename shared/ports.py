@@ -21,6 +21,7 @@ from shared.domain.benchmark_models import BenchmarkDocument
 from shared.domain.benchmark_release import PublishedRun
 from shared.domain.benchmark_units import UnitIdentity
 from shared.domain.budgets import AlertSettings, WebhookTarget
+from shared.domain.coverage import SyncCoverage
 from shared.domain.enterprise import Enterprise, Membership, ProviderName, ProviderState
 from shared.domain.index_models import IndexDay
 from shared.domain.provider_keys import ProviderKeyRecord
@@ -266,9 +267,17 @@ class ProviderConnectionStore(Protocol):
         ...
 
     def save_disconnection(
-        self, enterprise_id: str, provider: ProviderName, *, state: ProviderState, audit: AuditEntry
+        self,
+        enterprise_id: str,
+        provider: ProviderName,
+        *,
+        state: ProviderState,
+        audit: AuditEntry,
+        expected_version: str | None,
     ) -> None:
-        """Atomically store the disconnected state, delete the key record and add the audit entry."""
+        """Atomically store the disconnected state, delete the key record and add the audit entry, provided the key
+        record still names ``expected_version`` (``None``: no record); otherwise raise ``Conflict``
+        (``concurrent_connect``): a rotation stored a new key since it was read."""
         ...
 
     def save_key_record(self, enterprise_id: str, provider: ProviderName, record: ProviderKeyRecord) -> bool:
@@ -355,6 +364,19 @@ class RawPage:
     """``ProviderPull.raw_pages`` entry: report, path, query (redacted), body."""
 
 
+@dataclass(frozen=True)
+class MonthWrite:
+    """What a month's read-modify-write decided to write: changed days and, when it changed, the month's rollup."""
+
+    days: Sequence[UsageSnapshot]
+    rollup: UsageMonth | None
+
+
+MonthChange = Callable[[Mapping[date, UsageSnapshot], UsageMonth | None], MonthWrite]
+"""Given a month's stored days and rollup, what to write (``MonthWrite((), None)``: nothing). It may run more than
+once for one update (a concurrent writer committed first), so it must not have side effects."""
+
+
 class SnapshotStore(Protocol):
     """``enterprises/{id}/usage_snapshots/{day}``, ``usage_months/{month}``, ``raw_responses/{id}``, ``last_sync``.
 
@@ -372,6 +394,13 @@ class SnapshotStore(Protocol):
         rollup never disagrees with its days and a month without a rollup has no snapshot (ADR 0011)."""
         ...
 
+    def update_month(self, enterprise_id: str, month: str, change: MonthChange, *, synced_at: datetime) -> MonthWrite:
+        """Read the ``YYYY-MM`` month's days and rollup, apply ``change`` and write its result, atomically: a
+        concurrent update of the same month either sees this one's writes or makes this one run ``change`` again on
+        what it wrote. So tasks of one enterprise that overlap in time never overwrite each other's provider parts,
+        and a rollup never disagrees with its days. Returns what was written."""
+        ...
+
     def month(self, enterprise_id: str, month: str) -> UsageMonth | None: ...
 
     def rollups(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:
@@ -384,6 +413,35 @@ class SnapshotStore(Protocol):
 
     def record_last_sync(self, enterprise_id: str, providers: Sequence[ProviderName], at: datetime) -> None:
         """Set ``providers.<p>.last_sync`` of the enterprise for each provider synced."""
+        ...
+
+
+class CoverageStore(Protocol):
+    """``enterprises/{id}/sync_coverage/{provider}``: which days are pending, missing or never available, and the
+    sync's health (``shared.domain.coverage``). Raises ``DependencyUnavailable`` when the database is unavailable."""
+
+    def all(self, enterprise_id: str) -> dict[ProviderName, SyncCoverage]:
+        """Every provider's record (providers never synced have none)."""
+        ...
+
+    def update(
+        self, enterprise_id: str, provider: ProviderName, change: Callable[[SyncCoverage], SyncCoverage]
+    ) -> SyncCoverage:
+        """Apply ``change`` to the provider's record (an empty one when there is none) in a transaction, writing it
+        only if it changed; ``change`` may run more than once. Returns the record as stored."""
+        ...
+
+
+class Leases(Protocol):
+    """Short exclusive leases on a named piece of work (``enterprises/{id}/leases/{name}``), released by their holder
+    or expiring on their own when a holder dies. Raises ``DependencyUnavailable`` when the database is unavailable."""
+
+    def acquire(self, enterprise_id: str, name: str, *, holder: str, now: datetime, ttl: timedelta) -> bool:
+        """Take the lease for ``holder`` until ``now + ttl``; ``False`` when another holder's lease has not expired."""
+        ...
+
+    def release(self, enterprise_id: str, name: str, *, holder: str) -> None:
+        """End ``holder``'s lease; a lease that expired and was taken by someone else is left alone."""
         ...
 
 

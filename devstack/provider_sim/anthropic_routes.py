@@ -176,6 +176,8 @@ def cost_handler(call: Call) -> dict[str, Any]:
 
     def results(s: int, e: int) -> list[dict[str, Any]]:
         day = _dt(s).date()
+        if not ledger.cost_reported(call.org, day, call.now):
+            return []
         slices = ledger.usage_window(call.org, _dt(s), _dt(e), call.now)
         items = [i for i in ledger.cost_items(call.org, slices, day) if i.in_cost_report]
         rows = []

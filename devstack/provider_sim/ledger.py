@@ -56,6 +56,11 @@ def late_fraction(org: SimOrg, day: date, now: datetime) -> Decimal:
     return org.late_fraction if 0 <= days_ago < org.late_days else Decimal(1)
 
 
+def cost_reported(org: SimOrg, day: date, now: datetime) -> bool:
+    """Whether the cost endpoints report ``day`` yet (the cost-lag knob): a lagging day's buckets are empty."""
+    return (now.date() - day).days >= org.cost_lag_days
+
+
 def usage_window(org: SimOrg, start: datetime, end: datetime, now: datetime) -> list[Slice]:
     """Traffic in ``[start, end)``, which must lie within one UTC day; nothing after ``now``."""
     day = start.astimezone(UTC).date()
@@ -135,6 +140,7 @@ def truth(org: SimOrg, day: date, now: datetime) -> DayTruth:
         provider=org.provider,
         day=day,
         complete=day < now.date() and late_fraction(org, day, now) == 1,
+        cost_reported=cost_reported(org, day, now),
         rows=rows,
         tokens_total=sum(r.tokens for r in rows),
         list_cost_usd=sum((r.list_cost_usd for r in rows if r.list_cost_usd is not None), Decimal(0)),

@@ -62,6 +62,10 @@ class SimOrg(BaseModel):
     late_days: Annotated[int, Field(ge=0, le=31)] = 0
     """The ``late_days`` most recent UTC days (today included) report only ``late_fraction`` of their volume."""
     late_fraction: Fraction = Decimal("0.6")
+    cost_lag_days: Annotated[int, Field(ge=0, le=7)] = 0
+    """The cost endpoints have no amounts yet for the ``cost_lag_days`` most recent UTC days (today included), while
+    the usage endpoints already report them: cost data lags usage (provider-apis.md §1.6: "costs may take 24-48 h to
+    appear"; cost-accuracy-and-focus.md §3.7). The docs are silent on the exact lag, so it is a knob."""
 
 
 class Faults(BaseModel):
@@ -158,6 +162,9 @@ class DayTruth(BaseModel):
     day: date
     complete: bool
     """False for today (partial) and for days still reporting late data."""
+    cost_reported: bool = True
+    """False while the cost endpoints do not report the day yet (``SimOrg.cost_lag_days``); ``billed_cost_usd``
+    is what they will report."""
     rows: list[TruthRow]
     tokens_total: int
     list_cost_usd: Decimal

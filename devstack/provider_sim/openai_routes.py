@@ -243,6 +243,8 @@ def costs_handler(call: Call) -> dict[str, Any]:
 
     def results(index: int, s: int, e: int) -> list[dict[str, Any]]:
         day = _dt(s).date()
+        if not ledger.cost_reported(call.org, day, call.now):
+            return []
         items = [
             i
             for i in ledger.cost_items(call.org, ledger.usage_window(call.org, _dt(s), _dt(e), call.now), day)

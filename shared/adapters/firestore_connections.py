@@ -108,19 +108,33 @@ class FirestoreProviderConnections:
             write(self._db.transaction())
 
     def save_disconnection(
-        self, enterprise_id: str, provider: ProviderName, *, state: ProviderState, audit: AuditEntry
+        self,
+        enterprise_id: str,
+        provider: ProviderName,
+        *,
+        state: ProviderState,
+        audit: AuditEntry,
+        expected_version: str | None,
     ) -> None:
         from google.cloud import firestore
 
         enterprise, private = self._refs(enterprise_id)
-        batch = self._db.batch()
-        batch.update(
-            enterprise, {f"providers.{provider.value}": state.model_dump(mode="python"), "updated_at": audit.at}
-        )
-        batch.set(private, {provider.value: firestore.DELETE_FIELD}, merge=True)
-        batch.set(audit_ref(self._db, enterprise_id, audit.id), audit_doc(audit))
+
+        @firestore.transactional
+        def write(transaction: Any) -> None:
+            # Read the key record in the transaction: a rotation that committed a new version since the disconnect
+            # destroyed the versions it knew would otherwise be forgotten while its version stays enabled.
+            current = _record_of(private.get(transaction=transaction), provider)
+            if (current.secret_version if current else None) != expected_version:
+                raise Conflict("the key was rotated during the disconnect: try again", code="concurrent_connect")
+            transaction.update(
+                enterprise, {f"providers.{provider.value}": state.model_dump(mode="python"), "updated_at": audit.at}
+            )
+            transaction.set(private, {provider.value: firestore.DELETE_FIELD}, merge=True)
+            transaction.set(audit_ref(self._db, enterprise_id, audit.id), audit_doc(audit))
+
         with _translated():
-            batch.commit()
+            write(self._db.transaction())
 
     def save_key_record(self, enterprise_id: str, provider: ProviderName, record: ProviderKeyRecord) -> bool:
         from google.cloud import firestore

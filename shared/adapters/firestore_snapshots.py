@@ -6,6 +6,10 @@
   snapshot either: readers take a missing rollup for a month without usage (ADR 0011). Money and ratios are plain
   decimal strings (no float ever), ``expire_at`` a timestamp (the TTL field) and ``synced_at`` the time of the
   write, kept out of the compared content. Rollups are read in one ``get_all`` round trip.
+* A sync updates each month in one transaction (``update_month``): it reads the month's days and rollup, and the
+  days it changes commit with their recomputed rollup. Concurrent syncs of one enterprise (backfill windows sharing
+  a month, two providers connected back to back, a daily run beside a backfill) are thereby serialised per month
+  (ADR 0016).
 * ``enterprises/{id}/raw_responses/{window}_{provider}_{n}``: one page per document, its JSON body zlib-compressed
   (Firestore documents stop at 1 MiB), expiring after ``Settings.raw_response_ttl_days``.
 """
@@ -15,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -27,7 +31,7 @@ from shared.adapters.firestore_errors import translated
 from shared.domain.enterprise import ProviderName
 from shared.domain.snapshot import UsageSnapshot
 from shared.domain.usage_month import UsageMonth, month_bounds, month_key
-from shared.ports import RawPage
+from shared.ports import MonthChange, MonthWrite, RawPage
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,8 @@ MAX_BATCH_WRITES = 400
 """Below Firestore's 500 writes per commit."""
 MAX_BATCH_BYTES = 8_000_000
 """Below Firestore's 10 MiB per commit request."""
+MAX_TRANSACTION_ATTEMPTS = 10
+"""A month's update that keeps losing to concurrent syncs of the same enterprise gives up (503: the task retries)."""
 MAX_RAW_BODY_BYTES = 900_000
 """A compressed page larger than this is stored without its body (a document holds at most 1 MiB)."""
 
@@ -81,23 +87,37 @@ class FirestoreSnapshots:
         return self._db.collection(ENTERPRISES).document(enterprise_id)
 
     def days(self, enterprise_id: str, months: Sequence[str]) -> dict[date, UsageSnapshot]:
-        from google.cloud.firestore_v1.base_query import FieldFilter
-        from google.cloud.firestore_v1.field_path import FieldPath
-
         collection = self._enterprise(enterprise_id).collection(SNAPSHOTS)
         found: dict[date, UsageSnapshot] = {}
         for month in sorted(set(months)):
-            first, last = month_bounds(month)
-            query = collection.where(
-                filter=FieldFilter(FieldPath.document_id(), ">=", collection.document(first.isoformat()))
-            ).where(filter=FieldFilter(FieldPath.document_id(), "<=", collection.document(last.isoformat())))
             with translated():
-                snaps = list(query.stream())
-            for snap in snaps:
-                parsed = _parse(UsageSnapshot, snap)
-                if parsed is not None:
-                    found[parsed.date] = parsed
+                found.update(_parsed_days(_month_query(collection, month).stream()))
         return found
+
+    def update_month(self, enterprise_id: str, month: str, change: MonthChange, *, synced_at: datetime) -> MonthWrite:
+        from google.cloud import firestore
+
+        enterprise = self._enterprise(enterprise_id)
+        days_query = _month_query(enterprise.collection(SNAPSHOTS), month)
+        rollup_ref = enterprise.collection(MONTHS).document(month)
+
+        @firestore.transactional
+        def apply(transaction: Any) -> MonthWrite:
+            # Every read before any write (Firestore's rule for transactions); the query's documents and the rollup
+            # are locked until the commit, so a concurrent sync of the same month waits or retries on our result.
+            days = _parsed_days(transaction.get(days_query))
+            rollup_snap = next(iter(transaction.get(rollup_ref)), None)
+            rollup = _parse(UsageMonth, rollup_snap) if rollup_snap is not None and rollup_snap.exists else None
+            result = change(days, rollup)
+            for day in result.days:
+                transaction.set(enterprise.collection(SNAPSHOTS).document(day.date.isoformat()), stored(day, synced_at))
+            if result.rollup is not None:
+                transaction.set(rollup_ref, stored(result.rollup, synced_at))
+            return result
+
+        with translated():
+            written: MonthWrite = apply(self._db.transaction(max_attempts=MAX_TRANSACTION_ATTEMPTS))
+        return written
 
     def month(self, enterprise_id: str, month: str) -> UsageMonth | None:
         with translated():
@@ -160,6 +180,26 @@ class FirestoreSnapshots:
                 self._enterprise(enterprise_id).update(update)
         except gexc.NotFound:
             log.info("enterprise gone before its sync was recorded", extra={"enterprise_id": enterprise_id})
+
+
+def _month_query(collection: Any, month: str) -> Any:
+    """The month's daily snapshots, by document id (``YYYY-MM-DD``)."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+    from google.cloud.firestore_v1.field_path import FieldPath
+
+    first, last = month_bounds(month)
+    return collection.where(
+        filter=FieldFilter(FieldPath.document_id(), ">=", collection.document(first.isoformat()))
+    ).where(filter=FieldFilter(FieldPath.document_id(), "<=", collection.document(last.isoformat())))
+
+
+def _parsed_days(snaps: Iterable[Any]) -> dict[date, UsageSnapshot]:
+    found: dict[date, UsageSnapshot] = {}
+    for snap in snaps:
+        parsed = _parse(UsageSnapshot, snap)
+        if parsed is not None:
+            found[parsed.date] = parsed
+    return found
 
 
 def raw_page_id(page: RawPage) -> str:

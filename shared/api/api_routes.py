@@ -64,7 +64,7 @@ def create_enterprise(ctx: RequestContext) -> ApiResponse:
 def get_enterprise(ctx: RequestContext) -> BaseModel:
     membership = ctx.require_membership()
     enterprise = enterprises.get_enterprise(ctx.deps.enterprises, membership.enterprise_id)
-    return EnterpriseResponse.of(enterprise, ctx.require_user().uid)
+    return EnterpriseResponse.of(enterprise, ctx.require_user().uid, ctx.deps.coverage.all(enterprise.id))
 
 
 @router.route(

@@ -49,6 +49,7 @@ def send_use_case(deps: Deps) -> SendMonthlyReport:
         mailer=deps.mailer,
         clock=deps.clock,
         settings=deps.settings,
+        coverage=deps.coverage,
     )
 
 

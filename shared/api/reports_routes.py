@@ -95,7 +95,8 @@ def get_report(ctx: RequestContext) -> BaseModel | ApiResponse:
     enterprise = enterprises.get_enterprise(ctx.deps.enterprises, ctx.require_membership().enterprise_id)
     deps = ctx.deps
     month = ctx.request.path_params["month"]
-    found = export_report(deps.snapshots, deps.benchmarks, deps.clock, deps.settings, enterprise, month, fmt)
+    coverage = deps.coverage.all(enterprise.id)
+    found = export_report(deps.snapshots, deps.benchmarks, deps.clock, deps.settings, enterprise, month, fmt, coverage)
     if not isinstance(found, Export):
         return found
     response = ApiResponse(status=200, body=found.body, content_type=found.media_type)

@@ -6,10 +6,12 @@ reads and what the OpenAPI document publishes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.domain.coverage import SyncCoverage, SyncHealth, health_of
 from shared.domain.enterprise import (
     Enterprise,
     EnterpriseName,
@@ -55,6 +57,9 @@ class ProviderView(BaseModel):
     """Bedrock: the regions whose usage is read."""
     cost_explorer_connected: bool | None = None
     """Bedrock: ``true`` when costs are billed (Cost Explorer), ``false`` when estimated at list prices."""
+    sync_health: SyncHealth | None = None
+    """Which days are missing, pending or never available, and whether the sync is failing (ADR 0016); ``null``
+    before the first sync, or in answers that do not read it (``PATCH``)."""
 
 
 class EnterpriseResponse(BaseModel):
@@ -69,7 +74,9 @@ class EnterpriseResponse(BaseModel):
     members: list[MemberView]
 
     @classmethod
-    def of(cls, enterprise: Enterprise, uid: str) -> EnterpriseResponse:
+    def of(
+        cls, enterprise: Enterprise, uid: str, coverage: Mapping[ProviderName, SyncCoverage] | None = None
+    ) -> EnterpriseResponse:
         role = enterprise.role_of(uid)
         assert role is not None
         return cls(
@@ -80,7 +87,10 @@ class EnterpriseResponse(BaseModel):
             updated_at=enterprise.updated_at,
             settings=enterprise.settings,
             providers={
-                name: ProviderView.model_validate(state.model_dump()) for name, state in enterprise.providers.items()
+                name: ProviderView.model_validate(
+                    {**state.model_dump(), "sync_health": _health((coverage or {}).get(name))}
+                )
+                for name, state in enterprise.providers.items()
             },
             your_role=role,
             members=[
@@ -88,3 +98,7 @@ class EnterpriseResponse(BaseModel):
                 for member_uid, m in sorted(enterprise.members.items())
             ],
         )
+
+
+def _health(coverage: SyncCoverage | None) -> SyncHealth | None:
+    return health_of(coverage) if coverage is not None else None

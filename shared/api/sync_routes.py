@@ -20,6 +20,7 @@ from shared.services.dispatch_sync import DispatchRequest, dispatch_sync
 from shared.services.evaluate_alerts import EvaluateAlerts
 from shared.services.key_health import KeyHealth
 from shared.services.publish_index import publish_index
+from shared.services.sync_coverage import SyncCoverageRecorder
 from shared.services.sync_enterprise import SyncEnterprise
 from shared.services.sync_report import SyncRequest
 from shared.web import problems
@@ -31,6 +32,8 @@ dispatch_router = Router("sync_dispatch")
 worker_router = Router("sync_worker")
 
 TASK_NAME_HEADER = "x-cloudtasks-taskname"
+RETRY_COUNT_HEADER = "x-cloudtasks-taskretrycount"
+"""How many times Cloud Tasks already tried this task (0 on the first attempt)."""
 
 
 @dispatch_router.route(
@@ -75,6 +78,10 @@ def sync_use_case(deps: Deps) -> SyncEnterprise:
         secrets=deps.secrets,
         sources=deps.usage_source_factory,
         snapshots=deps.snapshots,
+        leases=deps.leases,
+        coverage=SyncCoverageRecorder(
+            coverage=deps.coverage, mailer=deps.mailer, tasks=deps.tasks, clock=deps.clock, settings=deps.settings
+        ),
         audit_log=deps.audit_log,
         key_health=key_health,
         tasks=deps.tasks,
@@ -118,7 +125,12 @@ def sync_worker(ctx: RequestContext) -> dict[str, Any] | ApiResponse:
     # Retries of one task share its name, so they rewrite the same key_read audit entry instead of adding one.
     task = ctx.request.headers.get(TASK_NAME_HEADER)
     read_id = task or f"{body.reason}-{body.start:%Y%m%d}-{body.end:%Y%m%d}"
-    report = sync_use_case(ctx.deps).run(body, read_id=read_id)
+    settings = ctx.deps.settings
+    max_attempts = settings.task_max_attempts.get(settings.sync_queue)
+    last_attempt = (
+        max_attempts is not None and _retries(ctx.request.headers.get(RETRY_COUNT_HEADER)) + 1 >= max_attempts
+    )
+    report = sync_use_case(ctx.deps).run(body, read_id=read_id, last_attempt=last_attempt)
     if report.retry:
         return problems.problem(
             503,
@@ -128,3 +140,11 @@ def sync_worker(ctx: RequestContext) -> dict[str, Any] | ApiResponse:
             sync=report.as_dict(),
         )
     return report.as_dict()
+
+
+def _retries(header: str | None) -> int:
+    # Set by Cloud Tasks on every delivery; absent on a direct call (then it counts as a first attempt).
+    try:
+        return max(int(header or 0), 0)
+    except ValueError:
+        return 0

@@ -81,6 +81,7 @@ def get_usage(ctx: RequestContext) -> BaseModel:
         model=query.model,
         forecast_on=ctx.deps.clock.now().date(),
         forecast_history_days=ctx.deps.settings.alert_forecast_history_days,
+        coverage=ctx.deps.coverage.all(enterprise_id),
     )
 
 
@@ -96,7 +97,8 @@ def get_usage(ctx: RequestContext) -> BaseModel:
 )
 def get_usage_csv(ctx: RequestContext) -> ApiResponse:
     query = ctx.query_as(CsvQuery)
-    text = usage_csv(ctx.deps.snapshots, ctx.require_membership().enterprise_id, query.start, query.end)
+    enterprise_id = ctx.require_membership().enterprise_id
+    text = usage_csv(ctx.deps.snapshots, enterprise_id, query.start, query.end, ctx.deps.coverage.all(enterprise_id))
     response = ApiResponse(status=200, body=text.encode(), content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="usage_{query.start}_{query.end}.csv"'
     return response

@@ -25,7 +25,7 @@ from shared.domain.anomaly import SpikeRule, detect_spike
 from shared.domain.budgets import AlertSettings, Budget
 from shared.domain.forecast import forecast_month_end
 from shared.domain.snapshot import UsageSnapshot
-from shared.domain.spend_series import daily_spend, model_scopes
+from shared.domain.spend_series import daily_spend, model_scopes, unsettled_days
 from shared.domain.usage_month import month_bounds, month_key
 
 PERCENT_PLACES = Decimal("0.01")
@@ -82,7 +82,8 @@ def budget_candidates(
             level = budget.level(spend)
             if level is None:
                 continue
-            figures = _budget_figures(budget, spend, level.kind, series, month, today, rules)
+            open_days = unsettled_days(days.values(), budget.scope)
+            figures = _budget_figures(budget, spend, level.kind, (series, open_days), month, today, rules)
             found.append(AlertCandidate(kind=level.kind, period=month, scope=budget.scope, figures=figures))
     return found
 
@@ -91,15 +92,21 @@ def _budget_figures(
     budget: Budget,
     spend: Decimal,
     kind: AlertKind,
-    series: Mapping[date, Decimal],
+    series: tuple[Mapping[date, Decimal], set[date]],
     month: str,
     today: date,
     rules: AlertRules,
 ) -> AlertFigures:
+    """``series``: the scope's daily spend and its unsettled days."""
     forecast = None
     if month == month_key(today):
+        spend_by_day, open_days = series
         forecast = forecast_month_end(
-            series, as_of=today - timedelta(days=1), month=month, history_days=rules.forecast_history_days
+            spend_by_day,
+            as_of=today - timedelta(days=1),
+            month=month,
+            history_days=rules.forecast_history_days,
+            unsettled=open_days,
         )
     threshold = budget.critical_percent if kind is AlertKind.BUDGET_CRITICAL else budget.warning_percent
     return AlertFigures(

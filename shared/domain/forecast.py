@@ -17,6 +17,10 @@ amounts. Days absent from the series are *unknown* (not synced yet, or their syn
 without usage is present with 0, and a day of the month up to ``as_of`` that is unknown is forecast at its weekday's
 rate like a remaining day (``days_unknown`` says how many).
 
+Days whose figures are not final (``unsettled``: a provider's usage is in but its bill is not yet, ADR 0016) are
+left out of the rate history, and a month's unsettled day up to ``as_of`` counts at the larger of its recorded and
+forecast amounts, like today's partial figure: its recorded spend is a lower bound (``days_unsettled``).
+
 ``forecast_month_end`` is pure: the usage API and the alerts call it with a series read from snapshots, and the
 monthly report can call it with whatever daily series it holds.
 """
@@ -24,7 +28,7 @@ monthly report can call it with whatever daily series it holds.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
@@ -67,6 +71,9 @@ class MonthForecast(BaseModel):
     days_unknown: int = 0
     """Days of the month up to ``as_of`` without data (not synced yet, or their sync failed): forecast like the
     remaining days, never counted as 0."""
+    days_unsettled: int = 0
+    """Days of the month up to ``as_of`` whose cost is not final yet (a provider has not billed them): counted at
+    the larger of recorded and forecast, and left out of the rate history."""
     history_start: date
     history_end: date
     """The trailing window the rates come from (both inclusive; ``history_end`` is ``as_of``)."""
@@ -85,6 +92,7 @@ def forecast_month_end(
     as_of: date,
     month: str | None = None,
     history_days: int = DEFAULT_HISTORY_DAYS,
+    unsettled: Collection[date] = (),
 ) -> MonthForecast:
     """Forecast the total spend of ``month`` (default: ``as_of``'s month) from a daily spend series.
 
@@ -93,6 +101,7 @@ def forecast_month_end(
         as_of: The last complete day (usually yesterday). It may precede ``month`` (forecast on its first day).
         month: ``YYYY-MM``; it must not end before ``as_of``.
         history_days: Length of the trailing window ending on ``as_of`` (7 to 56).
+        unsettled: Days whose recorded spend is not final (cost still to come): a lower bound, not a rate sample.
 
     Raises:
         ValueError: ``history_days`` out of range, or ``month`` ends before ``as_of``.
@@ -106,15 +115,17 @@ def forecast_month_end(
     if last < as_of:
         raise ValueError("the month to forecast ends before as_of")
     history_start = as_of - timedelta(days=history_days - 1)
-    history = {d: v for d, v in daily_spend.items() if history_start <= d <= as_of}
+    open_days = set(unsettled)
+    history = {d: v for d, v in daily_spend.items() if history_start <= d <= as_of and d not in open_days}
     method, rates = _rates(history)
     recorded = {d: v for d, v in daily_spend.items() if first <= d <= last}
     month_to_date = sum(recorded.values(), _ZERO)
-    forecast = sum((v for d, v in recorded.items() if d <= as_of), _ZERO)
+    forecast = sum((v for d, v in recorded.items() if d <= as_of and d not in open_days), _ZERO)
     days = [first + timedelta(days=i) for i in range(length)]
     unknown = [d for d in days if d <= as_of and d not in recorded]
+    pending = [d for d in days if d <= as_of and d in recorded and d in open_days]
     remaining = [d for d in days if d > as_of]
-    for day in unknown + remaining:
+    for day in unknown + pending + remaining:
         expected = rates[WEEKDAYS[day.weekday()]] if rates else _ZERO
         forecast += max(recorded.get(day, _ZERO), expected)
     return MonthForecast(
@@ -126,6 +137,7 @@ def forecast_month_end(
         days_in_month=length,
         days_remaining=len(remaining),
         days_unknown=len(unknown),
+        days_unsettled=len(pending),
         history_start=history_start,
         history_end=as_of,
         history_days_with_data=len(history),

@@ -130,6 +130,8 @@ class MonthlyReport(BaseModel):
     no bill readable: Google without a billing export) or ``mixed``."""
     cost_notes: list[str] = []
     """The usage API's ``notes``: which costs are estimates rather than bills, in words."""
+    sync_notes: list[str] = []
+    """Days whose cost the provider has not billed yet, and days the sync could not pull (ADR 0016): never $0."""
     forecast: MonthForecast | None = None
     """The current month's month-end forecast, when the report is about the current month or the one before."""
     by_model: list[BreakdownRow]

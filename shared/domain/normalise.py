@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from shared.domain.charges import categorised
 from shared.domain.line_tiers import settle_tiers
 from shared.domain.pricing import UnitPrice, list_unit_price, priced_where
-from shared.domain.reconcile import reconcile
+from shared.domain.reconcile import MIN_ABSOLUTE_GAP_USD, TIERS_BILLED_ELSEWHERE, reconcile
 from shared.domain.usage import (
     ContextBand,
     CostKind,
@@ -197,10 +199,11 @@ def build_day(
             error_code=failure.code,
             error_message=failure.message,
         )
-    costs = tuple(line for part in parts for line in part.costs)
+    costs = tuple(categorised(line) for part in parts for line in part.costs)
     records = price_records(provider, day, settle_tiers([u for part in parts for u in part.usage], costs))
     meters = tuple(meter for part in parts for meter in part.meters)
     estimated = cost_source is CostSource.ESTIMATED
+    pending = not estimated and cost_pending(provider, records, costs)
     return ProviderDay(
         provider=provider,
         day=day,
@@ -208,7 +211,8 @@ def build_day(
         records=records,
         cost_lines=costs + estimated_cost_lines(records) if estimated else costs,
         meters=meters,
-        reconciliation=None if estimated else _reconcile(provider, day, records, costs, list_usage),
+        reconciliation=None if estimated or pending else _reconcile(provider, day, records, costs, list_usage),
+        cost_pending=pending,
     )
 
 
@@ -222,6 +226,22 @@ def _reconcile(
     if list_usage is None:
         return reconcile(provider, records, costs)
     return reconcile(provider, price_records(provider, day, list_usage), costs, quantities_from_bill=True)
+
+
+def cost_pending(provider: Provider, records: Sequence[UsageRecord], costs: Sequence[CostLine]) -> bool:
+    """Usage the provider bills through its cost endpoint, and no cost line at all for the day yet.
+
+    Cost data lags usage (up to ~48 h, cost-accuracy-and-focus.md §3.7): such a day is not free, its bill is not in.
+    Usage billed elsewhere (Anthropic Priority Tier) or at no charge (``PriceBasis.FREE``) expects no cost line,
+    nor does usage worth less than a cent at list price (a provider may bill it as nothing).
+    """
+    if costs:
+        return False
+    elsewhere = TIERS_BILLED_ELSEWHERE.get(provider, frozenset())
+    billable = [r for r in records if r.quantity > 0 and r.service_tier not in elsewhere]
+    if any(not r.priced for r in billable):
+        return True
+    return sum((r.list_cost_usd or Decimal(0) for r in billable), Decimal(0)) >= MIN_ABSOLUTE_GAP_USD
 
 
 ESTIMATED_LINE_ITEM = "estimated at list price"

@@ -6,7 +6,8 @@ a mispriced model, a unit mistake such as cents read as dollars). Such days are 
 or "corrected".
 
 **Like with like.** Only comparable amounts enter: cost lines for tokens (plus unclassifiable ones, so nothing is
-hidden) against the priced token usage of the tiers the provider's cost endpoint covers. Usage that cannot be
+hidden; never credits or adjustments, FOCUS ChargeCategory Credit/Adjustment, which are not the price of any token)
+against the priced token usage of the tiers the provider's cost endpoint covers. Usage that cannot be
 priced exactly (an unknown model, a meter or tier the price data lacks) leaves *both* sides: its records give no
 list cost and the cost lines billed for it go to ``unpriced_billed_usd`` instead of ``billed_usd``. A cost line is
 matched to unpriced usage by model, meter and, when the line names them, tier and context band; a model whose bill
@@ -29,7 +30,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from shared.domain.usage import (
-    CostKind,
     CostLine,
     Provider,
     Reconciliation,
@@ -76,7 +76,7 @@ def reconcile(
     """
     excluded = TIERS_BILLED_ELSEWHERE.get(provider, frozenset())
     comparable = [r for r in records if r.service_tier not in excluded]
-    token_lines = [c for c in cost_lines if c.kind is not CostKind.OTHER]
+    token_lines = [c for c in cost_lines if c.kind.is_token_cost]
     unpriced = [r for r in comparable if not r.priced]
     inexact = provider in LIST_QUANTITIES_INEXACT and not quantities_from_bill
     if inexact:

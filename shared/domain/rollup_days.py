@@ -8,6 +8,9 @@ ints, money a plain decimal string, a missing count ``null``), breakdowns are ``
 because a large enterprise's month (31 days x 2 providers x 60 models x 10 projects) must stay far below Firestore's
 1 MiB per document: about 220 kB compressed, 540 kB as text (``tests/unit/test_rollup_days.py``).
 
+``cr`` and ``pd`` (ADR 0016) are optional keys that a day without credits or pending cost leaves out, so days of
+this version written before them read as they did.
+
 ``DAILY_VERSION`` names this layout: a rollup of another version (or none) is not decoded, and the reader goes back
 to the month's daily snapshots. Changing the columns, or a field of the summed models, means a new version.
 
@@ -16,7 +19,8 @@ Layout of one day (keys left out when empty)::
     {"p": {"openai": {"t": TALLY, "r": RATE_BASIS, "c": COMPARISON, "x": MIX,
                       "m": {model: TALLY}, "j": {project: TALLY},
                       "rr": [reason], "u": [unpriced model], "mu": [model used, when not every key of "m"],
-                      "v": [price data version], "s": {opportunity: "usd"}, "cs": cost source unless billed}},
+                      "v": [price data version], "s": {opportunity: "usd"}, "cs": cost source unless billed,
+                      "cr": "credits usd" unless 0, "pd": pending days unless 0}},
      "f": {provider: error code}, "i": ["level", "index version"]}
 """
 
@@ -173,6 +177,10 @@ def _encode_part(part: ProviderPart) -> dict[str, Any]:
     raw.update({key: value for key, value in optional.items() if value})
     if part.cost_source is not CostSource.BILLED:
         raw["cs"] = part.cost_source.value  # billed, by far the most common, is left out
+    if part.credits_usd:
+        raw["cr"] = plain_decimal(part.credits_usd)
+    if part.pending_days:
+        raw["pd"] = part.pending_days
     if part.models_used != sorted(part.by_model):
         raw["mu"] = part.models_used  # usually every model of the breakdown: then left out
     return raw
@@ -198,4 +206,12 @@ def _decode_part(raw: Mapping[str, Any], *, breakdowns: bool) -> ProviderPart:
         models_used=raw["mu"] if "mu" in raw else sorted(raw.get("m") or {}),
         price_data_versions=raw.get("v") or [],
         savings_usd={k: Decimal(v) for k, v in (raw.get("s") or {}).items()},
+        credits_usd=Decimal(raw.get("cr", "0")),
+        pending_days=_count(raw.get("pd", 0)),
     )
+
+
+def _count(value: Any) -> int:
+    if type(value) is not int:
+        raise ValueError(f"a count holds {value!r}")
+    return value

@@ -62,6 +62,12 @@ class Totals(BaseModel):
     """The part of ``total_cost_usd`` estimated at list prices because a provider's bill is not readable."""
     list_cost_usd: Money = _ZERO
     request_count: int | None = None
+    credits_usd: Money = _ZERO
+    """The part of ``total_cost_usd`` that is credits, refunds and adjustments (FOCUS ChargeCategory Credit /
+    Adjustment; usually negative): in the bill, never in the rates or the discount."""
+    pending_cost_days: int = 0
+    """Provider-days whose usage is in but whose bill is not yet: their cost is not in ``total_cost_usd`` (it is
+    not final), and rates and the discount leave them out."""
 
     @classmethod
     def of(cls, tally: Tally) -> Totals:
@@ -192,8 +198,14 @@ def view_fields(parts: Mapping[str, ProviderPart], index: IndexLevel | None) -> 
     savings: dict[str, Decimal] = {}
     for part in ordered.values():
         savings = add_money(savings, part.savings_usd)
+    totals = Totals.of(tally).model_copy(
+        update={
+            "credits_usd": sum((p.credits_usd for p in ordered.values()), _ZERO),
+            "pending_cost_days": sum(p.pending_days for p in ordered.values()),
+        }
+    )
     return {
-        "totals": Totals.of(tally),
+        "totals": totals,
         "rates": rates,
         "benchmark": Benchmark(
             stci_frontier_blended=index.blended if index else None,

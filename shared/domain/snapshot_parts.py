@@ -10,6 +10,11 @@ day's list cost, or, when nothing is priced, to token counts. Cost lines for oth
 billed but are not token cost. Tokens billed outside the cost endpoint (``TIERS_BILLED_ELSEWHERE``: Anthropic
 Priority Tier) are left out of the basis, or their free-looking tokens would lower the rates.
 
+Credits and adjustments (``shared.domain.charges``) are in the bill's total (``tally.cost_usd``) and counted apart
+(``credits_usd``); like other products' lines they stay out of the rate basis and the comparison. A day whose usage
+is in but whose cost is not yet (``pending_days``) adds its tokens and list cost, and nothing to the rate basis or
+the comparison, until a re-pull brings its cost.
+
 Cost source: a provider-day whose bill could not be read (Google without a billing export, ``CostSource.ESTIMATED``)
 counts its usage at list price in ``tally.cost_usd`` and, separately, in ``tally.estimated_cost_usd``; it adds
 nothing to the rate basis nor to the reconciliation's comparison, so effective rates, the discount vs list and the
@@ -26,7 +31,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.reconcile import TIERS_BILLED_ELSEWHERE
 from shared.domain.usage import (
-    CostKind,
     CostLine,
     CostSource,
     MeterUsage,
@@ -69,6 +73,12 @@ class ProviderPart(BaseModel):
     price_data_versions: list[str] = Field(default_factory=list)
     savings_usd: dict[str, Money] = Field(default_factory=dict)
     """Estimated savings by optimisation opportunity; empty when no analysis ran."""
+    credits_usd: Money = _ZERO
+    """Credits and adjustments (FOCUS ChargeCategory Credit/Adjustment, ``shared.domain.charges``): included in
+    ``tally.cost_usd``, the bill's total, and in nothing else (rates, discount and benchmarks leave them out)."""
+    pending_days: int = 0
+    """Days whose usage is in but whose bill is not yet (``ProviderDay.cost_pending``): their tokens and list cost
+    count, and nothing of them enters the rate basis or the comparison until the cost arrives."""
 
     def plus(self, other: ProviderPart) -> ProviderPart:
         return ProviderPart(
@@ -84,6 +94,8 @@ class ProviderPart(BaseModel):
             models_used=union(self.models_used, other.models_used),
             price_data_versions=union(self.price_data_versions, other.price_data_versions),
             savings_usd=add_money(self.savings_usd, other.savings_usd),
+            credits_usd=self.credits_usd + other.credits_usd,
+            pending_days=self.pending_days + other.pending_days,
         )
 
 
@@ -129,7 +141,7 @@ def provider_part(
     return ProviderPart(
         cost_source=day.cost_source,
         tally=tally_of(day.records, day.cost_lines, _requests(day.meters) if counts else None, estimated=estimated),
-        rate_basis=RateBasis() if estimated else rate_basis(day),
+        rate_basis=RateBasis() if estimated or day.cost_pending else rate_basis(day),
         comparison=Comparison(
             billed_usd=recon.billed_usd if recon else _ZERO,
             list_usd=recon.list_usd if recon else _ZERO,
@@ -149,6 +161,8 @@ def provider_part(
         models_used=sorted({r.model for r in day.records}),
         price_data_versions=[price_data_version],
         savings_usd=dict(sorted((savings_usd or {}).items())),
+        credits_usd=sum((c.amount_usd for c in day.cost_lines if c.kind.is_credit), _ZERO),
+        pending_days=1 if day.cost_pending else 0,
     )
 
 
@@ -221,7 +235,7 @@ def rate_basis(day: ProviderDay) -> RateBasis:
     list_out = sum((r.list_cost_usd or _ZERO for r in basis if not r.token_type.is_input), _ZERO)
     direct_in = direct_out = unsplit = _ZERO
     for line in day.cost_lines:
-        if line.kind is CostKind.OTHER:
+        if not line.kind.is_token_cost:
             continue
         if line.token_type is None:
             unsplit += line.amount_usd

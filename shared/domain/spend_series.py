@@ -45,6 +45,16 @@ def daily_spend(days: Iterable[UsageSnapshot], scope: AlertScope) -> dict[date, 
     return dict(sorted(series.items()))
 
 
+def unsettled_days(days: Iterable[UsageSnapshot], scope: AlertScope) -> set[date]:
+    """Days whose spend in ``scope`` is not final: a provider of the scope has usage it has not billed yet."""
+    found = set()
+    for day in days:
+        parts = [p for name, p in day.by_provider.items() if scope.provider is None or name == scope.provider.value]
+        if any(p.pending_days for p in parts):
+            found.add(day.date)
+    return found
+
+
 def rollup_daily_spend(months: Iterable[UsageMonth]) -> dict[date, Decimal]:
     """The enterprise's daily spend from monthly rollups' ``by_day`` (one document per month instead of ~30)."""
     return dict(

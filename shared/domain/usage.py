@@ -111,6 +111,21 @@ class CostKind(StrEnum):
     """Tool calls, storage, sessions, per-image or per-second products: billed, but not in token list cost."""
     UNKNOWN = "unknown"
     """Not classifiable from the line; reconciliation counts it with tokens rather than hide it."""
+    CREDIT = "credit"
+    """FOCUS ChargeCategory ``Credit``: a grant, refund or promotional credit (any negative line): money off the
+    bill, never the price of a token (``shared.domain.charges``)."""
+    ADJUSTMENT = "adjustment"
+    """FOCUS ChargeCategory ``Adjustment``: a correction or rounding line, not the price of any usage."""
+
+    @property
+    def is_token_cost(self) -> bool:
+        """Whether the line enters the token comparison and the effective rates (M1/M2)."""
+        return self in (CostKind.TOKENS, CostKind.UNKNOWN)
+
+    @property
+    def is_credit(self) -> bool:
+        """A credit or an adjustment: in the bill's total, shown as such, never in rates or discounts."""
+        return self in (CostKind.CREDIT, CostKind.ADJUSTMENT)
 
 
 class CostSource(StrEnum):
@@ -380,6 +395,9 @@ class ProviderDay(BaseModel):
     cost_lines: tuple[CostLine, ...] = ()
     meters: tuple[MeterUsage, ...] = ()
     reconciliation: Reconciliation | None = None
+    cost_pending: bool = False
+    """Usage is in but the provider has billed nothing for the day yet (cost lags usage by up to ~48 h): the day's
+    tokens count, its cost is not final, and it stays out of rates, discount and benchmarks until the cost arrives."""
 
     @model_validator(mode="after")
     def _status_is_consistent(self) -> ProviderDay:
@@ -391,6 +409,8 @@ class ProviderDay(BaseModel):
             raise ValueError("a day's costs are billed or estimated, not mixed")
         if self.cost_source is CostSource.ESTIMATED and self.reconciliation is not None:
             raise ValueError("an estimated day has nothing billed to reconcile")
+        if self.cost_pending and (self.cost_lines or self.reconciliation is not None):
+            raise ValueError("a day whose cost is pending has no cost lines and nothing reconciled")
         owners = {(r.provider, r.day) for r in self.records}
         owners |= {(c.provider, c.day) for c in self.cost_lines}
         owners |= {(m.provider, m.day) for m in self.meters}

@@ -63,6 +63,10 @@ class DayFigures(BaseModel):
     list_cost_usd: Money
     effective_blended_rate: Ratio | None
     failed_providers: list[str] = Field(default_factory=list)
+    credits_usd: Money = Decimal(0)
+    """The part of ``total_cost_usd`` that is credits and adjustments."""
+    pending_providers: list[str] = Field(default_factory=list)
+    """Providers whose usage of the day is in but whose bill is not yet: the day's cost is not final."""
 
 
 class UsageMonth(UsageView):
@@ -139,4 +143,6 @@ def _figures(snapshot: UsageSnapshot) -> DayFigures:
         list_cost_usd=t.list_cost_usd,
         effective_blended_rate=snapshot.rates.effective_blended_rate,
         failed_providers=sorted(snapshot.failed_providers),
+        credits_usd=t.credits_usd,
+        pending_providers=sorted(p for p, part in snapshot.by_provider.items() if part.pending_days),
     )

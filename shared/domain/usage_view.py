@@ -15,6 +15,11 @@ Cost sources: a provider whose bill cannot be read (Google without a billing exp
 ``cost_source`` (``billed``, ``estimated``, ``mixed``), and ``notes`` says so in words. Effective rates and the
 discount are computed from billed money only.
 
+Pending cost (ADR 0016): a provider-day whose usage is in but whose bill is not yet adds its tokens and list cost
+only; ``by_day[].pending_providers`` names it, ``totals.pending_cost_days`` counts it and ``notes`` says so. Credits
+and adjustments are in ``totals.total_cost_usd`` and shown apart in ``totals.credits_usd``; rates and the discount
+never include them.
+
 Filters: ``provider`` keeps that provider's parts. ``model`` keeps each part's per-model tally only: snapshots do not
 split a model's billed cost into input and output sides nor keep a per-model reconciliation, so effective rates and
 the discount are ``None`` under a model filter, and projects are not broken down by model.
@@ -29,6 +34,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.domain.coverage import RangeCoverage, coverage_notes
 from shared.domain.forecast import MonthForecast
 from shared.domain.rollup_days import RolledDay, decode_day
 from shared.domain.snapshot import (
@@ -156,6 +162,9 @@ class UsageReport(BaseModel):
     (``shared.domain.forecast``: a day-of-week weighted run-rate over the trailing weeks)."""
     notes: list[str] = Field(default_factory=list)
     """Caveats a reader must see next to the figures, e.g. that a provider's cost is estimated at list prices."""
+    coverage: list[RangeCoverage] = Field(default_factory=list)
+    """Providers with days in the range that are missing (the sync could not pull them), pending (cost not billed
+    yet) or never available (ADR 0016); empty when every day is settled."""
 
 
 def filtered_parts(
@@ -275,9 +284,11 @@ def rolled_days(
 
 
 def cost_notes(parts: Mapping[str, ProviderPart]) -> list[str]:
-    """One sentence per provider whose cost is not (entirely) from its bill."""
+    """One sentence per provider whose cost is not (entirely) from its bill, or not final yet."""
     notes = []
     for name, part in sorted(parts.items()):
+        if part.pending_days:
+            notes.append(pending_note(name, part.pending_days))
         if part.cost_source is CostSource.BILLED:
             continue
         amount = f"{part.tally.estimated_cost_usd.quantize(Decimal('0.01'))} USD"
@@ -294,6 +305,22 @@ _BILL_REMEDY = {
     "google": "connect the Cloud Billing export for billed costs",
     "bedrock": "connect with Cost Explorer for billed costs",
 }
+
+
+def pending_note(provider: str, days: int) -> str:
+    return (
+        f"{provider}: {days} day(s) have usage the provider has not billed yet (cost data lags usage by up to 48 "
+        "hours); their cost is not in the totals until it arrives, and rates, the discount and benchmarks leave those "
+        "days out (by_day[].pending_providers)."
+    )
+
+
+def sync_notes(report: UsageReport) -> list[str]:
+    """The report's sentences about figures that are not final: pending cost, days the sync could not pull."""
+    pending = [
+        pending_note(p.provider, p.totals.pending_cost_days) for p in report.by_provider if p.totals.pending_cost_days
+    ]
+    return [*pending, *coverage_notes(report.coverage)]
 
 
 def period_index(slices: Sequence[_Slice]) -> IndexLevel | None:
@@ -375,6 +402,8 @@ def _day_entry(day: RolledDay, *, provider: str | None, model: str | None) -> Da
         list_cost_usd=tally.list_cost_usd,
         effective_blended_rate=rates.effective_blended_rate,
         failed_providers=sorted(failed),
+        credits_usd=sum((p.credits_usd for p in parts.values()), Decimal(0)),
+        pending_providers=sorted(name for name, part in parts.items() if part.pending_days),
     )
 
 

@@ -181,9 +181,9 @@ def _savings_and_notes(pdf: _ReportPdf, report: MonthlyReport) -> None:
     else:
         pdf.para("No savings opportunity above the noise this month.", muted=True)
     estimates = estimate_notes(report)
-    if report.reconciliation or report.unpriced_models or estimates:
+    if report.reconciliation or report.unpriced_models or estimates or report.sync_notes:
         pdf.heading("Notes on the figures")
-        for text in estimates:
+        for text in [*report.sync_notes, *estimates]:
             pdf.para(text, muted=True)
         for note in report.reconciliation:
             pdf.para(

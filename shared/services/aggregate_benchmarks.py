@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from pydantic import ValidationError
+
 from shared.config import Settings
 from shared.domain.benchmark_models import DisclosureParams, ProviderUsageRow, UsageFigures
 from shared.domain.benchmark_release import PublishedRun, inputs_hash, next_run
@@ -126,7 +128,15 @@ def _inputs(store: BenchmarkStore, month: str) -> tuple[list[UnitIdentity], list
     for page in store.participants(page_size=PARTICIPANTS_PAGE):
         identities.extend(page)
         for enterprise_id, parts in store.month_parts([p.enterprise_id for p in page], month).items():
-            rows.extend(provider_rows(enterprise_id, parts))
+            try:
+                rows.extend(provider_rows(enterprise_id, parts))
+            except ValidationError as e:
+                # One enterprise's impossible figures (e.g. a negative billed amount) must not cost every other
+                # participant its benchmark: that enterprise is left out of the month, and we hear about it.
+                logger.error(
+                    "benchmark unit skipped: invalid figures",
+                    extra={"enterprise_id": enterprise_id, "month": month, "errors": e.error_count()},
+                )
     return identities, rows
 
 

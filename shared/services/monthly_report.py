@@ -8,11 +8,13 @@ email) and by the ``reports`` function (on-demand exports), so both show the sam
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 
 from shared.domain.benchmark_models import ALL, Metric
-from shared.domain.enterprise import Enterprise, ProviderStatus
+from shared.domain.coverage import SyncCoverage
+from shared.domain.enterprise import Enterprise, ProviderName, ProviderStatus
 from shared.domain.forecast import DEFAULT_HISTORY_DAYS
 from shared.domain.monthly_report import (
     KeyWarning,
@@ -27,6 +29,7 @@ from shared.domain.monthly_report import (
     trend,
 )
 from shared.domain.usage_month import month_bounds, month_key
+from shared.domain.usage_view import sync_notes
 from shared.errors import InvalidInput, NotFound
 from shared.ports import BenchmarkStore, Clock, SnapshotStore
 from shared.services.read_benchmarks import read_benchmark
@@ -62,11 +65,13 @@ def build_monthly_report(
     month: str,
     *,
     forecast_history_days: int = DEFAULT_HISTORY_DAYS,
+    coverage: Mapping[ProviderName, SyncCoverage] | None = None,
 ) -> MonthlyReport:
     """The report of ``enterprise`` for ``month`` (``YYYY-MM``); the current month gives month-to-date figures.
 
     The report carries the current month's forecast when it is about the current month (month to date) or the one
-    just before it (the monthly email, sent early in the next month): the outlook a reader acts on.
+    just before it (the monthly email, sent early in the next month): the outlook a reader acts on. ``coverage``
+    (the sync's records) puts the month's missing and pending days in its notes, never as $0.
     """
     now = clock.now()
     today = now.date()
@@ -74,7 +79,7 @@ def build_monthly_report(
     first, last = month_bounds(month)
     complete = last < today
     end = last if complete else today
-    usage = usage_for_range(snapshots, enterprise.id, first, end)
+    usage = usage_for_range(snapshots, enterprise.id, first, end, coverage=coverage)
     this_month = month_key(today)
     forecast = None
     if month in (this_month, previous_month(this_month)):
@@ -103,6 +108,7 @@ def build_monthly_report(
         market=market(usage),
         by_provider=usage.by_provider,
         cost_notes=usage.notes,
+        sync_notes=sync_notes(usage),
         forecast=forecast,
         by_model=sorted(usage.by_model, key=lambda r: (-r.cost_usd, r.key)),
         by_day=usage.by_day,

@@ -8,6 +8,7 @@ request), the month's FOCUS-style CSV, or PDF.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -15,7 +16,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from shared.config import Settings
-from shared.domain.enterprise import Enterprise
+from shared.domain.coverage import SyncCoverage
+from shared.domain.enterprise import Enterprise, ProviderName
 from shared.domain.monthly_report import MonthlyReport
 from shared.domain.report_delivery import ReportRecord
 from shared.ports import BenchmarkStore, Clock, ReportLog, SnapshotStore
@@ -109,16 +111,24 @@ def export_report(
     enterprise: Enterprise,
     month: str,
     fmt: ExportFormat,
+    coverage: Mapping[ProviderName, SyncCoverage] | None = None,
 ) -> Export | MonthlyReport:
-    """The report of ``month`` as ``fmt``; JSON is returned as the model (the web layer serialises it)."""
+    """The report of ``month`` as ``fmt``; JSON is returned as the model (the web layer serialises it).
+    ``coverage``: the sync's records, so missing and pending days are named, never shown as $0."""
     report = build_monthly_report(
-        snapshots, benchmarks, clock, enterprise, month, forecast_history_days=settings.alert_forecast_history_days
+        snapshots,
+        benchmarks,
+        clock,
+        enterprise,
+        month,
+        forecast_history_days=settings.alert_forecast_history_days,
+        coverage=coverage,
     )
     name = f"usage-report_{month}"
     if fmt == "json":
         return report
     if fmt == "csv":
-        text = usage_csv(snapshots, enterprise.id, report.start, report.end)
+        text = usage_csv(snapshots, enterprise.id, report.start, report.end, coverage)
         return Export("text/csv; charset=utf-8", text.encode(), f"{name}.csv")
     pngs = draw_charts(report)
     if fmt == "pdf":

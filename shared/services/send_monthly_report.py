@@ -21,7 +21,7 @@ from shared.domain.enterprise import Enterprise
 from shared.domain.members import report_recipients
 from shared.domain.report_delivery import ReportRecord, after_failure, after_send, skipped
 from shared.errors import DependencyUnavailable, PlatformError
-from shared.ports import BenchmarkStore, Clock, EnterpriseStore, Mailer, ReportLog, SnapshotStore
+from shared.ports import BenchmarkStore, Clock, CoverageStore, EnterpriseStore, Mailer, ReportLog, SnapshotStore
 from shared.reports.message import message_id, report_message
 from shared.reports.render import draw_charts
 from shared.services.monthly_report import build_monthly_report
@@ -57,6 +57,8 @@ class SendMonthlyReport:
     mailer: Mailer
     clock: Clock
     settings: Settings
+    coverage: CoverageStore | None = None
+    """The sync's coverage records: the report names missing and pending days (ADR 0016)."""
 
     def run(self, enterprise_id: str, month: str) -> SendResult:
         """Send ``month``'s report of ``enterprise_id`` unless it was sent (or finally failed) already.
@@ -87,6 +89,7 @@ class SendMonthlyReport:
         return self._send(enterprise, month, recipients, claim.record)
 
     def _send(self, enterprise: Enterprise, month: str, recipients: list[str], claimed: ReportRecord) -> SendResult:
+        coverage = self.coverage.all(enterprise.id) if self.coverage is not None else {}
         report = build_monthly_report(
             self.snapshots,
             self.benchmarks,
@@ -94,8 +97,9 @@ class SendMonthlyReport:
             enterprise,
             month,
             forecast_history_days=self.settings.alert_forecast_history_days,
+            coverage=coverage,
         )
-        csv_text = usage_csv(self.snapshots, enterprise.id, report.start, report.end)
+        csv_text = usage_csv(self.snapshots, enterprise.id, report.start, report.end, coverage)
         message = report_message(
             report,
             pngs=draw_charts(report),

@@ -54,6 +54,7 @@ def forecast_for_range(
         known.update(store.rollups(enterprise_id, missing))
     filtered = provider is not None or model is not None
     series: dict[date, Decimal] = {}
+    unsettled: set[date] = set()
     legacy: list[str] = []
     for month in months:
         rollup = known.get(month)
@@ -61,17 +62,25 @@ def forecast_for_range(
             continue
         if not filtered:
             series.update(rollup_daily_spend([rollup]))
+            unsettled.update(date.fromisoformat(k) for k, f in rollup.by_day.items() if f.pending_providers)
         elif rollup.has_daily:
             month_first, month_last = month_bounds(month)
             decoded = rolled_days(rollup, month_first, month_last, provider=provider, model=model, breakdowns=False)
-            series.update((d.date, _spend(d.by_provider.values())) for d in decoded)  # decoded already filtered
+            for day in decoded:  # already filtered
+                series[day.date] = _spend(day.by_provider.values())
+                if any(p.pending_days for p in day.by_provider.values()):
+                    unsettled.add(day.date)
         else:
             legacy.append(month)
     if legacy:
         for snapshot in store.days(enterprise_id, legacy).values():
             parts = filtered_parts(snapshot.by_provider, provider=provider, model=model)
             series[snapshot.date] = _spend(parts.values())
-    return forecast_month_end(series, as_of=as_of, month=month_key(today), history_days=history_days)
+            if any(p.pending_days for p in parts.values()):
+                unsettled.add(snapshot.date)
+    return forecast_month_end(
+        series, as_of=as_of, month=month_key(today), history_days=history_days, unsettled=unsettled
+    )
 
 
 def _spend(parts: Iterable[ProviderPart]) -> Decimal:

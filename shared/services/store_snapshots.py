@@ -1,11 +1,14 @@
 """Turn a sync's provider pulls into daily snapshots and monthly rollups, writing only what changed.
 
-For each day of the window the stored snapshot is rebuilt from its provider parts: the pulled providers' good days
-replace their parts, everything else is kept (``shared.domain.snapshot.refresh_snapshot``). A day is written only if
-its document differs from the stored one. Every month the window touches is then recomputed from all of that month's
-daily snapshots and written, in the same batch as its days, if it differs from the stored rollup: a changed day, but
-also a rollup in an older layout (without its days' parts, ADR 0011) or one missing beside its days, is rewritten.
-A duplicate task finds nothing changed and writes nothing.
+Each month the window touches is one read-modify-write in a transaction (``SnapshotStore.update_month``, ADR 0016):
+for each of the window's days in it the stored snapshot is rebuilt from its provider parts: the pulled providers'
+good days replace their parts, everything else is kept (``shared.domain.snapshot.refresh_snapshot``). A day is
+written only if its document differs from the stored one. The month is then recomputed from all of its daily
+snapshots and written with its days if it differs from the stored rollup: a changed day, but also a rollup in an
+older layout (without its days' parts, ADR 0011) or one missing beside its days, is rewritten. A duplicate task finds
+nothing changed and writes nothing. Because the month is read and written in one transaction, tasks of one enterprise
+that run side by side (overlapping backfill windows, two providers connected back to back) never drop each other's
+provider parts, whatever the interleaving.
 
 The index level of a day (``STCI-FRONTIER``, ``shared.domain.market_index``) and the optimisation savings of a
 provider-day (``shared.domain.optimisation``, scaled by that provider's realised price ratio) are computed here, from
@@ -27,8 +30,8 @@ from shared.domain.optimisation import compute_optimisation
 from shared.domain.snapshot import IndexLevel, UsageSnapshot, refresh_snapshot
 from shared.domain.snapshot_parts import ProviderPart, provider_part
 from shared.domain.usage import DayStatus, ProviderDay, ProviderPull
-from shared.domain.usage_month import month_key, rollup_month
-from shared.ports import SnapshotStore
+from shared.domain.usage_month import UsageMonth, month_key, rollup_month
+from shared.ports import MonthChange, MonthWrite, SnapshotStore
 
 log = logging.getLogger(__name__)
 
@@ -95,30 +98,48 @@ def store_pulls(
                 failed_days.setdefault(provider, []).append(day)
     if not pulls:
         return Stored(0, 0, failed_days)
-    window_months = sorted({month_key(d) for d in days})
-    existing = store.days(enterprise_id, window_months)
-    stored_months = store.rollups(enterprise_id, window_months)
-    changed: list[UsageSnapshot] = []
-    for day in days:
-        before = existing.get(day)
-        after = refresh_snapshot(
-            day, before, fresh[day], failed[day], index=index(day), retention_months=retention_months
+    days_written = months_written = 0
+    for month in sorted({month_key(d) for d in days}):
+        change = _month_change(
+            [d for d in days if month_key(d) == month], fresh, failed, month, index, retention_months, enterprise_id
         )
-        if after is not None and after != before:
-            changed.append(after)
-    merged = {**existing, **{s.date: s for s in changed}}
-    months = []
-    for month in window_months:
+        written = store.update_month(enterprise_id, month, change, synced_at=now)
+        days_written += len(written.days)
+        months_written += written.rollup is not None
+    if days_written or months_written:
+        log.info(
+            "snapshots written",
+            extra={"enterprise_id": enterprise_id, "days_written": days_written, "months_written": months_written},
+        )
+    return Stored(days_written, months_written, failed_days)
+
+
+def _month_change(
+    days: list[date],
+    fresh: Mapping[date, Mapping[str, ProviderPart]],
+    failed: Mapping[date, Mapping[str, str]],
+    month: str,
+    index: IndexLookup,
+    retention_months: int,
+    enterprise_id: str,
+) -> MonthChange:
+    """The read-modify-write of one month: it runs inside the store's transaction, possibly more than once."""
+
+    def change(existing: Mapping[date, UsageSnapshot], stored_rollup: UsageMonth | None) -> MonthWrite:
+        changed: list[UsageSnapshot] = []
+        for day in days:
+            before = existing.get(day)
+            after = refresh_snapshot(
+                day, before, fresh[day], failed[day], index=index(day), retention_months=retention_months
+            )
+            if after is not None and after != before:
+                changed.append(after)
+        merged = {**existing, **{s.date: s for s in changed}}
         rollup = rollup_month(month, merged.values(), retention_months=retention_months)
-        if rollup is not None and rollup != stored_months.get(month):
-            months.append(rollup)
-            if not rollup.has_daily:
-                log.warning("rollup too large to keep its days", extra={"enterprise_id": enterprise_id, "month": month})
-    if not changed and not months:
-        return Stored(0, 0, failed_days)
-    store.save(enterprise_id, changed, months, synced_at=now)
-    log.info(
-        "snapshots written",
-        extra={"enterprise_id": enterprise_id, "days_written": len(changed), "months_written": len(months)},
-    )
-    return Stored(len(changed), len(months), failed_days)
+        if rollup is None or rollup == stored_rollup:
+            return MonthWrite(changed, None)
+        if not rollup.has_daily:
+            log.warning("rollup too large to keep its days", extra={"enterprise_id": enterprise_id, "month": month})
+        return MonthWrite(changed, rollup)
+
+    return change

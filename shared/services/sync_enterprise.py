@@ -6,13 +6,18 @@ For the providers named in the task that are still ``connected``:
    Manager is asked, so no read goes unrecorded. A provider whose key record or secret version is gone is skipped.
    A backfill the connect flow could not enqueue (``backfill_pending``) is enqueued now.
 2. **Pull** every provider concurrently (``UsageSource.pull``), within ``Settings.sync_pull_deadline_s``.
-3. **Snapshots** (``shared.services.store_snapshots``): days whose document changes are written with their months'
-   rollups in one batch; a failed provider or a malformed day never replaces good data. A duplicate task writes
-   nothing.
+3. **Snapshots** (``shared.services.store_snapshots``), under the enterprise's snapshots lease
+   (``shared.services.snapshot_lease``: one writer at a time, a busy lease is 503): each month's changed days are
+   written with its rollup in one transaction; a failed provider or a malformed day never replaces good data. A
+   duplicate task writes nothing.
 4. **Raw pages** (debug copies, best effort), then ``providers.<p>.last_sync`` of the providers pulled.
-5. **Key failures** (``ProviderAuthError`` / ``ProviderPermissionError``) go to key health: status ``key_failed``,
+5. **Coverage** (``shared.services.sync_coverage``): each provider's days are recorded settled, pending (usage
+   without its bill yet) or missing (a permanent failure, or a transient one on the task's last attempt, which is
+   then acknowledged and reported to admins once); after a daily sync one repair task per provider re-pulls the
+   earliest missing or pending days.
+6. **Key failures** (``ProviderAuthError`` / ``ProviderPermissionError``) go to key health: status ``key_failed``,
    admins alerted once, and the task is acknowledged (a retry cannot help).
-6. **Alerts** (``shared.services.evaluate_alerts``): budgets and spend spikes are judged after a daily, hourly or
+7. **Alerts** (``shared.services.evaluate_alerts``): budgets and spend spikes are judged after a daily, hourly or
    manual sync (a backfill imports history: its findings would be old news, and the next daily sync judges anyway),
    and alerts still due are delivered after every sync. Their failures never fail the sync (the data is stored; the
    next sync evaluates again).
@@ -26,6 +31,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -53,6 +60,7 @@ from shared.ports import (
     AuditLog,
     Clock,
     EnterpriseStore,
+    Leases,
     ProviderConnectionStore,
     RawPage,
     SecretStore,
@@ -62,7 +70,16 @@ from shared.ports import (
     UsageSourceFactory,
 )
 from shared.services.audit import record_key_read
-from shared.services.store_snapshots import IndexLookup, SavingsLookup, frontier_level, opportunity_savings, store_pulls
+from shared.services.snapshot_lease import snapshots_lease
+from shared.services.store_snapshots import (
+    IndexLookup,
+    SavingsLookup,
+    Stored,
+    frontier_level,
+    opportunity_savings,
+    store_pulls,
+)
+from shared.services.sync_coverage import SyncCoverageRecorder, settle_coverage
 from shared.services.sync_report import (
     AlertEvaluator,
     KeyFailureRecorder,
@@ -100,6 +117,8 @@ class SyncEnterprise:
         secrets: SecretStore,
         sources: UsageSourceFactory,
         snapshots: SnapshotStore,
+        leases: Leases,
+        coverage: SyncCoverageRecorder,
         audit_log: AuditLog,
         key_health: KeyFailureRecorder,
         tasks: TaskQueue,
@@ -108,12 +127,15 @@ class SyncEnterprise:
         index: IndexLookup = frontier_level,
         savings: SavingsLookup = opportunity_savings,
         alerts: AlertEvaluator | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._enterprises = enterprises
         self._connections = connections
         self._secrets = secrets
         self._sources = sources
         self._snapshots = snapshots
+        self._leases = leases
+        self._coverage = coverage
         self._audit_log = audit_log
         self._key_health = key_health
         self._tasks = tasks
@@ -122,9 +144,11 @@ class SyncEnterprise:
         self._index = index
         self._savings = savings
         self._alerts = alerts
+        self._sleep = sleep
 
-    def run(self, request: SyncRequest, *, read_id: str) -> SyncReport:
-        """Sync ``request.enterprise_id``; ``read_id`` names this task in the ``key_read`` audit entries."""
+    def run(self, request: SyncRequest, *, read_id: str, last_attempt: bool = False) -> SyncReport:
+        """Sync ``request.enterprise_id``; ``read_id`` names this task in the ``key_read`` audit entries;
+        ``last_attempt``: the queue will not deliver this task again (``Settings.task_max_attempts``)."""
         start, end = clip_window(request, self._clock.now())
         report = SyncReport(request.enterprise_id, start, end, request.reason)
         enterprise = self._enterprises.get(request.enterprise_id)
@@ -139,16 +163,15 @@ class SyncEnterprise:
         keys = self._keys(enterprise, request, read_id, report)
         results = asyncio.run(self._pull_all(keys, start, end)) if keys else {}
         pulls = {p: r for p, r in results.items() if isinstance(r, ProviderPull)}
-        stored = store_pulls(
-            self._snapshots,
-            enterprise.id,
-            pulls,
-            window_days(start, end),
-            now=self._clock.now(),
-            retention_months=self._settings.snapshot_retention_months,
-            index=self._index,
-            savings=self._savings,
-        )
+        try:
+            stored = self._store(enterprise.id, pulls, start, end, read_id)
+        except DependencyUnavailable as e:
+            if not last_attempt:
+                raise
+            # No retry is coming: what was pulled could not be stored (busy lease, database down), so the window is
+            # recorded missing below like a failed pull, and the daily run's repair pulls it again.
+            log.warning("pulled usage not stored on the last attempt", extra={"enterprise_id": enterprise.id})
+            results, pulls, stored = {**results, **dict.fromkeys(pulls, e)}, {}, Stored(0, 0, {})
         report.days_written, report.months_written = stored.days_written, stored.months_written
         for provider in pulls:
             days = stored.failed_days.get(provider, [])
@@ -156,6 +179,7 @@ class SyncEnterprise:
         self._save_raw_pages(enterprise.id, pulls, report)
         self._snapshots.record_last_sync(enterprise.id, list(pulls), self._clock.now())
         bug = self._settle_failures(enterprise.id, keys, results, report)
+        settle_coverage(self._coverage, enterprise, pulls, report, last_attempt=last_attempt)
         self._evaluate_alerts(enterprise, judge=request.reason != BACKFILL_REASON)
         log.info(
             "enterprise synced",
@@ -164,6 +188,23 @@ class SyncEnterprise:
         if bug is not None:
             raise bug
         return report
+
+    def _store(
+        self, enterprise_id: str, pulls: dict[ProviderName, ProviderPull], start: date, end: date, read_id: str
+    ) -> Stored:
+        if not pulls:
+            return Stored(0, 0, {})
+        with snapshots_lease(self._leases, self._clock, self._settings, enterprise_id, task=read_id, sleep=self._sleep):
+            return store_pulls(
+                self._snapshots,
+                enterprise_id,
+                pulls,
+                window_days(start, end),
+                now=self._clock.now(),
+                retention_months=self._settings.snapshot_retention_months,
+                index=self._index,
+                savings=self._savings,
+            )
 
     def _evaluate_alerts(self, enterprise: Enterprise, *, judge: bool) -> None:
         if self._alerts is None:

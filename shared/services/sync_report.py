@@ -37,7 +37,8 @@ class SyncRequest(BaseModel):
     start: date
     end: date
     """Exclusive."""
-    reason: Literal["daily", "hourly", "backfill", "manual"] = "manual"
+    reason: Literal["daily", "hourly", "backfill", "manual", "repair"] = "manual"
+    """``repair``: missing or pending days pulled again (``shared.services.sync_coverage``)."""
 
     @model_validator(mode="after")
     def _window(self) -> SyncRequest:
@@ -59,7 +60,11 @@ class Outcome(StrEnum):
     RETRY = "retry"
     """Transient failure (rate limit, outage, timeout, our own backends): the task is to be retried."""
     FAILED = "failed"
-    """The provider answered something we cannot use for the whole window; the next sync tries again."""
+    """The provider answered something we cannot use for the whole window: the days are recorded missing and the
+    daily run's repair pulls them again."""
+    MISSING = "missing"
+    """Transient failure on the task's last attempt: the days are recorded missing (repaired by the daily run) and
+    the task is acknowledged."""
 
 
 @dataclass

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from shared.domain.coverage import SyncCoverage, coverage_in, coverage_notes, gaps
+from shared.domain.enterprise import ProviderName
 from shared.domain.forecast import DEFAULT_HISTORY_DAYS
 from shared.domain.snapshot import Optimization, UsageSnapshot
 from shared.domain.usage_csv import focus_rows, to_csv
@@ -27,6 +30,7 @@ def usage_for_range(
     model: str | None = None,
     forecast_on: date | None = None,
     forecast_history_days: int = DEFAULT_HISTORY_DAYS,
+    coverage: Mapping[ProviderName, SyncCoverage] | None = None,
 ) -> UsageReport:
     """The usage of ``[start, end]``, read from one rollup per month the range touches (ADR 0011).
 
@@ -34,6 +38,7 @@ def usage_for_range(
     before rollups kept their days' parts sends the reader to that month's daily snapshots, when the month is
     partial or the view filtered. With ``forecast_on`` (today, UTC), a range overlapping that month also carries the
     month-end forecast (``shared.services.spend_forecast``), its history months read in the same round trip.
+    ``coverage`` (the sync's records) names the range's missing, pending and never-available days.
     Raises ``InvalidInput`` for an inverted or too long range.
     """
     check_range(start, end)
@@ -49,6 +54,9 @@ def usage_for_range(
     months = [m for k, m in rollups.items() if k not in legacy]
     log.info("usage read", extra={"enterprise_id": enterprise_id, "months": len(read), "day_months": legacy})
     report = usage_report(start, end, months, days, provider=provider, model=model)
+    ranges = coverage_in(coverage or {}, start, end, provider=provider)
+    if ranges:
+        report = report.model_copy(update={"coverage": ranges, "notes": [*report.notes, *coverage_notes(ranges)]})
     if forecast_on is None or not forecasting:
         return report
     forecast = forecast_for_range(
@@ -71,10 +79,18 @@ def _days(store: SnapshotStore, enterprise_id: str, start: date, end: date) -> l
     return [d for day, d in sorted(found.items()) if start <= day <= end]
 
 
-def usage_csv(store: SnapshotStore, enterprise_id: str, start: date, end: date) -> str:
-    """The FOCUS-style CSV of ``[start, end]`` (``shared.domain.usage_csv``), read from daily snapshots."""
+def usage_csv(
+    store: SnapshotStore,
+    enterprise_id: str,
+    start: date,
+    end: date,
+    coverage: Mapping[ProviderName, SyncCoverage] | None = None,
+) -> str:
+    """The FOCUS-style CSV of ``[start, end]`` (``shared.domain.usage_csv``), read from daily snapshots; days the
+    sync could not pull (``coverage``) are rows of their own, never $0."""
     check_range(start, end)
-    return to_csv(focus_rows(_days(store, enterprise_id, start, end)))
+    lost = gaps(coverage_in(coverage or {}, start, end))
+    return to_csv(focus_rows(_days(store, enterprise_id, start, end), lost))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ and which are estimated.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ import pytest
 from pydantic import SecretStr
 
 from devstack.frontdoor import FrontDoor
-from devstack.provider_sim import ProviderSimulator, RunningSimulator, serve
+from devstack.provider_sim import Faults, ProviderSimulator, RunningSimulator, serve
 from devstack.secret_manager_server import RunningSecretServer, start_server
 from devstack.tasks_emulator import start_tasks_emulator
 from devstack.tokens import mint_oidc_token, uid_for_email
@@ -32,9 +33,11 @@ from shared.adapters.firestore_enterprises import FirestoreEnterprises
 from shared.adapters.secret_manager import SecretManagerStore
 from shared.config import Settings
 from shared.domain.audit import Actor, AuditAction, AuditEntry
+from shared.domain.backfill import backfill_span, backfill_tasks
 from shared.domain.enterprise import Enterprise, Member, ProviderName, ProviderState, ProviderStatus, Role
 from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
 from shared.domain.secret_naming import secret_id_for
+from shared.ports import TaskSpec
 from tests.conftest import LOG_DIR, TEST_PROJECT
 from tests.support.bedrock_sim import bedrock_account
 from tests.support.bedrock_sim import connection as bedrock_connection
@@ -69,12 +72,22 @@ BEDROCK_ENTERPRISES: dict[str, tuple[str, bool]] = {
 ALL_ENTERPRISES = [*ENTERPRISES, *GOOGLE_ENTERPRISES, *BEDROCK_ENTERPRISES]
 
 
+# The enterprise that connects OpenAI and Anthropic through the connect function: 90 days of history each.
+BACKFILL_ENTERPRISE = "ent_e2e_backfill"
+BACKFILL_ADMIN = "admin@ent-e2e-backfill.example"
+BACKFILL_ORGS = {
+    ProviderName.OPENAI: ("org-e2ebackfilloai", "sk-admin-e2e-backfill-0000000000"),
+    ProviderName.ANTHROPIC: ("org-e2e-backfill-ant", "sk-ant-admin01-e2e-backfill-000000000"),
+}
+
+
 @dataclass
 class Platform:
     sim: ProviderSimulator
     dispatch_url: str
     base_url: str
     settings: Settings
+    connect_url: str
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +110,18 @@ def simulator() -> Iterator[RunningSimulator]:
                 )
             )
     sim.add_google_org(google_org(history_start=history))
+    for provider, (org_id, key) in BACKFILL_ORGS.items():
+        factory = openai_org if provider is ProviderName.OPENAI else anthropic_org
+        sim.add_org(
+            factory(
+                org_id=org_id,
+                name=org_id,
+                admin_keys=[SecretStr(key)],
+                project_keys=[],
+                seed=41,
+                history_start=TODAY - timedelta(days=120),
+            )
+        )
     for enterprise_id, (account_id, _) in BEDROCK_ENTERPRISES.items():
         sim.add_bedrock_account(bedrock_account(enterprise_id, account_id, history_start=history))
     with serve(sim) as running:
@@ -137,8 +162,10 @@ def platform(
             managed, url = start_function("sync", target, env, log_dir=LOG_DIR)
             started.append(managed)
             door.functions[target] = url
+        managed, connect_url = start_function("connect", "connect", env, log_dir=LOG_DIR / "backfill")
+        started.append(managed)
         settings = Settings(project_id=TEST_PROJECT, function_base_url=door.url)
-        yield Platform(simulator.sim, door.functions["sync_dispatch"], door.url, settings)
+        yield Platform(simulator.sim, door.functions["sync_dispatch"], door.url, settings, connect_url)
     finally:
         for managed in started:
             managed.stop()
@@ -381,3 +408,93 @@ def _check_bedrock(
     if billed:
         expected = sum((sim.bedrock_truth(account_id, d).billed_usd for d in days), Decimal(0))
         assert Decimal(report["totals"]["total_cost_usd"]).quantize(CENT) == expected.quantize(CENT)
+
+
+def deliver_side_by_side(platform: Platform, enterprise_id: str) -> None:
+    """POST every backfill task of both providers to ``sync_worker`` at once, as the tasks invoker."""
+    audience = f"{platform.base_url}/sync_worker"
+    token = mint_oidc_token(platform.settings.tasks_service_account, audience)
+    span = backfill_span(TODAY, platform.settings.backfill_days)
+    specs = [t for p in BACKFILL_ORGS for t in backfill_tasks(enterprise_id, p, span)]
+    start = threading.Barrier(len(specs))
+    statuses: list[int] = []
+
+    def deliver(spec: TaskSpec) -> None:
+        start.wait()
+        headers = {"Authorization": f"Bearer {token}", "X-CloudTasks-TaskName": f"by-hand-{spec.name}"}
+        response = httpx.post(f"{platform.base_url}/sync_worker", json=dict(spec.payload), headers=headers, timeout=120)
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=deliver, args=(spec,)) for spec in specs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    # 503 is a busy lease or a slow provider: Cloud Tasks would retry it (the emulator's own copy is delivered too).
+    assert set(statuses) <= {200, 503}, statuses
+    assert 200 in statuses
+
+
+def test_two_providers_connected_back_to_back_backfill_90_days_equal_to_the_truth_to_the_cent(
+    platform: Platform, firestore_db: Any
+) -> None:
+    """Issue #16: the connect flow enqueues both providers' 31-day backfill windows over the same days, and Cloud
+    Tasks runs them while the providers answer slowly (0.5 s per request). Without any daily sync, once the backfill
+    has drained every complete day equals the simulator's truth, and every month's rollup the sum of its days.
+
+    The local Cloud Tasks emulator delivers one task at a time; Cloud Tasks runs them side by side and may deliver a
+    task twice. So every backfill task is also delivered by hand, all at once, to the same worker (its threads), as
+    a deployed queue would: the lease and the transactions run under real concurrency, answering only 200 or 503.
+    (The emulator's own later deliveries would heal a part lost to a race, so the race itself is proven by the
+    deterministic interleaving tests: tests/unit/test_sync_interleaving.py, tests/integration/test_sync_concurrency.py.)
+    """
+    now = datetime.now(UTC)
+    uid = uid_for_email(BACKFILL_ADMIN)
+    FirestoreEnterprises(firestore_db).create(
+        Enterprise(
+            id=BACKFILL_ENTERPRISE,
+            name="Backfill",
+            created_at=now,
+            updated_at=now,
+            created_by=uid,
+            members={uid: Member(email=BACKFILL_ADMIN, role=Role.ADMIN, added_at=now)},
+            member_uids=[uid],
+        )
+    )
+    platform.sim.set_faults(Faults(latency_ms=500))
+    try:
+        for provider, (org_id, key) in BACKFILL_ORGS.items():
+            body = {"admin_api_key": key} | ({"org_id": org_id} if provider is ProviderName.OPENAI else {})
+            response = httpx.post(
+                f"{platform.connect_url}/api/v1/enterprise/connect/{provider.value}",
+                json=body,
+                headers=bearer(BACKFILL_ADMIN),
+                timeout=60,
+            )
+            assert response.status_code == 201, response.text
+        deliver_side_by_side(platform, BACKFILL_ENTERPRISE)
+        days = [TODAY - timedelta(days=i) for i in range(1, 90)]  # complete days (today is still partial)
+        base = firestore_db.collection("enterprises").document(BACKFILL_ENTERPRISE)
+
+        def drained() -> bool:
+            stored = {s.id: s.to_dict() for s in base.collection("usage_snapshots").stream()}
+            return all(len(stored.get(d.isoformat(), {}).get("by_provider", {})) == 2 for d in days)
+
+        wait_for(drained, timeout_s=240)
+    finally:
+        platform.sim.set_faults(Faults())
+    snapshots = {s.id: s.to_dict() for s in base.collection("usage_snapshots").stream()}
+    for day in days:
+        doc = snapshots[day.isoformat()]
+        for provider, (org_id, _) in BACKFILL_ORGS.items():
+            truth = platform.sim.truth(org_id, day)
+            assert truth.complete
+            tally = doc["by_provider"][provider.value]["tally"]
+            assert Decimal(tally["cost_usd"]).quantize(CENT) == truth.billed_cost_usd.quantize(CENT), (day, provider)
+            assert tally["input_tokens"] + tally["output_tokens"] == truth.tokens_total
+    for month in base.collection("usage_months").stream():
+        rollup = month.to_dict()
+        in_month = [d for key, d in snapshots.items() if key.startswith(month.id)]
+        summed = sum((Decimal(d["totals"]["total_cost_usd"]) for d in in_month), Decimal(0))
+        assert Decimal(rollup["totals"]["total_cost_usd"]) == summed  # a rollup never disagrees with its days
+        assert rollup["days"] == len(in_month)

@@ -131,7 +131,11 @@ def test_a_disconnection_drops_the_record_and_keeps_the_other_provider(stores: S
     )
 
     stores.connections.save_disconnection(
-        ENTERPRISE_ID, OPENAI, state=_state(ProviderStatus.DISCONNECTED, None), audit=_entry("disconnect-openai-v1")
+        ENTERPRISE_ID,
+        OPENAI,
+        state=_state(ProviderStatus.DISCONNECTED, None),
+        audit=_entry("disconnect-openai-v1"),
+        expected_version=V1,
     )
 
     assert stores.connections.key_record(ENTERPRISE_ID, OPENAI) is None
@@ -213,3 +217,25 @@ def test_the_enterprise_document_never_holds_the_secret_version(firestore_db: An
 
     assert "projects/" not in repr(enterprise.get().to_dict())
     assert enterprise.collection("private").document("providers").get().to_dict()["openai"]["secret_version"] == V1
+
+
+def test_a_disconnection_loses_to_a_rotation_recorded_since_it_read_the_key(stores: Stores) -> None:
+    """ADR 0016: a disconnect must not forget a version a concurrent rotation stored after it destroyed the old."""
+    _connect(stores)
+    stores.connections.save_connection(
+        ENTERPRISE_ID, OPENAI, state=_state(), record=_record(V2), audit=_entry("rotate-v2"), expected_version=V1
+    )
+    with pytest.raises(Conflict):
+        stores.connections.save_disconnection(
+            ENTERPRISE_ID,
+            OPENAI,
+            state=_state(ProviderStatus.DISCONNECTED, None),
+            audit=_entry("disconnect-openai-v1"),
+            expected_version=V1,
+        )
+    record = stores.connections.key_record(ENTERPRISE_ID, OPENAI)
+    assert record is not None
+    assert record.secret_version == V2
+    state = _provider_state(stores)
+    assert state is not None
+    assert state.status is ProviderStatus.CONNECTED

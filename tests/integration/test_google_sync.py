@@ -17,7 +17,9 @@ from devstack.provider_sim import Faults, RunningSimulator, serve
 from devstack.provider_sim.simulator import ProviderSimulator
 from shared.adapters.firestore_audit import FirestoreAuditLog
 from shared.adapters.firestore_connections import FirestoreProviderConnections
+from shared.adapters.firestore_coverage import FirestoreCoverage
 from shared.adapters.firestore_enterprises import FirestoreEnterprises
+from shared.adapters.firestore_leases import FirestoreLeases
 from shared.adapters.firestore_snapshots import FirestoreSnapshots
 from shared.adapters.secret_manager import SecretManagerStore
 from shared.adapters.usage_sources import ProviderUsageSources
@@ -27,6 +29,7 @@ from shared.domain.enterprise import ProviderName, ProviderState, ProviderStatus
 from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
 from shared.domain.secret_naming import secret_id_for
 from shared.services.key_health import KeyHealth
+from shared.services.sync_coverage import SyncCoverageRecorder
 from shared.services.sync_enterprise import SyncEnterprise
 from shared.services.sync_report import Outcome, SyncReport, SyncRequest
 from tests.conftest import TEST_PROJECT
@@ -115,6 +118,10 @@ def build_stack(db: Any, secret_server: Any, running: RunningSimulator, secret: 
         secrets=secrets,
         sources=ProviderUsageSources(settings, clock),
         snapshots=FirestoreSnapshots(db),
+        leases=FirestoreLeases(db),
+        coverage=SyncCoverageRecorder(
+            coverage=FirestoreCoverage(db), mailer=mailer, tasks=FakeTaskQueue(), clock=clock, settings=settings
+        ),
         audit_log=FirestoreAuditLog(db),
         key_health=KeyHealth(
             enterprises=enterprises, connections=connections, mailer=mailer, clock=clock, settings=settings

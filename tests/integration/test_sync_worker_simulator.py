@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +16,9 @@ from pydantic import SecretStr
 from devstack.provider_sim import DayTruth, Faults, RunningSimulator
 from shared.adapters.firestore_audit import FirestoreAuditLog
 from shared.adapters.firestore_connections import FirestoreProviderConnections
+from shared.adapters.firestore_coverage import FirestoreCoverage
 from shared.adapters.firestore_enterprises import FirestoreEnterprises
+from shared.adapters.firestore_leases import FirestoreLeases
 from shared.adapters.firestore_snapshots import FirestoreSnapshots
 from shared.adapters.secret_manager import SecretManagerStore
 from shared.adapters.usage_sources import ProviderUsageSources
@@ -26,6 +28,7 @@ from shared.domain.enterprise import ProviderName, ProviderState, ProviderStatus
 from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
 from shared.domain.secret_naming import secret_id_for
 from shared.services.key_health import KeyHealth
+from shared.services.sync_coverage import SyncCoverageRecorder
 from shared.services.sync_enterprise import SyncEnterprise
 from shared.services.sync_report import Outcome, SyncReport, SyncRequest
 from tests.conftest import TEST_PROJECT
@@ -33,7 +36,7 @@ from tests.support.connect_world import ENTERPRISE_ID, make_enterprise
 from tests.support.fake_mailer import FakeMailer
 from tests.support.fake_task_queue import FakeTaskQueue
 from tests.support.fakes import FixedClock
-from tests.support.provider_sim import ANTHROPIC_ADMIN, OPENAI_ADMIN, MovableClock, running_simulator
+from tests.support.provider_sim import ANTHROPIC_ADMIN, OPENAI_ADMIN, MovableClock, openai_org, running_simulator
 from tests.support.secret_manager import secret_manager_store
 
 NOW = datetime(2026, 11, 23, 2, 5, tzinfo=UTC)
@@ -51,8 +54,13 @@ def secret_server() -> Iterator[Any]:
 
 
 @pytest.fixture
-def running() -> Iterator[RunningSimulator]:
-    with running_simulator(MovableClock(NOW)) as running:
+def sim_clock() -> MovableClock:
+    return MovableClock(NOW)
+
+
+@pytest.fixture
+def running(sim_clock: MovableClock) -> Iterator[RunningSimulator]:
+    with running_simulator(sim_clock) as running:
         yield running
 
 
@@ -63,6 +71,7 @@ class Stack:
     use_case: SyncEnterprise
     mailer: FakeMailer
     enterprises: FirestoreEnterprises
+    tasks: FakeTaskQueue
 
     def sync(self) -> SyncReport:
         return self.use_case.run(DAILY, read_id="task-1")
@@ -118,22 +127,30 @@ def stack(firestore_db: Any, secret_server: Any, running: RunningSimulator) -> I
             ),
             expected_version=None,
         )
-    mailer = FakeMailer()
+    mailer, tasks = FakeMailer(), FakeTaskQueue()
     use_case = SyncEnterprise(
         enterprises=enterprises,
         connections=connections,
         secrets=secrets,
         sources=ProviderUsageSources(settings, clock),
         snapshots=FirestoreSnapshots(firestore_db),
+        leases=FirestoreLeases(firestore_db),
+        coverage=SyncCoverageRecorder(
+            coverage=FirestoreCoverage(firestore_db),
+            mailer=mailer,
+            tasks=tasks,
+            clock=clock,
+            settings=settings,
+        ),
         audit_log=FirestoreAuditLog(firestore_db),
         key_health=KeyHealth(
             enterprises=enterprises, connections=connections, mailer=mailer, clock=clock, settings=settings
         ),
-        tasks=FakeTaskQueue(),
+        tasks=tasks,
         clock=clock,
         settings=settings,
     )
-    yield Stack(running, firestore_db, use_case, mailer, enterprises)
+    yield Stack(running, firestore_db, use_case, mailer, enterprises, tasks)
     secrets.close()
 
 
@@ -233,3 +250,68 @@ def test_a_revoked_key_is_recorded_and_acknowledged(stack: Stack) -> None:
     assert len(stack.mailer.sent) == 1
     assert stack.sync().providers["openai"].outcome is Outcome.NOT_CONNECTED  # no retry storm on a dead key
     assert len(stack.mailer.sent) == 1
+
+
+def test_a_day_pulled_before_its_cost_arrived_is_pending_then_settles_to_the_cent(
+    stack: Stack, sim_clock: MovableClock
+) -> None:
+    """Cost data lags usage (provider-apis.md §1.6 "costs may take 24-48 h to appear"; cost-accuracy-and-focus.md
+    §3.7): the simulator's ``cost_lag_days`` answers the cost endpoints with empty buckets for the latest days."""
+    stack.running.sim.add_org(openai_org(cost_lag_days=2))
+    assert not stack.truth(ProviderName.OPENAI, DAYS[2]).cost_reported
+    stack.sync()
+    doc = stack.snapshot(DAYS[2])
+    assert doc is not None
+    openai = doc["by_provider"]["openai"]
+    assert (openai["pending_days"], Decimal(openai["tally"]["cost_usd"])) == (1, 0)
+    assert openai["rate_basis"]["input_tokens"] == 0  # kept out of the effective rates until billed
+    # Inside the re-pull window: the next daily runs pull it again anyway, so the coverage record is not written.
+    assert ProviderName.OPENAI not in FirestoreCoverage(stack.db).all(ENTERPRISE_ID)
+
+    sim_clock.advance(timedelta(days=1))  # the provider's cost report now has the day
+    stack.sync()  # the next daily run re-pulls it
+    doc = stack.snapshot(DAYS[2])
+    assert doc is not None
+    truth = stack.truth(ProviderName.OPENAI, DAYS[2])
+    assert truth.cost_reported
+    openai = doc["by_provider"]["openai"]
+    assert openai.get("pending_days", 0) == 0
+    assert Decimal(openai["tally"]["cost_usd"]).quantize(CENT) == truth.billed_cost_usd.quantize(CENT)
+    assert ProviderName.OPENAI not in FirestoreCoverage(stack.db).all(ENTERPRISE_ID)
+
+
+def test_a_window_whose_task_exhausted_its_retries_is_repaired_by_the_next_daily_run(stack: Stack) -> None:
+    """Cloud Tasks stops after ``max_attempts``; the worker's last attempt records the window missing and admins are
+    told once; the next daily run enqueues a repair that pulls it again, equal to the truth to the cent."""
+    window = SyncRequest(
+        enterprise_id=ENTERPRISE_ID,
+        providers=[ProviderName.OPENAI],
+        start=date(2026, 10, 1),
+        end=date(2026, 11, 1),
+        reason="backfill",
+    )
+    stack.running.sim.set_faults(Faults(provider="openai", error_every_n=1, error_status=503))
+    report = stack.use_case.run(window, read_id="backfill-openai-oct", last_attempt=True)
+    assert not report.retry  # acknowledged: no retry is coming
+    assert report.providers["openai"].outcome is Outcome.MISSING
+    assert stack.snapshot(date(2026, 10, 15)) is None  # nothing to show, and not $0: the day is recorded missing
+    coverage = FirestoreCoverage(stack.db).all(ENTERPRISE_ID)[ProviderName.OPENAI]
+    assert len(coverage.missing) == 31
+    assert len(stack.mailer.sent) == 1
+
+    stack.running.sim.set_faults(Faults())
+    stack.sync()  # the next daily run
+    (repair,) = [t for t in stack.tasks.tasks("usage-sync") if t.payload["reason"] == "repair"]
+    assert (repair.payload["start"], repair.payload["end"]) == ("2026-10-01", "2026-11-01")
+    stack.use_case.run(SyncRequest.model_validate(repair.payload), read_id=repair.name)
+
+    for day in (date(2026, 10, 1), date(2026, 10, 15), date(2026, 10, 31)):
+        doc = stack.snapshot(day)
+        assert doc is not None
+        truth = stack.truth(ProviderName.OPENAI, day)
+        assert Decimal(doc["by_provider"]["openai"]["tally"]["cost_usd"]).quantize(
+            CENT
+        ) == truth.billed_cost_usd.quantize(CENT)
+    assert ProviderName.OPENAI not in FirestoreCoverage(stack.db).all(ENTERPRISE_ID) or not (
+        FirestoreCoverage(stack.db).all(ENTERPRISE_ID)[ProviderName.OPENAI].missing
+    )

@@ -81,10 +81,19 @@ class FakeProviderConnections:
         self._audit.entries.setdefault(enterprise_id, {})[audit.id] = audit
 
     def save_disconnection(
-        self, enterprise_id: str, provider: ProviderName, *, state: ProviderState, audit: AuditEntry
+        self,
+        enterprise_id: str,
+        provider: ProviderName,
+        *,
+        state: ProviderState,
+        audit: AuditEntry,
+        expected_version: str | None,
     ) -> None:
         self._check()
         self._enterprise(enterprise_id)
+        current = self.records.get((enterprise_id, provider))
+        if (current.secret_version if current else None) != expected_version:
+            raise Conflict("the key was rotated during the disconnect", code="concurrent_connect")
         self._set_state(enterprise_id, provider, state, audit.at)
         self.records.pop((enterprise_id, provider), None)
         self._audit.entries.setdefault(enterprise_id, {})[audit.id] = audit

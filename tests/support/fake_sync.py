@@ -7,18 +7,19 @@ its writes); ``FakeSyncTargets`` reads a ``FakeEnterpriseStore`` with the Firest
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
 
 from pydantic import SecretStr
 
+from shared.domain.coverage import SyncCoverage
 from shared.domain.enterprise import ProviderName, ProviderStatus
 from shared.domain.snapshot import UsageSnapshot
 from shared.domain.usage import OrgIdentity, Provider, ProviderDay, ProviderPull
 from shared.domain.usage_month import UsageMonth, month_key
 from shared.errors import DependencyUnavailable, ProviderAuthError
-from shared.ports import RawPage, SyncTarget
+from shared.ports import MonthChange, MonthWrite, RawPage, SyncTarget
 from tests.support.fakes import FakeEnterpriseStore
 
 
@@ -34,6 +35,10 @@ class FakeSnapshotStore:
         self.writes = 0
         self.commits = 0
         self.down = False
+        self.versions: dict[tuple[str, str], int] = {}
+        self.between_read_and_write: Callable[[str], None] | None = None
+        self.retried = 0
+        self.max_attempts = 5
 
     def _check(self) -> None:
         if self.down:
@@ -56,6 +61,25 @@ class FakeSnapshotStore:
             self.months[(enterprise_id, month.month)] = month
             self.synced_at[(enterprise_id, month.month)] = synced_at
         self.writes += len(days) + len(months)
+        for key in {month_key(d.date) for d in days} | {m.month for m in months}:
+            self.versions[(enterprise_id, key)] = self.versions.get((enterprise_id, key), 0) + 1
+
+    def update_month(self, enterprise_id: str, month: str, change: MonthChange, *, synced_at: datetime) -> MonthWrite:
+        """Optimistic, as a transaction behaves to its callers: ``change`` runs on what was read, and runs again when
+        another update of the month committed in between (``between_read_and_write`` lets a test commit one there)."""
+        for _ in range(self.max_attempts):
+            self._check()
+            version = self.versions.get((enterprise_id, month), 0)
+            result = change(self.days(enterprise_id, [month]), self.months.get((enterprise_id, month)))
+            if self.between_read_and_write is not None:
+                self.between_read_and_write(month)
+            if self.versions.get((enterprise_id, month), 0) != version:
+                self.retried += 1
+                continue
+            if result.days or result.rollup is not None:
+                self.save(enterprise_id, result.days, [result.rollup] if result.rollup else [], synced_at=synced_at)
+            return result
+        raise DependencyUnavailable("the month is busy with concurrent writes (fake contention)")
 
     def month(self, enterprise_id: str, month: str) -> UsageMonth | None:
         self._check()
@@ -77,6 +101,48 @@ class FakeSnapshotStore:
 
     def day(self, enterprise_id: str, day: date) -> UsageSnapshot | None:
         return self.snapshots.get((enterprise_id, day))
+
+
+class FakeCoverageStore:
+    """Coverage records by (enterprise, provider), written only when changed (as the Firestore adapter does)."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, ProviderName], SyncCoverage] = {}
+        self.writes = 0
+
+    def all(self, enterprise_id: str) -> dict[ProviderName, SyncCoverage]:
+        return {p: r for (e, p), r in self.records.items() if e == enterprise_id}
+
+    def update(
+        self, enterprise_id: str, provider: ProviderName, change: Callable[[SyncCoverage], SyncCoverage]
+    ) -> SyncCoverage:
+        current = self.records.get((enterprise_id, provider)) or SyncCoverage(provider=provider)
+        changed = change(current)
+        if changed != current:
+            self.records[(enterprise_id, provider)] = changed
+            self.writes += 1
+        return changed
+
+
+class FakeLeases:
+    """Leases by (enterprise, name): held until released or expired, as the Firestore adapter keeps them."""
+
+    def __init__(self) -> None:
+        self.held: dict[tuple[str, str], tuple[str, datetime]] = {}
+        self.taken = 0
+
+    def acquire(self, enterprise_id: str, name: str, *, holder: str, now: datetime, ttl: timedelta) -> bool:
+        current = self.held.get((enterprise_id, name))
+        if current is not None and current[1] > now:
+            return False
+        self.held[(enterprise_id, name)] = (holder, now + ttl)
+        self.taken += 1
+        return True
+
+    def release(self, enterprise_id: str, name: str, *, holder: str) -> None:
+        current = self.held.get((enterprise_id, name))
+        if current is not None and current[0] == holder:
+            del self.held[(enterprise_id, name)]
 
 
 class FakeSyncTargets:

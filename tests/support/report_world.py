@@ -55,6 +55,7 @@ class ReportWorld:
             mailer=self.sync.mailer,
             clock=self.sync.clock,
             settings=self.sync.settings,
+            coverage=self.sync.coverage,
         )
 
     def record(self, month: str = REPORT_MONTH) -> ReportRecord | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,6 +18,7 @@ from shared.domain.snapshot import IndexLevel
 from shared.domain.usage import Provider
 from shared.services.evaluate_alerts import EvaluateAlerts
 from shared.services.key_health import KeyHealth
+from shared.services.sync_coverage import SyncCoverageRecorder
 from shared.services.sync_enterprise import SyncEnterprise
 from shared.services.sync_report import SyncReport, SyncRequest
 from tests.support.connect_world import ENTERPRISE_ID, make_enterprise
@@ -25,7 +26,7 @@ from tests.support.fake_alerts import FakeAlertSettings, FakeAlertStore, FakeWeb
 from tests.support.fake_connections import FakeAuditLog, FakeProviderConnections
 from tests.support.fake_mailer import FakeMailer
 from tests.support.fake_secret_store import FakeSecretStore
-from tests.support.fake_sync import FakePullSources, FakeSnapshotStore
+from tests.support.fake_sync import FakeCoverageStore, FakeLeases, FakePullSources, FakeSnapshotStore
 from tests.support.fake_task_queue import FakeTaskQueue
 from tests.support.fakes import FakeEnterpriseStore, FixedClock
 
@@ -46,12 +47,16 @@ class SyncWorld:
     secrets: FakeSecretStore = field(default_factory=lambda: FakeSecretStore(project_id="demo-test"))
     sources: FakePullSources = field(default_factory=FakePullSources)
     snapshots: FakeSnapshotStore = field(default_factory=FakeSnapshotStore)
+    leases: FakeLeases = field(default_factory=FakeLeases)
+    coverage: FakeCoverageStore = field(default_factory=FakeCoverageStore)
     tasks: FakeTaskQueue = field(default_factory=FakeTaskQueue)
     mailer: FakeMailer = field(default_factory=FakeMailer)
     alert_settings: FakeAlertSettings = field(default_factory=FakeAlertSettings)
     alerts: FakeAlertStore = field(default_factory=FakeAlertStore)
     webhooks: FakeWebhookSender = field(default_factory=FakeWebhookSender)
     connections: FakeProviderConnections = field(init=False)
+    sleep: Callable[[float], None] = field(default=lambda seconds: None)
+    """Waits for a busy lease: none in unit tests (a test that wants to see them records them)."""
 
     def __post_init__(self) -> None:
         self.connections = FakeProviderConnections(self.enterprises, self.audit)
@@ -87,6 +92,10 @@ class SyncWorld:
             secrets=self.secrets,
             sources=self.sources,
             snapshots=self.snapshots,
+            leases=self.leases,
+            coverage=SyncCoverageRecorder(
+                coverage=self.coverage, mailer=self.mailer, tasks=self.tasks, clock=self.clock, settings=self.settings
+            ),
             audit_log=self.audit,
             key_health=key_health,
             tasks=self.tasks,
@@ -95,6 +104,7 @@ class SyncWorld:
             index=lambda day: INDEX,
             savings=lambda day: {},
             alerts=self.alert_use_case(),
+            sleep=self.sleep,
         )
 
     def alert_use_case(self) -> EvaluateAlerts:
@@ -110,8 +120,8 @@ class SyncWorld:
         )
         return alert_use_case(deps)
 
-    def run(self, payload: Mapping[str, object], read_id: str = "task-1") -> SyncReport:
-        return self.use_case().run(SyncRequest.model_validate(payload), read_id=read_id)
+    def run(self, payload: Mapping[str, object], read_id: str = "task-1", *, last_attempt: bool = False) -> SyncReport:
+        return self.use_case().run(SyncRequest.model_validate(payload), read_id=read_id, last_attempt=last_attempt)
 
     def status(self, provider: ProviderName) -> ProviderStatus:
         return self.enterprises.docs[ENTERPRISE_ID].providers[provider].status

@@ -20,6 +20,7 @@ from shared.web.http import ApiRequest, ApiResponse, Headers
 from shared.web.router import Access, Router
 from tests.conftest import TEST_PROJECT
 from tests.support.fake_quotas import FakeQuotaCounter
+from tests.support.fake_sync import FakeCoverageStore
 from tests.support.fakes import FakeEnterpriseStore
 
 
@@ -50,7 +51,7 @@ def store() -> FakeEnterpriseStore:
 
 @pytest.fixture
 def app(store: FakeEnterpriseStore) -> WebApp:
-    return build_web_app("api", enterprises=store, quotas=FakeQuotaCounter())
+    return build_web_app("api", enterprises=store, quotas=FakeQuotaCounter(), coverage=FakeCoverageStore())
 
 
 def alice() -> str:
@@ -107,7 +108,7 @@ def test_local_mode_tokens_are_refused_when_local_mode_is_off(
     monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST")
     get_settings.cache_clear()
     assert not get_settings().local_mode
-    app = build_web_app("api", enterprises=store, quotas=FakeQuotaCounter())
+    app = build_web_app("api", enterprises=store, quotas=FakeQuotaCounter(), coverage=FakeCoverageStore())
     response = call(app, "POST", "/api/v1/enterprises", alice(), {"name": "Acme"})
     assert response.status == 401
     assert body_of(response)["code"] == "invalid_token"
@@ -169,7 +170,7 @@ def test_malformed_json_body_is_a_400(app: WebApp) -> None:
 def test_cors_allows_only_configured_origins(monkeypatch: pytest.MonkeyPatch, store: FakeEnterpriseStore) -> None:
     monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "https://app.example.com")
     get_settings.cache_clear()
-    app = build_web_app("api", enterprises=store, quotas=FakeQuotaCounter())
+    app = build_web_app("api", enterprises=store, quotas=FakeQuotaCounter(), coverage=FakeCoverageStore())
     preflight = call(
         app,
         "OPTIONS",

@@ -39,6 +39,7 @@ def app(world: SpendWorld) -> WebApp:
         "api",
         enterprises=w.enterprises,
         snapshots=w.snapshots,
+        coverage=w.coverage,
         alert_settings=w.alert_settings,
         alerts=w.alerts,
         clock=w.clock,

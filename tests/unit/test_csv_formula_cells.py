@@ -82,6 +82,7 @@ def _get(app_name: str, world: SyncWorld, path: str, query: dict[str, list[str]]
         benchmarks=FakeBenchmarkStore(),
         report_log=FakeReportLog(),
         clock=world.clock,
+        coverage=world.coverage,
     )
     token = mint_user_token(VIEWER_EMAIL, TEST_PROJECT, now=SENT_ON.timestamp())
     response = app.handle(ApiRequest("GET", path, Headers({"Authorization": f"Bearer {token}"}), query, b""))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 import pytest
+from pydantic import SecretStr
 
 from shared.domain.audit import AuditAction
 from shared.domain.enterprise import ProviderName, ProviderStatus
 from shared.domain.secret_naming import secret_id_for
-from shared.errors import DependencyUnavailable, NotFound
+from shared.errors import Conflict, DependencyUnavailable, NotFound
+from shared.ports import SecretVersionRef
 from tests.support.connect_world import ANTHROPIC_KEY, ENTERPRISE_ID, OPENAI_KEY, OPENAI_KEY_2, ConnectWorld
 
 OPENAI = ProviderName.OPENAI
@@ -99,3 +103,55 @@ def test_a_retry_after_the_database_failed_completes_the_disconnect(
     assert (result.destroyed_versions, result.already_disconnected) == (0, False)
     assert world.enterprise().providers[OPENAI].status is ProviderStatus.DISCONNECTED
     assert world.audit.of(ENTERPRISE_ID)[-1].action is AuditAction.DISCONNECT
+
+
+def _once(action: Callable[[], object]) -> Callable[[], None]:
+    done: list[bool] = []
+
+    def run() -> None:
+        if not done:
+            done.append(True)
+            with contextlib.suppress(Conflict):  # the rotation may lose; what matters is what remains stored
+                action()
+
+    return run
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "rotation_between_disconnects_destroy_and_its_write",
+        "disconnect_between_rotations_new_version_and_its_write",
+    ],
+)
+def test_after_a_disconnect_racing_a_rotation_no_enabled_key_version_remains(world: ConnectWorld, moment: str) -> None:
+    """Security: the API must never say "disconnected" while Secret Manager still holds a usable key."""
+    world.connect(OPENAI, OPENAI_KEY)
+    secrets = world.secrets
+    if moment == "rotation_between_disconnects_destroy_and_its_write":
+        rotate = _once(lambda: world.connect(OPENAI, OPENAI_KEY_2))
+        destroy = secrets.destroy_all_versions
+
+        def destroy_then_rotate(secret_id: str) -> int:
+            destroyed = destroy(secret_id)
+            rotate()
+            return destroyed
+
+        secrets.destroy_all_versions = destroy_then_rotate  # type: ignore[method-assign]
+        world.disconnect(OPENAI)
+    else:
+        disconnect = _once(lambda: world.disconnect(OPENAI))
+        add = secrets.add_version
+
+        def add_then_disconnect(secret_id: str, value: SecretStr, labels: Mapping[str, str]) -> SecretVersionRef:
+            ref = add(secret_id, value, labels)
+            disconnect()
+            return ref
+
+        secrets.add_version = add_then_disconnect  # type: ignore[method-assign]
+        with pytest.raises(Conflict):
+            world.connect(OPENAI, OPENAI_KEY_2)
+
+    assert "ENABLED" not in world.secrets.states_of(OPENAI_SECRET)
+    assert world.enterprise().providers[OPENAI].status is ProviderStatus.DISCONNECTED
+    assert (ENTERPRISE_ID, OPENAI) not in world.connections.records

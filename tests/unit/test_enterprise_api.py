@@ -20,6 +20,7 @@ from shared.web.router import Access, Router
 from tests.conftest import TEST_PROJECT
 from tests.support.fake_invites import FakeInviteDeclines
 from tests.support.fake_quotas import FakeQuotaCounter
+from tests.support.fake_sync import FakeCoverageStore
 from tests.support.fake_task_queue import FakeTaskQueue
 from tests.support.fakes import FakeEnterpriseStore
 
@@ -72,7 +73,12 @@ def queue() -> FakeTaskQueue:
 @pytest.fixture
 def app(store: FakeEnterpriseStore, queue: FakeTaskQueue) -> WebApp:
     return build_web_app(
-        "api", enterprises=store, tasks=queue, invite_declines=FakeInviteDeclines(), quotas=FakeQuotaCounter()
+        "api",
+        enterprises=store,
+        tasks=queue,
+        invite_declines=FakeInviteDeclines(),
+        quotas=FakeQuotaCounter(),
+        coverage=FakeCoverageStore(),
     )
 
 

@@ -102,3 +102,20 @@ def test_a_day_not_synced_yet_is_forecast_at_its_weekday_rate_not_counted_as_not
 def test_impossible_requests_are_refused(history_days: int, month: str | None) -> None:
     with pytest.raises(ValueError):
         forecast_month_end({}, as_of=date(2026, 11, 5), month=month, history_days=history_days)
+
+
+def test_days_whose_cost_has_not_arrived_count_at_least_at_their_weekday_rate_and_teach_it_nothing() -> None:
+    # A flat working-week series; the last two days before as_of hold usage whose cost is not billed yet: a few
+    # dollars of partial cost lines, or nothing (cost lags usage by up to 48 h, cost-accuracy-and-focus.md §3.7).
+    series = weekly_series(date(2026, 9, 1), date(2026, 11, 30), weekday="100", weekend="40", jitter=0)
+    as_of = date(2026, 11, 13)
+    unsettled = {date(2026, 11, 12), date(2026, 11, 13)}
+    known = {d: (Decimal("3") if d in unsettled else v) for d, v in series.items() if d <= as_of}
+
+    naive = forecast_month_end(known, as_of=as_of)
+    forecast = forecast_month_end(known, as_of=as_of, unsettled=unsettled)
+
+    assert naive.forecast_usd < sum((series[d] for d in NOVEMBER), Decimal(0))  # what the issue found: low
+    assert forecast.forecast_usd == sum((series[d] for d in NOVEMBER), Decimal(0))
+    assert forecast.days_unsettled == 2
+    assert forecast.weekday_rates_usd["thu"] == Decimal("100.0000")  # the unsettled Thursday taught it nothing

@@ -18,6 +18,7 @@ from shared.web.http import ApiRequest, ApiResponse, Headers
 from tests.conftest import TEST_PROJECT
 from tests.support.fake_invites import FakeInviteDeclines
 from tests.support.fake_quotas import FakeQuotaCounter
+from tests.support.fake_sync import FakeCoverageStore
 from tests.support.fake_task_queue import FakeTaskQueue
 from tests.support.fakes import FakeEnterpriseStore
 
@@ -45,7 +46,12 @@ def store() -> FakeEnterpriseStore:
 @pytest.fixture
 def app(store: FakeEnterpriseStore) -> WebApp:
     return build_web_app(
-        "api", enterprises=store, tasks=FakeTaskQueue(), invite_declines=FakeInviteDeclines(), quotas=FakeQuotaCounter()
+        "api",
+        enterprises=store,
+        tasks=FakeTaskQueue(),
+        invite_declines=FakeInviteDeclines(),
+        quotas=FakeQuotaCounter(),
+        coverage=FakeCoverageStore(),
     )
 
 

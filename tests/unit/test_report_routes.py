@@ -37,6 +37,7 @@ def app(world: ReportWorld) -> WebApp:
         benchmarks=world.benchmarks,
         report_log=world.reports,
         clock=world.clock,
+        coverage=world.sync.coverage,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from devstack.tokens import mint_oidc_token
 from shared.bootstrap import build_web_app
 from shared.config import get_settings
+from shared.domain.enterprise import ProviderName
 from shared.domain.market_index import index_for_day
 from shared.domain.usage import Provider
 from shared.errors import ProviderUnavailable
@@ -35,6 +36,8 @@ def worker(world: SyncWorld) -> WebApp:
         secrets=world.secrets,
         usage_source_factory=world.sources,
         snapshots=world.snapshots,
+        leases=world.leases,
+        coverage=world.coverage,
         audit_log=world.audit,
         mailer=world.mailer,
         tasks=world.tasks,
@@ -131,3 +134,16 @@ def test_the_dispatcher_answers_with_its_fan_out() -> None:
     assert indices.get(date(2026, 11, 23)) == index_for_day(date(2026, 11, 23))
     assert post(app, "sync_dispatch", {"frequency": "daily"}).status in (401, 403)  # the tasks invoker may not
     assert post(app, "sync_dispatch", {"frequency": "weekly"}, caller=settings.scheduler_service_account).status == 400
+
+
+def test_on_the_queues_last_attempt_a_transient_failure_is_recorded_missing_and_acknowledged() -> None:
+    """Cloud Tasks sends ``X-CloudTasks-TaskRetryCount`` (0 on the first attempt); the queue's ``max_attempts`` is
+    the sync queue's ``Settings.task_max_attempts`` (8, as in Terraform)."""
+    world = world_with_data()
+    world.sources.errors[Provider.ANTHROPIC] = ProviderUnavailable("anthropic returned 529", provider="anthropic")
+    app = worker(world)
+    assert post(app, "sync_worker", PAYLOAD, **{"X-CloudTasks-TaskRetryCount": "6"}).status == 503
+    last = post(app, "sync_worker", PAYLOAD, **{"X-CloudTasks-TaskRetryCount": "7"})
+    assert last.status == 200
+    assert json.loads(last.body)["providers"]["anthropic"]["outcome"] == "missing"
+    assert world.coverage.records[(ENTERPRISE_ID, ProviderName.ANTHROPIC)].missing

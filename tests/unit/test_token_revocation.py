@@ -17,6 +17,7 @@ from tests.conftest import TEST_PROJECT
 from tests.support.fake_invites import FakeInviteDeclines
 from tests.support.fake_quotas import FakeQuotaCounter
 from tests.support.fake_revocations import FakeRevocations
+from tests.support.fake_sync import FakeCoverageStore
 from tests.support.fake_task_queue import FakeTaskQueue
 from tests.support.fakes import FakeEnterpriseStore
 
@@ -44,6 +45,7 @@ def app(revocations: FakeRevocations) -> WebApp:
         invite_declines=FakeInviteDeclines(),
         quotas=FakeQuotaCounter(),
         revocations=revocations,
+        coverage=FakeCoverageStore(),
     )
     assert call(app, "POST", "/api/v1/enterprises", {"name": "Acme"}).status == 201
     return app

@@ -60,7 +60,8 @@ locals {
 
     # The report worker records a report as failed on the queue's last attempt, so the two limits must agree.
     REPORT_MAX_ATTEMPTS = tostring(local.queues["monthly-reports"].max_attempts)
-    # A task failing on its queue's last attempt is logged as given up (alerted on, monitoring.tf).
+    # A task failing on its queue's last attempt is logged as given up (alerted on, monitoring.tf); the sync worker
+    # records its window as missing on the usage-sync queue's last attempt instead (repaired by the daily sync).
     TASK_MAX_ATTEMPTS = jsonencode({ for name, q in local.queues : name => q.max_attempts })
   }
 

@@ -1,0 +1,57 @@
+"""The sync's coverage records in Firestore: the ``CoverageStore`` port, ``enterprises/{id}/sync_coverage/{provider}``.
+
+Each record is one small document (days as ``YYYY-MM-DD`` map keys), updated in a transaction and written only when
+it changes, so a daily sync that settles nothing new costs one read per provider and no write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from shared.adapters.firestore_enterprises import ENTERPRISES
+from shared.adapters.firestore_errors import translated
+from shared.domain.coverage import SyncCoverage
+from shared.domain.enterprise import ProviderName
+
+COVERAGE = "sync_coverage"
+MAX_TRANSACTION_ATTEMPTS = 10
+
+
+class FirestoreCoverage:
+    """Implements ``shared.ports.CoverageStore``."""
+
+    def __init__(self, client: Any) -> None:
+        self._db = client
+
+    def _collection(self, enterprise_id: str) -> Any:
+        return self._db.collection(ENTERPRISES).document(enterprise_id).collection(COVERAGE)
+
+    def all(self, enterprise_id: str) -> dict[ProviderName, SyncCoverage]:
+        with translated():
+            snaps = list(self._collection(enterprise_id).stream())
+        found = {}
+        for snap in snaps:
+            record = SyncCoverage.model_validate(snap.to_dict())
+            found[record.provider] = record
+        return found
+
+    def update(
+        self, enterprise_id: str, provider: ProviderName, change: Callable[[SyncCoverage], SyncCoverage]
+    ) -> SyncCoverage:
+        from google.cloud import firestore
+
+        ref = self._collection(enterprise_id).document(provider.value)
+
+        @firestore.transactional
+        def apply(transaction: Any) -> SyncCoverage:
+            snap = ref.get(transaction=transaction)
+            current = SyncCoverage.model_validate(snap.to_dict()) if snap.exists else SyncCoverage(provider=provider)
+            changed = change(current)
+            if changed != current:
+                transaction.set(ref, changed.model_dump(mode="json"))
+            return changed
+
+        with translated():
+            result: SyncCoverage = apply(self._db.transaction(max_attempts=MAX_TRANSACTION_ATTEMPTS))
+        return result

@@ -1,0 +1,153 @@
+"""Syncs of one enterprise side by side on the Firestore emulator, with the real adapter: nothing is lost.
+
+Cloud Tasks runs an enterprise's backfill windows, and the windows of a second provider connected right after the
+first, at the same time. Each month's read-modify-write is a Firestore transaction (ADR 0016); these tests run the
+tasks in threads, and once with task B forced between task A's reads and its write, and check that every provider
+part a task pulled is in its day, that each rollup equals the rollup of its days, and that the documents are those
+of the same tasks run one after the other.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from shared.adapters.firestore_leases import FirestoreLeases
+from shared.adapters.firestore_snapshots import FirestoreSnapshots
+from shared.bootstrap import SystemClock
+from shared.config import Settings
+from shared.domain.enterprise import ProviderName
+from shared.domain.snapshot import UsageSnapshot
+from shared.domain.usage import Provider, ProviderPull
+from shared.domain.usage_month import UsageMonth, rollup_month
+from shared.ports import MonthChange, MonthWrite
+from shared.services.snapshot_lease import snapshots_lease
+from shared.services.store_snapshots import store_pulls
+from tests.support.usage_days import anthropic_day, openai_day
+
+NOW = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
+MAKERS = {ProviderName.OPENAI: openai_day, ProviderName.ANTHROPIC: anthropic_day}
+Task = tuple[ProviderName, date, date]
+# Two providers connected back to back, each with two neighbouring backfill windows that share November.
+TASKS: list[Task] = [
+    (provider, start, end)
+    for provider in (ProviderName.OPENAI, ProviderName.ANTHROPIC)
+    for start, end in ((date(2026, 10, 20), date(2026, 11, 10)), (date(2026, 11, 10), date(2026, 12, 1)))
+]
+
+
+def run(store: FirestoreSnapshots, enterprise_id: str, task: Task) -> None:
+    provider, start, end = task
+    days = [start + timedelta(days=i) for i in range((end - start).days)]
+    pull = ProviderPull(
+        provider=Provider(provider.value),
+        start=start,
+        end_exclusive=end,
+        days={d: MAKERS[provider](d) for d in days},
+        price_data_version="test",
+    )
+    store_pulls(store, enterprise_id, {provider: pull}, days, now=NOW, retention_months=24)
+
+
+def stored(store: FirestoreSnapshots, enterprise_id: str) -> tuple[dict[date, UsageSnapshot], dict[str, UsageMonth]]:
+    months = ["2026-10", "2026-11"]
+    return store.days(enterprise_id, months), store.rollups(enterprise_id, months)
+
+
+def assert_nothing_lost(store: FirestoreSnapshots, enterprise_id: str) -> None:
+    days, months = stored(store, enterprise_id)
+    for provider, start, end in TASKS:
+        for i in range((end - start).days):
+            day = days.get(start + timedelta(days=i))
+            assert day is not None
+            assert provider.value in day.by_provider, (provider, start + timedelta(days=i))
+    assert sorted(months) == ["2026-10", "2026-11"]
+    for month, rollup in months.items():
+        assert rollup == rollup_month(month, days.values(), retention_months=24)
+
+
+def sequential(store: FirestoreSnapshots) -> tuple[dict[date, UsageSnapshot], dict[str, UsageMonth]]:
+    for task in TASKS:
+        run(store, "ent_in_order", task)
+    return stored(store, "ent_in_order")
+
+
+def test_tasks_of_one_enterprise_in_threads_under_the_lease_lose_nothing(firestore_db: Any) -> None:
+    store, leases = FirestoreSnapshots(firestore_db), FirestoreLeases(firestore_db)
+    settings = Settings(project_id="demo-test", sync_lease_poll_s=0.05)
+    start = threading.Barrier(len(TASKS))
+    errors: list[BaseException] = []
+
+    def task(t: Task) -> None:
+        start.wait()
+        try:
+            with snapshots_lease(leases, SystemClock(), settings, "ent_threads", task=f"{t[0].value}-{t[1]}"):
+                run(store, "ent_threads", t)
+        except Exception as e:  # noqa: BLE001 - reported below: a thread's exception would otherwise vanish
+            errors.append(e)
+
+    threads = [threading.Thread(target=task, args=(t,)) for t in TASKS]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert_nothing_lost(store, "ent_threads")
+    assert stored(store, "ent_threads") == sequential(store)
+
+
+class _Interleaving(FirestoreSnapshots):
+    """Runs ``other`` (in a thread, as another worker would) the first time November has been read."""
+
+    def __init__(self, client: Any, other: Task) -> None:
+        super().__init__(client)
+        self._other: Task | None = other
+        self.attempts = 0
+
+    def update_month(self, enterprise_id: str, month: str, change: MonthChange, *, synced_at: datetime) -> MonthWrite:
+        def hooked(days: Mapping[date, UsageSnapshot], rollup: UsageMonth | None) -> MonthWrite:
+            self.attempts += 1
+            result = change(days, rollup)
+            other = self._other if month == "2026-11" else None
+            if other is not None:
+                self._other = None
+                worker = threading.Thread(target=run, args=(FirestoreSnapshots(self._db), enterprise_id, other))
+                worker.start()
+                # The emulator holds our read locks: the other task waits for our commit, or wins and makes this
+                # transaction run again. Either way it may not finish while we wait; we commit after a moment.
+                worker.join(timeout=0.5)
+                self.pending = worker
+            return result
+
+        return super().update_month(enterprise_id, month, hooked, synced_at=synced_at)
+
+
+def test_a_task_committing_between_anothers_reads_and_write_loses_nothing(firestore_db: Any) -> None:
+    first, second = TASKS[0], TASKS[2]  # OpenAI and Anthropic windows over the same days
+    store = _Interleaving(firestore_db, second)
+    run(store, "ent_interleaved", first)
+    store.pending.join(timeout=60)
+    assert not store.pending.is_alive()
+    plain = FirestoreSnapshots(firestore_db)
+    run(plain, "ent_interleaved", TASKS[1])
+    run(plain, "ent_interleaved", TASKS[3])
+    assert_nothing_lost(plain, "ent_interleaved")
+    assert stored(plain, "ent_interleaved") == sequential(plain)
+
+
+def test_a_lease_is_exclusive_until_released_or_expired_and_a_late_holder_never_frees_the_next(
+    firestore_db: Any,
+) -> None:
+    leases, ttl = FirestoreLeases(firestore_db), timedelta(seconds=120)
+    assert leases.acquire("ent_1", "snapshots", holder="a", now=NOW, ttl=ttl)
+    assert not leases.acquire("ent_1", "snapshots", holder="b", now=NOW + timedelta(seconds=60), ttl=ttl)
+    assert leases.acquire("ent_2", "snapshots", holder="b", now=NOW, ttl=ttl)  # per enterprise
+    leases.release("ent_1", "snapshots", holder="a")
+    assert leases.acquire("ent_1", "snapshots", holder="b", now=NOW + timedelta(seconds=61), ttl=ttl)
+
+    # b dies holding it; c breaks the expired lease; b's late release must not free c's.
+    assert leases.acquire("ent_1", "snapshots", holder="c", now=NOW + timedelta(seconds=200), ttl=ttl)
+    leases.release("ent_1", "snapshots", holder="b")
+    assert not leases.acquire("ent_1", "snapshots", holder="d", now=NOW + timedelta(seconds=201), ttl=ttl)
