@@ -217,6 +217,10 @@ class Settings(BaseSettings):
     webhook_deadline_s: float = Field(default=5.0, gt=0, le=30)
     """The whole webhook send, whatever the receiver does (a slow or trickling receiver is cut off). One attempt per
     sync or task: a failed send is retried by a ``webhook_deliver`` task (queue ``webhook_queue``), never inline."""
+    webhook_signing_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    """The platform's key from which every enterprise's webhook signing secret is derived (HMAC of the enterprise id
+    and the secret's generation; ``webhook_signature.derive_secret``). Secret Manager ``webhook-signing-key``,
+    granted to ``api`` and ``sync`` only. Changing it changes every enterprise's secret."""
     webhook_retry_delay_s: float = Field(default=60.0, ge=1, le=3600)
     """Delay of the first ``webhook_deliver`` task after a sync's failed send; later attempts follow the queue's
     backoff."""
@@ -253,6 +257,8 @@ class Settings(BaseSettings):
             raise ValueError("ALERT_BUDGET_WARNING_PERCENT must be below ALERT_BUDGET_CRITICAL_PERCENT")
         if self.on_google_cloud and self.benchmark_noise_key.get_secret_value() == PLACEHOLDER_SECRET:
             raise ValueError("BENCHMARK_NOISE_KEY must be set to a real secret on Google Cloud")
+        if self.on_google_cloud and self.webhook_signing_key.get_secret_value() == PLACEHOLDER_SECRET:
+            raise ValueError("WEBHOOK_SIGNING_KEY must be set to a real secret on Google Cloud")
         return self
 
     @property

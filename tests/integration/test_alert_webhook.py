@@ -238,3 +238,35 @@ def test_a_failing_webhook_is_retried_by_its_task_with_503_until_the_receiver_ac
     assert len(receiver.received) == 3
     assert deps.alerts.open_alerts(EID, limit=5) == []
     assert len(sink.messages()) == 1
+
+
+def _stored_text(db: Any, ref: Any) -> str:
+    """Every field of ``ref`` and of all the documents below it, as text: what a Firestore read could yield."""
+    parts = [json.dumps(ref.get().to_dict() or {}, default=str)]
+    for collection in ref.collections():
+        for doc in collection.list_documents():
+            parts.append(_stored_text(db, doc))
+    return "\n".join(parts)
+
+
+def test_a_read_of_every_enterprise_document_never_yields_the_webhook_signing_secret(
+    firestore_db: Any, sink: RunningSink
+) -> None:
+    """The attack: whoever reads Firestore (a leaked backup or export, a rules mistake, an over-broad datastore role)
+    must not learn the secret that lets them forge signed alerts. The secret is derived in memory from a key held in
+    Secret Manager (``WEBHOOK_SIGNING_KEY``), so no document holds it, and the sender still signs with it."""
+    settings = _settings(sink)
+    _seed(firestore_db)
+    saved = _put_budgets(
+        settings,
+        {"budgets": [{"monthly_usd": "100"}], "anomaly_alerts": False, "webhook_url": "https://hooks.example.com/x"},
+    )
+    secret = saved["signing_secret"]
+    stored = _stored_text(firestore_db, firestore_db.collection("enterprises").document(EID))
+    assert "hooks.example.com" in stored, "the webhook itself is stored"
+    assert secret not in stored
+    assert secret.removeprefix("whsec_") not in stored
+
+    target = Deps(settings, SystemClock(), firestore=firestore_db).alert_settings.webhook(EID)
+    assert target is not None
+    assert target.secret.get_secret_value() == secret, "the sender signs with the secret the admin was shown"
