@@ -283,7 +283,13 @@ def _queues() -> list[str]:
     from shared.config import Settings
 
     settings = Settings()
-    return [settings.sync_queue, settings.reports_queue, settings.erase_queue, settings.retire_queue]
+    return [
+        settings.sync_queue,
+        settings.reports_queue,
+        settings.erase_queue,
+        settings.retire_queue,
+        settings.webhook_queue,
+    ]
 
 
 def _region() -> str:

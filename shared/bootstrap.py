@@ -29,6 +29,7 @@ ROUTER_MODULES: dict[str, str] = {
     "retention_sweep": "shared.api.retention_routes",
     "sync_dispatch": "shared.api.sync_dispatch_routes",
     "sync_worker": "shared.api.sync_worker_routes",
+    "webhook_deliver": "shared.api.webhook_deliver_routes",
 }
 """Function name → module exposing that function's ``router``."""
 

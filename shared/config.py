@@ -76,8 +76,17 @@ class Settings(BaseSettings):
     """Queue of ``enterprise_erase`` tasks (one per erasure request)."""
     retire_queue: str = "key-retire"
     """Queue of ``key_retire`` tasks: one per rotated key, delivered ``superseded_version_grace_days`` later."""
+    webhook_queue: str = "alert-webhooks"
+    """Queue of ``webhook_deliver`` tasks: one per failed webhook send of an alert, retried with the queue's
+    exponential backoff until its ``max_attempts`` (then the channel is recorded ``failed``)."""
     task_max_attempts: dict[str, int] = Field(
-        default_factory=lambda: {"usage-sync": 8, "monthly-reports": 6, "enterprise-erase": 50, "key-retire": 20}
+        default_factory=lambda: {
+            "usage-sync": 8,
+            "monthly-reports": 6,
+            "enterprise-erase": 50,
+            "key-retire": 20,
+            "alert-webhooks": 8,
+        }
     )
     """Each queue's ``max_attempts`` (JSON; Terraform sets it from its queues): a task route failing on the last one
     logs ``task_given_up`` (``shared.web.task_attempts``)."""
@@ -207,7 +216,14 @@ class Settings(BaseSettings):
     """Each network operation of a webhook send (connect, write, each read)."""
     webhook_deadline_s: float = Field(default=5.0, gt=0, le=30)
     """The whole webhook send, whatever the receiver does (a slow or trickling receiver is cut off). One attempt per
-    sync: a failed send is retried by the next sync task, never inline."""
+    sync or task: a failed send is retried by a ``webhook_deliver`` task (queue ``webhook_queue``), never inline."""
+    webhook_signing_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    """The platform's key from which every enterprise's webhook signing secret is derived (HMAC of the enterprise id
+    and the secret's generation; ``webhook_signature.derive_secret``). Secret Manager ``webhook-signing-key``,
+    granted to ``api`` and ``sync`` only. Changing it changes every enterprise's secret."""
+    webhook_retry_delay_s: float = Field(default=60.0, ge=1, le=3600)
+    """Delay of the first ``webhook_deliver`` task after a sync's failed send; later attempts follow the queue's
+    backoff."""
     alert_delivery_budget_s: float = Field(default=30.0, gt=0, le=120)
     """The time one sync may spend delivering alerts; the alerts left wait for the next sync. With
     ``sync_pull_deadline_s`` it bounds the worker's time whatever receivers and providers do."""
@@ -241,6 +257,8 @@ class Settings(BaseSettings):
             raise ValueError("ALERT_BUDGET_WARNING_PERCENT must be below ALERT_BUDGET_CRITICAL_PERCENT")
         if self.on_google_cloud and self.benchmark_noise_key.get_secret_value() == PLACEHOLDER_SECRET:
             raise ValueError("BENCHMARK_NOISE_KEY must be set to a real secret on Google Cloud")
+        if self.on_google_cloud and self.webhook_signing_key.get_secret_value() == PLACEHOLDER_SECRET:
+            raise ValueError("WEBHOOK_SIGNING_KEY must be set to a real secret on Google Cloud")
         return self
 
     @property

@@ -242,7 +242,7 @@ class Deps:
             return found  # type: ignore[no-any-return]
         from shared.adapters.firestore_budgets import FirestoreAlertSettings
 
-        return FirestoreAlertSettings(self.firestore)
+        return FirestoreAlertSettings(self.firestore, self.settings.webhook_signing_key)
 
     @cached_property
     def alerts(self) -> AlertStore:

@@ -646,12 +646,24 @@ class AlertStore(Protocol):
         """Store ``alert`` unless its id exists; returns the stored alert and whether it was created now."""
         ...
 
+    def get(self, enterprise_id: str, alert_id: str) -> Alert | None:
+        """The alert, or ``None`` when there is none (never recorded, or erased)."""
+        ...
+
     def open_alerts(self, enterprise_id: str, *, limit: int) -> list[Alert]:
         """Alerts with a channel not delivered yet (``open``), at most ``limit``."""
         ...
 
     def claim(
-        self, enterprise_id: str, alert_id: str, channel: Channel, *, now: datetime, lease_s: float, max_attempts: int
+        self,
+        enterprise_id: str,
+        alert_id: str,
+        channel: Channel,
+        *,
+        now: datetime,
+        lease_s: float,
+        max_attempts: int,
+        from_queue: bool = False,
     ) -> Alert | None:
         """Apply ``shared.domain.alerts.claim`` atomically; returns what was stored, or ``None`` if nothing changed."""
         ...
@@ -668,10 +680,10 @@ class AlertStore(Protocol):
 
 
 class WebhookSender(Protocol):
-    """POSTs a signed alert to an enterprise's webhook, retrying transient failures with backoff.
+    """POSTs a signed alert to an enterprise's webhook: one attempt under ``Settings.webhook_deadline_s``.
 
     Raises:
-        DependencyUnavailable: Still failing after the retries (5xx, 429, timeouts, unreachable): try on a later sync.
+        DependencyUnavailable: 5xx, 429, timeout, unreachable: the alert's ``webhook_deliver`` task tries again.
         PlatformError: ``webhook_rejected`` (another 4xx or a redirect) or ``webhook_destination_refused`` (the
             URL resolves to an address we must not call): permanent.
     """

@@ -61,6 +61,11 @@ class FirestoreAlerts:
         log.info("alert recorded", extra={"enterprise_id": enterprise_id, "alert_id": alert.id})
         return alert, True
 
+    def get(self, enterprise_id: str, alert_id: str) -> Alert | None:
+        with translated():
+            snap = self._collection(enterprise_id).document(alert_id).get()
+        return _alert_of(snap) if snap.exists else None
+
     def open_alerts(self, enterprise_id: str, *, limit: int) -> list[Alert]:
         from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -88,11 +93,21 @@ class FirestoreAlerts:
         return result
 
     def claim(
-        self, enterprise_id: str, alert_id: str, channel: Channel, *, now: datetime, lease_s: float, max_attempts: int
+        self,
+        enterprise_id: str,
+        alert_id: str,
+        channel: Channel,
+        *,
+        now: datetime,
+        lease_s: float,
+        max_attempts: int,
+        from_queue: bool = False,
     ) -> Alert | None:
         lease = timedelta(seconds=lease_s)
         return self._transform(
-            enterprise_id, alert_id, lambda a: claim(a, channel, now=now, lease=lease, max_attempts=max_attempts)
+            enterprise_id,
+            alert_id,
+            lambda a: claim(a, channel, now=now, lease=lease, max_attempts=max_attempts, from_queue=from_queue),
         )
 
     def settle(

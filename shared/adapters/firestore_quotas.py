@@ -38,8 +38,7 @@ class FirestoreQuotas:
 
         @firestore.transactional
         def apply(transaction: Any) -> bool:
-            snap = ref.get(transaction=transaction)
-            count = int((snap.to_dict() or {}).get("count", 0)) if snap.exists else 0
+            count = self._read_count(transaction, ref)
             if count >= limit:
                 return False
             transaction.set(ref, {"count": count + 1, "window_end": ends, EXPIRE_AT: ends + timedelta(days=1)})
@@ -48,3 +47,8 @@ class FirestoreQuotas:
         with translated():
             taken = apply(self._db.transaction(max_attempts=10))
         return None if taken else max(1, math.ceil(ends.timestamp() - epoch))
+
+    def _read_count(self, transaction: Any, ref: Any) -> int:
+        """The transaction's read; a seam where tests run another take between this read and the write."""
+        snap = ref.get(transaction=transaction)
+        return int((snap.to_dict() or {}).get("count", 0)) if snap.exists else 0

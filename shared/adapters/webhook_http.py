@@ -12,9 +12,9 @@ Server-side request forgery is the risk of any URL a customer gives us, so every
 
 Each ``post`` is one attempt with a total deadline (``Settings.webhook_deadline_s``, ``deadline_http``): a receiver
 that is slow, or trickles its answer a byte at a time, is cut off then, so a tenant's endpoint can never hold the
-sync worker. There is no retry inside a sync: a network error, a timeout, 429 or 5xx raises ``DependencyUnavailable``,
-the alert stays open and the next sync task (Cloud Tasks) tries it again, up to ``alert_max_send_attempts``. Any
-other 4xx is ``webhook_rejected`` (permanent). Response bodies are neither read into logs nor errors.
+sync worker. There is no retry here: a network error, a timeout, 429 or 5xx raises ``DependencyUnavailable`` and the
+alert's ``webhook_deliver`` task (Cloud Tasks, ``shared.services.webhook_retry``) tries it again with the queue's
+backoff. Any other 4xx is ``webhook_rejected`` (permanent). Response bodies are neither read into logs nor errors.
 """
 
 from __future__ import annotations

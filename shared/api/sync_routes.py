@@ -91,21 +91,26 @@ def sync_use_case(deps: Deps) -> SyncEnterprise:
     )
 
 
-def alert_use_case(deps: Deps) -> EvaluateAlerts:
-    """Alerts evaluated after each sync, wired from ``deps``."""
-    delivery = AlertDelivery(
+def alert_delivery(deps: Deps) -> AlertDelivery:
+    """Alert sends (email, webhook, the webhook's retry task), wired from ``deps``."""
+    return AlertDelivery(
         alerts=deps.alerts,
         alert_settings=deps.alert_settings,
         mailer=deps.mailer,
         webhooks=deps.webhooks,
+        tasks=deps.tasks,
         clock=deps.clock,
         settings=deps.settings,
     )
+
+
+def alert_use_case(deps: Deps) -> EvaluateAlerts:
+    """Alerts evaluated after each sync, wired from ``deps``."""
     return EvaluateAlerts(
         snapshots=deps.snapshots,
         alert_settings=deps.alert_settings,
         alerts=deps.alerts,
-        delivery=delivery,
+        delivery=alert_delivery(deps),
         clock=deps.clock,
         settings=deps.settings,
     )
@@ -127,9 +132,7 @@ def sync_worker(ctx: RequestContext) -> dict[str, Any] | ApiResponse:
     read_id = task or f"{body.reason}-{body.start:%Y%m%d}-{body.end:%Y%m%d}"
     settings = ctx.deps.settings
     max_attempts = settings.task_max_attempts.get(settings.sync_queue)
-    last_attempt = (
-        max_attempts is not None and _retries(ctx.request.headers.get(RETRY_COUNT_HEADER)) + 1 >= max_attempts
-    )
+    last_attempt = max_attempts is not None and retries(ctx.request.headers.get(RETRY_COUNT_HEADER)) + 1 >= max_attempts
     report = sync_use_case(ctx.deps).run(body, read_id=read_id, last_attempt=last_attempt)
     if report.retry:
         return problems.problem(
@@ -142,7 +145,8 @@ def sync_worker(ctx: RequestContext) -> dict[str, Any] | ApiResponse:
     return report.as_dict()
 
 
-def _retries(header: str | None) -> int:
+def retries(header: str | None) -> int:
+    """Cloud Tasks' earlier attempts of this task."""
     # Set by Cloud Tasks on every delivery; absent on a direct call (then it counts as a first attempt).
     try:
         return max(int(header or 0), 0)

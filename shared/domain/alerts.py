@@ -8,12 +8,15 @@ record is created if absent *before* anything is sent.
 Each channel (email, webhook) carries a delivery state::
 
     pending ──claim──▶ sending ──sent──▶ sent                     (final: never sent again)
-       ▲                  │  └──refused──▶ failed                  (final: permanent refusal, or attempts exhausted)
-       └──────retry───────┘                                        skipped (final: nobody to send to)
+       ▲                  │  │ └──refused──▶ failed                (final: permanent refusal, or attempts exhausted)
+       └──────retry───────┘  │                                     skipped (final: nobody to send to)
+                  queued ◀───┘ (webhook) ──claim by its task──▶ sending
 
-A claim is a transaction: only the sync that moves ``pending`` to ``sending`` sends, and its lease
-(``lease_until``) lets a later sync take over if it died mid-send. A transient failure returns the channel to
-``pending`` and the next sync tries again, up to ``max_attempts`` claims.
+A claim is a transaction: only the caller that moves the channel to ``sending`` sends, and its lease
+(``lease_until``) lets a later sync take over if it died mid-send. A transient email failure returns the channel to
+``pending`` and the next sync tries again, up to ``max_attempts`` claims. A transient webhook failure hands the
+channel to a Cloud Tasks task (``queued``): only that task claims a queued channel (``from_queue``), so the syncs
+leave it alone and the queue's backoff paces the retries (``shared.services.webhook_retry``).
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ class Channel(enum.StrEnum):
 class DeliveryState(enum.StrEnum):
     PENDING = "pending"
     SENDING = "sending"
+    QUEUED = "queued"
+    """Handed to a ``webhook_deliver`` task: only that task sends it again."""
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"
@@ -191,15 +196,21 @@ def _with(alert: Alert, channel: Channel, delivery: Delivery) -> Alert:
     return alert.model_copy(update={"channels": channels, "open": _is_open(channels)})
 
 
-def claim(alert: Alert, channel: Channel, *, now: datetime, lease: timedelta, max_attempts: int) -> Alert | None:
+def claim(
+    alert: Alert, channel: Channel, *, now: datetime, lease: timedelta, max_attempts: int, from_queue: bool = False
+) -> Alert | None:
     """``alert`` with ``channel`` claimed for sending by the caller, or ``None`` when there is nothing to claim.
 
-    A ``pending`` channel, or a ``sending`` one whose lease has run out (its sender died), is claimed: ``sending``,
-    one more attempt, leased until ``now + lease``. One that has used its ``max_attempts`` becomes ``failed``
-    instead (the returned alert is then not a claim: check the channel's state).
+    A ``pending`` channel (``queued`` when ``from_queue``: the caller is the channel's retry task), or a ``sending``
+    one whose lease has run out (its sender died), is claimed: ``sending``, one more attempt, leased until
+    ``now + lease``. One that has used its ``max_attempts`` becomes ``failed`` instead (the returned alert is then
+    not a claim: check the channel's state).
     """
     delivery = alert.channels.get(channel)
     if delivery is None or delivery.state in FINAL_STATES:
+        return None
+    waiting = DeliveryState.QUEUED if from_queue else DeliveryState.PENDING
+    if delivery.state not in (waiting, DeliveryState.SENDING):
         return None
     if delivery.state is DeliveryState.SENDING and delivery.lease_until is not None and delivery.lease_until > now:
         return None
@@ -214,17 +225,19 @@ def claim(alert: Alert, channel: Channel, *, now: datetime, lease: timedelta, ma
     return _with(alert, channel, claimed)
 
 
-Outcome = Literal["sent", "retry", "failed", "skipped"]
+Outcome = Literal["sent", "retry", "queued", "failed", "skipped"]
 
 
 def settle(alert: Alert, channel: Channel, outcome: Outcome, *, now: datetime, code: str | None = None) -> Alert:
-    """``alert`` after a send attempt on ``channel``: sent, to retry on a later sync, failed for good, or skipped."""
+    """``alert`` after a send attempt on ``channel``: sent, to retry on a later sync, handed to its retry task
+    (``queued``), failed for good, or skipped."""
     delivery = alert.channels[channel]
     if delivery.state is DeliveryState.SENT:
         return alert  # sent stays sent, whatever a late competitor reports
     state = {
         "sent": DeliveryState.SENT,
         "retry": DeliveryState.PENDING,
+        "queued": DeliveryState.QUEUED,
         "failed": DeliveryState.FAILED,
         "skipped": DeliveryState.SKIPPED,
     }[outcome]
@@ -233,7 +246,7 @@ def settle(alert: Alert, channel: Channel, outcome: Outcome, *, now: datetime, c
             "state": state,
             "lease_until": None,
             "sent_at": now if outcome == "sent" else delivery.sent_at,
-            "last_error": code if outcome in ("retry", "failed") else delivery.last_error,
+            "last_error": code if outcome in ("retry", "queued", "failed") else delivery.last_error,
         }
     )
     return _with(alert, channel, settled)

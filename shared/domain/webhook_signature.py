@@ -13,6 +13,7 @@ time, and refuses a timestamp older than a few minutes, so a captured request ca
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -25,6 +26,23 @@ SIGNATURE_HEADER = "X-Usage-Alert-Signature"
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a marker, not a secret
 VERSION = "v1"
 DEFAULT_TOLERANCE_S = 300
+
+
+def new_generation() -> str:
+    """A fresh, random id for a new signing secret of an enterprise (not secret: useless without the key)."""
+    return secrets.token_urlsafe(16)
+
+
+def derive_secret(key: SecretStr, enterprise_id: str, generation: str) -> SecretStr:
+    """The signing secret of ``enterprise_id``'s webhook at ``generation``: HMAC-SHA256 under the platform's webhook
+    signing key (``Settings.webhook_signing_key``, held in Secret Manager), URL-safe base64 behind ``whsec_``.
+
+    Nothing tenant-specific that signs is stored anywhere: Firestore holds only the generation, and only the
+    identities granted the key (the API that shows the secret once, the sync identity that signs) can compute it.
+    """
+    message = f"alert-webhook/v1/{enterprise_id}/{generation}".encode()
+    mac = hmac.new(key.get_secret_value().encode(), message, hashlib.sha256).digest()
+    return SecretStr(SECRET_PREFIX + base64.urlsafe_b64encode(mac).decode().rstrip("="))
 
 
 def new_secret() -> SecretStr:

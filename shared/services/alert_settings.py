@@ -4,8 +4,9 @@ A save replaces the budgets and the anomaly switch. The webhook follows its own 
 token and its secret is shown once:
 
 * ``webhook_url`` left out: the webhook stays as it is; ``null``: it is removed, with its secret;
-* a URL given where none was, or ``rotate_webhook_secret``: a new signing secret is generated here (server side) and
-  returned in that response only. Changing the URL keeps the secret.
+* a URL given where none was, or ``rotate_webhook_secret``: a new signing secret is generated here (server side: a
+  random generation, the secret derived from it under ``Settings.webhook_signing_key``) and returned in that
+  response only. Changing the URL keeps the secret.
 
 Webhook changes (URL set, changed or removed; secret created or rotated) are written to the audit log in the same
 transaction, naming the host only.
@@ -25,7 +26,7 @@ from shared.config import Settings
 from shared.domain.audit import Actor, AuditAction, AuditEntry
 from shared.domain.budgets import DEFAULT_ALERT_SETTINGS, AlertSettings, Budget, BudgetDraft, WebhookInfo, WebhookTarget
 from shared.domain.enterprise_events import event_entry
-from shared.domain.webhook_signature import new_secret
+from shared.domain.webhook_signature import derive_secret, new_generation
 from shared.domain.webhook_url import check_webhook_url, webhook_host
 from shared.errors import Conflict, ValidationFailed
 from shared.ports import AlertSettingsChange, AlertSettingsStore, Clock
@@ -78,7 +79,8 @@ def save_alert_settings(
     if isinstance(webhook_url, str):
         check_webhook_url(webhook_url, local_mode=settings.local_mode)
     now = clock.now()
-    fresh = new_secret()
+    generation = new_generation()
+    fresh = derive_secret(settings.webhook_signing_key, enterprise_id, generation)
     who = Actor.user(actor.uid, actor.email)
 
     def change(current: AlertSettings | None, target: WebhookTarget | None) -> AlertSettingsChange:
@@ -90,7 +92,7 @@ def save_alert_settings(
                 raise Conflict("there is no webhook whose secret could be rotated", code="no_webhook")
             new_target = None
         elif target is None or rotate_webhook_secret:
-            new_target = WebhookTarget(url=url, secret=fresh, secret_created_at=now)
+            new_target = WebhookTarget(url=url, secret=fresh, secret_created_at=now, generation=generation)
         else:
             new_target = target.model_copy(update={"url": url})
         info = None

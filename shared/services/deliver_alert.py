@@ -4,8 +4,11 @@ For each channel still to deliver, the alert store's transactional claim (``pend
 which sync sends; that sync sends and then settles the channel:
 
 * sent → ``sent``: final, never sent again;
-* a transient failure (mail relay or webhook down, ``DependencyUnavailable``) → ``pending``: the next sync retries,
+* a transient email failure (mail relay down, ``DependencyUnavailable``) → ``pending``: the next sync retries,
   until ``Settings.alert_max_send_attempts`` claims have been used (then ``failed``);
+* a transient webhook failure → a named, delayed ``webhook_deliver`` task is enqueued and the channel is ``queued``:
+  the task retries it with the queue's backoff (``shared.services.webhook_retry``), never this sync, never the next
+  one. Only if the task cannot be enqueued does the channel go back to ``pending`` for the next sync;
 * a permanent refusal (``mail_rejected``, ``webhook_rejected``, ``webhook_destination_refused``) → ``failed``;
 * nobody to send to (no recipient, the webhook removed since) → ``skipped``.
 
@@ -18,6 +21,7 @@ Email goes to the enterprise's ``settings.report_recipients``, or its admins whe
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from shared.config import Settings
 from shared.domain.alert_messages import alert_email, webhook_body
@@ -26,7 +30,7 @@ from shared.domain.enterprise import Enterprise
 from shared.domain.members import report_recipients
 from shared.domain.webhook_signature import signed_headers
 from shared.errors import DependencyUnavailable, PlatformError
-from shared.ports import AlertSettingsStore, AlertStore, Clock, Mailer, WebhookSender
+from shared.ports import AlertSettingsStore, AlertStore, Clock, Mailer, TaskQueue, WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +48,11 @@ class AlertDelivery:
         alert_settings: AlertSettingsStore,
         mailer: Mailer,
         webhooks: WebhookSender,
+        tasks: TaskQueue,
         clock: Clock,
         settings: Settings,
     ) -> None:
+        self._tasks = tasks
         self._alerts = alerts
         self._alert_settings = alert_settings
         self._mailer = mailer
@@ -77,6 +83,8 @@ class AlertDelivery:
                 outcome = self._send(channel, enterprise, claimed)
             except DependencyUnavailable as e:
                 outcome, code = "retry", e.code
+                if channel is Channel.WEBHOOK and self._queue_retry(enterprise.id, claimed):
+                    outcome = "queued"
             except PlatformError as e:
                 outcome, code = "failed", e.code
             self._alerts.settle(enterprise.id, alert.id, channel, outcome, now=self._clock.now(), code=code)
@@ -95,6 +103,23 @@ class AlertDelivery:
             )
         return outcomes
 
+    def _queue_retry(self, enterprise_id: str, alert: Alert) -> bool:
+        """Enqueue the webhook's retry task; ``False`` (the next sync retries instead) when the queue is down.
+
+        The task is enqueued before the channel is settled ``queued``; its delay (``webhook_retry_delay_s``) leaves
+        time for that settle, and a task that still finds the channel ``sending`` answers 503 and comes back.
+        """
+        from shared.services.webhook_retry import webhook_task
+
+        due = self._clock.now() + timedelta(seconds=self._settings.webhook_retry_delay_s)
+        task = webhook_task(enterprise_id, alert.id, alert.channels[Channel.WEBHOOK].attempts, due)
+        try:
+            result = self._tasks.enqueue(self._settings.webhook_queue, [task])
+        except DependencyUnavailable:
+            log.warning("webhook retry not enqueued", extra={"enterprise_id": enterprise_id, "alert_id": alert.id})
+            return False
+        return not result.failed
+
     def _send(self, channel: Channel, enterprise: Enterprise, alert: Alert) -> Outcome:
         if channel is Channel.EMAIL:
             recipients = alert_recipients(enterprise)
@@ -110,6 +135,15 @@ class AlertDelivery:
                 )
             )
             return "sent"
+        return self.send_webhook(enterprise, alert)
+
+    def send_webhook(self, enterprise: Enterprise, alert: Alert) -> Outcome:
+        """One signed POST of ``alert`` to the enterprise's webhook (``skipped`` when it has none any more).
+
+        Raises:
+            DependencyUnavailable: a transient failure (worth another attempt).
+            PlatformError: the receiver refused the alert, or its address is one we never call.
+        """
         target = self._alert_settings.webhook(enterprise.id)
         if target is None:
             return "skipped"

@@ -2,7 +2,9 @@
 
 An admin configures a budget and a webhook through the ``api`` application (Firestore emulator); the sync worker's
 alert use case, wired from the same ``Deps`` as in production, then finds the crossing and delivers it. The receiver
-checks the HMAC with the secret the PUT returned, as a customer's endpoint would, and answers 500 before it accepts.
+checks the HMAC with the secret the PUT returned, as a customer's endpoint would, and answers 500 before it accepts:
+the retry is the ``webhook_deliver`` task the sync enqueued (the task queue is our fake of the port; the Cloud Tasks
+adapter has its own tests), delivered through the ``webhook_deliver`` application.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pytest
 from pydantic import SecretStr
 
 from devstack.smtp_sink import RunningSink, start_smtp_sink
-from devstack.tokens import mint_user_token, uid_for_email
+from devstack.tokens import mint_oidc_token, mint_user_token, uid_for_email
 from shared.adapters.firestore_enterprises import FirestoreEnterprises
 from shared.adapters.firestore_snapshots import FirestoreSnapshots
 from shared.api.sync_routes import alert_use_case
@@ -32,9 +34,11 @@ from shared.domain.alerts import Channel, DeliveryState
 from shared.domain.enterprise import Enterprise, Member, ProviderName, Role
 from shared.domain.usage import Provider, ProviderPull
 from shared.domain.webhook_signature import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from shared.ports import TaskSpec
 from shared.services.store_snapshots import store_pulls
-from shared.web.http import ApiRequest, Headers
+from shared.web.http import ApiRequest, ApiResponse, Headers
 from tests.conftest import TEST_PROJECT
+from tests.support.fake_task_queue import FakeTaskQueue
 from tests.support.usage_days import line, provider_day
 
 EID = "ent_webhook_it"
@@ -130,14 +134,27 @@ def _put_budgets(settings: Settings, body: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _evaluate(db: Any, settings: Settings) -> None:
-    deps = Deps(settings, SystemClock(), firestore=db)
+def _evaluate(db: Any, settings: Settings, tasks: FakeTaskQueue) -> None:
+    deps = Deps(settings, SystemClock(), firestore=db, tasks=tasks)
     enterprise = deps.enterprises.get(EID)
     assert enterprise is not None
     alert_use_case(deps).evaluate(enterprise)
 
 
-def test_the_webhook_gets_the_signed_alert_on_the_sync_after_a_500_and_never_again(
+def _deliver(settings: Settings, task: TaskSpec, *, retry_count: int) -> ApiResponse:
+    """One Cloud Tasks delivery of ``task`` to the ``webhook_deliver`` function, with its invoker's OIDC token."""
+    token = mint_oidc_token(settings.tasks_service_account, f"{settings.function_base_url}/webhook_deliver")
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "X-CloudTasks-QueueName": settings.webhook_queue,
+        "X-CloudTasks-TaskRetryCount": str(retry_count),
+    }
+    app = build_web_app("webhook_deliver", settings=settings)
+    return app.handle(ApiRequest("POST", "/", Headers(headers), body=json.dumps(dict(task.payload)).encode()))
+
+
+def test_the_webhook_gets_the_signed_alert_from_its_retry_task_after_a_500_and_never_again(
     firestore_db: Any, receiver: Receiver, sink: RunningSink, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = _settings(sink)
@@ -147,12 +164,18 @@ def test_the_webhook_gets_the_signed_alert_on_the_sync_after_a_500_and_never_aga
     )
     secret = SecretStr(saved["signing_secret"])
     receiver.statuses = [500]
+    tasks = FakeTaskQueue()
 
-    _evaluate(firestore_db, settings)
+    _evaluate(firestore_db, settings, tasks)
     assert len(receiver.received) == 1, "refused with a 500: no retry inside the sync"
-    _evaluate(firestore_db, settings)
+    _evaluate(firestore_db, settings, tasks)
+    assert len(receiver.received) == 1, "the next sync leaves the retry to the task"
+    [task] = tasks.tasks(settings.webhook_queue)
+    assert task.function == "webhook_deliver"
 
-    assert len(receiver.received) == 2, "accepted when the next sync tried again"
+    answer = _deliver(settings, task, retry_count=0)
+    assert (answer.status, json.loads(answer.body)) == (200, {"outcome": "sent"})
+    assert len(receiver.received) == 2, "accepted when the task tried again"
     headers, body = receiver.received[-1]
     assert verify_signature(
         secret,
@@ -182,29 +205,68 @@ def test_the_webhook_gets_the_signed_alert_on_the_sync_after_a_500_and_never_aga
 
     assert not any("/hooks/usage" in r.getMessage() for r in caplog.records), "a webhook's path may hold a token"
 
-    _evaluate(firestore_db, settings)  # a later sync: nothing new, nothing resent
+    _evaluate(firestore_db, settings, tasks)  # a later sync: nothing new, nothing resent
+    duplicate = _deliver(settings, task, retry_count=1)  # Cloud Tasks delivers at least once
+    assert (duplicate.status, json.loads(duplicate.body)) == (200, {"outcome": "nothing_to_do"})
     assert len(receiver.received) == 2
     assert len(sink.messages()) == 1
+    assert tasks.names(settings.webhook_queue) == [task.name]
 
 
-def test_a_failing_webhook_is_tried_once_per_sync_and_again_by_the_next_sync(
+def test_a_failing_webhook_is_retried_by_its_task_with_503_until_the_receiver_accepts(
     firestore_db: Any, receiver: Receiver, sink: RunningSink
 ) -> None:
     settings = _settings(sink)
     _seed(firestore_db)
     _put_budgets(settings, {"budgets": [{"monthly_usd": "100"}], "anomaly_alerts": False, "webhook_url": receiver.url})
     receiver.statuses = [503, 503]
+    tasks = FakeTaskQueue()
 
-    _evaluate(firestore_db, settings)
+    _evaluate(firestore_db, settings, tasks)
     assert len(receiver.received) == 1  # no retry inside the sync
     deps = Deps(settings, SystemClock(), firestore=firestore_db)
     [alert] = deps.alerts.open_alerts(EID, limit=5)
-    assert alert.channels[Channel.WEBHOOK].state is DeliveryState.PENDING
+    assert alert.channels[Channel.WEBHOOK].state is DeliveryState.QUEUED
     assert alert.channels[Channel.EMAIL].state is DeliveryState.SENT
+    [task] = tasks.tasks(settings.webhook_queue)
 
-    _evaluate(firestore_db, settings)
-    _evaluate(firestore_db, settings)
-    _evaluate(firestore_db, settings)
+    retry = _deliver(settings, task, retry_count=0)
+    assert retry.status == 503, "Cloud Tasks retries after the queue's backoff"
+    assert len(receiver.received) == 2
+    sent = _deliver(settings, task, retry_count=1)
+    assert (sent.status, json.loads(sent.body)) == (200, {"outcome": "sent"})
     assert len(receiver.received) == 3
     assert deps.alerts.open_alerts(EID, limit=5) == []
     assert len(sink.messages()) == 1
+
+
+def _stored_text(db: Any, ref: Any) -> str:
+    """Every field of ``ref`` and of all the documents below it, as text: what a Firestore read could yield."""
+    parts = [json.dumps(ref.get().to_dict() or {}, default=str)]
+    for collection in ref.collections():
+        for doc in collection.list_documents():
+            parts.append(_stored_text(db, doc))
+    return "\n".join(parts)
+
+
+def test_a_read_of_every_enterprise_document_never_yields_the_webhook_signing_secret(
+    firestore_db: Any, sink: RunningSink
+) -> None:
+    """The attack: whoever reads Firestore (a leaked backup or export, a rules mistake, an over-broad datastore role)
+    must not learn the secret that lets them forge signed alerts. The secret is derived in memory from a key held in
+    Secret Manager (``WEBHOOK_SIGNING_KEY``), so no document holds it, and the sender still signs with it."""
+    settings = _settings(sink)
+    _seed(firestore_db)
+    saved = _put_budgets(
+        settings,
+        {"budgets": [{"monthly_usd": "100"}], "anomaly_alerts": False, "webhook_url": "https://hooks.example.com/x"},
+    )
+    secret = saved["signing_secret"]
+    stored = _stored_text(firestore_db, firestore_db.collection("enterprises").document(EID))
+    assert "hooks.example.com" in stored, "the webhook itself is stored"
+    assert secret not in stored
+    assert secret.removeprefix("whsec_") not in stored
+
+    target = Deps(settings, SystemClock(), firestore=firestore_db).alert_settings.webhook(EID)
+    assert target is not None
+    assert target.secret.get_secret_value() == secret, "the sender signs with the secret the admin was shown"

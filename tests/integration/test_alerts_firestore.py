@@ -27,6 +27,7 @@ from shared.domain.audit import Actor, AuditAction
 from shared.domain.budgets import AlertSettings, Budget, WebhookInfo, WebhookTarget
 from shared.domain.enterprise import ProviderName
 from shared.domain.enterprise_events import event_entry
+from shared.domain.webhook_signature import derive_secret
 from shared.errors import DependencyUnavailable
 from shared.ports import AlertSettingsChange
 
@@ -96,8 +97,13 @@ def test_alerts_are_paged_newest_first_and_only_open_ones_are_pending(firestore_
     assert len(store.open_alerts(EID, limit=3)) == 3
 
 
+KEY = SecretStr("webhook-signing-key-of-the-integration-tests")
+
+
 def test_settings_keep_the_webhook_url_and_secret_out_of_the_members_document(firestore_db: Any) -> None:
-    store = FirestoreAlertSettings(firestore_db)
+    """The target here is one saved before secrets were derived (a stored ``secret``, no generation): it keeps
+    working, and a derived one is below."""
+    store = FirestoreAlertSettings(firestore_db, KEY)
     url = "https://hooks.example.com/services/T0/B0/token-in-path"
     secret = SecretStr("whsec_integration-secret-0000000000000000000")
     settings = AlertSettings(
@@ -132,3 +138,29 @@ def test_settings_keep_the_webhook_url_and_secret_out_of_the_members_document(fi
     )
     assert store.webhook(EID) is None
     assert not firestore_db.document(f"enterprises/{EID}/private/alert_webhook").get().exists
+
+
+def test_a_derived_secret_is_stored_as_its_generation_only_and_a_legacy_one_is_dropped_when_regenerated(
+    firestore_db: Any,
+) -> None:
+    store = FirestoreAlertSettings(firestore_db, KEY)
+    settings = AlertSettings(budgets=[], updated_at=NOW, updated_by="uid_admin")
+    legacy = WebhookTarget(
+        url="https://hooks.example.com/a", secret=SecretStr("whsec_legacy-0000"), secret_created_at=NOW
+    )
+    store.update(EID, lambda current, existing: AlertSettingsChange(settings, legacy))
+    assert store.webhook(EID) == legacy
+
+    secret = derive_secret(KEY, EID, "gen-1")
+    derived = WebhookTarget(url="https://hooks.example.com/a", secret=secret, secret_created_at=NOW, generation="gen-1")
+    store.update(EID, lambda current, existing: AlertSettingsChange(settings, derived))
+    doc = firestore_db.document(f"enterprises/{EID}/private/alert_webhook").get().to_dict()
+    assert doc["generation"] == "gen-1"
+    assert "secret" not in doc
+    assert secret.get_secret_value() not in str(doc)
+    assert store.webhook(EID) == derived
+    other_key = FirestoreAlertSettings(firestore_db, SecretStr("another-deployment's-key"))
+    found = other_key.webhook(EID)
+    assert found is not None
+    assert found.secret != secret, "without the key, the generation gives nothing"
+    assert derive_secret(KEY, "ent_other", "gen-1") != secret, "per enterprise"

@@ -113,7 +113,7 @@ def test_platform_secrets_are_mounted_only_where_granted(module: TerraformModule
     secrets = module.locals["config_secrets"]
     accounts_of_functions = {f["service_account"] for f in [*FUNCTIONS, *PLANNED["functions"]]}
     assert {a for s in secrets.values() for a in s["accounts"]} <= accounts_of_functions
-    assert {s["env"] for s in secrets.values()} == {"SMTP_PASSWORD", "BENCHMARK_NOISE_KEY"}
+    assert {s["env"] for s in secrets.values()} == {"SMTP_PASSWORD", "BENCHMARK_NOISE_KEY", "WEBHOOK_SIGNING_KEY"}
     _none(checks.check_config_secret_grants(module))
 
 
@@ -121,6 +121,13 @@ def test_both_senders_of_email_may_read_the_smtp_password(module: TerraformModul
     """The sync worker sends key-failure alerts, the reports functions monthly reports: both log in to the relay."""
     assert set(module.locals["config_secrets"]["smtp-password"]["accounts"]) == {"sync", "reports"}
     assert set(module.locals["config_secrets"]["benchmark-noise-key"]["accounts"]) == {"benchmarks"}
+
+
+def test_only_the_api_and_the_sync_identity_may_derive_webhook_signing_secrets(module: TerraformModule) -> None:
+    """The api shows a new signing secret once; the sync identity (sync_worker, webhook_deliver) signs. No other
+    identity can compute any enterprise's secret, and Firestore holds none (ADR 20)."""
+    assert set(module.locals["config_secrets"]["webhook-signing-key"]["accounts"]) == {"api", "sync"}
+    _none(checks.check_config_secret_grants(module))  # granted per secret, mounted only on those identities
 
 
 def test_the_retention_sweep_holds_firestore_and_nothing_secret(module: TerraformModule) -> None:

@@ -62,6 +62,10 @@ class FakeAlertStore:
         self.alerts[key] = alert
         return alert, True
 
+    def get(self, enterprise_id: str, alert_id: str) -> Alert | None:
+        self._check()
+        return self.alerts.get((enterprise_id, alert_id))
+
     def open_alerts(self, enterprise_id: str, *, limit: int) -> list[Alert]:
         self._check()
         return [a for (e, _), a in sorted(self.alerts.items()) if e == enterprise_id and a.open][:limit]
@@ -79,13 +83,20 @@ class FakeAlertStore:
         return found
 
     def claim(
-        self, enterprise_id: str, alert_id: str, channel: Channel, *, now: datetime, lease_s: float, max_attempts: int
+        self,
+        enterprise_id: str,
+        alert_id: str,
+        channel: Channel,
+        *,
+        now: datetime,
+        lease_s: float,
+        max_attempts: int,
+        from_queue: bool = False,
     ) -> Alert | None:
         current = self._get(enterprise_id, alert_id)
         lease = timedelta(seconds=lease_s)
-        return self._apply(
-            enterprise_id, alert_id, claim(current, channel, now=now, lease=lease, max_attempts=max_attempts)
-        )
+        claimed = claim(current, channel, now=now, lease=lease, max_attempts=max_attempts, from_queue=from_queue)
+        return self._apply(enterprise_id, alert_id, claimed)
 
     def settle(
         self, enterprise_id: str, alert_id: str, channel: Channel, outcome: Outcome, *, now: datetime, code: str | None

@@ -116,6 +116,7 @@ class SyncWorld:
             alert_settings=self.alert_settings,
             mailer=self.mailer,
             webhooks=self.webhooks,
+            tasks=self.tasks,
             snapshots=self.snapshots,
         )
         return alert_use_case(deps)

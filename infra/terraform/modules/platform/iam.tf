@@ -17,6 +17,7 @@ locals {
     "invoker-report-worker"    = { account_id = "invoker-report-worker", description = "OIDC identity of report_worker's tasks" }
     "invoker-enterprise-erase" = { account_id = "invoker-enterprise-erase", description = "OIDC identity of enterprise_erase's tasks" }
     "invoker-key-retire"       = { account_id = "invoker-key-retire", description = "OIDC identity of key_retire's tasks" }
+    "invoker-webhook-deliver"  = { account_id = "invoker-webhook-deliver", description = "OIDC identity of webhook_deliver's tasks" }
     "function-builder"         = { account_id = "function-builder", description = "Cloud Build identity for function builds" }
   }
 

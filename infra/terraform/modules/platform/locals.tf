@@ -21,6 +21,7 @@ locals {
     report_worker    = "invoker-report-worker"
     enterprise_erase = "invoker-enterprise-erase"
     key_retire       = "invoker-key-retire"
+    webhook_deliver  = "invoker-webhook-deliver"
   }
 
   # Cloud Functions gen2 serves every function at {base}/{name}; the code computes OIDC audiences and task URLs
@@ -48,6 +49,7 @@ locals {
     REPORTS_QUEUE             = google_cloud_tasks_queue.queue["monthly-reports"].name
     ERASE_QUEUE               = google_cloud_tasks_queue.queue["enterprise-erase"].name
     RETIRE_QUEUE              = google_cloud_tasks_queue.queue["key-retire"].name
+    WEBHOOK_QUEUE             = google_cloud_tasks_queue.queue["alert-webhooks"].name
     PROVIDER_SECRET_PREFIX    = local.provider_secret_prefix
     SECRET_REPLICA_LOCATIONS  = join(",", local.secret_locations)
     SMTP_HOST                 = var.smtp_host

@@ -48,6 +48,19 @@ locals {
       max_backoff               = "3600s"
       max_doublings             = 5
     }
+    "alert-webhooks" = {
+      target    = "webhook_deliver"
+      enqueuers = ["sync"] # a sync whose webhook send failed hands the retry to this queue
+      # One send per task under WEBHOOK_DEADLINE_S; retries back off 60 s, 2, 4, 8, 16 min, then hourly: a receiver
+      # down for a few hours still gets the alert, and one that never answers costs 8 sends. The webhook function
+      # records the alert's webhook as failed on the last attempt (TASK_MAX_ATTEMPTS).
+      max_dispatches_per_second = 5
+      max_concurrent_dispatches = 10
+      max_attempts              = 8
+      min_backoff               = "60s"
+      max_backoff               = "3600s"
+      max_doublings             = 4
+    }
   }
 
   queue_enqueuers = {

@@ -17,6 +17,12 @@ locals {
       accounts = ["benchmarks"]
       env      = "BENCHMARK_NOISE_KEY"
     }
+    # Every enterprise's webhook signing secret is derived from this key (ADR 20): api shows a new secret once,
+    # sync (sync_worker, webhook_deliver) signs. Firestore holds only each secret's generation.
+    "webhook-signing-key" = {
+      accounts = ["api", "sync"]
+      env      = "WEBHOOK_SIGNING_KEY"
+    }
   }
 
   # One accessor grant per (secret, account), keyed "secret/account".
