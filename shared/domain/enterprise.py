@@ -41,6 +41,7 @@ class ProviderName(enum.StrEnum):
     ANTHROPIC = "anthropic"
     GOOGLE = "google"
     BEDROCK = "bedrock"
+    AZURE = "azure"
 
 
 class ProviderStatus(enum.StrEnum):
