@@ -144,11 +144,11 @@ def _secret(raw: SecretStr) -> SecretStr:
     return SecretStr(value)
 
 
-def federated_credential(external_id: str, platform_subject: str) -> dict[str, Any]:
+def federated_credential(external_id: str, platform_subject: str, n: int = 0) -> dict[str, Any]:
     """The federated identity credential to add to the app registration (Microsoft Graph ``federatedIdentityCredential``
     fields, as ``az ad app federated-credential create --parameters`` takes them)."""
     return {
-        "name": "usage-tracking",
+        "name": f"usage-tracking-{n}",
         "issuer": GOOGLE_ISSUER,
         "subject": platform_subject,
         "audiences": [external_id],
