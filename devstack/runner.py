@@ -148,6 +148,7 @@ def _function_env(stack: Stack, base_env: dict[str, str]) -> dict[str, str]:
             "ANTHROPIC_BASE_URL": info["anthropic_base_url"],
             **info.get("google_env", {}),
             **info.get("aws_env", {}),
+            **info.get("azure_env", {}),
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(stack.ports.smtp),
             "FUNCTION_BASE_URL": info["api_base_url"],
@@ -220,6 +221,10 @@ def start_stack(project_id: str, ports: Ports) -> Stack:
                 "AWS_STS_URL": f"{root}/aws/sts",
                 "AWS_CLOUDWATCH_URL": f"{root}/aws/monitoring/{{region}}",
                 "AWS_COST_EXPLORER_URL": f"{root}/aws/ce",
+            }
+            stack.info["azure_env"] = {
+                "AZURE_LOGIN_URL": f"{root}/azure/login",
+                "AZURE_MANAGEMENT_URL": f"{root}/azure/arm",
             }
         else:
             stack.info.update(

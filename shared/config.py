@@ -126,7 +126,12 @@ class Settings(BaseSettings):
     aws_federation_subjects: CsvList = Field(default_factory=lambda: ["100000000000000000001"])
     """Numeric unique ids of the service accounts that assume customers' Bedrock roles (``connect`` and
     ``sync_worker``): the trust policy the setup route returns pins the identity token's ``azp`` and ``sub`` to
-    them. Local mode mints tokens for the first one."""
+    them. Local mode mints tokens for the first one. Azure OpenAI's federated credentials name the same ids as their
+    subject (ADR 0023)."""
+    azure_login_url: str = "https://login.microsoftonline.com"
+    """Entra ID, where the Azure OpenAI sync exchanges a Google ID token (or a client secret) for an ARM token."""
+    azure_management_url: str = "https://management.azure.com"
+    """Azure Resource Manager: Azure Monitor metrics, the accounts' deployments and the Cost Management query."""
     google_identity_token_url: str = (
         "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/identity"  # noqa: S105
     )

@@ -7,7 +7,7 @@ import logging
 
 import uvicorn
 
-from devstack.provider_sim.demo import demo_bedrock_account, demo_google_org, demo_orgs
+from devstack.provider_sim.demo import demo_azure_tenant, demo_bedrock_account, demo_google_org, demo_orgs
 from devstack.provider_sim.server import uvicorn_config
 from devstack.provider_sim.simulator import ProviderSimulator
 
@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> None:
             sim.add_org(org)
         sim.add_google_org(demo_google_org())
         sim.add_bedrock_account(demo_bedrock_account())
+        sim.add_azure_tenant(demo_azure_tenant())
     uvicorn.Server(uvicorn_config(sim, args.host, args.port)).run()
 
 

@@ -52,7 +52,7 @@ def json_error(status: int, code: str, message: str, content_type: str = "applic
 # --- STS --------------------------------------------------------------------------------------------------------
 
 
-def _claims(token: str) -> dict[str, Any] | None:
+def claims_of(token: str) -> dict[str, Any] | None:
     parts = token.split(".")
     if len(parts) != 3:
         return None
@@ -75,7 +75,7 @@ def assume_role(sim: ProviderSimulator, form: dict[str, str]) -> Response:
     duration = int(form.get("DurationSeconds") or 3600) if (form.get("DurationSeconds") or "1").isdigit() else -1
     if not 900 <= duration <= 43200:
         return sts_error(400, "ValidationError", "1 validation error detected: Value at 'durationSeconds' failed")
-    claims = _claims(form["WebIdentityToken"])
+    claims = claims_of(form["WebIdentityToken"])
     now = datetime.now(UTC)  # tokens, sessions and signatures are judged on AWS's real clock, not the data clock
     if claims is None or claims.get("iss") not in ("https://accounts.google.com", "accounts.google.com"):
         return sts_error(400, "InvalidIdentityToken", "The web identity token that was passed could not be validated")

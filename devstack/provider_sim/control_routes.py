@@ -147,13 +147,33 @@ class ControlApi:
         body = {"day": str(day), "billed_cost_usd": str(truth.billed_usd), "tokens": truth.total_tokens}
         return JSONResponse(body)
 
+    async def azure_trust(self, request: Request) -> Response:
+        body = await _body(request, AwsTrust)
+        tenant = self.sim.azure.tenant(request.path_params["tenant_id"])
+        if tenant is None:
+            return JSONResponse({"error": "unknown Azure tenant"}, status_code=404)
+        tenant.external_id = body.external_id
+        return Response(status_code=204)
+
+    async def azure_truth(self, request: Request) -> Response:
+        try:
+            day = date.fromisoformat(request.query_params.get("day", ""))
+            truth = self.sim.azure_truth(request.path_params["tenant_id"], day)
+        except ValueError:
+            return JSONResponse({"error": "day must be YYYY-MM-DD"}, status_code=400)
+        except KeyError:
+            return JSONResponse({"error": "unknown Azure tenant"}, status_code=404)
+        body = {"day": str(day), "billed_cost_usd": str(truth.billed_usd), "tokens": truth.total_tokens}
+        return JSONResponse(body)
+
     async def google_evil_token(self, request: Request) -> Response:
         self.sim.google.record_evil_hit()
         return JSONResponse({"access_token": "ya29.stolen", "expires_in": 3600, "token_type": "Bearer"})
 
 
 class AwsTrust(BaseModel):
-    """Body of ``POST /_sim/aws/accounts/{account_id}/trust``: the external id pasted into the role's trust policy."""
+    """Body of ``POST /_sim/aws/accounts/{account_id}/trust``: the external id pasted into the role's trust policy
+    (and of ``POST /_sim/azure/tenants/{tenant_id}/trust``: the audience of the app's federated credential)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -200,5 +220,7 @@ def routes(sim: ProviderSimulator) -> list[Route]:
         ("/google/evil-token", api.google_evil_token, "POST"),
         ("/aws/accounts/{account_id}/trust", api.aws_trust, "POST"),
         ("/aws/accounts/{account_id}/truth", api.aws_truth, "GET"),
+        ("/azure/tenants/{tenant_id}/trust", api.azure_trust, "POST"),
+        ("/azure/tenants/{tenant_id}/truth", api.azure_truth, "GET"),
     ]
     return [Route(path, _guarded(handler), methods=[method]) for path, handler, method in table]

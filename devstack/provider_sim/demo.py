@@ -12,6 +12,7 @@ from decimal import Decimal
 from pydantic import SecretStr
 
 from devstack.provider_sim.aws_data import BedrockAccount
+from devstack.provider_sim.azure_data import AzureTenant
 from devstack.provider_sim.google_models import GoogleAccount, GoogleProject, GoogleSimOrg
 from devstack.provider_sim.models import AdminProvider, SimOrg
 from shared.config import Settings
@@ -86,5 +87,24 @@ def demo_bedrock_account() -> BedrockAccount:
         external_id="",
         trusted_subjects=frozenset(Settings().aws_federation_subjects),
         seed=23,
+        history_start=DEMO_HISTORY_START,
+    )
+
+
+DEMO_AZURE_TENANT = "7a1e0c2d-5b3f-4e6a-9c8d-0123456789ab"
+DEMO_AZURE_APP = "3c9d8e7f-6a5b-4c3d-8e2f-abcdefabcdef"
+DEMO_AZURE_SUBSCRIPTION = "0d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6"
+
+
+def demo_azure_tenant() -> AzureTenant:
+    """Acme's Azure side: two Azure OpenAI accounts, Cost Management on. Its app's federated credential trusts no
+    audience until the seed pastes Acme's external id into it (``POST /_sim/azure/tenants/{id}/trust``)."""
+    return AzureTenant(
+        tenant_id=DEMO_AZURE_TENANT,
+        client_id=DEMO_AZURE_APP,
+        subscription_id=DEMO_AZURE_SUBSCRIPTION,
+        external_id="",
+        trusted_subjects=frozenset(Settings().aws_federation_subjects),
+        seed=29,
         history_start=DEMO_HISTORY_START,
     )

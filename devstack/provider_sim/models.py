@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-Provider = Literal["openai", "anthropic", "google", "bedrock"]
+Provider = Literal["openai", "anthropic", "google", "bedrock", "azure"]
 AdminProvider = Literal["openai", "anthropic"]
 """Providers read with an admin key (``SimOrg``); Google is simulated by ``google_models.GoogleSimOrg``."""
 TokenType = Literal[

@@ -17,7 +17,14 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from devstack.provider_sim import anthropic_routes, aws_routes, control_routes, google_routes, openai_routes
+from devstack.provider_sim import (
+    anthropic_routes,
+    aws_routes,
+    azure_routes,
+    control_routes,
+    google_routes,
+    openai_routes,
+)
 from devstack.provider_sim.simulator import ProviderSimulator
 
 logger = logging.getLogger(__name__)
@@ -33,6 +40,7 @@ def create_app(sim: ProviderSimulator) -> Starlette:
             Mount("/anthropic", routes=anthropic_routes.routes(sim)),
             Mount("/google", routes=google_routes.routes(sim)),
             Mount("/aws", routes=aws_routes.routes(sim)),
+            Mount("/azure", routes=azure_routes.routes(sim)),
             Mount("/_sim", routes=control_routes.routes(sim)),
         ]
     )
@@ -86,6 +94,10 @@ class RunningSimulator:
             "AWS_CLOUDWATCH_URL": self.root_url + "/aws/monitoring/{region}",
             "AWS_COST_EXPLORER_URL": self.root_url + "/aws/ce",
         }
+
+    def azure_env(self) -> dict[str, str]:
+        """The settings (environment variables) that point the platform's Azure OpenAI client here."""
+        return {"AZURE_LOGIN_URL": self.root_url + "/azure/login", "AZURE_MANAGEMENT_URL": self.root_url + "/azure/arm"}
 
     def google_env(self) -> dict[str, str]:
         """The settings (environment variables) that point the platform's Google client here."""

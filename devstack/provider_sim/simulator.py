@@ -16,9 +16,11 @@ from typing import Literal
 
 from pydantic import SecretStr
 
-from devstack.provider_sim import aws_data, google_data, ledger
+from devstack.provider_sim import aws_data, azure_data, google_data, ledger
 from devstack.provider_sim.aws_data import BedrockAccount, BedrockDayTruth
 from devstack.provider_sim.aws_state import AwsSim
+from devstack.provider_sim.azure_data import AzureDayTruth, AzureTenant
+from devstack.provider_sim.azure_state import AzureSim
 from devstack.provider_sim.google_models import GoogleDayTruth, GoogleSimOrg
 from devstack.provider_sim.google_state import GoogleSim
 from devstack.provider_sim.models import DayTruth, Faults, Provider, RequestRecord, SimOrg
@@ -76,6 +78,8 @@ class ProviderSimulator:
         self.google = GoogleSim()
         """Google's billing accounts, generated service-account keys, tokens and query jobs."""
         self.aws = AwsSim()
+        self.azure = AzureSim()
+        """Azure OpenAI's tenants and the ARM tokens Entra ID issued (``azure_routes``)."""
         """Amazon Bedrock's AWS accounts and the sessions STS issued (``aws_routes``)."""
 
     # --- clock and organisations ----------------------------------------------------------------------------
@@ -143,6 +147,17 @@ class ProviderSimulator:
     def add_bedrock_account(self, account: BedrockAccount) -> None:
         """Register (or replace) an AWS account with Bedrock usage and a role the platform may assume."""
         self.aws.add_account(account)
+
+    def add_azure_tenant(self, tenant: AzureTenant) -> None:
+        """Register (or replace) an Entra ID tenant with Azure OpenAI accounts and an app the platform signs in as."""
+        self.azure.add_tenant(tenant)
+
+    def azure_truth(self, tenant_id: str, day: date) -> AzureDayTruth:
+        """What Azure Monitor and Cost Management report for ``tenant_id`` on UTC ``day``."""
+        tenant = self.azure.tenant(tenant_id)
+        if tenant is None:
+            raise KeyError(tenant_id)
+        return azure_data.truth(tenant, day)
 
     def bedrock_truth(self, account_id: str, day: date) -> BedrockDayTruth:
         """What CloudWatch and Cost Explorer report for ``account_id`` on UTC ``day``."""

@@ -41,9 +41,9 @@ def identity_tokens(settings: Settings, http: httpx.AsyncClient) -> IdentityToke
                 headers={"Metadata-Flavor": "Google"},
             )
         except httpx.RequestError as e:
-            raise ProviderUnavailable("the metadata server did not answer", provider="bedrock") from e
+            raise ProviderUnavailable("the metadata server did not answer", provider="google") from e
         if response.status_code != 200:
-            raise ProviderUnavailable(f"the metadata server answered {response.status_code}", provider="bedrock")
+            raise ProviderUnavailable(f"the metadata server answered {response.status_code}", provider="google")
         return SecretStr(response.text.strip())
 
     return metadata

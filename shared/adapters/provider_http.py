@@ -156,6 +156,7 @@ class ProviderHttp:
         self,
         path: str,
         *,
+        params: QueryParams = (),
         json_body: Mapping[str, Any] | None = None,
         form: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
@@ -166,7 +167,7 @@ class ProviderHttp:
         request = _Request(
             "POST",
             path,
-            (),
+            tuple(params),
             headers=headers or {},
             status_errors=status_errors or {},
             json_body=json_body,

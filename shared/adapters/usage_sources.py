@@ -2,7 +2,8 @@
 
 OpenAI and Anthropic open on an admin key; Google on its connection (service-account key, project ids, billing
 export table; ``shared.domain.google_connection``); Bedrock on its role or access key, regions and Cost
-Explorer choice (``shared.domain.bedrock_connection``).
+Explorer choice (``shared.domain.bedrock_connection``); Azure OpenAI on its service principal, accounts and Cost
+Management choice (``shared.domain.azure_connection``).
 
 Each call builds a client that owns its own ``httpx.AsyncClient``; leaving the ``async with`` block closes it. A
 client is never kept between requests: its connection pool belongs to the event loop it first ran on.
@@ -15,6 +16,7 @@ from contextlib import AbstractAsyncContextManager
 from pydantic import SecretStr
 
 from shared.adapters.anthropic_admin import AnthropicAdmin
+from shared.adapters.azure import AzureUsage
 from shared.adapters.bedrock import BedrockUsage
 from shared.adapters.google_cloud import GoogleCloudUsage
 from shared.adapters.openai_admin import OpenAIAdmin
@@ -50,4 +52,6 @@ class ProviderUsageSources:
             return GoogleCloudUsage(api_key, settings=self._settings, policy=self._policy)
         if provider is Provider.BEDROCK:
             return BedrockUsage(api_key, settings=self._settings, policy=self._policy)
+        if provider is Provider.AZURE:
+            return AzureUsage(api_key, settings=self._settings, policy=self._policy)
         raise InvalidInput(f"{provider.value} usage cannot be read", code="unsupported_provider")

@@ -10,15 +10,17 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from shared.api.provider_schemas import (
+    AzureSetupResponse,
     BedrockSetupResponse,
     ConnectAnthropicRequest,
+    ConnectAzureRequest,
     ConnectBedrockRequest,
     ConnectGoogleRequest,
     ConnectOpenAIRequest,
     ConnectResponse,
     DisconnectResponse,
 )
-from shared.domain import bedrock_connection
+from shared.domain import azure_connection, bedrock_connection
 from shared.domain.audit import Actor
 from shared.domain.enterprise import ProviderName
 from shared.domain.google_connection import bundle
@@ -179,6 +181,62 @@ def connect_bedrock(ctx: RequestContext) -> ApiResponse:
         secret_access_key=body.secret_access_key,
     )
     return _connect(ctx, ProviderName.BEDROCK, key)
+
+
+@router.route(
+    "GET",
+    "/api/v1/enterprise/connect/azure/setup",
+    access=Access.ADMIN,
+    summary=(
+        "What to create before connecting Azure OpenAI: the federated credentials to add to an Entra ID app "
+        "registration (workload identity federation from the platform's Google identity, audience this "
+        "enterprise's external id) and the read-only role assignments its service principal needs"
+    ),
+    response=AzureSetupResponse,
+    errors=(401, 403, 404),
+    tags=("connect",),
+)
+def azure_setup(ctx: RequestContext) -> AzureSetupResponse:
+    settings = ctx.deps.settings
+    external_id = bedrock_connection.external_id_for(settings.project_id, ctx.require_membership().enterprise_id)
+    return AzureSetupResponse(
+        external_id=external_id,
+        federated_credentials=[
+            azure_connection.federated_credential(external_id, subject, n)
+            for n, subject in enumerate(settings.aws_federation_subjects)
+        ],
+        role_assignments=azure_connection.role_assignments(),
+    )
+
+
+@router.route(
+    "POST",
+    "/api/v1/enterprise/connect/azure",
+    access=Access.ADMIN,
+    summary=(
+        "Connect Azure OpenAI with the app registration made from the setup route (or, as a fallback, its client "
+        "secret), the accounts to read and whether Cost Management gives billed cost, or rotate them; the first "
+        "connection starts the history backfill"
+    ),
+    body=ConnectAzureRequest,
+    response=ConnectResponse,
+    status=201,
+    also_ok=(200,),  # a rotation
+    errors=_CONNECT_ERRORS,
+    tags=("connect",),
+)
+def connect_azure(ctx: RequestContext) -> ApiResponse:
+    body = ctx.body_as(ConnectAzureRequest)
+    enterprise_id = ctx.require_membership().enterprise_id
+    key = azure_connection.bundle(
+        external_id=bedrock_connection.external_id_for(ctx.deps.settings.project_id, enterprise_id),
+        tenant_id=body.tenant_id,
+        client_id=body.client_id,
+        accounts=body.accounts,
+        cost_management=body.cost_management,
+        client_secret=body.client_secret,
+    )
+    return _connect(ctx, ProviderName.AZURE, key)
 
 
 @router.route(

@@ -102,6 +102,37 @@ class BedrockSetupResponse(BaseModel):
     """The role's permissions policy (read-only CloudWatch metrics and Cost Explorer), to paste as it is."""
 
 
+class ConnectAzureRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: Annotated[str, StringConstraints(max_length=64)]
+    """The Entra ID tenant (directory) id of the app registration."""
+    client_id: Annotated[str, StringConstraints(max_length=64)]
+    """The app registration's application (client) id, with the federated credential of ``GET …/connect/azure/setup``
+    (recommended: no secret is stored)."""
+    accounts: list[Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)]] = Field(
+        min_length=1, max_length=20
+    )
+    """Resource ids of the Azure OpenAI (Cognitive Services) accounts of one subscription, e.g.
+    ``/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.CognitiveServices/accounts/<name>``."""
+    cost_management: bool = True
+    """Read billed cost from Cost Management (the app needs Cost Management Reader on the subscription);
+    ``false``: list-price estimates labelled ``estimated``."""
+    client_secret: SecretStr | None = None
+    """Fallback when a federated credential is not possible: a client secret of the same app."""
+
+
+class AzureSetupResponse(BaseModel):
+    """What the customer creates in Entra ID and Azure before connecting Azure OpenAI (ADR 0023)."""
+
+    external_id: str
+    """This enterprise's external id: the audience of the Google ID tokens the platform presents to Entra ID."""
+    federated_credentials: list[dict[str, Any]]
+    """The federated credentials to add to the app registration (one per platform identity), as they are."""
+    role_assignments: list[dict[str, str]]
+    """The built-in roles to assign to the app's service principal, with their scope and why."""
+
+
 class ConnectResponse(BaseModel):
     success: Literal[True] = True
     provider: ProviderName
@@ -117,16 +148,16 @@ class ConnectResponse(BaseModel):
     service_account_email: str | None = None
     """Google: the connected service account."""
     project_ids: list[str] | None = None
-    """Google: the projects whose Gemini usage is read."""
+    """Google: the projects whose Gemini usage is read; Azure OpenAI: the accounts."""
     billing_export_connected: bool | None = None
-    """Google: whether a billing export was connected."""
+    """Google: whether a billing export was connected; Azure OpenAI: whether Cost Management was."""
     role_arn: str | None = None
     """Bedrock: the IAM role assumed (``null`` with an access key)."""
     aws_regions: list[str] | None = None
     """Bedrock: the regions whose usage is read."""
     cost_source: CostSource | None = None
-    """Google and Bedrock: ``billed`` (billing export, Cost Explorer) or ``estimated`` (list prices); ``null`` for the
-    others, whose costs are always billed."""
+    """Google, Bedrock and Azure OpenAI: ``billed`` (billing export, Cost Explorer, Cost Management) or
+    ``estimated`` (list prices); ``null`` for the others, whose costs are always billed."""
 
     @classmethod
     def of(cls, result: ConnectResult) -> ConnectResponse:
@@ -134,6 +165,7 @@ class ConnectResponse(BaseModel):
         assert state.key_id is not None
         google = result.provider is ProviderName.GOOGLE
         bedrock = result.provider is ProviderName.BEDROCK
+        azure = result.provider is ProviderName.AZURE
         billed = bool(state.cost_explorer_connected if bedrock else state.billing_export_connected)
         return cls(
             provider=result.provider,
@@ -149,7 +181,7 @@ class ConnectResponse(BaseModel):
             billing_export_connected=state.billing_export_connected,
             role_arn=state.role_arn,
             aws_regions=state.aws_regions,
-            cost_source=(CostSource.BILLED if billed else CostSource.ESTIMATED) if google or bedrock else None,
+            cost_source=(CostSource.BILLED if billed else CostSource.ESTIMATED) if google or bedrock or azure else None,
         )
 
 

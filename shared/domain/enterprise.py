@@ -41,6 +41,7 @@ class ProviderName(enum.StrEnum):
     ANTHROPIC = "anthropic"
     GOOGLE = "google"
     BEDROCK = "bedrock"
+    AZURE = "azure"
 
 
 class ProviderStatus(enum.StrEnum):
@@ -105,9 +106,10 @@ class ProviderState(BaseModel):
     service_account_email: str | None = None
     """Google: the service account whose key is connected (an address, not a credential)."""
     project_ids: list[str] | None = None
-    """Google: the projects whose Gemini usage is read."""
+    """Google: the projects whose Gemini usage is read; Azure OpenAI: the accounts."""
     billing_export_connected: bool | None = None
-    """Google: whether costs come from the Cloud Billing export (billed) or from list prices (estimated)."""
+    """Google: whether costs come from the Cloud Billing export (billed) or from list prices (estimated); Azure
+    OpenAI: from Cost Management."""
     role_arn: str | None = None
     """Bedrock: the IAM role the platform assumes (empty with the access-key fallback)."""
     aws_regions: list[str] | None = None

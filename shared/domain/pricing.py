@@ -219,8 +219,12 @@ def _comparable(prices: ModelPrice) -> dict[str, Any]:
     return {k: repr(v) for k, v in _price_items(prices).items()}
 
 
-_PRICE_PROVIDER = {Provider.BEDROCK: "aws"}
-"""genai-prices' provider id where it is not ours: its ``aws`` provider is Amazon Bedrock."""
+_PRICE_PROVIDER = {Provider.BEDROCK: "aws", Provider.AZURE: "azure"}
+"""genai-prices' provider id where it is not ours: its ``aws`` provider is Amazon Bedrock, its ``azure`` provider
+Azure OpenAI (whose prices are Azure's own; a model it lacks stays unpriced, ADR 0023)."""
+_CHANNELS = frozenset(_PRICE_PROVIDER.values())
+"""genai-prices falls back from ``azure`` to ``openai`` (and others) for a model it lacks: for a channel only its own
+models' prices count."""
 BEDROCK_LIST_PRICE_REGIONS = frozenset({"us-east-1", "us-west-2"})
 """Regions whose Bedrock on-demand prices are the ones genai-prices carries (the US prices of the Bedrock pricing
 page); ``global.`` cross-region inference profiles have one worldwide price of their own."""
@@ -237,7 +241,9 @@ def priced_where(provider: Provider, region: str | None, model: str) -> bool:
 
 def _find_model(provider_id: str, model: str) -> ModelInfo | None:
     try:
-        _provider, info = data_snapshot.get_snapshot().find_provider_model(model, None, provider_id, None)
+        provider, info = data_snapshot.get_snapshot().find_provider_model(model, None, provider_id, None)
     except LookupError:
         return None
+    if provider_id in _CHANNELS and not any(m is info for m in provider.models):
+        return None  # found through a fallback provider: a first-party price, never a channel's (ADR 0023)
     return info

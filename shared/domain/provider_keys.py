@@ -20,6 +20,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from shared.domain.azure_connection import parse_connection as parse_azure_connection
 from shared.domain.bedrock_connection import parse_connection as parse_bedrock_connection
 from shared.domain.enterprise import ProviderName
 from shared.domain.google_connection import parse_connection
@@ -38,14 +39,15 @@ _DISPLAY = {
     ProviderName.ANTHROPIC: "Anthropic",
     ProviderName.GOOGLE: "Google",
     ProviderName.BEDROCK: "Amazon Bedrock",
+    ProviderName.AZURE: "Azure OpenAI",
 }
 _WHERE_TO_CREATE = {
     ProviderName.OPENAI: "create one under Organization settings → Admin keys on platform.openai.com",
     ProviderName.ANTHROPIC: "create one under Settings → Admin keys in the Claude Console",
 }
-CONNECTABLE = frozenset({*_ADMIN_PREFIX, ProviderName.GOOGLE, ProviderName.BEDROCK})
+CONNECTABLE = frozenset({*_ADMIN_PREFIX, ProviderName.GOOGLE, ProviderName.BEDROCK, ProviderName.AZURE})
 """Providers that can be connected (OpenAI and Anthropic with admin keys, Google with a service-account key, Amazon
-Bedrock with an IAM role or an access key)."""
+Bedrock with an IAM role or an access key, Azure OpenAI with a federated service principal or a client secret)."""
 
 
 def display_name(provider: ProviderName) -> str:
@@ -63,6 +65,8 @@ def check_key_shape(provider: ProviderName, key: SecretStr) -> SecretStr:
         return parse_connection(key).to_secret()
     if provider is ProviderName.BEDROCK:
         return parse_bedrock_connection(key).to_secret()
+    if provider is ProviderName.AZURE:
+        return parse_azure_connection(key).to_secret()
     return check_admin_key_shape(provider, key)
 
 
@@ -125,10 +129,11 @@ def org_keys_for(provider: ProviderName, identity: OrgIdentity) -> list[str] | N
     Only what the provider itself reported counts, never an id the admin typed: Anthropic's organisation id
     (``/v1/organizations/me``), OpenAI's organisation id when a response names it and its project ids (globally
     unique), Google's project ids (each shown readable with the key), the AWS account of Bedrock's role (from STS;
-    its regions identify nothing). None when the provider reported none: such a connection is left out of peer
-    benchmarks, since its usage could be anyone's organisation's.
+    its regions identify nothing), the Entra ID tenant of Azure OpenAI's service principal (the tenant that issued
+    its token; account names are not globally unique). None when the provider reported none: such a connection is
+    left out of peer benchmarks, since its usage could be anyone's organisation's.
     """
     keys = [f"{provider.value}:org:{identity.org_id}"] if identity.org_id else []
-    if provider is not ProviderName.BEDROCK:  # Bedrock's "projects" are regions, which anyone's account may use
+    if provider not in (ProviderName.BEDROCK, ProviderName.AZURE):  # regions / account names: not unique
         keys += [f"{provider.value}:project:{project}" for project in sorted(set(identity.projects))]
     return keys or None

@@ -37,6 +37,8 @@ class Provider(StrEnum):
     GOOGLE = "google"
     BEDROCK = "bedrock"
     """Amazon Bedrock (ADR 0022)."""
+    AZURE = "azure"
+    """Azure OpenAI (ADR 0023)."""
 
 
 class TokenType(StrEnum):

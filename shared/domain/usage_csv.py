@@ -48,8 +48,20 @@ UNATTRIBUTED = "(unattributed)"
 CREDITS = "(credits)"
 """Credits and adjustments (FOCUS ChargeCategory Credit / Adjustment)."""
 MISSING = "(missing)"
-_PROVIDERS = {"openai": "OpenAI", "anthropic": "Anthropic", "google": "Google", "bedrock": "Amazon Web Services"}
-_SERVICES = {"openai": "OpenAI API", "anthropic": "Claude API", "google": "Gemini API", "bedrock": "Amazon Bedrock"}
+_PROVIDERS = {
+    "openai": "OpenAI",
+    "anthropic": "Anthropic",
+    "google": "Google",
+    "bedrock": "Amazon Web Services",
+    "azure": "Microsoft",
+}
+_SERVICES = {
+    "openai": "OpenAI API",
+    "anthropic": "Claude API",
+    "google": "Gemini API",
+    "bedrock": "Amazon Bedrock",
+    "azure": "Azure OpenAI",
+}
 
 
 def _meters(tally: Tally) -> list[tuple[str, int]]:

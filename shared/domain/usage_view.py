@@ -304,6 +304,7 @@ def cost_notes(parts: Mapping[str, ProviderPart]) -> list[str]:
 _BILL_REMEDY = {
     "google": "connect the Cloud Billing export for billed costs",
     "bedrock": "connect with Cost Explorer for billed costs",
+    "azure": "connect with Cost Management for billed costs",
 }
 
 

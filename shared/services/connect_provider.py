@@ -106,6 +106,11 @@ class ConnectResult:
     sync: SyncStart
 
 
+_PROJECTS = (ProviderName.GOOGLE, ProviderName.AZURE)
+"""Providers whose connection names projects (Google projects, Azure OpenAI accounts) and may bill from an export
+or query (Cloud Billing export, Cost Management)."""
+
+
 class ConnectProvider:
     """The connect use case; one instance serves many requests."""
 
@@ -173,8 +178,8 @@ class ConnectProvider:
             connected_at=before.connected_at if previous and before else now,
             last_sync=before.last_sync if before else None,
             service_account_email=identity.principal if provider is ProviderName.GOOGLE else None,
-            project_ids=list(identity.projects) if provider is ProviderName.GOOGLE else None,
-            billing_export_connected=identity.billing_export if provider is ProviderName.GOOGLE else None,
+            project_ids=list(identity.projects) if provider in _PROJECTS else None,
+            billing_export_connected=identity.billing_export if provider in _PROJECTS else None,
             role_arn=identity.principal if provider is ProviderName.BEDROCK else None,
             aws_regions=list(identity.projects) if provider is ProviderName.BEDROCK else None,
             cost_explorer_connected=identity.billing_export if provider is ProviderName.BEDROCK else None,

@@ -40,6 +40,9 @@ _REASONS = {
     "aws_role_not_assumable": "the IAM role can no longer be assumed (deleted, or its trust policy changed)",
     "aws_missing_permission": "the IAM role may no longer read CloudWatch metrics or Cost Explorer",
     "aws_cost_explorer_not_enabled": "Cost Explorer is not enabled in the AWS account",
+    "azure_federation_refused": "Entra ID no longer trusts the platform for the app registration",
+    "azure_missing_role": "the service principal lost a role assignment it needs",
+    "azure_account_not_found": "an Azure OpenAI account was deleted or moved",
 }
 _WHAT_TO_CONNECT = {
     ProviderName.GOOGLE: (
@@ -51,7 +54,15 @@ _WHAT_TO_CONNECT[ProviderName.BEDROCK] = (
     "Restore the role's trust and permissions policies (the settings page shows them),\n"
     "or connect the role again on the settings page:"
 )
-_KINDS = {ProviderName.GOOGLE: "service-account key", ProviderName.BEDROCK: "IAM role"}
+_WHAT_TO_CONNECT[ProviderName.AZURE] = (
+    "Restore the app registration's federated credential and role assignments (the settings page shows them),\n"
+    "or connect Azure OpenAI again on the settings page:"
+)
+_KINDS = {
+    ProviderName.GOOGLE: "service-account key",
+    ProviderName.BEDROCK: "IAM role",
+    ProviderName.AZURE: "service principal",
+}
 _ADMIN_KEY = (
     "Create a new admin key\n"
     "that can read usage and costs, then connect it on the settings page (the old one is replaced):"

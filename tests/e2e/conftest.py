@@ -114,6 +114,7 @@ def connect_stack(
         "ANTHROPIC_BASE_URL": provider_sim.anthropic_base_url,
         **provider_sim.google_env(),
         **provider_sim.aws_env(),
+        **provider_sim.azure_env(),
     }
     nowhere = f"http://127.0.0.1:{free_port()}"
     dead = {
@@ -125,6 +126,8 @@ def connect_stack(
         "AWS_STS_URL": f"{nowhere}/aws/sts",
         "AWS_CLOUDWATCH_URL": f"{nowhere}/aws/monitoring/{{region}}",
         "AWS_COST_EXPLORER_URL": f"{nowhere}/aws/ce",
+        "AZURE_LOGIN_URL": f"{nowhere}/azure/login",
+        "AZURE_MANAGEMENT_URL": f"{nowhere}/azure/arm",
     }
     managed, url = start_function("connect", "connect", {**env, **live}, log_dir=LOG_DIR)
     try:

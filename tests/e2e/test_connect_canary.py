@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import LOG_DIR, TEST_PROJECT
 from tests.e2e.conftest import ConnectStack
+from tests.support.azure_sim import azure_tenant
 from tests.support.bedrock_sim import bedrock_account
 from tests.support.connect_stack import (
     ANTHROPIC_CANARY,
@@ -251,4 +252,68 @@ def test_an_aws_secret_key_and_sessions_appear_nowhere_but_in_secret_manager(
     assert sorted(name for name, text in places.items() if CANARY_MARK in text) == []
     assert not [name for name, text in places.items() if "FwoGZXIvYXdzE" in text]  # no STS session token either
     assert "connect/bedrock" in places["log:function-connect.log"]  # the scan reads the live log
+    assert "[REDACTED]" not in places["log:function-connect.log"]
+
+
+def test_an_azure_client_secret_and_arm_tokens_appear_nowhere_but_in_secret_manager(
+    connect_stack: ConnectStack,
+    api_url: str,
+    firestore_db: Any,
+    caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Azure OpenAI: a federated connection (the ARM token Entra ID issues must not leak either), then the
+    client-secret fallback with a canary secret, refused attempts around them."""
+    tenant: Tenant = make_tenant(request.node.nodeid, api_url, firestore_db)
+    eid, sim = tenant.enterprise_id, connect_stack.sim.sim
+    canary_secret = f"{CANARY_MARK}~azure-client-secret"
+    azure = azure_tenant(
+        eid, history_start=datetime.now(UTC).date() - timedelta(days=20), client_secrets=frozenset({canary_secret})
+    )
+    sim.add_azure_tenant(azure)
+    offsets = {path: path.stat().st_size for path in _log_files()}
+    admin, url = bearer(tenant.admin), connect_stack.url
+
+    def connect(body: Any, *, at: str = url, who: dict[str, str] = admin) -> httpx.Response:
+        return httpx.post(f"{at}{CONNECT}/azure", json=body, headers=who, timeout=60)
+
+    app = {
+        "tenant_id": azure.tenant_id,
+        "client_id": azure.client_id,
+        "accounts": [azure.resource_id(a) for a in azure.accounts],
+    }
+    secret = {**app, "client_secret": canary_secret}
+    setup = httpx.get(f"{url}{CONNECT}/azure/setup", headers=admin)
+    responses = [
+        setup,
+        connect(app),
+        connect({**secret, "client_secret": canary_secret + "x"}),  # wrong
+        connect({**secret, "client_secret": canary_secret + " x"}),  # malformed
+        connect({**secret, "accounts": [app["accounts"][0] + "-gone"]}),
+        connect(secret, at=connect_stack.unreachable_url),
+        connect(secret, who=bearer(tenant.viewer)),
+        connect(secret),
+        httpx.get(f"{api_url}/api/v1/enterprise", headers=admin),
+        httpx.get(f"{api_url}/api/v1/enterprise/audit-log", headers=admin),
+    ]
+    assert [r.status_code for r in responses] == [200, 201, 400, 400, 400, 503, 403, 200, 200, 200]
+    assert setup.json()["federated_credentials"][0]["audiences"] == [azure.external_id]
+    assert [responses[i].json()["code"] for i in (2, 3, 4)] == [
+        "provider_key_invalid",
+        "malformed_key",
+        "azure_account_not_found",
+    ]
+    assert responses[1].json()["org_id"] == azure.tenant_id
+    delivered = connect_stack.recorder.wait_for(lambda ds: len(deliveries_for(ds, eid)) >= 2)
+
+    # Positive control: the canary secret was stored (and Entra ID in the simulator accepted it: 200).
+    state = connect_stack.secrets.state
+    secrets = [s for s in state._secrets.values() if eid in s.name]
+    stored = [json.loads(v.payload) for s in secrets for v in s.versions if v.payload is not None]
+    assert stored[-1]["client_secret"] == canary_secret
+
+    places = _places(connect_stack, firestore_db, responses, delivered, secrets, caplog, offsets)
+    assert sorted(name for name, text in places.items() if CANARY_MARK in text) == []
+    assert not [name for name, text in places.items() if "eyJ0eXAiOiJKV1Qi" in text]  # no ARM token either
+    assert "connect/azure" in places["log:function-connect.log"]  # the scan reads the live log
     assert "[REDACTED]" not in places["log:function-connect.log"]

@@ -3,7 +3,7 @@
 Both functions run under functions-framework, as deployed, with their settings in the environment: the Firestore
 emulator, the local Secret Manager (where the enterprises' keys are: three with admin keys, two with a Google
 service-account key, one of them with a billing export, two with an Amazon Bedrock role, one of them with Cost
-Explorer), the provider simulator and
+Explorer, two with an Azure OpenAI federated app, one of them with Cost Management), the provider simulator and
 ``FUNCTION_BASE_URL`` pointing at a front door that strips ``/sync_worker`` like Google's function URLs. The
 expected figures are the simulator's ground truth. The usage API (``api``) then shows which Google figures are billed
 and which are estimated.
@@ -39,6 +39,8 @@ from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
 from shared.domain.secret_naming import secret_id_for
 from shared.ports import TaskSpec
 from tests.conftest import LOG_DIR, TEST_PROJECT
+from tests.support.azure_sim import azure_tenant
+from tests.support.azure_sim import connection as azure_connection
 from tests.support.bedrock_sim import bedrock_account
 from tests.support.bedrock_sim import connection as bedrock_connection
 from tests.support.e2e_connect import bearer
@@ -69,7 +71,9 @@ BEDROCK_ENTERPRISES: dict[str, tuple[str, bool]] = {
     "ent_e2e_bbilled": ("210987654321", True),
     "ent_e2e_bestimated": ("321098765432", False),
 }
-ALL_ENTERPRISES = [*ENTERPRISES, *GOOGLE_ENTERPRISES, *BEDROCK_ENTERPRISES]
+# enterprise → Cost Management connected (billed), else estimated at Azure's list prices (or unpriced)
+AZURE_ENTERPRISES: dict[str, bool] = {"ent_e2e_abilled": True, "ent_e2e_aestimated": False}
+ALL_ENTERPRISES = [*ENTERPRISES, *GOOGLE_ENTERPRISES, *BEDROCK_ENTERPRISES, *AZURE_ENTERPRISES]
 
 
 # The enterprise that connects OpenAI and Anthropic through the connect function: 90 days of history each.
@@ -124,6 +128,8 @@ def simulator() -> Iterator[RunningSimulator]:
         )
     for enterprise_id, (account_id, _) in BEDROCK_ENTERPRISES.items():
         sim.add_bedrock_account(bedrock_account(enterprise_id, account_id, history_start=history))
+    for enterprise_id in AZURE_ENTERPRISES:
+        sim.add_azure_tenant(azure_tenant(enterprise_id, history_start=history))
     with serve(sim) as running:
         yield running
 
@@ -154,6 +160,7 @@ def platform(
         "ANTHROPIC_BASE_URL": simulator.anthropic_base_url,
         **simulator.google_env(),
         **simulator.aws_env(),
+        **simulator.azure_env(),
         "FUNCTION_BASE_URL": door.url,
     }
     started = []
@@ -237,17 +244,26 @@ def connect_all(db: Any, secret_server: RunningSecretServer, sim: ProviderSimula
             expected_version=None,
         )
     for enterprise_id, (account_id, billed) in BEDROCK_ENTERPRISES.items():
-        _connect_bedrock(enterprises, connections, secrets, enterprise_id, account_id, billed, now)
+        key = bedrock_connection(enterprise_id, account_id, cost_explorer=billed)
+        state = ProviderState(connected=True, status=ProviderStatus.CONNECTED, cost_explorer_connected=billed)
+        _connect_channel(enterprises, connections, secrets, enterprise_id, ProviderName.BEDROCK, key, state, now)
+    for enterprise_id, billed in AZURE_ENTERPRISES.items():
+        tenant = sim.azure.tenant(azure_tenant(enterprise_id, history_start=TODAY).tenant_id)
+        assert tenant is not None
+        key = azure_connection(enterprise_id, tenant, cost_management=billed)
+        state = ProviderState(connected=True, status=ProviderStatus.CONNECTED, billing_export_connected=billed)
+        _connect_channel(enterprises, connections, secrets, enterprise_id, ProviderName.AZURE, key, state, now)
     secrets.close()
 
 
-def _connect_bedrock(
+def _connect_channel(
     enterprises: FirestoreEnterprises,
     connections: FirestoreProviderConnections,
     secrets: SecretManagerStore,
     enterprise_id: str,
-    account_id: str,
-    billed: bool,
+    provider: ProviderName,
+    key: SecretStr,
+    state: ProviderState,
     now: datetime,
 ) -> None:
     email = f"admin@{enterprise_id}.example"
@@ -264,18 +280,17 @@ def _connect_bedrock(
             member_uids=[uid],
         )
     )
-    key = bedrock_connection(enterprise_id, account_id, cost_explorer=billed)
-    ref = secrets.add_version(secret_id_for(enterprise_id, "bedrock"), key, {})
+    ref = secrets.add_version(secret_id_for(enterprise_id, provider.value), key, {})
     connections.save_connection(
         enterprise_id,
-        ProviderName.BEDROCK,
-        state=ProviderState(connected=True, status=ProviderStatus.CONNECTED, cost_explorer_connected=billed),
+        provider,
+        state=state,
         record=ProviderKeyRecord(secret_version=ref.name, key_id=key_id_for(ref.name), stored_at=now),
         audit=AuditEntry(
-            id=f"connect-bedrock-v{ref.version}",
+            id=f"connect-{provider.value}-v{ref.version}",
             at=now,
             action=AuditAction.CONNECT,
-            provider=ProviderName.BEDROCK,
+            provider=provider,
             actor=Actor.system("e2e"),
         ),
         expected_version=None,
@@ -365,6 +380,8 @@ def test_dispatch_fans_out_through_cloud_tasks_and_snapshots_equal_the_truth(
 
     for enterprise_id, (account_id, billed) in BEDROCK_ENTERPRISES.items():
         _check_bedrock(firestore_db, platform.sim, api_url, enterprise_id, account_id, billed, days)
+    for enterprise_id, cost_management in AZURE_ENTERPRISES.items():
+        _check_azure(firestore_db, platform.sim, api_url, enterprise_id, cost_management, days)
 
     # Running the dispatcher again changes nothing: the emulator even delivers the duplicate tasks (it does not
     # refuse reused names), and the worker writes nothing because nothing changed.
@@ -498,3 +515,36 @@ def test_two_providers_connected_back_to_back_backfill_90_days_equal_to_the_trut
         summed = sum((Decimal(d["totals"]["total_cost_usd"]) for d in in_month), Decimal(0))
         assert Decimal(rollup["totals"]["total_cost_usd"]) == summed  # a rollup never disagrees with its days
         assert rollup["days"] == len(in_month)
+
+
+def _check_azure(
+    db: Any, sim: ProviderSimulator, api_url: str, enterprise_id: str, billed: bool, days: list[date]
+) -> None:
+    """Every day's tokens are Azure Monitor's; its money is Cost Management's to the cent when billed, and otherwise an
+    estimate labelled as such (models Azure's price data lack are unpriced, so it is no copy of the bill)."""
+    tenant_id = azure_tenant(enterprise_id, history_start=TODAY).tenant_id
+    source = "billed" if billed else "estimated"
+    for day in days:
+        doc = db.document(f"enterprises/{enterprise_id}/usage_snapshots/{day.isoformat()}").get().to_dict()
+        truth = sim.azure_truth(tenant_id, day)
+        totals = doc["totals"]
+        assert totals["input_tokens"] + totals["output_tokens"] == truth.total_tokens
+        assert doc["by_provider"]["azure"]["cost_source"] == source
+        total, estimated = Decimal(totals["total_cost_usd"]), Decimal(totals["estimated_cost_usd"])
+        if billed:
+            assert total.quantize(CENT) == truth.billed_usd.quantize(CENT)
+            assert estimated == 0
+        else:
+            assert estimated == total
+    usage = httpx.get(
+        f"{api_url}/api/v1/enterprise/usage",
+        params={"start": days[0].isoformat(), "end": days[-1].isoformat()},
+        headers={**bearer(f"admin@{enterprise_id}.example"), "X-Enterprise-Id": enterprise_id},
+        timeout=30,
+    )
+    assert usage.status_code == 200, usage.text
+    report = usage.json()
+    assert [(p["provider"], p["cost_source"]) for p in report["by_provider"]] == [("azure", source)]
+    if billed:
+        expected = sum((sim.azure_truth(tenant_id, d).billed_usd for d in days), Decimal(0))
+        assert Decimal(report["totals"]["total_cost_usd"]).quantize(CENT) == expected.quantize(CENT)

@@ -28,7 +28,13 @@ from tests.conftest import ROOT
 from tests.support.local_stack import PORT_NAMES, RunningStack, all_documents, local_stack, stack_env
 
 DEMO_ORGS = {
-    "Acme Corp": ["org-demo-acme", "org-demo-umbrella", "google:0DE40A-CAFE00-00ACE0", "aws:123456789012"],
+    "Acme Corp": [
+        "org-demo-acme",
+        "org-demo-umbrella",
+        "google:0DE40A-CAFE00-00ACE0",
+        "aws:123456789012",
+        "azure:7a1e0c2d-5b3f-4e6a-9c8d-0123456789ab",
+    ],
     "Globex": ["org-demo-globex"],
     "Initech": ["org-demo-initech"],
 }
@@ -72,8 +78,10 @@ def test_health_and_the_printed_curl_commands_work(stack: RunningStack) -> None:
         "anthropic",
         "google",
         "bedrock",
+        "azure",
     }
     assert enterprise["providers"]["google"]["billing_export_connected"] is True
+    assert enterprise["providers"]["azure"]["billing_export_connected"] is True
     assert enterprise["providers"]["bedrock"]["cost_explorer_connected"] is True
 
 
@@ -128,7 +136,12 @@ def test_daily_sync_fills_snapshots_equal_to_the_providers_figures(stack: Runnin
             total = Decimal(0)
             for org in orgs:
                 kind, _, ident = org.rpartition(":")
-                path = {"google": f"google/orgs/{ident}", "aws": f"aws/accounts/{ident}"}.get(kind, f"orgs/{org}")
+                paths = {
+                    "google": f"google/orgs/{ident}",
+                    "aws": f"aws/accounts/{ident}",
+                    "azure": f"azure/tenants/{ident}",
+                }
+                path = paths.get(kind, f"orgs/{org}")
                 response = httpx.get(f"{info['simulator_url']}/_sim/{path}/truth", params={"day": str(day)})
                 total += Decimal(str(response.json()["billed_cost_usd"]))
             truth[enterprise][day] = total.quantize(Decimal("0.01"))
@@ -184,7 +197,7 @@ def test_no_admin_key_reaches_firestore_logs_mail_or_responses(stack: RunningSta
         admin_key(provider, org)  # type: ignore[arg-type]
         for demo in DEMO_ENTERPRISES
         for provider, org in demo.orgs
-        if provider not in ("google", "bedrock")
+        if provider not in ("google", "bedrock", "azure")
     ]
     documents = all_documents(stack.info)
     assert any('"usage_snapshots"' in d or "total_cost_usd" in d for d in documents)  # the scan saw synced data

@@ -130,6 +130,19 @@ def test_bodies_are_validated_without_echoing_the_key(world: ConnectWorld) -> No
             {"role_arn": "arn:aws:iam::123456789012:role/r", "regions": ["us-east-1"]},
         ),
         ("GET", "/api/v1/enterprise/connect/bedrock/setup", None),
+        (
+            "POST",
+            "/api/v1/enterprise/connect/azure",
+            {
+                "tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+                "client_id": "11111111-2222-3333-4444-555555555555",
+                "accounts": [
+                    "/subscriptions/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee/resourceGroups/rg/providers/"
+                    "Microsoft.CognitiveServices/accounts/a"
+                ],
+            },
+        ),
+        ("GET", "/api/v1/enterprise/connect/azure/setup", None),
     ],
 )
 def test_viewers_get_403_and_outsiders_404_and_nothing_changes(

@@ -60,7 +60,7 @@ def test_the_demo_history_is_backfilled_before_any_budget_exists(stack: RunningS
     with _api(stack) as api:
         providers = api.get("/api/v1/enterprise").json()["providers"]
         connected = sum(1 for p in providers.values() if p["status"] == "connected")
-        assert connected == 4  # OpenAI, Anthropic, Google and Amazon Bedrock
+        assert connected == 5  # OpenAI, Anthropic, Google, Amazon Bedrock and Azure OpenAI
 
         def backfilled() -> bool:
             """Every connected provider's days are all there (the usage CSV has rows per day and provider)."""
