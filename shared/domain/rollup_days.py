@@ -121,7 +121,8 @@ def decode_day(
             parts[name] = _decode_part(raw, breakdowns=breakdowns)
         elif model in (rows := raw.get("m") or {}):
             tally = _unrow(Tally, rows[model])
-            parts[name] = model_only(model, tally, raw.get("u") or [], raw.get("v") or [], _source(raw))
+            pending = _count(raw.get("pd", 0))
+            parts[name] = model_only(model, tally, raw.get("u") or [], raw.get("v") or [], _source(raw), pending)
     return RolledDay(
         date=day,
         by_provider=parts,

@@ -105,9 +105,11 @@ def model_only(
     unpriced: Iterable[str],
     price_data_versions: list[str],
     cost_source: CostSource = CostSource.BILLED,
+    pending_days: int = 0,
 ) -> ProviderPart:
     """A part as a view filtered by ``model`` sees it: that model's tally, and no rate basis, reconciliation or
-    projects (a part does not split a model's billed cost into input and output sides)."""
+    projects (a part does not split a model's billed cost into input and output sides). A provider-day whose cost
+    has not arrived is pending for each of its models too."""
     return ProviderPart(
         cost_source=cost_source,
         tally=tally,
@@ -115,6 +117,7 @@ def model_only(
         unpriced_models=[m for m in unpriced if m == model],
         models_used=[model],
         price_data_versions=price_data_versions,
+        pending_days=pending_days,
     )
 
 

@@ -179,7 +179,12 @@ def filtered_parts(
             out[name] = part
         elif model in part.by_model:
             out[name] = model_only(
-                model, part.by_model[model], part.unpriced_models, part.price_data_versions, part.cost_source
+                model,
+                part.by_model[model],
+                part.unpriced_models,
+                part.price_data_versions,
+                part.cost_source,
+                part.pending_days,
             )
     return out
 

@@ -48,13 +48,15 @@ def day_of(day: date, lines: Sequence[CostLine]) -> ProviderDay:
     return build_day(P, day, [DayPart(usage=records, costs=tuple(lines))])
 
 
-def report(*days: ProviderDay) -> UsageReport:
+def report(*days: ProviderDay, model: str | None = None, from_rollup: bool = True) -> UsageReport:
     snapshots = [
         build_snapshot(d.day, {P.value: provider_part(d, "test")}, index=None, retention_months=24) for d in days
     ]
+    if not from_rollup:
+        return usage_report(date(2026, 11, 1), date(2026, 11, 30), [], snapshots, model=model)
     month = rollup_month("2026-11", snapshots, retention_months=24)
     assert month is not None
-    return usage_report(date(2026, 11, 1), date(2026, 11, 30), [month], [])
+    return usage_report(date(2026, 11, 1), date(2026, 11, 30), [month], [], model=model)
 
 
 @pytest.mark.parametrize(
@@ -107,6 +109,18 @@ def test_usage_without_cost_yet_is_pending_then_settles_when_its_cost_arrives() 
     assert settled_view.totals.total_cost_usd == Decimal("5.60")
     assert [d.pending_providers for d in settled_view.by_day] == [[], []]
     assert not settled_view.notes
+
+
+@pytest.mark.parametrize("from_rollup", [True, False])
+def test_a_view_filtered_by_model_names_the_days_whose_cost_is_pending(from_rollup: bool) -> None:
+    """A day whose cost has not arrived is pending for each of its models: a model-filtered view must not show its
+    cost as final (it would read as $0 billed)."""
+    settled = day_of(DAY, [line(DAY, "2.80", "gpt-4o-2024-08-06, input")])
+    early = day_of(NEXT, [])
+    view = report(settled, early, model="gpt-4o", from_rollup=from_rollup)
+    assert [d.pending_providers for d in view.by_day] == [[], ["openai"]]
+    assert view.totals.pending_cost_days == 1
+    assert any("not billed yet" in note for note in view.notes)
 
 
 def test_usage_billed_elsewhere_or_worth_under_a_cent_is_not_pending() -> None:
