@@ -29,7 +29,7 @@ from pydantic import SecretStr
 
 from shared.adapters.azure_errors import arm_error, token_error
 from shared.adapters.google_identity import IdentityTokens, identity_tokens
-from shared.adapters.provider_http import JsonResponse, ProviderHttp, RetryPolicy, Sleep, run_all
+from shared.adapters.provider_http import ClientOwner, JsonResponse, ProviderHttp, RetryPolicy, Sleep, run_all
 from shared.adapters.report_pager import days_of
 from shared.config import Settings
 from shared.domain.azure_connection import MANAGEMENT_SCOPE, AzureConnection, parse_connection
@@ -48,7 +48,7 @@ METRICS_PERMISSION = "Microsoft.Insights/metrics/read"
 COST_PERMISSION = "Microsoft.CostManagement/query/action"
 
 
-class AzureUsage:
+class AzureUsage(ClientOwner):
     """Reads the Azure OpenAI usage (and, with Cost Management, the cost) of some accounts of one subscription."""
 
     provider: Provider = Provider.AZURE
@@ -66,10 +66,7 @@ class AzureUsage:
     ) -> None:
         self._connection: AzureConnection = parse_connection(connection)
         self._settings = settings
-        self._client = http or httpx.AsyncClient(
-            timeout=policy.timeout, limits=httpx.Limits(max_connections=policy.concurrency)
-        )
-        self._owns_client = http is None
+        self._adopt_client(http, policy)
         self._identity = identity or identity_tokens(settings, self._client)
         self._token: tuple[SecretStr, datetime] | None = None
         self._lock = asyncio.Lock()
@@ -80,16 +77,6 @@ class AzureUsage:
 
     def __repr__(self) -> str:
         return f"AzureUsage({self._connection!r})"
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
-
-    async def __aenter__(self) -> AzureUsage:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     # --- the UsageSource ---------------------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from shared.adapters.aws_json import CLOUDWATCH, COST_EXPLORER, COST_EXPLORER_RE
 from shared.adapters.aws_sigv4 import AwsCredentials
 from shared.adapters.aws_sts import assume_role
 from shared.adapters.google_identity import IdentityTokens, identity_tokens
-from shared.adapters.provider_http import RetryPolicy, Sleep, run_all
+from shared.adapters.provider_http import ClientOwner, RetryPolicy, Sleep, run_all
 from shared.adapters.report_pager import days_of
 from shared.config import Settings
 from shared.domain.bedrock_connection import BedrockConnection, parse_connection
@@ -46,7 +46,7 @@ METRICS_PERMISSION = "cloudwatch:GetMetricData"
 COST_PERMISSION = "ce:GetCostAndUsage"
 
 
-class BedrockUsage:
+class BedrockUsage(ClientOwner):
     """Reads the Bedrock usage (and, with Cost Explorer, the cost) of one AWS account."""
 
     provider: Provider = Provider.BEDROCK
@@ -64,10 +64,7 @@ class BedrockUsage:
     ) -> None:
         self._connection: BedrockConnection = parse_connection(connection)
         self._settings = settings
-        self._client = http or httpx.AsyncClient(
-            timeout=policy.timeout, limits=httpx.Limits(max_connections=policy.concurrency)
-        )
-        self._owns_client = http is None
+        self._adopt_client(http, policy)
         self._identity = identity or identity_tokens(settings, self._client)
         self._credentials: AwsCredentials | None = None
         self._account_id: str | None = self._connection.account_id
@@ -79,16 +76,6 @@ class BedrockUsage:
 
     def __repr__(self) -> str:
         return f"BedrockUsage({self._connection!r})"
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
-
-    async def __aenter__(self) -> BedrockUsage:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     # --- the UsageSource ---------------------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from pydantic import SecretStr
 from shared.adapters.google_bigquery import MAX_RESULTS, BillingExportReader
 from shared.adapters.google_monitoring import PAGE_SIZE, MonitoringReader
 from shared.adapters.google_token import AccessTokens
-from shared.adapters.provider_http import ProviderHttp, RetryPolicy, Sleep, run_all
+from shared.adapters.provider_http import ClientOwner, ProviderHttp, RetryPolicy, Sleep, run_all
 from shared.adapters.report_pager import days_of
 from shared.config import Settings
 from shared.domain.google_billing import BilledDays, cost_lines, decode_rows
@@ -42,7 +42,7 @@ MONITORING_PERMISSION = "monitoring.timeSeries.list"
 BILLING_PERMISSION = "billing_export.read"
 
 
-class GoogleCloudUsage:
+class GoogleCloudUsage(ClientOwner):
     """Reads the Gemini usage (and, with a billing export, the cost) of a Google connection.
 
     Args:
@@ -69,10 +69,7 @@ class GoogleCloudUsage:
         page_size: int | None = None,
     ) -> None:
         self._connection: GoogleConnection = parse_connection(connection)
-        self._client = http or httpx.AsyncClient(
-            timeout=policy.timeout, limits=httpx.Limits(max_connections=policy.concurrency)
-        )
-        self._owns_client = http is None
+        self._adopt_client(http, policy)
 
         def provider_http(base_url: str) -> ProviderHttp:
             return ProviderHttp(Provider.GOOGLE, base_url, dict, http=self._client, policy=policy, sleep=sleep, rng=rng)
@@ -90,16 +87,6 @@ class GoogleCloudUsage:
 
     def __repr__(self) -> str:
         return f"GoogleCloudUsage({self._connection!r})"
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
-
-    async def __aenter__(self) -> GoogleCloudUsage:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     async def validate(self) -> OrgIdentity:
         """Mint a token, read Monitoring on every project and, if connected, dry-run the billing query.

@@ -28,7 +28,7 @@ import random
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
 
@@ -103,7 +103,33 @@ class JsonResponse:
     headers: httpx.Headers
 
 
-class ProviderHttp:
+class ClientOwner:
+    """An httpx client given to a usage source (or to its ``ProviderHttp``), or one it made for itself and therefore
+    closes; the owner is its own async context manager. The cloud sources (Google, Bedrock, Azure) share one client
+    among their endpoints."""
+
+    _client: httpx.AsyncClient
+    _owns_client: bool
+
+    def _adopt_client(self, http: httpx.AsyncClient | None, policy: RetryPolicy) -> httpx.AsyncClient:
+        self._owns_client = http is None
+        self._client = http or httpx.AsyncClient(
+            timeout=policy.timeout, limits=httpx.Limits(max_connections=policy.concurrency)
+        )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class ProviderHttp(ClientOwner):
     """GETs JSON from one provider with retries, a concurrency bound and typed errors."""
 
     def __init__(
@@ -123,18 +149,11 @@ class ProviderHttp:
         """Signs each request as sent (AWS SigV4 needs the final URL and body bytes); ``None`` for header keys."""
         self._base_url = base_url.rstrip("/")
         self._auth_headers = auth_headers
-        self._owns_client = http is None
-        self._client = http or httpx.AsyncClient(
-            timeout=policy.timeout, limits=httpx.Limits(max_connections=policy.concurrency)
-        )
+        self._adopt_client(http, policy)
         self._policy = policy
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._slots = asyncio.Semaphore(policy.concurrency)
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
 
     async def get_json(
         self,
