@@ -6,6 +6,12 @@ providers, a few models and projects a day) and their monthly rollups, starts th
 functions-framework, then, for whole months, a rolling year and a rolling year filtered by provider and by model,
 sends N sequential requests after a warm-up and prints p50/p95 latency and the documents each request reads
 (counted as Firestore bills them, by running the same service against a counting store).
+
+Target: p95 100 ms or less for each range. Issue 22 (measured side by side on the shared 2-core machine, whose load
+moves absolute times: quote ratios): the rollups are validated from the decoded fields without the client's deep copy
+and the sync coverage is read while the rollups are, which cut the Python calls per request from 247k to 153k (12
+whole months), 297k to 196k (rolling year), 353k to 252k (provider) and 358k to 257k (model); p50 of the 12 whole
+months from 90 to 65 ms in the runs of this bench either side of the change (p95 stayed within the machine's noise).
 """
 
 from __future__ import annotations
@@ -116,7 +122,7 @@ def _report(label: str, took: list[float], documents: int) -> None:
     p95 = statistics.quantiles(took, n=20)[18]
     sys.stdout.write(
         f"GET /api/v1/enterprise/usage {label}: {len(took)} requests, p50 {statistics.median(took):.1f} ms, "
-        f"p95 {p95:.1f} ms, {documents} documents read per request\n"
+        f"p95 {p95:.1f} ms (target <= 100 ms), {documents} documents read per request\n"
     )
 
 

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import translated
-from shared.adapters.firestore_pages import query_pages
+from shared.adapters.firestore_pages import query_pages, snapshot_fields
 from shared.adapters.firestore_snapshots import MONTHS
 from shared.domain.benchmark_models import BenchmarkDocument
 from shared.domain.benchmark_release import TOKEN_BYTES, Populations, PublishedRun
@@ -71,7 +71,7 @@ class _IdentityFields(BaseModel):
 
 
 def _participant(snap: Any) -> BenchmarkParticipant | None:
-    data = dict(snap.to_dict() or {})
+    data = dict(snapshot_fields(snap))
     data["industry"] = _industry(data.get("industry"))
     try:
         fields = _IdentityFields.model_validate(data)
@@ -141,7 +141,7 @@ class FirestoreBenchmarks:
             for snap in snaps:
                 if snap.exists:
                     enterprise_id = snap.reference.parent.parent.id
-                    found[enterprise_id] = _parts(enterprise_id, snap.to_dict() or {})
+                    found[enterprise_id] = _parts(enterprise_id, snapshot_fields(snap))
         return found
 
     def run(self, month: str) -> PublishedRun | None:

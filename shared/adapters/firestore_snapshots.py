@@ -28,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import translated
+from shared.adapters.firestore_pages import snapshot_fields
 from shared.domain.enterprise import ProviderName
 from shared.domain.snapshot import UsageSnapshot
 from shared.domain.usage_month import UsageMonth, month_bounds, month_key
@@ -66,7 +67,7 @@ def stored(model: BaseModel, synced_at: datetime | None) -> dict[str, Any]:
 
 
 def _parse(model: type[Any], snap: Any) -> Any | None:
-    data = dict(snap.to_dict() or {})
+    data = dict(snapshot_fields(snap))  # validated into new objects: the snapshot's own fields are not changed
     data.pop(SYNCED_AT, None)
     try:
         return model.model_validate(data)

@@ -6,6 +6,7 @@ Money and ratios are decimal strings in JSON, never floats.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
@@ -20,6 +21,9 @@ from shared.web.http import ApiResponse
 from shared.web.router import Access, Router
 
 router = Router("api")
+
+_READS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="usage-reads")
+"""Reads a usage request overlaps with its rollups read (the sync coverage records); threads start on first use."""
 
 
 class UsageQuery(BaseModel):
@@ -81,7 +85,7 @@ def get_usage(ctx: RequestContext) -> BaseModel:
         model=query.model,
         forecast_on=ctx.deps.clock.now().date(),
         forecast_history_days=ctx.deps.settings.alert_forecast_history_days,
-        coverage=ctx.deps.coverage.all(enterprise_id),
+        coverage=_READS.submit(ctx.deps.coverage.all, enterprise_id).result,
     )
 
 

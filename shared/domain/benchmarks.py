@@ -168,6 +168,7 @@ class _Contribution:
     enterprise_id: str
     value: Decimal
     weight: Decimal
+    metric: Metric
 
 
 _ByBucket = dict[str, list[_Contribution]]
@@ -186,10 +187,17 @@ def unit_buckets(unit: BenchmarkUnit, params: DisclosureParams) -> dict[str, Usa
 def _populations(units: Sequence[BenchmarkUnit], params: DisclosureParams) -> dict[Metric, _ByBucket]:
     populations: dict[Metric, _ByBucket] = {metric: {b: [] for b in LATTICE} for metric in Metric}
     for unit in units:
+        # A unit's figures sit in several buckets (all, its industry, a one-provider unit's provider): each figures
+        # object's contributions are computed once and shared by its buckets.
+        shared: dict[int, list[_Contribution]] = {}
         for bucket, usage in unit_buckets(unit, params).items():
-            for metric, value in unit_metrics(usage).items():
-                contribution = _Contribution(unit.enterprise_id, value, _weight(metric, usage))
-                populations[metric][bucket].append(contribution)
+            if id(usage) not in shared:
+                shared[id(usage)] = [
+                    _Contribution(unit.enterprise_id, value, _weight(metric, usage), metric)
+                    for metric, value in unit_metrics(usage).items()
+                ]
+            for contribution in shared[id(usage)]:
+                populations[contribution.metric][bucket].append(contribution)
     return populations
 
 
@@ -310,11 +318,7 @@ def compute_release(
     with localcontext(disclosure.DECIMAL_CONTEXT):
         for metric, by_bucket in _populations(eligible, params).items():
             members = {bucket: frozenset(c.enterprise_id for c in pop) for bucket, pop in by_bucket.items()}
-            tokens = {
-                population_key(bucket, metric): frozenset(membership_token(key, c.enterprise_id, c.value) for c in pop)
-                for bucket, pop in by_bucket.items()
-                if pop
-            }
+            tokens = _tokens(key, metric, by_bucket)
             stale = release_suppressions(tokens, earlier, params.min_units)
             again = {bucket for bucket in LATTICE if population_key(bucket, metric) in stale}
             for bucket in sorted(publishable_buckets(members, params, domains, again), key=LATTICE.index):
@@ -328,6 +332,20 @@ def compute_release(
     )
     document = BenchmarkDocument(month=month, computed_at=computed_at, version=version, buckets=buckets)
     return Release(document, published_populations, frozenset(unit.enterprise_id for unit in eligible))
+
+
+def _tokens(key: bytes, metric: Metric, by_bucket: _ByBucket) -> Populations:
+    # A contribution is shared by the unit's buckets (``_populations``) and the keyed hash is the costly part: one
+    # per contribution object. By identity, not equality: Decimal("0.5") == Decimal("0.50") but their tokens differ.
+    memo: dict[int, bytes] = {}
+
+    def token(c: _Contribution) -> bytes:
+        found = memo.get(id(c))
+        if found is None:
+            found = memo[id(c)] = membership_token(key, c.enterprise_id, c.value)
+        return found
+
+    return {population_key(bucket, metric): frozenset(map(token, pop)) for bucket, pop in by_bucket.items() if pop}
 
 
 def _bucket_result(metrics: dict[Metric, MetricResult], contributors: set[str]) -> BucketResult:

@@ -29,7 +29,9 @@ two versions cannot be subtracted to isolate fewer than ``min_units`` units.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -51,6 +53,8 @@ logger = logging.getLogger(__name__)
 
 PARTICIPANTS_PAGE = 1000
 """Enterprises per participants query page; their rollups are then read in ``get_all`` batches."""
+READ_AHEAD = 4
+"""Participants pages whose rollups are read at the same time (and so held in memory at once)."""
 
 
 @dataclass(frozen=True)
@@ -125,19 +129,34 @@ def provider_rows(enterprise_id: str, parts: Mapping[str, ProviderPart]) -> list
 def _inputs(store: BenchmarkStore, month: str) -> tuple[list[UnitIdentity], list[ProviderUsageRow]]:
     identities: list[UnitIdentity] = []
     rows: list[ProviderUsageRow] = []
-    for page in store.participants(page_size=PARTICIPANTS_PAGE):
-        identities.extend(page)
-        for enterprise_id, parts in store.month_parts([p.enterprise_id for p in page], month).items():
-            try:
-                rows.extend(provider_rows(enterprise_id, parts))
-            except ValidationError as e:
-                # One enterprise's impossible figures (e.g. a negative billed amount) must not cost every other
-                # participant its benchmark: that enterprise is left out of the month, and we hear about it.
-                logger.error(
-                    "benchmark unit skipped: invalid figures",
-                    extra={"enterprise_id": enterprise_id, "month": month, "errors": e.error_count()},
-                )
+    # The rollup reads of a page overlap the next participants page and each other (they wait on Firestore, not on
+    # this CPU); at most READ_AHEAD pages are in flight and each is folded into small rows as soon as it lands, so
+    # memory holds the rows, not the pages (flat in the number of pages).
+    with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="benchmark-reads") as pool:
+        pending: deque[Future[dict[str, dict[str, ProviderPart]]]] = deque()
+        for page in store.participants(page_size=PARTICIPANTS_PAGE):
+            identities.extend(page)
+            pending.append(pool.submit(store.month_parts, [p.enterprise_id for p in page], month))
+            if len(pending) >= READ_AHEAD:
+                rows.extend(_rows(pending.popleft().result(), month))
+        while pending:
+            rows.extend(_rows(pending.popleft().result(), month))
     return identities, rows
+
+
+def _rows(found: Mapping[str, Mapping[str, ProviderPart]], month: str) -> list[ProviderUsageRow]:
+    rows: list[ProviderUsageRow] = []
+    for enterprise_id, parts in found.items():
+        try:
+            rows.extend(provider_rows(enterprise_id, parts))
+        except ValidationError as e:
+            # One enterprise's impossible figures (e.g. a negative billed amount) must not cost every other
+            # participant its benchmark: that enterprise is left out of the month, and we hear about it.
+            logger.error(
+                "benchmark unit skipped: invalid figures",
+                extra={"enterprise_id": enterprise_id, "month": month, "errors": e.error_count()},
+            )
+    return rows
 
 
 def aggregate_benchmarks(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -30,7 +30,7 @@ def usage_for_range(
     model: str | None = None,
     forecast_on: date | None = None,
     forecast_history_days: int = DEFAULT_HISTORY_DAYS,
-    coverage: Mapping[ProviderName, SyncCoverage] | None = None,
+    coverage: Mapping[ProviderName, SyncCoverage] | Callable[[], Mapping[ProviderName, SyncCoverage]] | None = None,
 ) -> UsageReport:
     """The usage of ``[start, end]``, read from one rollup per month the range touches (ADR 0011).
 
@@ -38,7 +38,8 @@ def usage_for_range(
     before rollups kept their days' parts sends the reader to that month's daily snapshots, when the month is
     partial or the view filtered. With ``forecast_on`` (today, UTC), a range overlapping that month also carries the
     month-end forecast (``shared.services.spend_forecast``), its history months read in the same round trip.
-    ``coverage`` (the sync's records) names the range's missing, pending and never-available days.
+    ``coverage`` (the sync's records) names the range's missing, pending and never-available days; given as a
+    callable (a read already under way), it is asked only once the rollups are read, so the two reads overlap.
     Raises ``InvalidInput`` for an inverted or too long range.
     """
     check_range(start, end)
@@ -54,7 +55,8 @@ def usage_for_range(
     months = [m for k, m in rollups.items() if k not in legacy]
     log.info("usage read", extra={"enterprise_id": enterprise_id, "months": len(read), "day_months": legacy})
     report = usage_report(start, end, months, days, provider=provider, model=model)
-    ranges = coverage_in(coverage or {}, start, end, provider=provider)
+    records = coverage() if callable(coverage) else coverage
+    ranges = coverage_in(records or {}, start, end, provider=provider)
     if ranges:
         report = report.model_copy(update={"coverage": ranges, "notes": [*report.notes, *coverage_notes(ranges)]})
     if forecast_on is None or not forecasting:

@@ -30,8 +30,10 @@ from shared.domain.benchmark_models import (
     UsageFigures,
 )
 from shared.domain.benchmark_position import position_for
+from shared.domain.benchmark_release import membership_token, population_key
 from shared.domain.benchmarks import (
     compute_benchmarks,
+    compute_release,
     merge_units,
     unit_buckets,
     unit_metrics,
@@ -554,3 +556,29 @@ def test_enterprises_sharing_an_organisation_are_one_unit_with_the_figures_of_th
     assert [u.enterprise_id for u in units] == ["b", "e"]
     assert units[0].usage.list_usd == Decimal(4000)  # b's own figures, never a + b + c summed
     assert units[0].admin_domains == {"b.example"}
+
+
+def test_each_published_population_holds_the_keyed_token_of_every_members_own_value_in_that_bucket() -> None:
+    """The tokens R7 compares across releases, worked out member by member, bucket by bucket: shared work between a
+    unit's buckets must not give a bucket another bucket's token (a two-provider unit's provider buckets use that
+    provider's figures, its ``all`` and industry buckets the merged ones)."""
+    rows = [
+        ProviderUsageRow(enterprise_id=f"m{i:02}", provider=p, usage=figures(Decimal("0.5003") + Decimal(i) / 100 + d))
+        for i in range(14)
+        for p, d in ((Provider.OPENAI, Decimal(0)), (Provider.ANTHROPIC, Decimal("0.2")))
+    ]
+    units = with_domains(merge_units(rows, {f"m{i:02}": (FINANCE, TECH)[i % 2] for i in range(14)}))
+
+    release = compute_release(units, MONTH, PARAMS, KEY, COMPUTED_AT)
+
+    expected: dict[str, set[bytes]] = {}
+    for u in units:
+        for bucket, usage in unit_buckets(u, PARAMS).items():
+            for metric, value in unit_metrics(usage).items():
+                expected.setdefault(population_key(bucket, metric), set()).add(
+                    membership_token(KEY, u.enterprise_id, value)
+                )
+    assert release.populations  # all, both providers and both metrics publish at 14 units
+    assert {key: set(tokens) for key, tokens in release.populations.items()} == {
+        key: expected[key] for key in release.populations
+    }
