@@ -14,6 +14,7 @@ import pytest
 
 from devstack.provider_sim import catalog as sim_catalog
 from devstack.provider_sim.aws_data import MODELS as BEDROCK_MODELS
+from devstack.provider_sim.azure_data import MODELS as AZURE_MODELS
 from devstack.provider_sim.google_data import TEMPLATES as GOOGLE_TEMPLATES
 from devstack.provider_sim.models import TOKEN_TYPES
 from devstack.provider_sim.pricing import INTERNAL_PRICES
@@ -25,6 +26,10 @@ DAY = date(2026, 11, 30)
 """A day of the demo window, after every simulated model's release."""
 
 _TIERS = {"standard": ServiceTier.STANDARD, "batch": ServiceTier.BATCH, "flex": ServiceTier.FLEX}
+
+AZURE_UNLISTED = {"gpt-4o", "gpt-4o-mini"}
+"""Models the simulator deploys on Azure that genai-prices has no Azure list price for: unpriced on purpose (never at
+OpenAI's first-party prices, ADR 23)."""
 
 
 def _served() -> list[tuple[Provider, str, TokenType, ServiceTier, ContextBand]]:
@@ -54,6 +59,13 @@ def _served() -> list[tuple[Provider, str, TokenType, ServiceTier, ContextBand]]
         meters += [
             (Provider.BEDROCK, model.model_id, k, ServiceTier.STANDARD, ContextBand.STANDARD) for k in served_kinds
         ]
+    # Azure OpenAI: Azure Monitor counts prompt and generated tokens (no cached count), at genai-prices' Azure prices.
+    for deployment in AZURE_MODELS.values():
+        if deployment.name not in AZURE_UNLISTED:
+            meters += [
+                (Provider.AZURE, deployment.name, k, ServiceTier.STANDARD, ContextBand.STANDARD)
+                for k in (TokenType.UNCACHED_INPUT, TokenType.OUTPUT)
+            ]
     return sorted(set(meters))
 
 
@@ -70,3 +82,12 @@ def test_the_served_meters_cover_every_provider_tier_and_band() -> None:
     assert {m[3] for m in served} >= {ServiceTier.STANDARD, ServiceTier.BATCH, ServiceTier.FLEX}
     assert ContextBand.LONG in {m[4] for m in served}
     assert {TokenType.AUDIO_INPUT, TokenType.AUDIO_OUTPUT, TokenType.IMAGE_INPUT} <= {m[2] for m in served}
+
+
+@pytest.mark.parametrize("model", sorted(AZURE_UNLISTED))
+def test_azure_models_without_an_azure_price_are_unpriced_not_first_party(model: str) -> None:
+    """When the price data gains their Azure prices, move them into the served meters above."""
+    price = list_unit_price(
+        Provider.AZURE, model, TokenType.UNCACHED_INPUT, ServiceTier.STANDARD, ContextBand.STANDARD, DAY
+    )
+    assert isinstance(price, Unpriced)
