@@ -261,11 +261,15 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
         say(f"  provider requests: {len(sim.requests)} ({dict(Counter(r.provider for r in sim.requests))})")
         say(
             f"  Firestore: {reads} document reads, {writes} document writes "
-            f"({report.days_written} snapshots, {report.months_written} rollups, {report.raw_pages} raw pages, "
+            f"({report.days_written} snapshots, {report.months_written} rollups, {report.raw_pages} raw pages in one "
+            "document, "
             "audit entries, last_sync, the snapshots lease taken and released; coverage records read, written only "
             "when a day's state changes)"
         )
-        say(f"  of which the alerts' judging after the sync: about {alert_reads} reads (budgets, spend history)")
+        say(
+            f"  the alerts' judging run alone: {alert_reads} reads (budgets, each month's rollup); after the sync,"
+            " the months it read and wrote are handed over, not read again"
+        )
         secrets.close()
 
 

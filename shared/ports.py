@@ -370,6 +370,9 @@ class MonthWrite:
 
     days: Sequence[UsageSnapshot]
     rollup: UsageMonth | None
+    month_days: Mapping[date, UsageSnapshot] = field(default_factory=dict)
+    """Every day of the month as this write leaves it (written or kept): the month's spend history, handed to the
+    alerts' judging so it need not read it again."""
 
 
 MonthChange = Callable[[Mapping[date, UsageSnapshot], UsageMonth | None], MonthWrite]

@@ -10,15 +10,15 @@
   days it changes commit with their recomputed rollup. Concurrent syncs of one enterprise (backfill windows sharing
   a month, two providers connected back to back, a daily run beside a backfill) are thereby serialised per month
   (ADR 0016).
-* ``enterprises/{id}/raw_responses/{window}_{provider}_{n}``: one page per document, its JSON body zlib-compressed
-  (Firestore documents stop at 1 MiB), expiring after ``Settings.raw_response_ttl_days``.
+* ``enterprises/{id}/raw_responses/{window}_{providers}_{chunk}``: a task's pages in one zlib-compressed document
+  (a few chunks only past Firestore's 1 MiB), expiring after ``Settings.raw_response_ttl_days``
+  (``shared.adapters.firestore_raw_pages``, ADR 0024).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import translated
 from shared.adapters.firestore_pages import snapshot_fields
+from shared.adapters.firestore_raw_pages import raw_documents
 from shared.domain.enterprise import ProviderName
 from shared.domain.snapshot import UsageSnapshot
 from shared.domain.usage_month import UsageMonth, month_bounds, month_key
@@ -47,8 +48,6 @@ MAX_BATCH_BYTES = 8_000_000
 """Below Firestore's 10 MiB per commit request."""
 MAX_TRANSACTION_ATTEMPTS = 10
 """A month's update that keeps losing to concurrent syncs of the same enterprise gives up (503: the task retries)."""
-MAX_RAW_BODY_BYTES = 900_000
-"""A compressed page larger than this is stored without its body (a document holds at most 1 MiB)."""
 
 
 BINARY_FIELDS = frozenset({"daily"})
@@ -163,14 +162,14 @@ class FirestoreSnapshots:
 
     def save_raw_pages(self, enterprise_id: str, pages: Sequence[RawPage], *, expire_at: datetime) -> int:
         collection = self._enterprise(enterprise_id).collection(RAW)
-        writes = [(collection.document(raw_page_id(p)), _raw_doc(p, expire_at)) for p in pages]
+        writes = [(collection.document(doc_id), doc) for doc_id, doc in raw_documents(pages, expire_at)]
         for chunk in _chunks([[write] for write in writes]):
             batch = self._db.batch()
             for ref, doc in chunk:
                 batch.set(ref, doc)
             with translated():
                 batch.commit()
-        return len(writes)
+        return len(pages)
 
     def record_last_sync(self, enterprise_id: str, providers: Sequence[ProviderName], at: datetime) -> None:
         if not providers:
@@ -201,29 +200,6 @@ def _parsed_days(snaps: Iterable[Any]) -> dict[date, UsageSnapshot]:
         if parsed is not None:
             found[parsed.date] = parsed
     return found
-
-
-def raw_page_id(page: RawPage) -> str:
-    """``{start}_{end}_{provider}_{n:03d}``: the same pull of the same window overwrites its pages."""
-    return f"{page.window_start:%Y%m%d}_{page.window_end:%Y%m%d}_{page.provider.value}_{page.index:03d}"
-
-
-def _raw_doc(page: RawPage, expire_at: datetime) -> dict[str, Any]:
-    raw = page.page
-    body = zlib.compress(json.dumps(raw.get("body"), separators=(",", ":"), sort_keys=True).encode(), 6)
-    too_big = len(body) > MAX_RAW_BODY_BYTES
-    return {
-        "provider": page.provider.value,
-        "window_start": page.window_start.isoformat(),
-        "window_end": page.window_end.isoformat(),
-        "report": raw.get("report"),
-        "path": raw.get("path"),
-        # Firestore has no nested arrays: the query is kept as ``name=value`` strings (already redacted).
-        "query": [f"{k}={v}" for k, v in raw.get("query") or ()],
-        "body_json_zlib": None if too_big else body,
-        "body_omitted": too_big,
-        EXPIRE_AT: expire_at,
-    }
 
 
 Write = tuple[Any, dict[str, Any]]

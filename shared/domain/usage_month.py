@@ -22,8 +22,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.rollup_days import DAILY_VERSION, RolledDay, encode_day
-from shared.domain.snapshot import IndexLevel, UsageSnapshot, UsageView, expiry, view_fields
+from shared.domain.rollup_days import DAILY_VERSION, RolledDay, decode_day, encode_day
+from shared.domain.snapshot import IndexLevel, UsageSnapshot, UsageView, build_snapshot, expiry, view_fields
 from shared.domain.snapshot_parts import ProviderPart
 from shared.domain.usage_tally import DERIVED_PLACES, Money, Ratio
 
@@ -121,6 +121,23 @@ def rollup_month(month: str, days: Iterable[UsageSnapshot], *, retention_months:
     if len(sums.model_dump_json()) + sum(len(data) for data in daily.values()) > MAX_ROLLUP_BYTES:
         return sums
     return sums.model_copy(update={"daily_version": DAILY_VERSION, "daily": daily})
+
+
+def month_snapshots(month: UsageMonth, *, retention_months: int) -> dict[date, UsageSnapshot] | None:
+    """The month's daily snapshots rebuilt from the rollup's days (one document instead of ~30: the alerts' spend
+    history); ``None`` when the rollup keeps no decodable ``daily`` (older layout, or too large), so the caller reads
+    the snapshots themselves. A day's parts, failures and index level are all its snapshot is derived from (ADR 0011).
+    Raises ``ValueError``, ``ArithmeticError`` or ``zlib.error`` when ``daily`` is malformed."""
+    if not month.has_daily:
+        return None
+    assert month.daily is not None
+    found: dict[date, UsageSnapshot] = {}
+    for key, data in month.daily.items():
+        day = decode_day(date.fromisoformat(key), data)
+        found[day.date] = build_snapshot(
+            day.date, day.by_provider, failed=day.failed_providers, index=day.index, retention_months=retention_months
+        )
+    return found
 
 
 def _month_index(snapshots: list[UsageSnapshot]) -> IndexLevel | None:

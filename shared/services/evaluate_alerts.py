@@ -1,7 +1,10 @@
 """Evaluate an enterprise's alerts after a sync stored its snapshots, and deliver what is due.
 
-1. **Read** the alert settings (no document: no budgets, spike alerts on) and the daily snapshots the rules need
-   (about two months: the spike baseline, the forecast's history, the budget months).
+1. **Read** the alert settings (no document: no budgets, spike alerts on) and the daily spend history the rules need
+   (about two months: the spike baseline, the forecast's history, the budget months). The months the sync just
+   read and wrote come with the call (``known_months``); the others are rebuilt from their rollups (one document
+   per month, ``UsageMonth.daily``), and only a month whose rollup is missing or keeps no days is read from its
+   daily snapshots.
 2. **Judge** (``shared.domain.alert_rules``): budget crossings on month-to-date spend; spend spikes per provider
    and model on settled days only, so a day the providers still restate never alerts on a partial figure.
 3. **Record** each finding create-if-absent under its id ``(kind, period, scope)``, *before* anything is sent, with
@@ -17,8 +20,10 @@ backfill for findings that are old news, and the next daily sync judges the same
 from __future__ import annotations
 
 import logging
+import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from shared.config import Settings
 from shared.domain.alert_rules import AlertRules, anomaly_candidates, budget_candidates
@@ -26,6 +31,8 @@ from shared.domain.alerts import AlertCandidate, Channel, Delivery, new_alert
 from shared.domain.anomaly import SpikeRule
 from shared.domain.budgets import DEFAULT_ALERT_SETTINGS, AlertSettings
 from shared.domain.enterprise import Enterprise
+from shared.domain.snapshot import UsageSnapshot
+from shared.domain.usage_month import UsageMonth, month_snapshots
 from shared.ports import AlertSettingsStore, AlertStore, Clock, SnapshotStore
 from shared.services.deliver_alert import AlertDelivery
 
@@ -76,15 +83,24 @@ class EvaluateAlerts:
         self._settings = settings
         self._rules = alert_rules(settings)
 
-    def evaluate(self, enterprise: Enterprise, *, judge: bool = True) -> AlertRun:
+    def evaluate(
+        self,
+        enterprise: Enterprise,
+        *,
+        judge: bool = True,
+        known_months: Mapping[str, Mapping[date, UsageSnapshot]] | None = None,
+    ) -> AlertRun:
         """Judge (unless ``judge`` is false), record and deliver ``enterprise``'s alerts.
+
+        ``known_months``: ``YYYY-MM`` → every daily snapshot of months the caller holds as stored (the sync's own
+        months), so they are not read again.
 
         Raises:
             DependencyUnavailable: Firestore failed; what was recorded stays, the next sync carries on.
         """
         run = AlertRun()
         if judge:
-            self._record(enterprise.id, run)
+            self._record(enterprise.id, run, known_months or {})
         started = self._clock.now()
         for alert in self._alerts.open_alerts(enterprise.id, limit=MAX_OPEN_PER_SYNC):
             if not self._time_left_for_a_send(started):
@@ -110,10 +126,10 @@ class EvaluateAlerts:
         spent = (self._clock.now() - started).total_seconds()
         return spent + self._settings.webhook_deadline_s <= self._settings.alert_delivery_budget_s
 
-    def _record(self, enterprise_id: str, run: AlertRun) -> None:
+    def _record(self, enterprise_id: str, run: AlertRun, known: Mapping[str, Mapping[date, UsageSnapshot]]) -> None:
         """Judge the enterprise's spend and create a record for every finding not recorded yet."""
         config = self._alert_settings.get(enterprise_id) or DEFAULT_ALERT_SETTINGS
-        candidates = self._judge(enterprise_id, config)
+        candidates = self._judge(enterprise_id, config, known)
         run.found = len(candidates)
         now = self._clock.now()
         channels = {Channel.EMAIL: Delivery()}
@@ -127,12 +143,46 @@ class EvaluateAlerts:
             if created:
                 run.created.append(alert.id)
 
-    def _judge(self, enterprise_id: str, config: AlertSettings) -> list[AlertCandidate]:
+    def _judge(
+        self, enterprise_id: str, config: AlertSettings, known: Mapping[str, Mapping[date, UsageSnapshot]]
+    ) -> list[AlertCandidate]:
         if not config.budgets and not config.anomaly_alerts:
             return []
         today = self._clock.now().date()
-        days = self._snapshots.days(enterprise_id, self._rules.months_to_read(today))
+        days = self._history(enterprise_id, self._rules.months_to_read(today), known)
         found = budget_candidates(config, days, today, self._rules)
         if config.anomaly_alerts:
             found += anomaly_candidates(days, today, self._rules)
         return found
+
+    def _history(
+        self, enterprise_id: str, months: list[str], known: Mapping[str, Mapping[date, UsageSnapshot]]
+    ) -> dict[date, UsageSnapshot]:
+        """The daily snapshots of ``months``: those given, then rollups, then snapshots for what rollups lack."""
+        days: dict[date, UsageSnapshot] = {}
+        for month in months:
+            days.update(known.get(month, {}))
+        rest = [m for m in months if m not in known]
+        rollups = self._snapshots.rollups(enterprise_id, rest) if rest else {}
+        unrolled = []
+        for month in rest:
+            rollup = rollups.get(month)
+            rebuilt = None
+            if rollup is not None:
+                rebuilt = _rebuilt(rollup, self._settings.snapshot_retention_months, enterprise_id)
+            if rebuilt is None:
+                # No rollup (usually no usage, but a month may hold days without one) or no decodable days in it.
+                unrolled.append(month)
+            else:
+                days.update(rebuilt)
+        if unrolled:
+            days.update(self._snapshots.days(enterprise_id, unrolled))
+        return days
+
+
+def _rebuilt(rollup: UsageMonth, retention_months: int, enterprise_id: str) -> dict[date, UsageSnapshot] | None:
+    try:
+        return month_snapshots(rollup, retention_months=retention_months)
+    except (ValueError, ArithmeticError, zlib.error):
+        log.exception("rollup days unreadable", extra={"enterprise_id": enterprise_id, "month": rollup.month})
+        return None

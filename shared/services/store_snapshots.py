@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -68,6 +68,8 @@ class Stored:
     days_written: int
     months_written: int
     failed_days: dict[ProviderName, list[date]]
+    month_days: dict[str, Mapping[date, UsageSnapshot]] = field(default_factory=dict)
+    """``YYYY-MM`` → every day of each month the window touched, as committed (``MonthWrite.month_days``)."""
 
 
 def store_pulls(
@@ -99,6 +101,7 @@ def store_pulls(
     if not pulls:
         return Stored(0, 0, failed_days)
     days_written = months_written = 0
+    month_days: dict[str, Mapping[date, UsageSnapshot]] = {}
     for month in sorted({month_key(d) for d in days}):
         change = _month_change(
             [d for d in days if month_key(d) == month], fresh, failed, month, index, retention_months, enterprise_id
@@ -106,12 +109,13 @@ def store_pulls(
         written = store.update_month(enterprise_id, month, change, synced_at=now)
         days_written += len(written.days)
         months_written += written.rollup is not None
+        month_days[month] = written.month_days
     if days_written or months_written:
         log.info(
             "snapshots written",
             extra={"enterprise_id": enterprise_id, "days_written": days_written, "months_written": months_written},
         )
-    return Stored(days_written, months_written, failed_days)
+    return Stored(days_written, months_written, failed_days, month_days)
 
 
 def _month_change(
@@ -137,9 +141,9 @@ def _month_change(
         merged = {**existing, **{s.date: s for s in changed}}
         rollup = rollup_month(month, merged.values(), retention_months=retention_months)
         if rollup is None or rollup == stored_rollup:
-            return MonthWrite(changed, None)
+            return MonthWrite(changed, None, merged)
         if not rollup.has_daily:
             log.warning("rollup too large to keep its days", extra={"enterprise_id": enterprise_id, "month": month})
-        return MonthWrite(changed, rollup)
+        return MonthWrite(changed, rollup, merged)
 
     return change

@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -47,6 +47,7 @@ from shared.domain.backfill import (
 from shared.domain.enterprise import Enterprise, ProviderName, ProviderStatus
 from shared.domain.provider_keys import ProviderKeyRecord
 from shared.domain.secret_naming import is_version_of
+from shared.domain.snapshot import UsageSnapshot
 from shared.domain.usage import Provider, ProviderPull
 from shared.errors import (
     DependencyUnavailable,
@@ -180,7 +181,7 @@ class SyncEnterprise:
         self._snapshots.record_last_sync(enterprise.id, list(pulls), self._clock.now())
         bug = self._settle_failures(enterprise.id, keys, results, report)
         settle_coverage(self._coverage, enterprise, pulls, report, last_attempt=last_attempt)
-        self._evaluate_alerts(enterprise, judge=request.reason != BACKFILL_REASON)
+        self._evaluate_alerts(enterprise, judge=request.reason != BACKFILL_REASON, known=stored.month_days)
         log.info(
             "enterprise synced",
             extra={"event": SYNC_FINISHED_EVENT, "outcome": report.outcome, **report.as_dict()},
@@ -206,11 +207,14 @@ class SyncEnterprise:
                 savings=self._savings,
             )
 
-    def _evaluate_alerts(self, enterprise: Enterprise, *, judge: bool) -> None:
+    def _evaluate_alerts(
+        self, enterprise: Enterprise, *, judge: bool, known: Mapping[str, Mapping[date, UsageSnapshot]]
+    ) -> None:
         if self._alerts is None:
             return
         try:
-            self._alerts.evaluate(enterprise, judge=judge)
+            # The months this sync just read and wrote are handed over: the judging reads only the others.
+            self._alerts.evaluate(enterprise, judge=judge, known_months=known)
         except PlatformError as e:
             log.warning("alerts not evaluated", extra={"enterprise_id": enterprise.id, "error_code": e.code})
 

@@ -11,6 +11,7 @@ Task payload, from the dispatcher and from connect's backfill::
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -19,6 +20,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.domain.enterprise import Enterprise, ProviderName
+from shared.domain.snapshot import UsageSnapshot
 from shared.errors import ProviderAuthError, ProviderPermissionError
 
 log = logging.getLogger(__name__)
@@ -137,7 +139,13 @@ class KeyFailureRecorder(Protocol):
 class AlertEvaluator(Protocol):
     """``shared.services.evaluate_alerts.EvaluateAlerts``."""
 
-    def evaluate(self, enterprise: Enterprise, *, judge: bool = True) -> Any: ...
+    def evaluate(
+        self,
+        enterprise: Enterprise,
+        *,
+        judge: bool = True,
+        known_months: Mapping[str, Mapping[date, UsageSnapshot]] | None = None,
+    ) -> Any: ...
 
 
 def window_days(start: date, end: date) -> list[date]:

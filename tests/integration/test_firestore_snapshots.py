@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import zlib
+import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from shared.adapters.firestore_enterprises import FirestoreEnterprises, enterprise_doc
+from shared.adapters.firestore_raw_pages import MAX_RAW_BODY_BYTES, read_pages
 from shared.adapters.firestore_snapshots import MAX_BATCH_WRITES, FirestoreSnapshots, _chunks
 from shared.adapters.firestore_sync_targets import FirestoreSyncTargets
 from shared.domain.enterprise import (
@@ -117,14 +117,44 @@ def test_raw_pages_expire_and_keep_their_body(firestore_db: Any) -> None:
     store = FirestoreSnapshots(firestore_db)
     body = {"data": [{"results": [{"amount": {"value": "0.01"}}]}], "has_more": False}
     page = {"report": "costs", "path": "/v1/organization/costs", "query": [["limit", "180"]], "body": body}
+    other = {"report": "usage", "path": "/v1/messages", "query": [], "body": {"data": []}}
     expire = NOW + timedelta(days=7)
-    assert store.save_raw_pages("ent_1", [RawPage(Provider.OPENAI, D1, D2, 0, page)], expire_at=expire) == 1
+    pages = [RawPage(Provider.OPENAI, D1, D2, 0, page), RawPage(Provider.ANTHROPIC, D1, D2, 0, other)]
+    assert store.save_raw_pages("ent_1", pages, expire_at=expire) == 2
     docs = list(firestore_db.collection("enterprises/ent_1/raw_responses").stream())
-    assert [d.id for d in docs] == ["20261120_20261121_openai_000"]
+    assert [d.id for d in docs] == ["20261120_20261121_anthropic+openai_00"]  # one write for the task
     stored = docs[0].to_dict()
     assert stored["expire_at"] == expire
-    assert stored["query"] == ["limit=180"]
-    assert json.loads(zlib.decompress(stored["body_json_zlib"])) == body
+    assert (stored["pages"], stored["chunk"], stored["chunks"]) == (2, 0, 1)
+    first, second = read_pages(stored)
+    assert (first["provider"], first["query"], first["body"]) == ("openai", ["limit=180"], body)
+    assert (second["provider"], second["path"]) == ("anthropic", "/v1/messages")
+
+
+def _noise(seed: int, size: int) -> str:
+    """Text zlib cannot shrink much (random hex), so compressed sizes are predictable."""
+    return random.Random(seed).randbytes(size).hex()
+
+
+def test_raw_pages_past_a_documents_limit_split_into_chunks_and_a_huge_page_loses_its_body(
+    firestore_db: Any,
+) -> None:
+    # Three pages of ~400 kB compressed each do not fit one 1 MiB document; the oversized fourth fits none.
+    pages = [
+        RawPage(Provider.OPENAI, D1, D2, n, {"report": "usage", "path": "/p", "body": {"n": _noise(n, 400_000)}})
+        for n in range(3)
+    ]
+    pages.append(RawPage(Provider.OPENAI, D1, D2, 3, {"report": "usage", "path": "/p", "body": _noise(9, 1_200_000)}))
+    store = FirestoreSnapshots(firestore_db)
+    assert store.save_raw_pages("ent_1", pages, expire_at=NOW) == 4
+    docs = [d.to_dict() for d in firestore_db.collection("enterprises/ent_1/raw_responses").stream()]
+    assert len(docs) > 1
+    assert all(len(d["body_json_zlib"]) <= MAX_RAW_BODY_BYTES and d["chunks"] == len(docs) for d in docs)
+    kept = [p for d in sorted(docs, key=lambda d: d["chunk"]) for p in read_pages(d)]
+    assert [p["index"] for p in kept] == [0, 1, 2, 3]  # every page, in order
+    assert [p["body"]["n"] for p in kept[:3]] == [_noise(n, 400_000) for n in range(3)]
+    assert kept[3]["body"] is None
+    assert kept[3]["body_omitted"]
 
 
 def test_last_sync_is_set_per_provider(firestore_db: Any) -> None:

@@ -99,12 +99,14 @@ def write_usage(db: Any, eid: str) -> None:
         months.append(rollup)
     snapshots.save(eid, days, months, synced_at=NOW - timedelta(days=1))
 
-    def page(n: int) -> RawPage:
-        window = date(2026, 5, 3)
-        return RawPage(Provider.OPENAI, window, window + timedelta(days=1), n, {"report": "costs", "body": {"n": n}})
+    def page(day: int) -> RawPage:
+        window = date(2026, 5, day)
+        return RawPage(Provider.OPENAI, window, window + timedelta(days=1), 0, {"report": "costs", "body": {}})
 
-    snapshots.save_raw_pages(eid, [page(0), page(1)], expire_at=NOW - timedelta(seconds=1))
-    snapshots.save_raw_pages(eid, [page(2)], expire_at=NOW + timedelta(seconds=1))
+    # One document per task: two tasks' pages have expired, a third's not yet.
+    snapshots.save_raw_pages(eid, [page(3)], expire_at=NOW - timedelta(seconds=1))
+    snapshots.save_raw_pages(eid, [page(4)], expire_at=NOW - timedelta(seconds=1))
+    snapshots.save_raw_pages(eid, [page(5)], expire_at=NOW + timedelta(seconds=1))
 
 
 def everything(db: Any) -> set[str]:
@@ -137,7 +139,7 @@ def test_the_sweep_deletes_exactly_what_is_past_retention_and_a_second_run_nothi
     with_data = (*ACTIVE, STALLED, CLOSING)
     past = {f"enterprises/{e}/{SNAPSHOTS}/{PAST_DAY}" for e in with_data}
     past |= {f"enterprises/{e}/{MONTHS}/{PAST_MONTH}" for e in with_data}
-    past |= {f"enterprises/{e}/{RAW}/20260503_20260504_openai_{n:03d}" for e in with_data for n in (0, 1)}
+    past |= {f"enterprises/{e}/{RAW}/2026050{d}_2026050{d + 1}_openai_00" for e in with_data for d in (3, 4)}
     assert past <= before
 
     queue = CloudTasksQueue(settings)

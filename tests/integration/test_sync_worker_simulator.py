@@ -4,6 +4,7 @@ the local Secret Manager. Expected figures are the simulator's ground truth (``s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -19,6 +20,7 @@ from shared.adapters.firestore_connections import FirestoreProviderConnections
 from shared.adapters.firestore_coverage import FirestoreCoverage
 from shared.adapters.firestore_enterprises import FirestoreEnterprises
 from shared.adapters.firestore_leases import FirestoreLeases
+from shared.adapters.firestore_raw_pages import read_pages
 from shared.adapters.firestore_snapshots import FirestoreSnapshots
 from shared.adapters.secret_manager import SecretManagerStore
 from shared.adapters.usage_sources import ProviderUsageSources
@@ -188,6 +190,24 @@ def test_snapshots_equal_the_simulators_usage_and_cost(stack: Stack) -> None:
     state = stack.enterprises.get(ENTERPRISE_ID)
     assert state is not None
     assert state.providers[ProviderName.OPENAI].last_sync == NOW
+
+
+def test_the_tasks_raw_pages_are_one_document_without_any_key(stack: Stack) -> None:
+    """Both providers' pages of a daily task land in one compressed ``raw_responses`` document (not one per page),
+    each page as the client received it with its query redacted, and neither admin key anywhere in it."""
+    report = stack.sync()
+    docs = list(stack.db.collection(f"enterprises/{ENTERPRISE_ID}/raw_responses").stream())
+    assert [d.id for d in docs] == ["20261120_20261123_anthropic+openai_00"]
+    stored = docs[0].to_dict()
+    pages = read_pages(stored)
+    assert report.raw_pages == stored["pages"] == len(pages) > 2
+    assert {p["provider"] for p in pages} == {"openai", "anthropic"}
+    assert stored["expire_at"] == NOW + timedelta(days=7)  # kept 7 days for support
+    dumped = json.dumps(pages) + repr(stored)
+    assert OPENAI_ADMIN not in dumped
+    assert ANTHROPIC_ADMIN not in dumped
+    stack.sync()  # a repeated delivery overwrites the same document
+    assert len(list(stack.db.collection(f"enterprises/{ENTERPRISE_ID}/raw_responses").stream())) == 1
 
 
 def test_delivering_the_same_task_twice_leaves_every_document_unchanged(stack: Stack) -> None:

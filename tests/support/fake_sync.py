@@ -39,12 +39,20 @@ class FakeSnapshotStore:
         self.between_read_and_write: Callable[[str], None] | None = None
         self.retried = 0
         self.max_attempts = 5
+        self.day_reads: list[tuple[str, ...]] = []
+        """The months of every ``days`` call (the reads of whole months of snapshots), in order."""
+        self.rollup_reads: list[tuple[str, ...]] = []
+        """The months of every ``rollups`` call, in order."""
 
     def _check(self) -> None:
         if self.down:
             raise DependencyUnavailable("the database is temporarily unavailable (fake outage)")
 
     def days(self, enterprise_id: str, months: Sequence[str]) -> dict[date, UsageSnapshot]:
+        self.day_reads.append(tuple(sorted(months)))
+        return self._days(enterprise_id, months)
+
+    def _days(self, enterprise_id: str, months: Sequence[str]) -> dict[date, UsageSnapshot]:
         self._check()
         wanted = set(months)
         return {d: s for (e, d), s in self.snapshots.items() if e == enterprise_id and month_key(d) in wanted}
@@ -70,7 +78,7 @@ class FakeSnapshotStore:
         for _ in range(self.max_attempts):
             self._check()
             version = self.versions.get((enterprise_id, month), 0)
-            result = change(self.days(enterprise_id, [month]), self.months.get((enterprise_id, month)))
+            result = change(self._days(enterprise_id, [month]), self.months.get((enterprise_id, month)))
             if self.between_read_and_write is not None:
                 self.between_read_and_write(month)
             if self.versions.get((enterprise_id, month), 0) != version:
@@ -86,6 +94,7 @@ class FakeSnapshotStore:
         return self.months.get((enterprise_id, month))
 
     def rollups(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:
+        self.rollup_reads.append(tuple(sorted(months)))
         self._check()
         return {m: self.months[(enterprise_id, m)] for m in months if (enterprise_id, m) in self.months}
 

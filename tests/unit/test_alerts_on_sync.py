@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -380,3 +381,30 @@ def test_a_slow_webhook_cannot_hold_the_sync_past_its_alert_budget() -> None:
 
     assert most_open >= 2, "alerts piled up behind the receiver"
     assert most_sent == 1, "one 5 s send fits a 9 s budget; the others waited for the next sync"
+
+
+def test_the_judging_reuses_the_syncs_month_and_reads_older_months_from_their_rollups() -> None:
+    """A daily sync hands the month it just read and wrote to the alerts' judging, which rebuilds older months from
+    their rollups (one document each) instead of reading their daily snapshots again. A rollup in the older layout
+    (no days kept) is read from its snapshots instead, and the findings are the same either way."""
+    findings: dict[str, Any] = {}
+    reads: dict[str, set[tuple[str, ...]]] = {}
+    for layout in ("rollups keep their days", "older rollups"):
+        world = quiet_world()
+        world.set_spend(date(2026, 11, 16), Decimal("900.00"))
+        store = world.world.snapshots
+        if layout == "older rollups":
+            for key, month in store.months.items():
+                store.months[key] = month.model_copy(update={"daily": None, "daily_version": None})
+        store.day_reads.clear()
+        store.rollup_reads.clear()
+        world.daily_syncs(days(date(2026, 11, 17), date(2026, 11, 20)))  # windows inside November
+        findings[layout] = [(a.kind, a.period, a.scope) for a in world.world.alerts.of(ENTERPRISE_ID)]
+        reads[layout] = set(store.day_reads)
+        assert set(store.rollup_reads) == {("2026-10",)}, "November came from the sync, October from its rollup"
+
+    [(kind, period, scope)] = findings["rollups keep their days"]
+    assert (kind, period, scope.model) == (AlertKind.SPEND_ANOMALY, "2026-11-16", "gpt-4o")
+    assert findings["older rollups"] == findings["rollups keep their days"]
+    assert reads["rollups keep their days"] == set(), "no month of daily snapshots read again"
+    assert reads["older rollups"] == {("2026-10",)}, "only the month the sync did not touch, whose rollup has no days"

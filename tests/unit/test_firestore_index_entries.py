@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from shared.adapters.firestore_snapshots import MONTHS, RAW, SNAPSHOTS, _raw_doc, stored
+from shared.adapters.firestore_raw_pages import raw_documents
+from shared.adapters.firestore_snapshots import MONTHS, RAW, SNAPSHOTS, stored
 from shared.domain.usage import Provider
 from shared.domain.usage_month import rollup_month
 from shared.ports import RawPage
@@ -60,7 +61,8 @@ def test_index_entries_do_not_grow_with_projects(large: dict[str, dict[str, Any]
 def _raw(query_params: int, body_items: int) -> dict[str, Any]:
     query = [(f"project_ids[{i}]", f"proj_{i}") for i in range(query_params)]
     page = {"report": "usage", "path": "/v1/x", "query": query, "body": {"data": list(range(body_items))}}
-    return _raw_doc(RawPage(Provider.OPENAI, date(2026, 1, 1), date(2026, 1, 2), 0, page), SYNCED)
+    [(_, doc)] = raw_documents([RawPage(Provider.OPENAI, date(2026, 1, 1), date(2026, 1, 2), 0, page)], SYNCED)
+    return doc
 
 
 def test_a_raw_response_keeps_its_body_and_query_out_of_the_indexes() -> None:

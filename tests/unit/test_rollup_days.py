@@ -12,7 +12,7 @@ from shared.adapters.firestore_snapshots import stored
 from shared.domain.rollup_days import COLUMNS, RolledDay, decode_day, encode_day
 from shared.domain.snapshot_parts import ProviderPart
 from shared.domain.usage import CostSource
-from shared.domain.usage_month import MAX_ROLLUP_BYTES, UsageMonth, rollup_month
+from shared.domain.usage_month import MAX_ROLLUP_BYTES, UsageMonth, month_snapshots, rollup_month
 from shared.domain.usage_tally import Comparison, Mix, RateBasis, Tally
 from tests.support.firestore_size import MAX_DOCUMENT_BYTES, document_size
 from tests.support.random_usage import large_month, random_history
@@ -35,6 +35,22 @@ def test_a_day_decodes_to_exactly_what_was_encoded(seed: int) -> None:
     assert any(d.failed_providers for d in days)  # the history covers failures, unpriced models, no index…
     assert any(p.unpriced_models for d in days for p in d.by_provider.values())
     assert any(d.benchmark.stci_frontier_blended is None for d in days)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_rollup_gives_back_its_days_snapshots_exactly(seed: int) -> None:
+    """What lets the alerts' judging read one rollup instead of a month of snapshots: the same spend history."""
+    days = random_history(seed, date(2026, 1, 1), date(2026, 1, 31))
+    rollup = rollup_month("2026-01", days, retention_months=24)
+    assert rollup is not None
+    assert month_snapshots(rollup, retention_months=24) == {d.date: d for d in days}
+
+
+def test_a_rollup_without_its_days_gives_back_none() -> None:
+    rollup = rollup_month("2026-01", random_history(0, date(2026, 1, 1), date(2026, 1, 31)), retention_months=24)
+    assert rollup is not None
+    older = rollup.model_copy(update={"daily": None, "daily_version": None})
+    assert month_snapshots(older, retention_months=24) is None
 
 
 def test_models_used_that_differ_from_the_breakdown_survive() -> None:
