@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from shared.domain.metric_counts import metric_count
 from shared.domain.normalise import DayPart, RawUsage
 from shared.domain.usage import ContextBand, CostKind, CostLine, Provider, ServiceTier, TokenType
 from shared.errors import ProviderResponseError
@@ -111,13 +112,7 @@ def _day_of(stamp: object) -> date:
 def _count(value: object) -> int:
     if value is None:  # Azure omits ``total`` for an interval without data
         return 0
-    try:
-        number = Decimal(str(value)) if not isinstance(value, bool) else None
-    except InvalidOperation:
-        number = None
-    if number is None or not number.is_finite() or number < 0:
-        raise ProviderResponseError("Azure Monitor sent a value that is not a count", provider=P.value)
-    return int(number.to_integral_value())
+    return metric_count(value, source="Azure Monitor", provider=P)
 
 
 # --- Cost Management ---------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from shared.domain.metric_counts import metric_count
 from shared.domain.normalise import DayFailure, DayPart, RawUsage
 from shared.domain.usage import (
     ContextBand,
@@ -190,13 +191,7 @@ def _day_of(stamp: object) -> date:
 
 
 def _count(value: object) -> int:
-    try:
-        number = Decimal(str(value)) if not isinstance(value, bool) else None
-    except InvalidOperation:
-        number = None
-    if number is None or not number.is_finite() or number < 0:
-        raise ProviderResponseError("CloudWatch sent a value that is not a count", provider=P.value)
-    return int(number.to_integral_value())
+    return metric_count(value, source="CloudWatch", provider=P)
 
 
 # --- Cost Explorer ---------------------------------------------------------------------------------------------
