@@ -20,7 +20,7 @@ from shared.api.provider_schemas import (
     ConnectResponse,
     DisconnectResponse,
 )
-from shared.domain import azure_connection, bedrock_connection
+from shared.domain import azure_connection, bedrock_connection, federation
 from shared.domain.audit import Actor
 from shared.domain.enterprise import ProviderName
 from shared.domain.google_connection import bundle
@@ -134,7 +134,7 @@ def connect_google(ctx: RequestContext) -> ApiResponse:
 )
 def bedrock_setup(ctx: RequestContext) -> BedrockSetupResponse:
     settings = ctx.deps.settings
-    external_id = bedrock_connection.external_id_for(settings.project_id, ctx.require_membership().enterprise_id)
+    external_id = federation.external_id_for(settings.project_id, ctx.require_membership().enterprise_id)
     subjects = list(settings.aws_federation_subjects)
     subject: str | list[str] = subjects[0] if len(subjects) == 1 else subjects
     return BedrockSetupResponse(
@@ -165,7 +165,7 @@ def bedrock_setup(ctx: RequestContext) -> BedrockSetupResponse:
 def connect_bedrock(ctx: RequestContext) -> ApiResponse:
     body = ctx.body_as(ConnectBedrockRequest)
     enterprise_id = ctx.require_membership().enterprise_id
-    external_id = bedrock_connection.external_id_for(ctx.deps.settings.project_id, enterprise_id)
+    external_id = federation.external_id_for(ctx.deps.settings.project_id, enterprise_id)
     if body.external_id is not None and body.external_id.strip() != external_id:
         raise InvalidInput(
             "external_id is not this enterprise's: copy the trust policy from GET "
@@ -198,7 +198,7 @@ def connect_bedrock(ctx: RequestContext) -> ApiResponse:
 )
 def azure_setup(ctx: RequestContext) -> AzureSetupResponse:
     settings = ctx.deps.settings
-    external_id = bedrock_connection.external_id_for(settings.project_id, ctx.require_membership().enterprise_id)
+    external_id = federation.external_id_for(settings.project_id, ctx.require_membership().enterprise_id)
     return AzureSetupResponse(
         external_id=external_id,
         federated_credentials=[
@@ -229,7 +229,7 @@ def connect_azure(ctx: RequestContext) -> ApiResponse:
     body = ctx.body_as(ConnectAzureRequest)
     enterprise_id = ctx.require_membership().enterprise_id
     key = azure_connection.bundle(
-        external_id=bedrock_connection.external_id_for(ctx.deps.settings.project_id, enterprise_id),
+        external_id=federation.external_id_for(ctx.deps.settings.project_id, enterprise_id),
         tenant_id=body.tenant_id,
         client_id=body.client_id,
         accounts=body.accounts,

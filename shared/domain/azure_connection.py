@@ -3,9 +3,9 @@ whose usage is read, and whether Cost Management gives billed cost.
 
 The platform prefers no stored secret at all (ADR 0023). The customer adds a *federated credential* to its app
 registration that trusts the platform's sync identity: issuer ``https://accounts.google.com``, subject our service
-account's numeric id, and audience this enterprise's **external id** (``external_id_for``, shared with Bedrock).
-The sync then asks Entra ID for a token with ``client_assertion_type=…jwt-bearer`` and a Google-signed ID token as
-the ``client_assertion``. Entra ID matches issuer, subject and audience exactly, so another enterprise of the
+account's numeric id, and audience this enterprise's **external id** (``federation.external_id_for``, shared with
+Bedrock). The sync then asks Entra ID for a token with ``client_assertion_type=…jwt-bearer`` and a Google-signed ID
+token as the ``client_assertion``. Entra ID matches issuer, subject and audience exactly, so another enterprise of the
 platform that names someone else's tenant and app gets a token whose audience that app does not trust: the
 confused-deputy defence Bedrock gets from its external id. A client secret is the fallback.
 

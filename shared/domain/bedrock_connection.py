@@ -1,15 +1,15 @@
 """An Amazon Bedrock connection: a cross-account IAM role (or, as a fallback, an access key), the regions whose
 Bedrock usage is read, and whether Cost Explorer gives billed cost.
 
-The platform never asks for a long-lived AWS key when it can avoid one (ADR 0022). The enterprise creates a role in
-its account whose trust policy lets *the platform's sync identity* assume it through web identity federation:
+The platform never asks for a long-lived AWS key when it can avoid one (ADR 0022). The enterprise creates a role in its
+account whose trust policy lets *the platform's sync identity* assume it through web identity federation:
 ``sts:AssumeRoleWithWebIdentity`` with a Google-signed OIDC identity token of the sync's service account. The trust
 policy pins three claims (AWS maps them for the built-in ``accounts.google.com`` provider): ``accounts.google.com:aud``
 (the token's ``azp``, our service account's numeric id), ``accounts.google.com:sub`` (the same id) and
-``accounts.google.com:oaud`` (the token's ``aud``), which is the enterprise's **external id**. The platform derives
-the external id from the enterprise (``external_id_for``) and always asks for a token with that audience, so another
-enterprise of the platform that pastes someone else's role ARN gets a token the role refuses: AWS's confused-deputy
-defence, with the audience playing the part ``ExternalId`` plays for ``AssumeRole``.
+``accounts.google.com:oaud`` (the token's ``aud``), which is the enterprise's **external id**. The platform derives the
+external id from the enterprise (``federation.external_id_for``) and always asks for a token with that audience, so
+another enterprise of the platform that pastes someone else's role ARN gets a token the role refuses: AWS's
+confused-deputy defence, with the audience playing the part ``ExternalId`` plays for ``AssumeRole``.
 
 Stored as one Secret Manager version of canonical JSON (``BedrockConnection.to_secret``). Checked before any
 network call, with stable codes and messages that never quote a key:
@@ -22,7 +22,6 @@ network call, with stable codes and messages that never quote a key:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -77,14 +76,6 @@ class BedrockConnection(BaseModel):
         if self.secret_access_key is not None:
             data["secret_access_key"] = self.secret_access_key.get_secret_value()
         return SecretStr(json.dumps(data, sort_keys=True, separators=(",", ":")))
-
-
-def external_id_for(project_id: str, enterprise_id: str) -> str:
-    """The enterprise's external id: stable (the customer pastes it once) and different for every enterprise and
-    platform deployment. Not a secret (AWS says so of external ids); what protects the role is that the platform
-    alone chooses which audience it asks Google for."""
-    digest = hashlib.sha256(f"{project_id}/{enterprise_id}".encode()).hexdigest()
-    return f"usage-tracking-{digest[:32]}"
 
 
 def bundle(

@@ -8,7 +8,8 @@ from pydantic import SecretStr
 
 from devstack.provider_sim.aws_data import BedrockAccount
 from shared.config import Settings
-from shared.domain.bedrock_connection import bundle, external_id_for
+from shared.domain.bedrock_connection import bundle
+from shared.domain.federation import external_id_for
 from tests.conftest import TEST_PROJECT
 
 ACCOUNT = "111122223333"

@@ -11,12 +11,12 @@ from pydantic import SecretStr
 
 from shared.domain.bedrock_connection import (
     bundle,
-    external_id_for,
     parse_connection,
     permissions_policy,
     trust_policy,
 )
 from shared.domain.bedrock_usage import cost_lines, metric_days, parse_usage_type, queries
+from shared.domain.federation import external_id_for
 from shared.domain.normalise import price_records
 from shared.domain.usage import ContextBand, CostKind, Provider, ServiceTier, TokenType
 from shared.errors import InvalidInput, ProviderResponseError

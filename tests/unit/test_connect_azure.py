@@ -16,8 +16,8 @@ from devstack.tokens import mint_user_token
 from shared.bootstrap import build_web_app
 from shared.domain.audit import AuditAction
 from shared.domain.azure_connection import bundle
-from shared.domain.bedrock_connection import external_id_for
 from shared.domain.enterprise import ProviderName, ProviderStatus
+from shared.domain.federation import external_id_for
 from shared.domain.secret_naming import secret_id_for
 from shared.domain.usage import OrgIdentity, Provider
 from shared.errors import ProviderAuthError, ProviderPermissionError

@@ -15,8 +15,9 @@ from pydantic import SecretStr
 from devstack.tokens import mint_user_token
 from shared.bootstrap import build_web_app
 from shared.domain.audit import AuditAction
-from shared.domain.bedrock_connection import bundle, external_id_for
+from shared.domain.bedrock_connection import bundle
 from shared.domain.enterprise import ProviderName, ProviderStatus
+from shared.domain.federation import external_id_for
 from shared.domain.secret_naming import secret_id_for
 from shared.domain.usage import OrgIdentity, Provider
 from shared.errors import ProviderAuthError, ProviderPermissionError
