@@ -450,6 +450,10 @@ class Leases(Protocol):
         """End ``holder``'s lease; a lease that expired and was taken by someone else is left alone."""
         ...
 
+    def busy(self, enterprise_id: str, name: str, *, now: datetime) -> bool:
+        """Whether someone holds the lease and it has not expired (one read, nothing written)."""
+        ...
+
 
 # --- Market index -------------------------------------------------------------------------------------------
 

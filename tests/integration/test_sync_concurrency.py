@@ -176,10 +176,14 @@ def test_a_lease_is_exclusive_until_released_or_expired_and_a_late_holder_never_
     firestore_db: Any,
 ) -> None:
     leases, ttl = FirestoreLeases(firestore_db), timedelta(seconds=120)
+    assert not leases.busy("ent_1", "snapshots", now=NOW)
     assert leases.acquire("ent_1", "snapshots", holder="a", now=NOW, ttl=ttl)
+    assert leases.busy("ent_1", "snapshots", now=NOW + timedelta(seconds=119))
+    assert not leases.busy("ent_1", "snapshots", now=NOW + timedelta(seconds=121))  # a dead holder's: expired
     assert not leases.acquire("ent_1", "snapshots", holder="b", now=NOW + timedelta(seconds=60), ttl=ttl)
     assert leases.acquire("ent_2", "snapshots", holder="b", now=NOW, ttl=ttl)  # per enterprise
     leases.release("ent_1", "snapshots", holder="a")
+    assert not leases.busy("ent_1", "snapshots", now=NOW + timedelta(seconds=61))
     assert leases.acquire("ent_1", "snapshots", holder="b", now=NOW + timedelta(seconds=61), ttl=ttl)
 
     # b dies holding it; c breaks the expired lease; b's late release must not free c's.

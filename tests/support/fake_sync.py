@@ -150,6 +150,10 @@ class FakeLeases:
         self.taken += 1
         return True
 
+    def busy(self, enterprise_id: str, name: str, *, now: datetime) -> bool:
+        current = self.held.get((enterprise_id, name))
+        return current is not None and current[1] > now
+
     def release(self, enterprise_id: str, name: str, *, holder: str) -> None:
         current = self.held.get((enterprise_id, name))
         if current is not None and current[0] == holder:
