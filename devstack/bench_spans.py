@@ -30,11 +30,22 @@ class Spans:
     rpc: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     round_trips: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     cpu: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    reads: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    writes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    other_threads_cpu: float = 0.0
+    """CPU of the process's other threads while the pulls ran: the simulator serves from them, sharing the GIL."""
     current: str | None = None
 
     def reset(self) -> None:
-        for table in (self.wall, self.rpc, self.round_trips, self.cpu):
+        for table in (self.wall, self.rpc, self.round_trips, self.cpu, self.reads, self.writes):
             table.clear()
+        self.other_threads_cpu = 0.0
+
+    def documents(self, *, reads: int = 0, writes: int = 0) -> None:
+        """Documents read or written (as Firestore bills them) in the current span."""
+        label = self.current or OTHER
+        self.reads[label] += reads
+        self.writes[label] += writes
 
     @contextmanager
     def span(self, label: str) -> Iterator[None]:
@@ -63,10 +74,14 @@ class Spans:
         for label, wall in rows:
             rpc, trips = self.rpc.get(label, 0.0), self.round_trips.get(label, 0)
             if label == PULLS:
-                cpu = self.cpu[label]
-                detail = f"waiting on providers {wall - cpu:.2f} s, parsing/normalising/pricing CPU {cpu:.2f} s"
+                cpu, others = self.cpu[label], self.other_threads_cpu
+                detail = (
+                    f"waiting on providers {wall - cpu:.2f} s (the in-process simulator's and other threads' CPU"
+                    f" {others:.2f} s of it), parsing/normalising/pricing CPU {cpu:.2f} s"
+                )
             elif trips:
-                detail = f"Firestore {rpc:.2f} s in {trips} round trips, the rest {wall - rpc:.2f} s"
+                docs = f"{self.reads.get(label, 0)} reads, {self.writes.get(label, 0)} writes"
+                detail = f"Firestore {rpc:.2f} s in {trips} round trips ({docs}), the rest {wall - rpc:.2f} s"
             else:
                 detail = ""
             say(f"    {label:<40} {wall:5.2f} s  {detail}")
@@ -109,12 +124,12 @@ class TimedSources:
     def __init__(self, inner: Any, spans: Spans) -> None:
         self._inner, self._spans = inner, spans
         self._open = 0
-        self._started = self._cpu = 0.0
+        self._started = self._cpu = self._process = 0.0
 
     @asynccontextmanager
     async def __call__(self, provider: Any, api_key: SecretStr) -> AsyncIterator[Any]:
         if self._open == 0:
-            self._started, self._cpu = time.perf_counter(), time.thread_time()
+            self._started, self._cpu, self._process = time.perf_counter(), time.thread_time(), time.process_time()
         self._open += 1
         try:
             async with self._inner(provider, api_key) as source:
@@ -123,7 +138,9 @@ class TimedSources:
             self._open -= 1
             if self._open == 0:
                 self._spans.wall[PULLS] += time.perf_counter() - self._started
-                self._spans.cpu[PULLS] += time.thread_time() - self._cpu
+                cpu = time.thread_time() - self._cpu
+                self._spans.cpu[PULLS] += cpu
+                self._spans.other_threads_cpu += time.process_time() - self._process - cpu
 
 
 def emulator_round_trip(client: Any, samples: int = 30) -> float:

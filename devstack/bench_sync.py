@@ -8,8 +8,11 @@ Prints:
    provider simulator answering every request after ``--latency-ms``, next to the floor that latency imposes
    (the rounds of requests a provider needs at the client's concurrency, × latency);
 3. provider requests, Firestore reads and writes, and the worker's time per enterprise-day: one daily task on the
-   next day (3 days re-pulled, one new), counted by a wrapper around the Firestore client's RPCs (documents returned
-   by queries and batch gets; writes in commits).
+   next day (3 days re-pulled, one new), counted by a wrapper around the Firestore client's RPCs as Firestore bills
+   them (documents returned by queries, at least one per query; documents asked by batch gets, found or not; writes
+   and deletes in commits);
+4. where the worker's time goes in both (``devstack.bench_spans``): each phase's wall time, its Firestore round
+   trips and their time, the provider wait against the parsing and pricing CPU, and the emulator's own round trip.
 
 Needs what ``make test`` needs (gcloud's Firestore emulator, ``.tools/tasks-emulator``). Takes a minute or two.
 """
@@ -71,18 +74,24 @@ class CountingFirestore:
             writes = request.get("writes", []) if isinstance(request, dict) else request.writes
             self.writes += len(writes)
             self.commits += 1
+            self.spans.documents(writes=len(writes))
             return self.timed(commit, *args, **kwargs)
 
+        # Firestore bills a read for a document asked that does not exist, and at least one read per query.
         def counted_query(*args: Any, **kwargs: Any) -> Any:
             self.queries += 1
-            return _Counted(run_query(*args, **kwargs), self, "document")
+            return _Counted(run_query(*args, **kwargs), self, ("document",), minimum=1)
 
         def counted_get(*args: Any, **kwargs: Any) -> Any:
-            return _Counted(batch_get(*args, **kwargs), self, "found")
+            return _Counted(batch_get(*args, **kwargs), self, ("found", "missing"))
 
         api.commit, api.run_query, api.batch_get_documents = counted_commit, counted_query, counted_get
         api.begin_transaction = lambda *a, **k: self.timed(begin, *a, **k)
         api.rollback = lambda *a, **k: self.timed(rollback, *a, **k)
+
+    def read(self, documents: int) -> None:
+        self.reads += documents
+        self.spans.documents(reads=documents)
 
     def timed(self, rpc: Any, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -98,9 +107,10 @@ class CountingFirestore:
 class _Counted:
     """A streamed RPC's responses, counted; its time is that of all its responses, one round trip."""
 
-    def __init__(self, inner: Any, counter: CountingFirestore, field: str) -> None:
-        self._inner, self._counter, self._field = inner, counter, field
+    def __init__(self, inner: Any, counter: CountingFirestore, fields: tuple[str, ...], minimum: int = 0) -> None:
+        self._inner, self._counter, self._fields = inner, counter, fields
         self._first = True
+        self._unpaid = minimum
 
     def __iter__(self) -> _Counted:
         return self
@@ -109,11 +119,16 @@ class _Counted:
         started = time.perf_counter()
         try:
             response = next(self._inner)
+        except StopIteration:
+            self._counter.read(self._unpaid)
+            self._unpaid = 0
+            raise
         finally:
             self._counter.spans.firestore_rpc(time.perf_counter() - started, round_trip=self._first)
             self._first = False
-        if self._field in response:
-            self._counter.reads += 1
+        if any(field in response for field in self._fields):
+            self._counter.read(1)
+            self._unpaid = 0
         return response
 
     def __getattr__(self, name: str) -> Any:
@@ -241,7 +256,7 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
             secrets=Timed(secrets, keys, spans),
             sources=TimedSources(ProviderUsageSources(settings, clock), spans),
             snapshots=snapshots,
-            leases=Timed(FirestoreLeases(client), "snapshots lease (take, release)", spans),
+            leases=Timed(FirestoreLeases(client), "snapshots lease", spans),
             coverage=SyncCoverageRecorder(
                 coverage=Timed(FirestoreCoverage(client), "coverage records", spans),
                 mailer=_NoMail(),
@@ -304,9 +319,8 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
         say(
             f"  Firestore: {reads} document reads, {writes} document writes "
             f"({report.days_written} snapshots, {report.months_written} rollups, {report.raw_pages} raw pages in one "
-            "document, "
-            "audit entries, last_sync, the snapshots lease taken and released; coverage records read, written only "
-            "when a day's state changes)"
+            "document, an audit entry per key read, last_sync; the snapshots lease looked at, taken only when another "
+            "sync holds it; coverage records read, written only when a day's state changes)"
         )
         say(
             f"  the alerts' judging run alone: {alert_reads} reads (budgets, each month's rollup); after the sync,"
