@@ -90,8 +90,8 @@ class Spans:
         trips = sum(self.round_trips.values())
         rpc = sum(self.rpc.values())
         say(
-            f"  Firestore in all: {trips} round trips, {rpc:.2f} s; the emulator's own round trip (a one-document"
-            f" get) is {rtt * 1000:.1f} ms, so {trips * rtt:.2f} s of it is round trips alone"
+            f"  Firestore in all: {trips} round trips, {rpc:.2f} s; the emulator's median one-document get from here"
+            f" takes {rtt * 1000:.1f} ms ({trips} × that = {trips * rtt:.2f} s)"
         )
 
 
