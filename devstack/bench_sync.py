@@ -8,8 +8,11 @@ Prints:
    provider simulator answering every request after ``--latency-ms``, next to the floor that latency imposes
    (the rounds of requests a provider needs at the client's concurrency, × latency);
 3. provider requests, Firestore reads and writes, and the worker's time per enterprise-day: one daily task on the
-   next day (3 days re-pulled, one new), counted by a wrapper around the Firestore client's RPCs (documents returned
-   by queries and batch gets; writes in commits).
+   next day (3 days re-pulled, one new), counted by a wrapper around the Firestore client's RPCs as Firestore bills
+   them (documents returned by queries, at least one per query; documents asked by batch gets, found or not; writes
+   and deletes in commits);
+4. where the worker's time goes in both (``devstack.bench_spans``): each phase's wall time, its Firestore round
+   trips and their time, the provider wait against the parsing and pricing CPU, and the emulator's own round trip.
 
 Needs what ``make test`` needs (gcloud's Firestore emulator, ``.tools/tasks-emulator``). Takes a minute or two.
 """
@@ -17,6 +20,7 @@ Needs what ``make test`` needs (gcloud's Firestore emulator, ``.tools/tasks-emul
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import os
 import time
@@ -30,6 +34,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from devstack.bench_spans import Spans, Timed, TimedSources, emulator_round_trip
 from devstack.firestore_emulator import start_firestore_emulator
 from devstack.provider_sim import Faults, ProviderSimulator, SimOrg, serve
 from devstack.secret_manager_server import start_server
@@ -57,42 +62,73 @@ class Clock:
 class CountingFirestore:
     """Counts what Firestore bills: documents read (queries, batch gets) and documents written (commits)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, spans: Spans) -> None:
         api = client._firestore_api  # the GAPIC client, created once per Firestore client
         self.reads = self.writes = self.queries = self.commits = 0
+        self.spans = spans
         commit, run_query, batch_get = api.commit, api.run_query, api.batch_get_documents
+        begin, rollback = api.begin_transaction, api.rollback
 
         def counted_commit(*args: Any, **kwargs: Any) -> Any:
             request = kwargs.get("request") or {}
             writes = request.get("writes", []) if isinstance(request, dict) else request.writes
             self.writes += len(writes)
             self.commits += 1
-            return commit(*args, **kwargs)
+            self.spans.documents(writes=len(writes))
+            return self.timed(commit, *args, **kwargs)
 
+        # Firestore bills a read for a document asked that does not exist, and at least one read per query.
         def counted_query(*args: Any, **kwargs: Any) -> Any:
             self.queries += 1
-            return _Counted(run_query(*args, **kwargs), self, "document")
+            return _Counted(run_query(*args, **kwargs), self, ("document",), minimum=1)
 
         def counted_get(*args: Any, **kwargs: Any) -> Any:
-            return _Counted(batch_get(*args, **kwargs), self, "found")
+            return _Counted(batch_get(*args, **kwargs), self, ("found", "missing"))
 
         api.commit, api.run_query, api.batch_get_documents = counted_commit, counted_query, counted_get
+        api.begin_transaction = lambda *a, **k: self.timed(begin, *a, **k)
+        api.rollback = lambda *a, **k: self.timed(rollback, *a, **k)
+
+    def read(self, documents: int) -> None:
+        self.reads += documents
+        self.spans.documents(reads=documents)
+
+    def timed(self, rpc: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return rpc(*args, **kwargs)
+        finally:
+            self.spans.firestore_rpc(time.perf_counter() - started)
 
     def snapshot(self) -> tuple[int, int]:
         return self.reads, self.writes
 
 
 class _Counted:
-    def __init__(self, inner: Any, counter: CountingFirestore, field: str) -> None:
-        self._inner, self._counter, self._field = inner, counter, field
+    """A streamed RPC's responses, counted; its time is that of all its responses, one round trip."""
+
+    def __init__(self, inner: Any, counter: CountingFirestore, fields: tuple[str, ...], minimum: int = 0) -> None:
+        self._inner, self._counter, self._fields = inner, counter, fields
+        self._first = True
+        self._unpaid = minimum
 
     def __iter__(self) -> _Counted:
         return self
 
     def __next__(self) -> Any:
-        response = next(self._inner)
-        if self._field in response:
-            self._counter.reads += 1
+        started = time.perf_counter()
+        try:
+            response = next(self._inner)
+        except StopIteration:
+            self._counter.read(self._unpaid)
+            self._unpaid = 0
+            raise
+        finally:
+            self._counter.spans.firestore_rpc(time.perf_counter() - started, round_trip=self._first)
+            self._first = False
+        if any(field in response for field in self._fields):
+            self._counter.read(1)
+            self._unpaid = 0
         return response
 
     def __getattr__(self, name: str) -> Any:
@@ -206,31 +242,45 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
         # The alerts run after every sync, as deployed (``sync_routes.alert_use_case``): no budget is set, so they
         # read the spend history and find nothing to send.
         alerts = alert_use_case(Deps(settings, clock, firestore=client, mailer=_NoMail()))
+        # Each adapter timed under the phase it serves (``devstack.bench_spans``); the use case is unchanged.
+        spans, keys = counter.spans, "keys (enterprise, records, audit, secrets)"
+        snapshots = Timed(
+            FirestoreSnapshots(client),
+            "store: month transactions",
+            spans,
+            {"save_raw_pages": "raw pages (compress, write)", "record_last_sync": "last_sync"},
+        )
         use_case = SyncEnterprise(
-            enterprises=enterprises,
-            connections=connections,
-            secrets=secrets,
-            sources=ProviderUsageSources(settings, clock),
-            snapshots=FirestoreSnapshots(client),
-            leases=FirestoreLeases(client),
+            enterprises=Timed(enterprises, keys, spans),
+            connections=Timed(connections, keys, spans),
+            secrets=Timed(secrets, keys, spans),
+            sources=TimedSources(ProviderUsageSources(settings, clock), spans),
+            snapshots=snapshots,
+            leases=Timed(FirestoreLeases(client), "snapshots lease", spans),
             coverage=SyncCoverageRecorder(
-                coverage=FirestoreCoverage(client), mailer=_NoMail(), tasks=_NoTasks(), clock=clock, settings=settings
+                coverage=Timed(FirestoreCoverage(client), "coverage records", spans),
+                mailer=_NoMail(),
+                tasks=_NoTasks(),
+                clock=clock,
+                settings=settings,
             ),
-            audit_log=FirestoreAuditLog(client),
+            audit_log=Timed(FirestoreAuditLog(client), keys, spans),
             key_health=KeyHealth(
                 enterprises=enterprises, connections=connections, mailer=_NoMail(), clock=clock, settings=settings
             ),
             tasks=_NoTasks(),
             clock=clock,
             settings=settings,
-            alerts=alerts,
+            alerts=Timed(alerts, "alerts (judging, delivery)", spans),
         )
         month = SyncRequest(enterprise_id="ent_bench", start=today - timedelta(days=30), end=today, reason="backfill")
         use_case.run(month, read_id="warm-up")  # imports, price data and index caches, connection set-up
         sim.reset_log()
+        spans.reset()
         started = time.perf_counter()
         use_case.run(month, read_id="bench-month")
         elapsed = time.perf_counter() - started
+        month_spans = copy.deepcopy(spans)
         by_provider = Counter(r.provider for r in sim.requests)
         concurrency = settings.provider_concurrency
         floor = max(math.ceil(n / concurrency) for n in by_provider.values()) * latency_ms / 1000
@@ -241,6 +291,11 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
             f"  floor: {floor:.2f} s (rounds per provider × latency, providers in parallel);"
             f" round trips × latency ÷ concurrency = {naive:.2f} s"
         )
+        rtt = emulator_round_trip(client)
+        say(f"  {elapsed / floor:.1f}× the floor; where the time goes:")
+        month_spans.report(elapsed, say, rtt)
+        without = elapsed - sum(month_spans.rpc.values())
+        say(f"  without the emulator's Firestore time: {without:.2f} s, {without / floor:.1f}× the floor")
 
         clock.value += timedelta(days=1)  # the next day's 02:00 run: three days re-pulled, one of them new
         sim.reset_log()
@@ -248,9 +303,11 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
         daily = SyncRequest(
             enterprise_id="ent_bench", start=today - timedelta(days=2), end=today + timedelta(days=1), reason="daily"
         )
+        spans.reset()
         started = time.perf_counter()
         report = use_case.run(daily, read_id="bench-daily")
         daily_s = time.perf_counter() - started
+        daily_spans = copy.deepcopy(spans)
         reads, writes = (after - b for after, b in zip(counter.snapshot(), before, strict=True))
         before = counter.snapshot()
         stored = enterprises.get("ent_bench")
@@ -262,14 +319,15 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
         say(
             f"  Firestore: {reads} document reads, {writes} document writes "
             f"({report.days_written} snapshots, {report.months_written} rollups, {report.raw_pages} raw pages in one "
-            "document, "
-            "audit entries, last_sync, the snapshots lease taken and released; coverage records read, written only "
-            "when a day's state changes)"
+            "document, an audit entry per key read, last_sync; the snapshots lease looked at, taken only when another "
+            "sync holds it; coverage records read, written only when a day's state changes)"
         )
         say(
             f"  the alerts' judging run alone: {alert_reads} reads (budgets, each month's rollup); after the sync,"
             " the months it read and wrote are handed over, not read again"
         )
+        say("  where the daily task's time goes:")
+        daily_spans.report(daily_s, say, rtt)
         secrets.close()
 
 
@@ -307,7 +365,7 @@ def main(argv: list[str] | None = None) -> None:
             function_base_url=f"http://127.0.0.1:{sink.server_port}",
         )
         client = firestore_client(settings)
-        counter = CountingFirestore(client)
+        counter = CountingFirestore(client, Spans())
         bench_dispatch(client, settings, args.enterprises)
         with start_server() as secret_server:
             bench_worker(client, counter, secret_server.address, args.latency_ms)

@@ -397,11 +397,14 @@ class SnapshotStore(Protocol):
         rollup never disagrees with its days and a month without a rollup has no snapshot (ADR 0011)."""
         ...
 
-    def update_month(self, enterprise_id: str, month: str, change: MonthChange, *, synced_at: datetime) -> MonthWrite:
+    def update_month(
+        self, enterprise_id: str, month: str, change: MonthChange, *, synced_at: datetime, retention_months: int
+    ) -> MonthWrite:
         """Read the ``YYYY-MM`` month's days and rollup, apply ``change`` and write its result, atomically: a
         concurrent update of the same month either sees this one's writes or makes this one run ``change`` again on
         what it wrote. So tasks of one enterprise that overlap in time never overwrite each other's provider parts,
-        and a rollup never disagrees with its days. Returns what was written."""
+        and a rollup never disagrees with its days. The days may be rebuilt from the rollup when it keeps them
+        (``retention_months`` gives them their ``expire_at``). Returns what was written."""
         ...
 
     def month(self, enterprise_id: str, month: str) -> UsageMonth | None: ...
@@ -445,6 +448,10 @@ class Leases(Protocol):
 
     def release(self, enterprise_id: str, name: str, *, holder: str) -> None:
         """End ``holder``'s lease; a lease that expired and was taken by someone else is left alone."""
+        ...
+
+    def busy(self, enterprise_id: str, name: str, *, now: datetime) -> bool:
+        """Whether someone holds the lease and it has not expired (one read, nothing written)."""
         ...
 
 

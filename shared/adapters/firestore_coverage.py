@@ -42,6 +42,13 @@ class FirestoreCoverage:
         from google.cloud import firestore
 
         ref = self._collection(enterprise_id).document(provider.value)
+        with translated():
+            snap = ref.get()
+        current = SyncCoverage.model_validate(snap.to_dict()) if snap.exists else SyncCoverage(provider=provider)
+        if change(current) == current:
+            # Most syncs change nothing (every day settled before and after): a change that leaves the record as
+            # read is serialisable at that read, so no transaction (3 round trips) is opened for it.
+            return current
 
         @firestore.transactional
         def apply(transaction: Any) -> SyncCoverage:

@@ -64,6 +64,12 @@ class FirestoreLeases:
         log.warning("expired lease broken", extra={"lease": ref.path, "holder": (snap.to_dict() or {}).get("holder")})
         return True
 
+    def busy(self, enterprise_id: str, name: str, *, now: datetime) -> bool:
+        with translated():
+            snap = self._ref(enterprise_id, name).get()
+        expires_at = (snap.to_dict() or {}).get("expires_at") if snap.exists else None
+        return expires_at is not None and expires_at > now
+
     def release(self, enterprise_id: str, name: str, *, holder: str) -> None:
         update_time = self._held.pop((enterprise_id, name, holder), None)
         if update_time is None:

@@ -6,10 +6,11 @@
   snapshot either: readers take a missing rollup for a month without usage (ADR 0011). Money and ratios are plain
   decimal strings (no float ever), ``expire_at`` a timestamp (the TTL field) and ``synced_at`` the time of the
   write, kept out of the compared content. Rollups are read in one ``get_all`` round trip.
-* A sync updates each month in one transaction (``update_month``): it reads the month's days and rollup, and the
-  days it changes commit with their recomputed rollup. Concurrent syncs of one enterprise (backfill windows sharing
-  a month, two providers connected back to back, a daily run beside a backfill) are thereby serialised per month
-  (ADR 0016).
+* A sync updates each month in one transaction (``update_month``): it reads the month's rollup, and the month's
+  days from it when it keeps them (ADR 0011; otherwise the days themselves), and the days it changes commit with
+  their recomputed rollup. Concurrent syncs of one enterprise (backfill windows sharing a month, two providers
+  connected back to back, a daily run beside a backfill) are thereby serialised per month on the rollup
+  (ADR 0016, 0025).
 * ``enterprises/{id}/raw_responses/{window}_{providers}_{chunk}``: a task's pages in one zlib-compressed document
   (a few chunks only past Firestore's 1 MiB), expiring after ``Settings.raw_response_ttl_days``
   (``shared.adapters.firestore_raw_pages``, ADR 0024).
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -32,7 +34,7 @@ from shared.adapters.firestore_pages import snapshot_fields
 from shared.adapters.firestore_raw_pages import raw_documents
 from shared.domain.enterprise import ProviderName
 from shared.domain.snapshot import UsageSnapshot
-from shared.domain.usage_month import UsageMonth, month_bounds, month_key
+from shared.domain.usage_month import UsageMonth, month_bounds, month_key, month_snapshots
 from shared.ports import MonthChange, MonthWrite, RawPage
 
 log = logging.getLogger(__name__)
@@ -94,7 +96,15 @@ class FirestoreSnapshots:
                 found.update(_parsed_days(_month_query(collection, month).stream()))
         return found
 
-    def update_month(self, enterprise_id: str, month: str, change: MonthChange, *, synced_at: datetime) -> MonthWrite:
+    def update_month(
+        self,
+        enterprise_id: str,
+        month: str,
+        change: MonthChange,
+        *,
+        synced_at: datetime,
+        retention_months: int,
+    ) -> MonthWrite:
         from google.cloud import firestore
 
         enterprise = self._enterprise(enterprise_id)
@@ -103,11 +113,15 @@ class FirestoreSnapshots:
 
         @firestore.transactional
         def apply(transaction: Any) -> MonthWrite:
-            # Every read before any write (Firestore's rule for transactions); the query's documents and the rollup
-            # are locked until the commit, so a concurrent sync of the same month waits or retries on our result.
-            days = _parsed_days(transaction.get(days_query))
+            # Every read before any write (Firestore's rule for transactions). The rollup is read first: when it
+            # keeps its days (ADR 0011) they are taken from it, one document instead of the month's ~30. Every sync
+            # that changes a day rewrites the rollup in the same commit, so the rollup's lock alone serialises the
+            # month's writers; without decodable days the query's documents are read (and locked) as well.
             rollup_snap = next(iter(transaction.get(rollup_ref)), None)
             rollup = _parse(UsageMonth, rollup_snap) if rollup_snap is not None and rollup_snap.exists else None
+            days = _rolled_days(rollup, enterprise_id, retention_months)
+            if days is None:
+                days = _parsed_days(transaction.get(days_query))
             result = change(days, rollup)
             for day in result.days:
                 transaction.set(enterprise.collection(SNAPSHOTS).document(day.date.isoformat()), stored(day, synced_at))
@@ -191,6 +205,20 @@ def _month_query(collection: Any, month: str) -> Any:
     return collection.where(
         filter=FieldFilter(FieldPath.document_id(), ">=", collection.document(first.isoformat()))
     ).where(filter=FieldFilter(FieldPath.document_id(), "<=", collection.document(last.isoformat())))
+
+
+def _rolled_days(
+    rollup: UsageMonth | None, enterprise_id: str, retention_months: int
+) -> dict[date, UsageSnapshot] | None:
+    """The month's days rebuilt from its rollup; ``None`` when it keeps none we can decode (no rollup, an older
+    layout, a month too large for its days, or a malformed one): then the days are read themselves."""
+    if rollup is None:
+        return None
+    try:
+        return month_snapshots(rollup, retention_months=retention_months)
+    except (ValueError, ArithmeticError, zlib.error):
+        log.exception("rollup days unreadable", extra={"enterprise_id": enterprise_id, "month": rollup.month})
+        return None
 
 
 def _parsed_days(snaps: Iterable[Any]) -> dict[date, UsageSnapshot]:

@@ -5,7 +5,8 @@ back to back, a daily run beside a backfill). Each month's read-modify-write is 
 the documents right; the lease keeps those transactions from contending, which on Firestore means aborted attempts
 (and, on the emulator, lock waits of seconds). Only the short store step is serialised: providers are still pulled
 side by side. A sync that cannot get the lease within ``Settings.sync_lease_wait_s`` answers 503 (``sync_busy``) and
-Cloud Tasks retries it with backoff; a lease whose holder died expires after ``Settings.sync_lease_ttl_s``.
+Cloud Tasks retries it with backoff; a lease whose holder died expires after ``Settings.sync_lease_ttl_s``. The
+scheduled syncs, which run alone nearly always, take the lease only when another sync holds it (ADR 0025).
 """
 
 from __future__ import annotations
@@ -42,8 +43,17 @@ def snapshots_lease(
     *,
     task: str,
     sleep: Callable[[float], None] = time.sleep,
+    only_when_busy: bool = False,
 ) -> Iterator[None]:
-    """Hold the enterprise's snapshots lease for the block, waiting for it up to ``Settings.sync_lease_wait_s``."""
+    """Hold the enterprise's snapshots lease for the block, waiting for it up to ``Settings.sync_lease_wait_s``.
+
+    ``only_when_busy``: a task that usually runs alone (the scheduled daily or hourly sync) looks at the lease first
+    and, when no other sync holds it, runs the block without taking it: two writes saved, and the month
+    transactions keep the documents right should another sync start storing meanwhile (ADR 0025).
+    """
+    if only_when_busy and not leases.busy(enterprise_id, SNAPSHOTS_LEASE, now=clock.now()):
+        yield
+        return
     # Two deliveries of one task may run at once: the holder names this run, not only the task.
     holder = f"{task}/{uuid.uuid4().hex[:12]}"
     ttl = timedelta(seconds=settings.sync_lease_ttl_s)

@@ -106,7 +106,7 @@ def store_pulls(
         change = _month_change(
             [d for d in days if month_key(d) == month], fresh, failed, month, index, retention_months, enterprise_id
         )
-        written = store.update_month(enterprise_id, month, change, synced_at=now)
+        written = store.update_month(enterprise_id, month, change, synced_at=now, retention_months=retention_months)
         days_written += len(written.days)
         months_written += written.rollup is not None
         month_days[month] = written.month_days

@@ -7,7 +7,8 @@ For the providers named in the task that are still ``connected``:
    A backfill the connect flow could not enqueue (``backfill_pending``) is enqueued now.
 2. **Pull** every provider concurrently (``UsageSource.pull``), within ``Settings.sync_pull_deadline_s``.
 3. **Snapshots** (``shared.services.store_snapshots``), under the enterprise's snapshots lease
-   (``shared.services.snapshot_lease``: one writer at a time, a busy lease is 503): each month's changed days are
+   (``shared.services.snapshot_lease``: one writer at a time, a busy lease is 503; a daily or hourly task finding
+   it free stores without taking it, ADR 0025): each month's changed days are
    written with its rollup in one transaction; a failed provider or a malformed day never replaces good data. A
    duplicate task writes nothing.
 4. **Raw pages** (debug copies, best effort), then ``providers.<p>.last_sync`` of the providers pulled.
@@ -106,6 +107,10 @@ class _Key:
 
 PullResult = ProviderPull | BaseException
 
+SCHEDULED = frozenset({"daily", "hourly"})
+"""Reasons of the scheduler's tasks, one per enterprise and period: they take the snapshots lease only when another
+sync holds it. Backfill windows, repairs and manual syncs are enqueued side by side and always take it."""
+
 
 class SyncEnterprise:
     """The sync use case; one instance serves many tasks."""
@@ -165,7 +170,7 @@ class SyncEnterprise:
         results = asyncio.run(self._pull_all(keys, start, end)) if keys else {}
         pulls = {p: r for p, r in results.items() if isinstance(r, ProviderPull)}
         try:
-            stored = self._store(enterprise.id, pulls, start, end, read_id)
+            stored = self._store(enterprise.id, pulls, start, end, read_id, scheduled=request.reason in SCHEDULED)
         except DependencyUnavailable as e:
             if not last_attempt:
                 raise
@@ -191,11 +196,27 @@ class SyncEnterprise:
         return report
 
     def _store(
-        self, enterprise_id: str, pulls: dict[ProviderName, ProviderPull], start: date, end: date, read_id: str
+        self,
+        enterprise_id: str,
+        pulls: dict[ProviderName, ProviderPull],
+        start: date,
+        end: date,
+        read_id: str,
+        *,
+        scheduled: bool,
     ) -> Stored:
         if not pulls:
             return Stored(0, 0, {})
-        with snapshots_lease(self._leases, self._clock, self._settings, enterprise_id, task=read_id, sleep=self._sleep):
+        lease = snapshots_lease(
+            self._leases,
+            self._clock,
+            self._settings,
+            enterprise_id,
+            task=read_id,
+            sleep=self._sleep,
+            only_when_busy=scheduled,
+        )
+        with lease:
             return store_pulls(
                 self._snapshots,
                 enterprise_id,

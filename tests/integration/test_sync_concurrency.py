@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from shared.adapters.firestore_leases import FirestoreLeases
 from shared.adapters.firestore_snapshots import FirestoreSnapshots
 from shared.bootstrap import SystemClock
@@ -106,7 +108,9 @@ class _Interleaving(FirestoreSnapshots):
         self._other: Task | None = other
         self.attempts = 0
 
-    def update_month(self, enterprise_id: str, month: str, change: MonthChange, *, synced_at: datetime) -> MonthWrite:
+    def update_month(
+        self, enterprise_id: str, month: str, change: MonthChange, *, synced_at: datetime, retention_months: int
+    ) -> MonthWrite:
         def hooked(days: Mapping[date, UsageSnapshot], rollup: UsageMonth | None) -> MonthWrite:
             self.attempts += 1
             result = change(days, rollup)
@@ -121,30 +125,65 @@ class _Interleaving(FirestoreSnapshots):
                 self.pending = worker
             return result
 
-        return super().update_month(enterprise_id, month, hooked, synced_at=synced_at)
+        return super().update_month(
+            enterprise_id, month, hooked, synced_at=synced_at, retention_months=retention_months
+        )
 
 
-def test_a_task_committing_between_anothers_reads_and_write_loses_nothing(firestore_db: Any) -> None:
+@pytest.mark.parametrize("rolled_up_first", [False, True], ids=["new_months", "months_with_rollups"])
+def test_a_task_committing_between_anothers_reads_and_write_loses_nothing(
+    firestore_db: Any, rolled_up_first: bool
+) -> None:
+    """``months_with_rollups``: both tasks take November's days from its rollup (ADR 0025) and read no day document,
+    so the rollup's lock alone must keep the second from overwriting the first's parts."""
+    enterprise_id = f"ent_interleaved_{rolled_up_first}"
+    plain = FirestoreSnapshots(firestore_db)
+    if rolled_up_first:
+        run(plain, enterprise_id, TASKS[1])
     first, second = TASKS[0], TASKS[2]  # OpenAI and Anthropic windows over the same days
     store = _Interleaving(firestore_db, second)
-    run(store, "ent_interleaved", first)
+    run(store, enterprise_id, first)
     store.pending.join(timeout=60)
     assert not store.pending.is_alive()
-    plain = FirestoreSnapshots(firestore_db)
-    run(plain, "ent_interleaved", TASKS[1])
-    run(plain, "ent_interleaved", TASKS[3])
-    assert_nothing_lost(plain, "ent_interleaved")
-    assert stored(plain, "ent_interleaved") == sequential(plain)
+    if not rolled_up_first:
+        run(plain, enterprise_id, TASKS[1])
+    run(plain, enterprise_id, TASKS[3])
+    assert_nothing_lost(plain, enterprise_id)
+    assert stored(plain, enterprise_id) == sequential(plain)
+
+
+@pytest.mark.parametrize("damage", ["sums_only", "unreadable_days"])
+def test_a_month_whose_rollup_cannot_give_its_days_is_updated_from_the_days_themselves(
+    firestore_db: Any, damage: str
+) -> None:
+    """A rollup in an older layout, too large to keep its days, or with days that do not decode: the update reads
+    the month's day documents instead, so the other provider's days outside the window stay in the rollup."""
+    enterprise_id = f"ent_damaged_{damage}"
+    store = FirestoreSnapshots(firestore_db)
+    run(store, enterprise_id, TASKS[1])  # OpenAI, November 10-30
+    rollup = store.rollups(enterprise_id, ["2026-11"])["2026-11"]
+    daily = None if damage == "sums_only" else {"2026-11-10": b"not zlib"}
+    store.save(enterprise_id, [], [rollup.model_copy(update={"daily": daily})], synced_at=NOW)
+    run(store, enterprise_id, (ProviderName.ANTHROPIC, date(2026, 11, 20), date(2026, 11, 22)))
+    days, months = stored(store, enterprise_id)
+    assert len(days) == 21
+    assert all("openai" in day.by_provider for day in days.values())
+    assert months["2026-11"] == rollup_month("2026-11", days.values(), retention_months=24)
+    assert months["2026-11"].has_daily
 
 
 def test_a_lease_is_exclusive_until_released_or_expired_and_a_late_holder_never_frees_the_next(
     firestore_db: Any,
 ) -> None:
     leases, ttl = FirestoreLeases(firestore_db), timedelta(seconds=120)
+    assert not leases.busy("ent_1", "snapshots", now=NOW)
     assert leases.acquire("ent_1", "snapshots", holder="a", now=NOW, ttl=ttl)
+    assert leases.busy("ent_1", "snapshots", now=NOW + timedelta(seconds=119))
+    assert not leases.busy("ent_1", "snapshots", now=NOW + timedelta(seconds=121))  # a dead holder's: expired
     assert not leases.acquire("ent_1", "snapshots", holder="b", now=NOW + timedelta(seconds=60), ttl=ttl)
     assert leases.acquire("ent_2", "snapshots", holder="b", now=NOW, ttl=ttl)  # per enterprise
     leases.release("ent_1", "snapshots", holder="a")
+    assert not leases.busy("ent_1", "snapshots", now=NOW + timedelta(seconds=61))
     assert leases.acquire("ent_1", "snapshots", holder="b", now=NOW + timedelta(seconds=61), ttl=ttl)
 
     # b dies holding it; c breaks the expired lease; b's late release must not free c's.

@@ -72,7 +72,9 @@ class FakeSnapshotStore:
         for key in {month_key(d.date) for d in days} | {m.month for m in months}:
             self.versions[(enterprise_id, key)] = self.versions.get((enterprise_id, key), 0) + 1
 
-    def update_month(self, enterprise_id: str, month: str, change: MonthChange, *, synced_at: datetime) -> MonthWrite:
+    def update_month(
+        self, enterprise_id: str, month: str, change: MonthChange, *, synced_at: datetime, retention_months: int
+    ) -> MonthWrite:
         """Optimistic, as a transaction behaves to its callers: ``change`` runs on what was read, and runs again when
         another update of the month committed in between (``between_read_and_write`` lets a test commit one there)."""
         for _ in range(self.max_attempts):
@@ -147,6 +149,10 @@ class FakeLeases:
         self.held[(enterprise_id, name)] = (holder, now + ttl)
         self.taken += 1
         return True
+
+    def busy(self, enterprise_id: str, name: str, *, now: datetime) -> bool:
+        current = self.held.get((enterprise_id, name))
+        return current is not None and current[1] > now
 
     def release(self, enterprise_id: str, name: str, *, holder: str) -> None:
         current = self.held.get((enterprise_id, name))

@@ -16,7 +16,7 @@ import pytest
 from shared.domain.enterprise import ProviderName
 from shared.domain.usage import Provider, ProviderDay, ProviderPull
 from shared.domain.usage_month import UsageMonth, rollup_month
-from shared.services.snapshot_lease import SNAPSHOTS_LEASE, SyncBusy
+from shared.services.snapshot_lease import SNAPSHOTS_LEASE, SyncBusy, snapshots_lease
 from shared.services.store_snapshots import Stored, store_pulls
 from tests.support.connect_world import ENTERPRISE_ID
 from tests.support.fake_sync import FakeSnapshotStore
@@ -134,4 +134,48 @@ def test_a_sync_waits_for_the_enterprises_lease_then_answers_busy_and_writes_not
     world.clock.advance(timedelta(minutes=3))  # the other worker died: its lease expires
     report = world.run(DAILY)
     assert report.days_written == 3
-    assert world.leases.held == {}  # released after the write
+    # An expired lease is free: the daily task stores without taking it (ADR 0025); the next sync that takes the
+    # lease breaks the dead holder's record.
+    assert world.leases.taken == 1
+    assert not world.leases.busy(ENTERPRISE_ID, SNAPSHOTS_LEASE, now=world.clock.now())
+
+
+def test_a_daily_sync_finding_the_lease_free_stores_without_it_and_a_backfill_storing_meanwhile_loses_nothing() -> None:
+    """The scheduled sync skips the lease's two writes when no other sync holds it (ADR 0025); a backfill that takes
+    the lease and commits between the daily task's reads and its write makes the daily's transaction run again."""
+    world = SyncWorld()
+    days = [date(2026, 11, 20), date(2026, 11, 21), date(2026, 11, 22)]
+    for day in days:
+        world.sources.serve(openai_day(day))
+    anthropic = pull(ProviderName.ANTHROPIC, days[0], days[-1] + timedelta(days=1))
+
+    def backfill() -> None:
+        lease = snapshots_lease(world.leases, world.clock, world.settings, ENTERPRISE_ID, task="backfill")
+        with lease:
+            store_pulls(
+                world.snapshots, ENTERPRISE_ID, {ProviderName.ANTHROPIC: anthropic}, days, now=NOW, retention_months=24
+            )
+
+    world.snapshots.between_read_and_write = once_in("2026-11", backfill)
+    report = world.run(DAILY)
+    assert report.days_written == 3
+    assert world.leases.taken == 1  # the backfill's only
+    assert world.snapshots.retried >= 1
+    for day in days:
+        snapshot = world.snapshots.day(ENTERPRISE_ID, day)
+        assert snapshot is not None
+        assert set(snapshot.by_provider) == {"openai", "anthropic"}
+    stored = [s for (e, _), s in world.snapshots.snapshots.items() if e == ENTERPRISE_ID]
+    rollup = world.snapshots.months[(ENTERPRISE_ID, "2026-11")]
+    assert rollup == rollup_month("2026-11", stored, retention_months=world.settings.snapshot_retention_months)
+
+
+@pytest.mark.parametrize("reason", ["backfill", "repair", "manual"])
+def test_syncs_enqueued_side_by_side_always_take_the_lease(reason: str) -> None:
+    world = SyncWorld()
+    for day in (date(2026, 11, 20), date(2026, 11, 21), date(2026, 11, 22)):
+        world.sources.serve(openai_day(day))
+    report = world.run({**DAILY, "reason": reason})
+    assert report.days_written == 3
+    assert world.leases.taken == 1
+    assert world.leases.held == {}
