@@ -3,9 +3,9 @@
 * Participants: one query over ``enterprises`` (``status == "active"`` and ``settings.share_anonymous_benchmarks ==
   true``) in pages ordered by document id, reading only ``industry``, ``members`` (verified admin domains) and each
   provider's ``org_keys`` (``select``). An enterprise that opts out is simply not found by the next aggregation.
-* Rollups: ``enterprises/{id}/usage_months/{YYYY-MM}`` read with batched ``get_all`` and a field mask naming only
-  each provider's ``comparison`` and ``rate_basis`` (the figures of M1 and M2), never the breakdowns by model or
-  project, so 10,000 enterprises cost a few dozen small round trips.
+* Rollups: ``enterprises/{id}/usage_months/{YYYY-MM}`` read in batches (``firestore_batch_read``) with a field mask
+  naming only each provider's ``comparison`` and ``rate_basis`` (the figures of M1 and M2), never the breakdowns by
+  model or project, so 10,000 enterprises cost a few dozen small round trips.
 * ``benchmarks/{YYYY-MM}``: the published document, written whole with ``set``; ``written_at`` is kept beside it,
   out of the compared content.
 * ``benchmark_runs/{YYYY-MM}`` (server-only, no client rule allows it): the frozen record (version, inputs hash,
@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.adapters.firestore_batch_read import read_documents
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import translated
 from shared.adapters.firestore_pages import query_pages, snapshot_fields
@@ -136,12 +137,9 @@ class FirestoreBenchmarks:
                 enterprises.document(eid).collection(MONTHS).document(month)
                 for eid in enterprise_ids[start : start + GET_ALL_BATCH]
             ]
-            with translated():
-                snaps = list(self._db.get_all(refs, field_paths=_FIELD_MASK))
-            for snap in snaps:
-                if snap.exists:
-                    enterprise_id = snap.reference.parent.parent.id
-                    found[enterprise_id] = _parts(enterprise_id, snapshot_fields(snap))
+            for ref, data in read_documents(self._db, refs, field_paths=_FIELD_MASK):
+                enterprise_id = ref.parent.parent.id
+                found[enterprise_id] = _parts(enterprise_id, data)
         return found
 
     def run(self, month: str) -> PublishedRun | None:
