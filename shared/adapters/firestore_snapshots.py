@@ -6,7 +6,7 @@
   snapshot either: readers take a missing rollup for a month without usage (ADR 0011). Money and ratios are plain
   decimal strings (no float ever), ``expire_at`` a timestamp (the TTL field) and ``synced_at`` the time of the
   write, kept out of the compared content. Rollups are read in one batched round trip, decoded straight from the
-  response (``shared.adapters.firestore_batch_read``).
+  response (``shared.adapters.firestore_direct_reads``).
 * A sync updates each month in one transaction (``update_month``): it reads the month's days and rollup, and the
   days it changes commit with their recomputed rollup. Concurrent syncs of one enterprise (backfill windows sharing
   a month, two providers connected back to back, a daily run beside a backfill) are thereby serialised per month
@@ -27,7 +27,7 @@ from typing import Any
 from google.api_core import exceptions as gexc
 from pydantic import BaseModel, ValidationError
 
-from shared.adapters.firestore_batch_read import read_documents
+from shared.adapters.firestore_direct_reads import read_documents
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import translated
 from shared.adapters.firestore_pages import snapshot_fields
@@ -136,7 +136,7 @@ class FirestoreSnapshots:
         collection = self._enterprise(enterprise_id).collection(MONTHS)
         refs = [collection.document(m) for m in sorted(set(months))]
         found: dict[str, UsageMonth] = {}
-        # Decoded once from the response, without the client's deep copy (``firestore_batch_read``): this read is
+        # Decoded once from the response, without the client's deep copy (``firestore_direct_reads``): this read is
         # most of a usage request's time.
         for ref, data in read_documents(self._db, refs):
             parsed = _validated(UsageMonth, data, ref.path)

@@ -1,4 +1,4 @@
-"""``firestore_batch_read.read_documents`` on the Firestore emulator: the same fields as ``get_all``, decoded once."""
+"""``firestore_direct_reads.read_documents`` on the Firestore emulator: the same fields as ``get_all``, decoded once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from google.cloud.firestore_v1 import GeoPoint
 from google.cloud.firestore_v1.vector import Vector
 
-from shared.adapters.firestore_batch_read import read_documents
+from shared.adapters.firestore_direct_reads import read_documents, stream_documents
 
 EVERY_TYPE: dict[str, Any] = {
     "text": "décimal 12.50",
@@ -67,3 +67,20 @@ def test_each_document_has_fields_of_its_own(firestore_db: Any) -> None:
     [(_, second)] = list(read_documents(firestore_db, [ref]))
 
     assert second == {"synced_at": datetime(2026, 1, 1, tzinfo=UTC), "nested": {"x": 1}}
+
+
+def test_a_streamed_query_reads_what_the_client_stream_reads(firestore_db: Any) -> None:
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    collection = firestore_db.collection("batch_read_query")
+    for i in range(7):
+        collection.document(f"e{i}").set({**EVERY_TYPE, "active": i % 2 == 0, "i": i})
+    query = (
+        collection.where(filter=FieldFilter("active", "==", True)).select(["i", "nested", "at"]).order_by("__name__")
+    )
+
+    read = list(stream_documents(query))
+
+    assert read == [(snap.id, snap.to_dict()) for snap in query.stream()]
+    assert [fields["i"] for _, fields in read] == [0, 2, 4, 6]
+    assert set(read[0][1]) == {"i", "nested", "at"}

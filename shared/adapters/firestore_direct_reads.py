@@ -1,14 +1,15 @@
-"""Batched document reads decoded straight from the response, for the read paths that are measured
-(``GET /enterprise/usage``'s rollups, the benchmark's 10,000 rollups).
+"""Document reads decoded straight from the response, for the read paths that are measured: the rollups of
+``GET /enterprise/usage``; the benchmark's 10,000 participants and their rollups.
 
-``Client.get_all`` decodes each document with a generic decoder (which also looks for vector and BSON markers in
-every map) and then deep-copies it into its ``DocumentSnapshot``: on a year of rollups that was 40 of the 50 ms the
-read took, against 11 ms of round trip (``devstack/bench_usage_api.py``). Here the same request (the client's own
-``_prep_get_all``, so masks and retries are the client's) is sent and each found document's fields are decoded once,
-by one small decoder, into plain values: the types this project stores are decoded here, any other (a reference, a
-geo point) by the client's own decoder, so nothing is decoded differently from ``get_all``
-(``tests/integration/test_firestore_batch_read.py`` compares the two). Relies on the client's ``_prep_get_all``,
-``_firestore_api`` and ``_rpc_metadata``, stable in the pinned client version (``uv.lock``).
+``Client.get_all`` (and a query's ``stream``) decodes each document with a generic decoder (which also looks for
+vector and BSON markers in every map) and then deep-copies it into its ``DocumentSnapshot``: on a year of rollups
+that was 40 of the 50 ms the read took, against 11 ms of round trip (``devstack/bench_usage_api.py``). Here the same
+request (built by the client's own ``_prep_get_all`` and ``_prep_stream``, so masks and retries are the client's) is
+sent and each document's fields are decoded once, by one small decoder, into plain values: the types this project
+stores are decoded here, any other (a timestamp, a reference, a geo point, a vector) by the client's own decoder, so
+nothing is decoded differently from ``get_all`` and ``stream`` (``tests/integration/test_firestore_direct_reads.py``
+compares them). Relies on the client's ``_prep_get_all``, ``_prep_stream``, ``_firestore_api`` and
+``_rpc_metadata``, stable in the pinned client version (``uv.lock``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,22 @@ def read_documents(
         found = type(response).pb(response).found
         if found.name:
             yield references[found.name], decode_fields(found.fields, client)
+
+
+def stream_documents(query: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(document id, fields)`` of each document ``query`` returns, in its order, read as the caller consumes them.
+
+    Unlike ``Query.stream`` this does not resume an interrupted stream: the error (``DependencyUnavailable`` when the
+    database is unavailable) reaches the caller, whose whole run is retried (the benchmark aggregation is).
+    """
+    client = query._client
+    request, _, kwargs = query._prep_stream()
+    with translated():
+        responses = client._firestore_api.run_query(request=request, metadata=client._rpc_metadata, **kwargs)
+        for response in responses:
+            document = type(response).pb(response).document
+            if document.name:  # a response may only report progress
+                yield document.name.rpartition("/")[2], decode_fields(document.fields, client)
 
 
 def decode_fields(fields: Mapping[str, Any], client: Any) -> dict[str, Any]:
