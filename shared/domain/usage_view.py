@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.coverage import RangeCoverage, coverage_notes
 from shared.domain.forecast import MonthForecast
-from shared.domain.rollup_days import RolledDay, decode_day
+from shared.domain.rollup_days import DayHeadline, RolledDay, decode_day, decode_headline
 from shared.domain.snapshot import (
     INDEX_NAME,
     BreakdownEntry,
@@ -345,12 +345,12 @@ def _whole(month: str, start: date, end: date) -> bool:
 
 
 def _month_slice(month: UsageMonth, provider: str | None) -> _Slice:
-    first, last = month_bounds(month.month)
+    first = month_bounds(month.month)[0]
     if provider is None:
         entries = tuple(DayEntry(date=date.fromisoformat(k), **f.model_dump()) for k, f in sorted(month.by_day.items()))
     else:
-        headlines = rolled_days(month, first, last, provider=provider, breakdowns=False)
-        entries = tuple(_day_entry(day, provider=provider, model=None) for day in headlines)
+        daily = sorted((month.daily or {}).items())
+        entries = tuple(_headline_entry(decode_headline(date.fromisoformat(k), data, provider)) for k, data in daily)
     level = month.benchmark.stci_frontier_blended
     if month.index_level_sum is not None and month.index_level_days is not None:
         index_sum, index_days = month.index_level_sum, month.index_level_days
@@ -410,6 +410,24 @@ def _day_entry(day: RolledDay, *, provider: str | None, model: str | None) -> Da
         failed_providers=sorted(failed),
         credits_usd=sum((p.credits_usd for p in parts.values()), Decimal(0)),
         pending_providers=sorted(name for name, part in parts.items() if part.pending_days),
+    )
+
+
+def _headline_entry(day: DayHeadline) -> DayEntry:
+    """``_day_entry`` of a provider-filtered day, from its headline figures."""
+    tally = day.tally
+    return DayEntry(
+        date=day.date,
+        input_tokens=tally.input_tokens,
+        output_tokens=tally.output_tokens,
+        cached_tokens=tally.cached_tokens,
+        total_cost_usd=tally.cost_usd,
+        estimated_cost_usd=tally.estimated_cost_usd,
+        list_cost_usd=tally.list_cost_usd,
+        effective_blended_rate=Rates.of(day.rate_basis).effective_blended_rate,
+        failed_providers=[day.provider] if day.failed else [],
+        credits_usd=day.credits_usd,
+        pending_providers=[day.provider] if day.pending else [],
     )
 
 
