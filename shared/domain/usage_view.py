@@ -240,8 +240,12 @@ def usage_report(
             slices.append(_month_slice(month, provider))
         else:
             days_in = rolled_days(month, start, end, provider=provider, model=model)
-            slices += [_day_slice(d, provider, model) for d in days_in]
-    slices += [_day_slice(RolledDay.of(d), provider, model) for d in days if start <= d.date <= end]
+            # Decoded for the filter already: their parts are not filtered a second time.
+            slices += [_day_slice(d, d.by_provider, provider) for d in days_in]
+    for snapshot in days:
+        if start <= snapshot.date <= end:
+            kept = filtered_parts(snapshot.by_provider, provider=provider, model=model)
+            slices.append(_day_slice(RolledDay.of(snapshot), kept, provider))
     slices.sort(key=lambda s: s.first)
     summed: dict[str, ProviderPart] = {}
     for piece in slices:
@@ -369,15 +373,16 @@ def _month_slice(month: UsageMonth, provider: str | None) -> _Slice:
     )
 
 
-def _day_slice(day: RolledDay, provider: str | None, model: str | None) -> _Slice:
+def _day_slice(day: RolledDay, parts: Mapping[str, ProviderPart], provider: str | None) -> _Slice:
+    """The day's slice of the view, ``parts`` being its parts as the view's filter keeps them."""
     index = day.index
     return _Slice(
         first=day.date,
-        parts=filtered_parts(day.by_provider, provider=provider, model=model),
+        parts=parts,
         index_sum=index.blended if index else Decimal(0),
         index_days=1 if index else 0,
         index_versions=(index.version,) if index and index.version else (),
-        entries=(_day_entry(day, provider=provider, model=model),),
+        entries=(_day_entry(day, parts, provider),),
     )
 
 
@@ -393,8 +398,7 @@ def _provider_figures(name: str, part: ProviderPart) -> ProviderFigures:
     )
 
 
-def _day_entry(day: RolledDay, *, provider: str | None, model: str | None) -> DayEntry:
-    parts = filtered_parts(day.by_provider, provider=provider, model=model)
+def _day_entry(day: RolledDay, parts: Mapping[str, ProviderPart], provider: str | None) -> DayEntry:
     tally = total((p.tally for p in parts.values()), Tally())
     rates = Rates.of(total((p.rate_basis for p in parts.values()), RateBasis()))
     failed = [p for p in day.failed_providers if provider is None or p == provider]
