@@ -88,8 +88,11 @@ def web_app(function: str) -> WebApp:
 def serve(function: str, request: Any) -> Any:
     """Handle a functions-framework (Flask) request with ``function``'s application."""
     from shared.web.flask_glue import to_api_request, to_flask_response
+    from shared.web.heap import freeze_once
 
-    return to_flask_response(web_app(function).handle(to_api_request(request)))
+    response = to_flask_response(web_app(function).handle(to_api_request(request)))
+    freeze_once()  # the instance is warm now: its modules and clients leave the full collections (shared.web.heap)
+    return response
 
 
 def reset() -> None:

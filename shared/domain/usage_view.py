@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.coverage import RangeCoverage, coverage_notes
 from shared.domain.forecast import MonthForecast
-from shared.domain.rollup_days import RolledDay, decode_day
+from shared.domain.rollup_days import DayHeadline, RolledDay, decode_day, decode_headline
 from shared.domain.snapshot import (
     INDEX_NAME,
     BreakdownEntry,
@@ -240,8 +240,12 @@ def usage_report(
             slices.append(_month_slice(month, provider))
         else:
             days_in = rolled_days(month, start, end, provider=provider, model=model)
-            slices += [_day_slice(d, provider, model) for d in days_in]
-    slices += [_day_slice(RolledDay.of(d), provider, model) for d in days if start <= d.date <= end]
+            # Decoded for the filter already: their parts are not filtered a second time.
+            slices += [_day_slice(d, d.by_provider, provider) for d in days_in]
+    for snapshot in days:
+        if start <= snapshot.date <= end:
+            kept = filtered_parts(snapshot.by_provider, provider=provider, model=model)
+            slices.append(_day_slice(RolledDay.of(snapshot), kept, provider))
     slices.sort(key=lambda s: s.first)
     summed: dict[str, ProviderPart] = {}
     for piece in slices:
@@ -345,12 +349,12 @@ def _whole(month: str, start: date, end: date) -> bool:
 
 
 def _month_slice(month: UsageMonth, provider: str | None) -> _Slice:
-    first, last = month_bounds(month.month)
+    first = month_bounds(month.month)[0]
     if provider is None:
         entries = tuple(DayEntry(date=date.fromisoformat(k), **f.model_dump()) for k, f in sorted(month.by_day.items()))
     else:
-        headlines = rolled_days(month, first, last, provider=provider, breakdowns=False)
-        entries = tuple(_day_entry(day, provider=provider, model=None) for day in headlines)
+        daily = sorted((month.daily or {}).items())
+        entries = tuple(_headline_entry(decode_headline(date.fromisoformat(k), data, provider)) for k, data in daily)
     level = month.benchmark.stci_frontier_blended
     if month.index_level_sum is not None and month.index_level_days is not None:
         index_sum, index_days = month.index_level_sum, month.index_level_days
@@ -369,15 +373,16 @@ def _month_slice(month: UsageMonth, provider: str | None) -> _Slice:
     )
 
 
-def _day_slice(day: RolledDay, provider: str | None, model: str | None) -> _Slice:
+def _day_slice(day: RolledDay, parts: Mapping[str, ProviderPart], provider: str | None) -> _Slice:
+    """The day's slice of the view, ``parts`` being its parts as the view's filter keeps them."""
     index = day.index
     return _Slice(
         first=day.date,
-        parts=filtered_parts(day.by_provider, provider=provider, model=model),
+        parts=parts,
         index_sum=index.blended if index else Decimal(0),
         index_days=1 if index else 0,
         index_versions=(index.version,) if index and index.version else (),
-        entries=(_day_entry(day, provider=provider, model=model),),
+        entries=(_day_entry(day, parts, provider),),
     )
 
 
@@ -393,8 +398,7 @@ def _provider_figures(name: str, part: ProviderPart) -> ProviderFigures:
     )
 
 
-def _day_entry(day: RolledDay, *, provider: str | None, model: str | None) -> DayEntry:
-    parts = filtered_parts(day.by_provider, provider=provider, model=model)
+def _day_entry(day: RolledDay, parts: Mapping[str, ProviderPart], provider: str | None) -> DayEntry:
     tally = total((p.tally for p in parts.values()), Tally())
     rates = Rates.of(total((p.rate_basis for p in parts.values()), RateBasis()))
     failed = [p for p in day.failed_providers if provider is None or p == provider]
@@ -410,6 +414,24 @@ def _day_entry(day: RolledDay, *, provider: str | None, model: str | None) -> Da
         failed_providers=sorted(failed),
         credits_usd=sum((p.credits_usd for p in parts.values()), Decimal(0)),
         pending_providers=sorted(name for name, part in parts.items() if part.pending_days),
+    )
+
+
+def _headline_entry(day: DayHeadline) -> DayEntry:
+    """``_day_entry`` of a provider-filtered day, from its headline figures."""
+    tally = day.tally
+    return DayEntry(
+        date=day.date,
+        input_tokens=tally.input_tokens,
+        output_tokens=tally.output_tokens,
+        cached_tokens=tally.cached_tokens,
+        total_cost_usd=tally.cost_usd,
+        estimated_cost_usd=tally.estimated_cost_usd,
+        list_cost_usd=tally.list_cost_usd,
+        effective_blended_rate=Rates.of(day.rate_basis).effective_blended_rate,
+        failed_providers=[day.provider] if day.failed else [],
+        credits_usd=day.credits_usd,
+        pending_providers=[day.provider] if day.pending else [],
     )
 
 

@@ -140,6 +140,37 @@ def test_rollups_alone_give_exactly_what_the_daily_snapshots_give(seed: int) -> 
     assert with_usage >= 8  # the comparisons are about real figures (a model filter may pick another provider's)
 
 
+def _with_credits_and_pending(days: list[UsageSnapshot]) -> list[UsageSnapshot]:
+    out = []
+    for i, snapshot in enumerate(days):
+        changes = {"credits_usd": Decimal("-1.25") if i % 3 else Decimal(0), "pending_days": i % 2}
+        parts = {name: part.model_copy(update=changes) for name, part in snapshot.by_provider.items()}
+        level = snapshot.benchmark.stci_frontier_blended
+        index = None if level is None else IndexLevel(blended=level, version=snapshot.index_version or "")
+        out.append(
+            build_snapshot(snapshot.date, parts, failed=snapshot.failed_providers, index=index, retention_months=24)
+        )
+    return out
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_a_provider_filtered_chart_of_whole_months_is_what_its_days_show(provider: str) -> None:
+    """Whole months under a provider filter chart each day from the rollup's daily detail: credits, pending cost,
+    failures and days without that provider included."""
+    days = _with_credits_and_pending(random_history(7, date(2025, 11, 1), date(2026, 1, 31)))
+    start, end = date(2025, 11, 1), date(2026, 1, 31)
+
+    from_rollups = usage_report(start, end, _rollups(days), [], provider=provider)
+    from_days = usage_report(start, end, [], days, provider=provider)
+
+    assert from_rollups.model_dump_json() == from_days.model_dump_json()
+    chart = from_rollups.by_day
+    assert any(d.credits_usd for d in chart)
+    assert any(d.pending_providers == [provider] for d in chart)
+    assert any(d.failed_providers == [provider] for d in chart)
+    assert any(d.total_cost_usd == 0 and not d.failed_providers for d in chart)  # a day without the provider
+
+
 def test_a_rollup_without_daily_detail_serves_whole_months_only() -> None:
     february = rollup_month("2026-02", FEB, retention_months=24)
     assert february is not None

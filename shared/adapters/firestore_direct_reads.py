@@ -1,0 +1,98 @@
+"""Document reads decoded straight from the response, for the read paths that are measured: the rollups of
+``GET /enterprise/usage``; the benchmark's 10,000 participants and their rollups.
+
+``Client.get_all`` (and a query's ``stream``) decodes each document with a generic decoder (which also looks for
+vector and BSON markers in every map) and then deep-copies it into its ``DocumentSnapshot``: on a year of rollups
+that was 40 of the 50 ms the read took, against 11 ms of round trip (``devstack/bench_usage_api.py``). Here the same
+request (built by the client's own ``_prep_get_all`` and ``_prep_stream``, so masks and retries are the client's) is
+sent and each document's fields are decoded once, by one small decoder, into plain values: the types this project
+stores are decoded here, any other (a timestamp, a reference, a geo point, a vector) by the client's own decoder, so
+nothing is decoded differently from ``get_all`` and ``stream`` (``tests/integration/test_firestore_direct_reads.py``
+compares them). Relies on the client's ``_prep_get_all``, ``_prep_stream``, ``_firestore_api`` and
+``_rpc_metadata``, stable in the pinned client version (``uv.lock``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from shared.adapters.firestore_errors import translated
+
+
+def read_documents(
+    client: Any, refs: Sequence[Any], *, field_paths: Sequence[str] | None = None
+) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """``(reference, fields)`` of each document of ``refs`` that exists, in the server's order, in one round trip.
+
+    ``field_paths`` is a field mask (only those fields cross the wire). The fields are the caller's own (a fresh
+    dict per document). Raises ``DependencyUnavailable`` when the database is unavailable.
+    """
+    if not refs:
+        return
+    request, references, kwargs = client._prep_get_all(list(refs), field_paths)
+    with translated():
+        responses = list(
+            client._firestore_api.batch_get_documents(request=request, metadata=client._rpc_metadata, **kwargs)
+        )
+    for response in responses:
+        found = type(response).pb(response).found
+        if found.name:
+            yield references[found.name], decode_fields(found.fields, client)
+
+
+def stream_documents(query: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(document id, fields)`` of each document ``query`` returns, in its order, read as the caller consumes them.
+
+    Unlike ``Query.stream`` this does not resume an interrupted stream: the error (``DependencyUnavailable`` when the
+    database is unavailable) reaches the caller, whose whole run is retried (the benchmark aggregation is).
+    """
+    client = query._client
+    request, _, kwargs = query._prep_stream()
+    with translated():
+        responses = client._firestore_api.run_query(request=request, metadata=client._rpc_metadata, **kwargs)
+        for response in responses:
+            document = type(response).pb(response).document
+            if document.name:  # a response may only report progress
+                yield document.name.rpartition("/")[2], decode_fields(document.fields, client)
+
+
+def decode_fields(fields: Mapping[str, Any], client: Any) -> dict[str, Any]:
+    """A protobuf map of Firestore ``Value``s as plain Python values (what ``DocumentSnapshot.to_dict`` gives)."""
+    return {key: _value(value, client) for key, value in fields.items()}
+
+
+def _value(value: Any, client: Any) -> Any:
+    kind = value.WhichOneof("value_type")
+    # The most frequent types first; anything rarer is the client's to decode.
+    if kind == "string_value":
+        return value.string_value
+    if kind == "integer_value":
+        return value.integer_value
+    if kind == "map_value":
+        return _map(value.map_value.fields, client)
+    if kind == "array_value":
+        return [_value(item, client) for item in value.array_value.values]
+    if kind == "null_value":
+        return None
+    if kind == "boolean_value":
+        return value.boolean_value
+    if kind == "bytes_value":
+        return value.bytes_value
+    if kind == "double_value":
+        return value.double_value
+    return _helpers().decode_value(value, client)
+
+
+def _map(fields: Mapping[str, Any], client: Any) -> Any:
+    if "__type__" in fields or (len(fields) == 1 and next(iter(fields)).startswith("__")):
+        # A vector or BSON value is a map with a type marker (``__type__``, or one ``__oid__``-like key); the client
+        # knows how to decode those.
+        return _helpers().decode_dict(fields, client)
+    return {key: _value(value, client) for key, value in fields.items()}
+
+
+def _helpers() -> Any:
+    from google.cloud.firestore_v1 import _helpers
+
+    return _helpers
