@@ -33,6 +33,8 @@ class AwsSim:
         """GetMetricData's documented maximum; tests lower it to page."""
         self.days_per_page = 90
         """Days of ``ResultsByTime`` per Cost Explorer page; tests lower it to page."""
+        self.profiles_per_page = 1000
+        """``ListInferenceProfiles``' documented maximum page; tests lower it to page."""
 
     def add_account(self, account: BedrockAccount) -> None:
         with self._lock:

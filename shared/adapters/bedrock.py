@@ -5,8 +5,10 @@ The "key" is the Bedrock connection (``shared.domain.bedrock_connection``). With
 with the access-key fallback it signs with that key. Every AWS call is a SigV4-signed POST of the AWS JSON protocol
 (``X-Amz-Target``), through the platform's ``ProviderHttp`` (timeouts, bounded retries, typed errors):
 
-* CloudWatch, per region: ``ListMetrics`` (namespace ``AWS/Bedrock``, metric ``InputTokenCount``) for the model ids,
-  then ``GetMetricData`` (``Sum`` per 86400 s, at most 500 queries a request, paged by ``NextToken``);
+* CloudWatch, per region: ``ListMetrics`` (namespace ``AWS/Bedrock``, metric ``InputTokenCount``) for the model ids
+  called in the last two weeks, plus Bedrock's catalogue of the region (``bedrock_catalog``) for the older ones,
+  whose ``Invocations`` are probed first so that only models with data in the window are read in full; then
+  ``GetMetricData`` (``Sum`` per 86400 s, at most 500 queries a request, paged by ``NextToken``);
 * Cost Explorer: ``GetDimensionValues`` (``SERVICE`` matching "Bedrock": Amazon Bedrock and the Marketplace
   "… (Amazon Bedrock Edition)" services) then ``GetCostAndUsage`` (``DAILY``, ``UnblendedCost``, filtered to those
   services, grouped by ``USAGE_TYPE``, paged by ``NextPageToken``).
@@ -28,12 +30,22 @@ from pydantic import SecretStr
 from shared.adapters.aws_json import CLOUDWATCH, COST_EXPLORER, COST_EXPLORER_REGION, AwsJson
 from shared.adapters.aws_sigv4 import AwsCredentials
 from shared.adapters.aws_sts import assume_role
+from shared.adapters.bedrock_catalog import LIST_MODELS, catalogue
 from shared.adapters.google_identity import IdentityTokens, identity_tokens
 from shared.adapters.provider_http import ClientOwner, RetryPolicy, Sleep, run_all
 from shared.adapters.report_pager import days_of
 from shared.config import Settings
 from shared.domain.bedrock_connection import BedrockConnection, parse_connection
-from shared.domain.bedrock_usage import NAMESPACE, MetricDays, cost_lines, metric_days, model_ids, queries
+from shared.domain.bedrock_usage import (
+    INVOCATIONS,
+    NAMESPACE,
+    MetricDays,
+    MetricQuery,
+    cost_lines,
+    metric_days,
+    model_ids,
+    queries,
+)
 from shared.domain.normalise import DayFailure, DayPart, build_day
 from shared.domain.pricing import PRICE_DATA_VERSION
 from shared.domain.usage import CostLine, CostSource, OrgIdentity, Provider, ProviderPull
@@ -87,18 +99,19 @@ class BedrockUsage(ClientOwner):
         transient error.
         """
         now = datetime.now(UTC)
-        found = await run_all(self._list_models(r, first_page_only=True) for r in self._connection.regions)
+        regions = self._connection.regions
+        found = await run_all(self._active_models(r, now.date()) for r in regions)
         if not any(found):
             raise InvalidInput(
                 "Amazon Bedrock accepted the role but CloudWatch has no AWS/Bedrock metrics in "
-                f"{', '.join(self._connection.regions)} for the last two weeks: check the regions where Bedrock "
-                "is called",
+                f"{', '.join(regions)} for the last {self._settings.backfill_days} days: check the regions where "
+                "Bedrock is called",
                 code="bedrock_metrics_empty",
             )
-        region, models = next((r, m) for r, m in zip(self._connection.regions, found, strict=True) if m)
+        region, models = next((r, m) for r, m in zip(regions, found, strict=True) if m)
         start = now.date() - timedelta(days=1)
         await self._metric_data(queries(region, sorted(models)[:1]), start, now.date() + timedelta(days=1))
-        permissions = [METRICS_PERMISSION]
+        permissions = [METRICS_PERMISSION, LIST_MODELS]
         if self._connection.cost_explorer:
             await self._costs(start, now.date())
             permissions.append(COST_PERMISSION)
@@ -149,8 +162,19 @@ class BedrockUsage(ClientOwner):
             merged.failures.update(part.failures)
         return merged
 
+    async def _active_models(self, region: str, today: date) -> set[str]:
+        """Models with metrics in the backfill window: listed ones, else any of the catalogue's with invocations."""
+        listed = await self._list_models(region, first_page_only=True)
+        known = await catalogue(self._aws, region)  # also proves the role may read the catalogue
+        if listed:
+            return listed
+        start = today - timedelta(days=self._settings.backfill_days)
+        return await self._probe(region, known, start, today + timedelta(days=1))
+
     async def _region_usage(self, region: str, start: date, end: date, days: list[date]) -> MetricDays:
-        wanted = queries(region, await self._list_models(region))
+        listed, known = await run_all([self._list_models(region), catalogue(self._aws, region)])
+        called = listed | await self._probe(region, known - listed, start, end)
+        wanted = queries(region, called)
         by_id = {q.id: q for q in wanted}
         results: list[dict[str, Any]] = []
         for i in range(0, len(wanted), MAX_QUERIES):
@@ -159,6 +183,17 @@ class BedrockUsage(ClientOwner):
             return metric_days(_merge_results(results), by_id, days)
         except ProviderResponseError as e:
             return MetricDays(failures=dict.fromkeys(days, DayFailure.of(e)))
+
+    async def _probe(self, region: str, candidates: set[str], start: date, end: date) -> set[str]:
+        """The candidates with any ``Invocations`` in ``[start, end)``: one query per model, not five."""
+        probes = [MetricQuery(f"p{i}", region, m, INVOCATIONS) for i, m in enumerate(sorted(candidates))]
+        by_id = {q.id: q.model_id for q in probes}
+        called: set[str] = set()
+        for i in range(0, len(probes), MAX_QUERIES):
+            for result in await self._metric_data(probes[i : i + MAX_QUERIES], start, end):
+                if any(result.get("Values") or []) and result.get("Id") in by_id:
+                    called.add(by_id[str(result["Id"])])
+        return called
 
     async def _list_models(self, region: str, *, first_page_only: bool = False) -> set[str]:
         found: set[str] = set()

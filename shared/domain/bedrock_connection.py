@@ -36,10 +36,12 @@ MAX_SECRET_CHARS = 4_096
 WEB_IDENTITY_PROVIDER = "accounts.google.com"
 READ_ACTIONS = {
     "cloudwatch": ("cloudwatch:GetMetricData", "cloudwatch:ListMetrics"),
+    "catalogue": ("bedrock:ListFoundationModels", "bedrock:ListInferenceProfiles"),
     "cost_explorer": ("ce:GetCostAndUsage", "ce:GetDimensionValues"),
 }
 """Everything the platform calls, read-only. None of these actions supports resource-level permissions, so the
-policy's ``Resource`` is ``*`` (Service Authorization Reference, CloudWatch and Cost Explorer)."""
+policy's ``Resource`` is ``*`` (Service Authorization Reference, CloudWatch, Amazon Bedrock and Cost Explorer). The
+catalogue finds the models CloudWatch's ``ListMetrics`` no longer lists (two weeks after their last call)."""
 
 _ROLE_ARN = re.compile(r"arn:aws(?:-[a-z]+)*:iam::(?P<account>\d{12}):role/[\w+=,.@/-]{1,512}")
 _REGION = re.compile(r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}")
@@ -173,8 +175,12 @@ def trust_policy(external_id: str, platform_subject: str | list[str]) -> dict[st
 
 
 def permissions_policy(*, cost_explorer: bool = True) -> dict[str, Any]:
-    """Least privilege: read CloudWatch metrics and (optionally) Cost Explorer, nothing else."""
-    actions = [*READ_ACTIONS["cloudwatch"], *(READ_ACTIONS["cost_explorer"] if cost_explorer else ())]
+    """Least privilege: read CloudWatch metrics, Bedrock's model catalogue and (optionally) Cost Explorer."""
+    actions = [
+        *READ_ACTIONS["cloudwatch"],
+        *READ_ACTIONS["catalogue"],
+        *(READ_ACTIONS["cost_explorer"] if cost_explorer else ()),
+    ]
     return {
         "Version": "2012-10-17",
         "Statement": [{"Sid": "UsageTrackingRead", "Effect": "Allow", "Action": actions, "Resource": "*"}],
