@@ -56,6 +56,21 @@ MODELS = (
 )
 
 
+@dataclass(frozen=True)
+class CurExport:
+    """Where an account's CUR 2.0 export is delivered (``aws_s3_routes``), and as what."""
+
+    bucket: str
+    path: str
+    """The export's prefix and name."""
+    region: str = "us-east-1"
+    parquet: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
 @dataclass
 class BedrockAccount:
     """One AWS account with a role the platform may assume, and what its Bedrock use looks like."""
@@ -75,6 +90,8 @@ class BedrockAccount:
     """IAM actions the role's permissions policy lacks, e.g. ``{"ce:GetCostAndUsage"}``."""
     access_keys: dict[str, str] = field(default_factory=dict)
     """Long-lived access keys (the fallback): id → secret."""
+    cur: CurExport | None = None
+    """Its CUR 2.0 export, if it has one."""
     last_called: dict[str, date] = field(default_factory=dict)
     """Model id → the last day it was called (a model the enterprise stopped using); absent: called to this day."""
 

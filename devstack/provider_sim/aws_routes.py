@@ -50,6 +50,7 @@ from devstack.provider_sim import aws_data
 from devstack.provider_sim.aws_auth import Refused, assume_role, authenticate, denied, json_error, target
 from devstack.provider_sim.aws_bedrock_routes import catalogue
 from devstack.provider_sim.aws_data import BedrockAccount
+from devstack.provider_sim.aws_s3_routes import handle as s3
 from devstack.provider_sim.aws_state import AwsSim, Session
 from devstack.provider_sim.models import RequestRecord
 from devstack.provider_sim.simulator import ProviderSimulator, fingerprint
@@ -286,8 +287,13 @@ def routes(sim: ProviderSimulator) -> list[Route]:
     async def profiles(request: Request) -> Response:
         return await catalogue(sim, request, "inference-profiles")
 
+    async def bucket(request: Request) -> Response:
+        return await s3(sim, request)
+
     return [
         Route("/sts", _endpoint(sim, sts), methods=["POST"]),
+        Route("/s3/{region}/{bucket}", _endpoint(sim, bucket), methods=["GET"]),
+        Route("/s3/{region}/{bucket}/{key:path}", _endpoint(sim, bucket), methods=["GET"]),
         Route("/bedrock/{region}/foundation-models", _endpoint(sim, foundation_models), methods=["GET"]),
         Route("/bedrock/{region}/inference-profiles", _endpoint(sim, profiles), methods=["GET"]),
         Route("/monitoring/{region}/", _endpoint(sim, monitoring), methods=["POST"]),

@@ -31,6 +31,7 @@ from shared.adapters.aws_json import CLOUDWATCH, COST_EXPLORER, COST_EXPLORER_RE
 from shared.adapters.aws_sigv4 import AwsCredentials
 from shared.adapters.aws_sts import assume_role
 from shared.adapters.bedrock_catalog import LIST_MODELS, catalogue
+from shared.adapters.bedrock_cur import CurReader
 from shared.adapters.google_identity import IdentityTokens, identity_tokens
 from shared.adapters.provider_http import ClientOwner, RetryPolicy, Sleep, run_all
 from shared.adapters.report_pager import days_of
@@ -56,6 +57,7 @@ MAX_QUERIES = 500
 MAX_PAGES = 200
 METRICS_PERMISSION = "cloudwatch:GetMetricData"
 COST_PERMISSION = "ce:GetCostAndUsage"
+CUR_PERMISSION = "s3:GetObject"
 
 
 class BedrockUsage(ClientOwner):
@@ -85,6 +87,8 @@ class BedrockUsage(ClientOwner):
         self._aws = AwsJson(
             self._client, settings, self._session, policy=policy, sleep=sleep, rng=rng, pages=self._pages
         )
+        cur = self._connection.cur
+        self._cur = CurReader(self._client, settings, cur, self._session) if cur is not None else None
 
     def __repr__(self) -> str:
         return f"BedrockUsage({self._connection!r})"
@@ -112,7 +116,10 @@ class BedrockUsage(ClientOwner):
         start = now.date() - timedelta(days=1)
         await self._metric_data(queries(region, sorted(models)[:1]), start, now.date() + timedelta(days=1))
         permissions = [METRICS_PERMISSION, LIST_MODELS]
-        if self._connection.cost_explorer:
+        if self._cur is not None:  # billed cost comes from the export, Cost Explorer is not asked
+            await self._cur.check(now.date())
+            permissions.append(CUR_PERMISSION)
+        elif self._connection.cost_explorer:
             await self._costs(start, now.date())
             permissions.append(COST_PERMISSION)
         return OrgIdentity(
@@ -122,7 +129,7 @@ class BedrockUsage(ClientOwner):
             permissions=tuple(permissions),
             principal=self._connection.role_arn,
             projects=self._connection.regions,
-            billing_export=self._connection.cost_explorer,
+            billing_export=self._connection.billed,
         )
 
     async def pull(self, start: date, end_exclusive: date) -> ProviderPull:
@@ -130,8 +137,10 @@ class BedrockUsage(ClientOwner):
         if end_exclusive <= start:
             raise ValueError("end_exclusive must be after start")
         days = days_of(start, end_exclusive)
-        billed = self._connection.cost_explorer
-        both: list[Any] = await run_all([self._usage(start, end_exclusive, days), self._billed(start, end_exclusive)])
+        billed = self._connection.billed
+        both: list[Any] = await run_all(
+            [self._usage(start, end_exclusive, days), self._billed(start, end_exclusive, days)]
+        )
         metrics, costs = cast(MetricDays, both[0]), cast(_Costs | None, both[1])
         source = CostSource.BILLED if billed else CostSource.ESTIMATED
         built = {}
@@ -229,10 +238,13 @@ class BedrockUsage(ClientOwner):
 
     # --- Cost Explorer -------------------------------------------------------------------------------------------
 
-    async def _billed(self, start: date, end: date) -> _Costs | None:
-        if not self._connection.cost_explorer:
+    async def _billed(self, start: date, end: date, days: list[date]) -> _Costs | None:
+        if self._cur is not None:
+            rows = await self._cur.rows(start, end, days)
+        elif self._connection.cost_explorer:
+            rows = await self._costs(start, end)
+        else:
             return None
-        rows = await self._costs(start, end)
         try:
             return _Costs(cost_lines(rows))
         except ProviderResponseError as e:  # a malformed answer fails the window's days, not the pull

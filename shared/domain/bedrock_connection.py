@@ -29,6 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from shared.domain.bedrock_cur import CurExport
 from shared.errors import InvalidInput
 
 MAX_REGIONS = 20
@@ -63,6 +64,12 @@ class BedrockConnection(BaseModel):
     """Billed cost from Cost Explorer; ``False``: costs are list-price estimates, labelled ``estimated``."""
     access_key_id: str | None = None
     secret_access_key: SecretStr | None = None
+    cur: CurExport | None = None
+    """The customer's CUR 2.0 export: when set, billed cost comes from it instead of Cost Explorer."""
+
+    @property
+    def billed(self) -> bool:
+        return self.cost_explorer or self.cur is not None
 
     def __repr__(self) -> str:
         return f"BedrockConnection(role_arn={self.role_arn!r}, regions={self.regions!r})"
@@ -88,6 +95,7 @@ def bundle(
     role_arn: str | None = None,
     access_key_id: str | None = None,
     secret_access_key: SecretStr | None = None,
+    cur: CurExport | None = None,
 ) -> SecretStr:
     """Check a connect request's parts and return the connection to store (raises ``InvalidInput``)."""
     has_role = bool(role_arn and role_arn.strip())
@@ -105,6 +113,7 @@ def bundle(
         cost_explorer=cost_explorer,
         access_key_id=None if has_role else _access_key_id(access_key_id),
         secret_access_key=None if has_role else _secret(secret_access_key),
+        cur=cur,
     )
     return connection.to_secret()
 
@@ -174,14 +183,31 @@ def trust_policy(external_id: str, platform_subject: str | list[str]) -> dict[st
     }
 
 
-def permissions_policy(*, cost_explorer: bool = True) -> dict[str, Any]:
-    """Least privilege: read CloudWatch metrics, Bedrock's model catalogue and (optionally) Cost Explorer."""
+def permissions_policy(*, cost_explorer: bool = True, cur: CurExport | None = None) -> dict[str, Any]:
+    """Least privilege: read CloudWatch metrics, Bedrock's model catalogue, (optionally) Cost Explorer and, with a
+    CUR 2.0 export, list and read that export's folder only (S3 supports resource-level permissions)."""
     actions = [
         *READ_ACTIONS["cloudwatch"],
         *READ_ACTIONS["catalogue"],
         *(READ_ACTIONS["cost_explorer"] if cost_explorer else ()),
     ]
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "UsageTrackingRead", "Effect": "Allow", "Action": actions, "Resource": "*"}],
-    }
+    statements: list[dict[str, Any]] = [
+        {"Sid": "UsageTrackingRead", "Effect": "Allow", "Action": actions, "Resource": "*"}
+    ]
+    if cur is not None:
+        statements += [
+            {
+                "Sid": "UsageTrackingCurList",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": f"arn:aws:s3:::{cur.bucket}",
+                "Condition": {"StringLike": {"s3:prefix": f"{cur.path}/*"}},
+            },
+            {
+                "Sid": "UsageTrackingCurRead",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{cur.bucket}/{cur.path}/*",
+            },
+        ]
+    return {"Version": "2012-10-17", "Statement": statements}
