@@ -27,10 +27,11 @@ from typing import Any, cast
 import httpx
 from pydantic import SecretStr
 
-from shared.adapters.aws_json import CLOUDWATCH, COST_EXPLORER, COST_EXPLORER_REGION, AwsJson
+from shared.adapters.aws_json import CLOUDWATCH, AwsJson
 from shared.adapters.aws_sigv4 import AwsCredentials
 from shared.adapters.aws_sts import assume_role
 from shared.adapters.bedrock_catalog import LIST_MODELS, catalogue
+from shared.adapters.bedrock_cost_explorer import COST_PERMISSION, cost_explorer_rows
 from shared.adapters.bedrock_cur import CurReader
 from shared.adapters.google_identity import IdentityTokens, identity_tokens
 from shared.adapters.provider_http import ClientOwner, RetryPolicy, Sleep, run_all
@@ -56,7 +57,6 @@ MAX_QUERIES = 500
 """GetMetricData's limit of queries per request."""
 MAX_PAGES = 200
 METRICS_PERMISSION = "cloudwatch:GetMetricData"
-COST_PERMISSION = "ce:GetCostAndUsage"
 CUR_PERMISSION = "s3:GetObject"
 
 
@@ -120,7 +120,7 @@ class BedrockUsage(ClientOwner):
             await self._cur.check(now.date())
             permissions.append(CUR_PERMISSION)
         elif self._connection.cost_explorer:
-            await self._costs(start, now.date())
+            await cost_explorer_rows(self._aws, start, now.date())
             permissions.append(COST_PERMISSION)
         return OrgIdentity(
             provider=Provider.BEDROCK,
@@ -242,39 +242,13 @@ class BedrockUsage(ClientOwner):
         if self._cur is not None:
             rows = await self._cur.rows(start, end, days)
         elif self._connection.cost_explorer:
-            rows = await self._costs(start, end)
+            rows = await cost_explorer_rows(self._aws, start, end)
         else:
             return None
         try:
             return _Costs(cost_lines(rows))
         except ProviderResponseError as e:  # a malformed answer fails the window's days, not the pull
             return _Costs({}, DayFailure.of(e))
-
-    async def _costs(self, start: date, end: date) -> list[dict[str, Any]]:
-        period = {"Start": start.isoformat(), "End": end.isoformat()}
-        lookup = {"TimePeriod": period, "Dimension": "SERVICE", "SearchString": "Bedrock", "Context": "COST_AND_USAGE"}
-        values = await self._aws.call(
-            COST_EXPLORER, COST_EXPLORER_REGION, "GetDimensionValues", lookup, "ce:GetDimensionValues"
-        )
-        services = sorted({str(v.get("Value")) for v in values.body.get("DimensionValues") or [] if v.get("Value")})
-        if not services:
-            return [{"TimePeriod": {"Start": d.isoformat()}, "Groups": []} for d in days_of(start, end)]
-        body: dict[str, Any] = {
-            "TimePeriod": period,
-            "Granularity": "DAILY",
-            "Metrics": ["UnblendedCost"],
-            "Filter": {"Dimensions": {"Key": "SERVICE", "Values": services}},
-            "GroupBy": [{"Type": "DIMENSION", "Key": "USAGE_TYPE"}],
-        }
-        results: list[dict[str, Any]] = []
-        for _ in range(MAX_PAGES):
-            page = await self._aws.call(COST_EXPLORER, COST_EXPLORER_REGION, "GetCostAndUsage", body, COST_PERMISSION)
-            results += page.body.get("ResultsByTime") or []
-            token = page.body.get("NextPageToken")
-            if not token:
-                return results
-            body = {**body, "NextPageToken": token}
-        raise ProviderResponseError("Cost Explorer did not stop paging", provider="bedrock")
 
     # --- credentials ---------------------------------------------------------------------------------------------
 
