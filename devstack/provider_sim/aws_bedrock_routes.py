@@ -76,7 +76,7 @@ def _foundation_models(account: BedrockAccount, region: str, request: Request) -
             "inferenceTypesSupported": ["ON_DEMAND"],
             "modelLifecycle": {"status": "ACTIVE"},
         }
-        for model_id in aws_data.foundation_models(region)
+        for model_id in aws_data.foundation_models(account, region)
     ]
     return Response(json.dumps({"modelSummaries": summaries}), 200, media_type=REST_TYPE)
 

@@ -92,6 +92,8 @@ class BedrockAccount:
     """Long-lived access keys (the fallback): id → secret."""
     cur: CurExport | None = None
     """Its CUR 2.0 export, if it has one."""
+    catalogue_extra: int = 0
+    """Foundation models the catalogue lists beyond the simulated ones (never called)."""
     last_called: dict[str, date] = field(default_factory=dict)
     """Model id → the last day it was called (a model the enterprise stopped using); absent: called to this day."""
 
@@ -141,9 +143,11 @@ UNUSED_FOUNDATION_MODELS = ("amazon.titan-embed-text-v2:0", "mistral.mistral-lar
 """Models the catalogue offers that no simulated account calls."""
 
 
-def foundation_models(region: str) -> list[str]:
-    """``ListFoundationModels``' model ids in ``region``: every base model (a profile's model is a base model)."""
-    return sorted({m.model_id for m in MODELS} | set(UNUSED_FOUNDATION_MODELS))
+def foundation_models(account: BedrockAccount, region: str) -> list[str]:
+    """``ListFoundationModels``' model ids in ``region``: every base model (a profile's model is a base model), and
+    the account's extra never-called ones (a catalogue larger than one GetMetricData request)."""
+    extra = {f"sim.unused-model-{i}-v1:0" for i in range(account.catalogue_extra)}
+    return sorted({m.model_id for m in MODELS} | set(UNUSED_FOUNDATION_MODELS) | extra)
 
 
 def system_profiles(region: str) -> list[str]:

@@ -44,7 +44,8 @@ ACCOUNTS = {
     "ent_bedrock_idle": ("555566667777", {"regions": ()}),  # Bedrock never called
     "ent_bedrock_nocatalogue": ("777788889999", {"denied_actions": {"bedrock:ListInferenceProfiles"}}),
 }
-LAPSED, DORMANT = "888899990000", "999900001111"
+LAPSED, DORMANT, BIG = "888899990000", "999900001111", "101020203030"
+BIG_LAST_CALL = TODAY - timedelta(days=16)
 LAST_NOVA_CALL = TODAY - timedelta(days=20)
 """Past CloudWatch's two-week ``ListMetrics`` horizon."""
 CATALOGUE = ("foundation-models", "inference-profiles")
@@ -72,6 +73,18 @@ def running() -> Iterator[RunningSimulator]:
             history_start=START - timedelta(days=30),
             regions=("us-east-1",),
             last_called=dormant,
+        )
+    )
+    # A region's catalogue larger than GetMetricData's 500 queries: the probe must split it.
+    called_until = dict.fromkeys([m.model_id for m in MODELS], BIG_LAST_CALL)
+    sim.add_bedrock_account(
+        bedrock_account(
+            "ent_bedrock_big",
+            BIG,
+            history_start=BIG_LAST_CALL - timedelta(days=5),
+            regions=("us-east-1",),
+            catalogue_extra=600,
+            last_called=called_until,
         )
     )
     sim.aws.profiles_per_page = 1  # ListInferenceProfiles pages
@@ -157,6 +170,21 @@ def test_a_backfill_reads_models_not_called_for_over_two_weeks(running: RunningS
         for d in pull.days
         if d > LAST_NOVA_CALL
     )
+
+
+def test_a_catalogue_larger_than_one_request_is_probed_in_requests_of_500(running: RunningSimulator) -> None:
+    """GetMetricData takes at most 500 queries a request (CloudWatch API Reference, GetMetricData; the simulator
+    refuses more), and the account's models all fell out of ListMetrics' two weeks."""
+    running.sim.aws.datapoints_per_page = 100_800  # paging is another test's point
+    try:
+        key = connection("ent_bedrock_big", BIG, regions=("us-east-1",))
+        pull = _pull(running, key, BIG_LAST_CALL - timedelta(days=4), BIG_LAST_CALL + timedelta(days=2))
+    finally:
+        running.sim.aws.datapoints_per_page = 7
+    assert pull.failed_days == ()
+    for day, provider_day in pull.days.items():
+        assert sum(r.quantity for r in provider_day.records) == running.sim.bedrock_truth(BIG, day).total_tokens
+    assert any(provider_day.records for provider_day in pull.days.values())
 
 
 def test_an_account_idle_for_three_weeks_still_connects(running: RunningSimulator) -> None:
