@@ -221,6 +221,8 @@ def start_stack(project_id: str, ports: Ports) -> Stack:
                 "AWS_STS_URL": f"{root}/aws/sts",
                 "AWS_CLOUDWATCH_URL": f"{root}/aws/monitoring/{{region}}",
                 "AWS_COST_EXPLORER_URL": f"{root}/aws/ce",
+                "AWS_BEDROCK_URL": f"{root}/aws/bedrock/{{region}}",
+                "AWS_S3_URL": f"{root}/aws/s3/{{region}}",
             }
             stack.info["azure_env"] = {
                 "AZURE_LOGIN_URL": f"{root}/azure/login",

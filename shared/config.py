@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     """CloudWatch, one endpoint per region (``{region}`` is replaced)."""
     aws_cost_explorer_url: str = "https://ce.us-east-1.amazonaws.com"
     """Cost Explorer's single endpoint (it is global, signed for us-east-1)."""
+    aws_s3_url: str = "https://s3.{region}.amazonaws.com"
+    """S3, one endpoint per region (``{region}`` is replaced), addressed path-style: CUR 2.0 exports."""
+    aws_bedrock_url: str = "https://bedrock.{region}.amazonaws.com"
+    """Bedrock's control plane, one endpoint per region (``{region}`` is replaced): its model catalogue."""
     aws_federation_subjects: CsvList = Field(default_factory=lambda: ["100000000000000000001"])
     """Numeric unique ids of the service accounts that assume customers' Bedrock roles (``connect`` and
     ``sync_worker``): the trust policy the setup route returns pins the identity token's ``azp`` and ``sub`` to

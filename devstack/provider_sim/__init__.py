@@ -9,7 +9,9 @@ at it through their base-URL settings:
   messages``, ``/v1/organizations/cost_report``, ``/v1/organizations/me``); Google under ``{root}/google``
   (``/token``, ``/monitoring/v3/projects/{p}/timeSeries``, ``/bigquery/bigquery/v2/projects/{p}/queries[/{job}]``,
   see ``google_routes``); Amazon Bedrock's AWS APIs under ``{root}/aws`` (``/sts``, ``/monitoring/{region}/``,
-  ``/ce/``, see ``aws_routes``); Azure OpenAI's Entra ID and Resource Manager under ``{root}/azure`` (``/login/{tenant}/
+  ``/ce/``, see ``aws_routes``; ``/bedrock/{region}/foundation-models`` and ``/inference-profiles``, see
+  ``aws_bedrock_routes``; ``/s3/{region}/{bucket}[/{key}]``, see ``aws_s3_routes``); Azure OpenAI's Entra ID and
+  Resource Manager under ``{root}/azure`` (``/login/{tenant}/
   oauth2/v2.0/token``, ``/arm/…/deployments``, ``/arm/…/providers/Microsoft.Insights/metrics``, ``/arm/subscriptions/
   {s}/providers/Microsoft.CostManagement/query``, see ``azure_routes``); the control API under ``{root}/_sim``.
 * Data is a pure function of (organisation, seed, day); list prices come from genai-prices at the usage date and

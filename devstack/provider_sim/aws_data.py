@@ -56,6 +56,21 @@ MODELS = (
 )
 
 
+@dataclass(frozen=True)
+class CurExport:
+    """Where an account's CUR 2.0 export is delivered (``aws_s3_routes``), and as what."""
+
+    bucket: str
+    path: str
+    """The export's prefix and name."""
+    region: str = "us-east-1"
+    parquet: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
 @dataclass
 class BedrockAccount:
     """One AWS account with a role the platform may assume, and what its Bedrock use looks like."""
@@ -75,6 +90,12 @@ class BedrockAccount:
     """IAM actions the role's permissions policy lacks, e.g. ``{"ce:GetCostAndUsage"}``."""
     access_keys: dict[str, str] = field(default_factory=dict)
     """Long-lived access keys (the fallback): id → secret."""
+    cur: CurExport | None = None
+    """Its CUR 2.0 export, if it has one."""
+    catalogue_extra: int = 0
+    """Foundation models the catalogue lists beyond the simulated ones (never called)."""
+    last_called: dict[str, date] = field(default_factory=dict)
+    """Model id → the last day it was called (a model the enterprise stopped using); absent: called to this day."""
 
     @property
     def role_arn(self) -> str:
@@ -102,6 +123,8 @@ def model_days(account: BedrockAccount, day: date) -> list[ModelDay]:
     out = []
     for region in account.regions:
         for model in account.models(region):
+            if day > account.last_called.get(model.model_id, day):
+                continue
             rng = random.Random(f"{account.account_id}|{region}|{model.model_id}|{account.seed}|{day.isoformat()}")
             if rng.random() < 0.1:  # some days a model is not called at all
                 continue
@@ -114,6 +137,23 @@ def model_days(account: BedrockAccount, day: date) -> list[ModelDay]:
             }
             out.append(ModelDay(region, model, tokens, invocations))
     return out
+
+
+UNUSED_FOUNDATION_MODELS = ("amazon.titan-embed-text-v2:0", "mistral.mistral-large-2402-v1:0")
+"""Models the catalogue offers that no simulated account calls."""
+
+
+def foundation_models(account: BedrockAccount, region: str) -> list[str]:
+    """``ListFoundationModels``' model ids in ``region``: every base model (a profile's model is a base model), and
+    the account's extra never-called ones (a catalogue larger than one GetMetricData request)."""
+    extra = {f"sim.unused-model-{i}-v1:0" for i in range(account.catalogue_extra)}
+    return sorted({m.model_id for m in MODELS} | set(UNUSED_FOUNDATION_MODELS) | extra)
+
+
+def system_profiles(region: str) -> list[str]:
+    """``ListInferenceProfiles``' ``SYSTEM_DEFINED`` ids in ``region``: its geography's and the global profile."""
+    geography = region.split("-", 1)[0]
+    return [f"{prefix}.{MODELS[0].model_id}" for prefix in sorted({geography, "global"})]
 
 
 def usage_type(region: str, model: BedrockModel, kind: str) -> str:

@@ -1,4 +1,5 @@
-"""Amazon Bedrock's AWS surfaces, mounted at ``/aws``: STS, CloudWatch (per region) and Cost Explorer.
+"""Amazon Bedrock's AWS surfaces, mounted at ``/aws``: STS, CloudWatch (per region) and Cost Explorer (Bedrock's
+own model catalogue is ``aws_bedrock_routes``).
 
 Each rule enforced here is a documented one:
 
@@ -47,7 +48,9 @@ from starlette.routing import Route
 
 from devstack.provider_sim import aws_data
 from devstack.provider_sim.aws_auth import Refused, assume_role, authenticate, denied, json_error, target
+from devstack.provider_sim.aws_bedrock_routes import catalogue
 from devstack.provider_sim.aws_data import BedrockAccount
+from devstack.provider_sim.aws_s3_routes import handle as s3
 from devstack.provider_sim.aws_state import AwsSim, Session
 from devstack.provider_sim.models import RequestRecord
 from devstack.provider_sim.simulator import ProviderSimulator, fingerprint
@@ -278,8 +281,21 @@ def routes(sim: ProviderSimulator) -> list[Route]:
         op = target(request, "AWSInsightsIndexService", CE_TYPE)
         return cost_explorer(sim, sim.aws.account(session.account_id), session, op, _json(body))
 
+    async def foundation_models(request: Request) -> Response:
+        return await catalogue(sim, request, "foundation-models")
+
+    async def profiles(request: Request) -> Response:
+        return await catalogue(sim, request, "inference-profiles")
+
+    async def bucket(request: Request) -> Response:
+        return await s3(sim, request)
+
     return [
         Route("/sts", _endpoint(sim, sts), methods=["POST"]),
+        Route("/s3/{region}/{bucket}", _endpoint(sim, bucket), methods=["GET"]),
+        Route("/s3/{region}/{bucket}/{key:path}", _endpoint(sim, bucket), methods=["GET"]),
+        Route("/bedrock/{region}/foundation-models", _endpoint(sim, foundation_models), methods=["GET"]),
+        Route("/bedrock/{region}/inference-profiles", _endpoint(sim, profiles), methods=["GET"]),
         Route("/monitoring/{region}/", _endpoint(sim, monitoring), methods=["POST"]),
         Route("/ce/", _endpoint(sim, ce), methods=["POST"]),
     ]

@@ -33,6 +33,10 @@ class AwsSim:
         """GetMetricData's documented maximum; tests lower it to page."""
         self.days_per_page = 90
         """Days of ``ResultsByTime`` per Cost Explorer page; tests lower it to page."""
+        self.keys_per_page = 1000
+        """``ListObjectsV2``' default and largest page; tests lower it to page."""
+        self.profiles_per_page = 1000
+        """``ListInferenceProfiles``' documented maximum page; tests lower it to page."""
 
     def add_account(self, account: BedrockAccount) -> None:
         with self._lock:
@@ -43,6 +47,10 @@ class AwsSim:
     def account(self, account_id: str) -> BedrockAccount:
         with self._lock:
             return self._accounts[account_id]
+
+    def accounts(self) -> list[BedrockAccount]:
+        with self._lock:
+            return list(self._accounts.values())
 
     def by_role(self, role_arn: str) -> BedrockAccount | None:
         with self._lock:

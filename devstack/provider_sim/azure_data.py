@@ -61,6 +61,9 @@ class AzureTenant:
     client_secrets: frozenset[str] = frozenset()
     idle_accounts: frozenset[str] = frozenset()
     """Accounts with no model deployed yet (an empty deployments list, no token metrics)."""
+    deployment_skus: dict[str, str] = field(default_factory=dict)
+    """Deployment name → its deployment type (``sku.name``) where it is not ``GlobalStandard``. The simulated bill
+    stays per token whatever the type: only the estimate reads the type."""
 
     def resource_id(self, account: str) -> str:
         return (

@@ -172,7 +172,7 @@ def deployments(tenant: AzureTenant, account: str) -> Response:
                 "id": rid,
                 "name": name,
                 "type": "Microsoft.CognitiveServices/accounts/deployments",
-                "sku": {"name": "GlobalStandard", "capacity": 100},
+                "sku": {"name": tenant.deployment_skus.get(name, "GlobalStandard"), "capacity": 100},
                 "properties": {**props, "provisioningState": "Succeeded"},
             }
         )

@@ -93,6 +93,8 @@ class RunningSimulator:
             "AWS_STS_URL": self.root_url + "/aws/sts",
             "AWS_CLOUDWATCH_URL": self.root_url + "/aws/monitoring/{region}",
             "AWS_COST_EXPLORER_URL": self.root_url + "/aws/ce",
+            "AWS_BEDROCK_URL": self.root_url + "/aws/bedrock/{region}",
+            "AWS_S3_URL": self.root_url + "/aws/s3/{region}",
         }
 
     def azure_env(self) -> dict[str, str]:

@@ -1,7 +1,9 @@
-"""One call of an AWS JSON-protocol API (CloudWatch, Cost Explorer): a SigV4-signed POST with ``X-Amz-Target``.
+"""One call of an AWS JSON API: a SigV4-signed POST with ``X-Amz-Target``, or a signed REST-JSON GET.
 
 CloudWatch speaks AWS JSON 1.0 (``GraniteServiceVersion20100801.<Operation>``) at one endpoint per region; Cost
-Explorer AWS JSON 1.1 (``AWSInsightsIndexService.<Operation>``) at its single us-east-1 endpoint. Calls go through
+Explorer AWS JSON 1.1 (``AWSInsightsIndexService.<Operation>``) at its single us-east-1 endpoint; Bedrock's control
+plane REST-JSON (``GET /foundation-models``), with the error code in the ``x-amzn-ErrorType`` header, which only the
+status reflects here: a code-less 403 is read as ``AccessDeniedException`` and a 429 as throttling. Calls go through
 the platform's ``ProviderHttp`` (timeouts, bounded retries, typed errors), refusals are explained by
 ``aws_errors``, and every page is kept for the debugging copy (bodies only, never a header).
 """
@@ -34,6 +36,8 @@ class AwsApi:
 CLOUDWATCH = AwsApi("monitoring", "GraniteServiceVersion20100801", "application/x-amz-json-1.0")
 COST_EXPLORER = AwsApi("ce", "AWSInsightsIndexService", "application/x-amz-json-1.1")
 COST_EXPLORER_REGION = "us-east-1"
+BEDROCK = AwsApi("bedrock", "", "application/json")
+_CODE_OF_STATUS = {403: "AccessDeniedException", 429: "ThrottlingException"}
 
 
 class AwsJson:
@@ -58,16 +62,30 @@ class AwsJson:
         self, api: AwsApi, region: str, operation: str, body: Mapping[str, Any], action: str
     ) -> JsonResponse:
         """``operation`` with ``body`` in ``region``; ``action`` is the IAM action a refusal is explained with."""
+        headers = {"Content-Type": api.content_type, "X-Amz-Target": f"{api.target_prefix}.{operation}"}
+        http = await self._http(api, region, action)
+        page = await http.post_json("/", json_body=dict(body), headers=headers, explain=self._explain(api, action))
+        self._pages.append({"endpoint": f"{api.service}:{operation}", "region": region, "body": page.raw})
+        return page
+
+    async def get(
+        self, api: AwsApi, region: str, path: str, params: Mapping[str, str], operation: str, action: str
+    ) -> JsonResponse:
+        """A REST-JSON ``GET path?params`` in ``region`` (``operation`` names it in the debugging copy)."""
+        http = await self._http(api, region, action)
+        page = await http.get_json(path, tuple(params.items()), explain=self._explain(api, action))
+        self._pages.append({"endpoint": f"{api.service}:{operation}", "region": region, "body": page.raw})
+        return page
+
+    async def _http(self, api: AwsApi, region: str, action: str) -> ProviderHttp:
         credentials = await self._credentials()
         if api is CLOUDWATCH:
             base = self._settings.aws_cloudwatch_url.replace("{region}", region)
+        elif api is BEDROCK:
+            base = self._settings.aws_bedrock_url.replace("{region}", region)
         else:
             base = self._settings.aws_cost_explorer_url
-
-        def explain(status: int, error_body: Any, message: str) -> ProviderError | None:
-            return api_error(api.service, action, error_code(error_body), error_message(error_body), message)
-
-        http = ProviderHttp(
+        return ProviderHttp(
             Provider.BEDROCK,
             base,
             dict,
@@ -77,7 +95,11 @@ class AwsJson:
             rng=self._rng,
             auth=SigV4Auth(credentials, region=region, service=api.service),
         )
-        headers = {"Content-Type": api.content_type, "X-Amz-Target": f"{api.target_prefix}.{operation}"}
-        page = await http.post_json("/", json_body=dict(body), headers=headers, explain=explain)
-        self._pages.append({"endpoint": f"{api.service}:{operation}", "region": region, "body": page.raw})
-        return page
+
+    @staticmethod
+    def _explain(api: AwsApi, action: str) -> Callable[[int, Any, str], ProviderError | None]:
+        def explain(status: int, error_body: Any, message: str) -> ProviderError | None:
+            code = error_code(error_body) or _CODE_OF_STATUS.get(status, "")
+            return api_error(api.service, action, code, error_message(error_body), message)
+
+        return explain

@@ -16,7 +16,7 @@ import hmac
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 from pydantic import SecretStr
@@ -76,7 +76,7 @@ def signature_headers(
     canonical = "\n".join(
         [
             method.upper(),
-            _encode_path(url.raw_path.split(b"?", 1)[0].decode("ascii") or "/"),
+            _canonical_path(url.raw_path.split(b"?", 1)[0].decode("ascii") or "/", service),
             canonical_query(url.query.decode("ascii")),
             "".join(f"{n}:{signed[n]}\n" for n in names),
             ";".join(names),
@@ -98,8 +98,11 @@ def signature_headers(
     )
 
 
-def _encode_path(path: str) -> str:
-    # Every AWS service but S3 encodes each already-encoded path segment once more (RFC 3986 unreserved kept).
+def _canonical_path(path: str, service: str) -> str:
+    # Every AWS service but S3 encodes each already-encoded path segment once more (RFC 3986 unreserved kept); S3
+    # encodes the object key once ("Do not normalize URI paths ... URI-encode once", SigV4 for Amazon S3).
+    if service == "s3":
+        return "/".join(_encode(unquote(segment)) for segment in path.split("/"))
     return "/".join(_encode(segment) for segment in path.split("/"))
 
 
@@ -113,7 +116,9 @@ class SigV4Auth(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         to_sign = {"host": request.headers["host"]}
-        for name in ("content-type", "x-amz-target"):
+        if self._service == "s3":  # S3 requires the payload's hash, signed, on every SigV4 request
+            request.headers["x-amz-content-sha256"] = hashlib.sha256(request.content).hexdigest()
+        for name in ("content-type", "x-amz-target", "x-amz-content-sha256"):
             if name in request.headers:
                 to_sign[name] = request.headers[name]
         request.headers.update(

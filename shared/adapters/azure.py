@@ -33,7 +33,7 @@ from shared.adapters.provider_http import ClientOwner, JsonResponse, ProviderHtt
 from shared.adapters.report_pager import days_of
 from shared.config import Settings
 from shared.domain.azure_connection import MANAGEMENT_SCOPE, AzureConnection, parse_connection
-from shared.domain.azure_usage import MetricDays, account_name, cost_lines, deployment_models, metric_days
+from shared.domain.azure_usage import Deployment, MetricDays, account_name, cost_lines, deployment_models, metric_days
 from shared.domain.normalise import DayFailure, DayPart, build_day
 from shared.domain.pricing import PRICE_DATA_VERSION
 from shared.domain.usage import CostLine, CostSource, OrgIdentity, Provider, ProviderPull
@@ -146,8 +146,8 @@ class AzureUsage(ClientOwner):
                 return MetricDays(), DayFailure.of(e)
         return out, None
 
-    async def _deployments(self, account: str) -> dict[str, str]:
-        models: dict[str, str] = {}
+    async def _deployments(self, account: str) -> dict[str, Deployment]:
+        models: dict[str, Deployment] = {}
         path, params = f"{account}/deployments", [("api-version", DEPLOYMENTS_API)]
         for _ in range(MAX_PAGES):
             page = await self._get(path, params, role="Reader", what="the account's deployments")

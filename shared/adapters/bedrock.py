@@ -5,8 +5,10 @@ The "key" is the Bedrock connection (``shared.domain.bedrock_connection``). With
 with the access-key fallback it signs with that key. Every AWS call is a SigV4-signed POST of the AWS JSON protocol
 (``X-Amz-Target``), through the platform's ``ProviderHttp`` (timeouts, bounded retries, typed errors):
 
-* CloudWatch, per region: ``ListMetrics`` (namespace ``AWS/Bedrock``, metric ``InputTokenCount``) for the model ids,
-  then ``GetMetricData`` (``Sum`` per 86400 s, at most 500 queries a request, paged by ``NextToken``);
+* CloudWatch, per region: ``ListMetrics`` (namespace ``AWS/Bedrock``, metric ``InputTokenCount``) for the model ids
+  called in the last two weeks, plus Bedrock's catalogue of the region (``bedrock_catalog``) for the older ones,
+  whose ``Invocations`` are probed first so that only models with data in the window are read in full; then
+  ``GetMetricData`` (``Sum`` per 86400 s, at most 500 queries a request, paged by ``NextToken``);
 * Cost Explorer: ``GetDimensionValues`` (``SERVICE`` matching "Bedrock": Amazon Bedrock and the Marketplace
   "… (Amazon Bedrock Edition)" services) then ``GetCostAndUsage`` (``DAILY``, ``UnblendedCost``, filtered to those
   services, grouped by ``USAGE_TYPE``, paged by ``NextPageToken``).
@@ -25,15 +27,27 @@ from typing import Any, cast
 import httpx
 from pydantic import SecretStr
 
-from shared.adapters.aws_json import CLOUDWATCH, COST_EXPLORER, COST_EXPLORER_REGION, AwsJson
+from shared.adapters.aws_json import CLOUDWATCH, AwsJson
 from shared.adapters.aws_sigv4 import AwsCredentials
 from shared.adapters.aws_sts import assume_role
+from shared.adapters.bedrock_catalog import LIST_MODELS, catalogue
+from shared.adapters.bedrock_cost_explorer import COST_PERMISSION, cost_explorer_rows
+from shared.adapters.bedrock_cur import CurReader
 from shared.adapters.google_identity import IdentityTokens, identity_tokens
 from shared.adapters.provider_http import ClientOwner, RetryPolicy, Sleep, run_all
 from shared.adapters.report_pager import days_of
 from shared.config import Settings
 from shared.domain.bedrock_connection import BedrockConnection, parse_connection
-from shared.domain.bedrock_usage import NAMESPACE, MetricDays, cost_lines, metric_days, model_ids, queries
+from shared.domain.bedrock_usage import (
+    INVOCATIONS,
+    NAMESPACE,
+    MetricDays,
+    MetricQuery,
+    cost_lines,
+    metric_days,
+    model_ids,
+    queries,
+)
 from shared.domain.normalise import DayFailure, DayPart, build_day
 from shared.domain.pricing import PRICE_DATA_VERSION
 from shared.domain.usage import CostLine, CostSource, OrgIdentity, Provider, ProviderPull
@@ -43,7 +57,7 @@ MAX_QUERIES = 500
 """GetMetricData's limit of queries per request."""
 MAX_PAGES = 200
 METRICS_PERMISSION = "cloudwatch:GetMetricData"
-COST_PERMISSION = "ce:GetCostAndUsage"
+CUR_PERMISSION = "s3:GetObject"
 
 
 class BedrockUsage(ClientOwner):
@@ -73,6 +87,8 @@ class BedrockUsage(ClientOwner):
         self._aws = AwsJson(
             self._client, settings, self._session, policy=policy, sleep=sleep, rng=rng, pages=self._pages
         )
+        cur = self._connection.cur
+        self._cur = CurReader(self._client, settings, cur, self._session) if cur is not None else None
 
     def __repr__(self) -> str:
         return f"BedrockUsage({self._connection!r})"
@@ -87,20 +103,24 @@ class BedrockUsage(ClientOwner):
         transient error.
         """
         now = datetime.now(UTC)
-        found = await run_all(self._list_models(r, first_page_only=True) for r in self._connection.regions)
+        regions = self._connection.regions
+        found = await run_all(self._active_models(r, now.date()) for r in regions)
         if not any(found):
             raise InvalidInput(
                 "Amazon Bedrock accepted the role but CloudWatch has no AWS/Bedrock metrics in "
-                f"{', '.join(self._connection.regions)} for the last two weeks: check the regions where Bedrock "
-                "is called",
+                f"{', '.join(regions)} for the last {self._settings.backfill_days} days: check the regions where "
+                "Bedrock is called",
                 code="bedrock_metrics_empty",
             )
-        region, models = next((r, m) for r, m in zip(self._connection.regions, found, strict=True) if m)
+        region, models = next((r, m) for r, m in zip(regions, found, strict=True) if m)
         start = now.date() - timedelta(days=1)
         await self._metric_data(queries(region, sorted(models)[:1]), start, now.date() + timedelta(days=1))
-        permissions = [METRICS_PERMISSION]
-        if self._connection.cost_explorer:
-            await self._costs(start, now.date())
+        permissions = [METRICS_PERMISSION, LIST_MODELS]
+        if self._cur is not None:  # billed cost comes from the export, Cost Explorer is not asked
+            await self._cur.check(now.date())
+            permissions.append(CUR_PERMISSION)
+        elif self._connection.cost_explorer:
+            await cost_explorer_rows(self._aws, start, now.date())
             permissions.append(COST_PERMISSION)
         return OrgIdentity(
             provider=Provider.BEDROCK,
@@ -109,7 +129,7 @@ class BedrockUsage(ClientOwner):
             permissions=tuple(permissions),
             principal=self._connection.role_arn,
             projects=self._connection.regions,
-            billing_export=self._connection.cost_explorer,
+            billing_export=self._connection.billed,
         )
 
     async def pull(self, start: date, end_exclusive: date) -> ProviderPull:
@@ -117,8 +137,10 @@ class BedrockUsage(ClientOwner):
         if end_exclusive <= start:
             raise ValueError("end_exclusive must be after start")
         days = days_of(start, end_exclusive)
-        billed = self._connection.cost_explorer
-        both: list[Any] = await run_all([self._usage(start, end_exclusive, days), self._billed(start, end_exclusive)])
+        billed = self._connection.billed
+        both: list[Any] = await run_all(
+            [self._usage(start, end_exclusive, days), self._billed(start, end_exclusive, days)]
+        )
         metrics, costs = cast(MetricDays, both[0]), cast(_Costs | None, both[1])
         source = CostSource.BILLED if billed else CostSource.ESTIMATED
         built = {}
@@ -149,8 +171,19 @@ class BedrockUsage(ClientOwner):
             merged.failures.update(part.failures)
         return merged
 
+    async def _active_models(self, region: str, today: date) -> set[str]:
+        """Models with metrics in the backfill window: listed ones, else any of the catalogue's with invocations."""
+        listed = await self._list_models(region, first_page_only=True)
+        known = await catalogue(self._aws, region)  # also proves the role may read the catalogue
+        if listed:
+            return listed
+        start = today - timedelta(days=self._settings.backfill_days)
+        return await self._probe(region, known, start, today + timedelta(days=1))
+
     async def _region_usage(self, region: str, start: date, end: date, days: list[date]) -> MetricDays:
-        wanted = queries(region, await self._list_models(region))
+        listed, known = await run_all([self._list_models(region), catalogue(self._aws, region)])
+        called = listed | await self._probe(region, known - listed, start, end)
+        wanted = queries(region, called)
         by_id = {q.id: q for q in wanted}
         results: list[dict[str, Any]] = []
         for i in range(0, len(wanted), MAX_QUERIES):
@@ -159,6 +192,17 @@ class BedrockUsage(ClientOwner):
             return metric_days(_merge_results(results), by_id, days)
         except ProviderResponseError as e:
             return MetricDays(failures=dict.fromkeys(days, DayFailure.of(e)))
+
+    async def _probe(self, region: str, candidates: set[str], start: date, end: date) -> set[str]:
+        """The candidates with any ``Invocations`` in ``[start, end)``: one query per model, not five."""
+        probes = [MetricQuery(f"p{i}", region, m, INVOCATIONS) for i, m in enumerate(sorted(candidates))]
+        by_id = {q.id: q.model_id for q in probes}
+        called: set[str] = set()
+        for i in range(0, len(probes), MAX_QUERIES):
+            for result in await self._metric_data(probes[i : i + MAX_QUERIES], start, end):
+                if any(result.get("Values") or []) and result.get("Id") in by_id:
+                    called.add(by_id[str(result["Id"])])
+        return called
 
     async def _list_models(self, region: str, *, first_page_only: bool = False) -> set[str]:
         found: set[str] = set()
@@ -194,40 +238,17 @@ class BedrockUsage(ClientOwner):
 
     # --- Cost Explorer -------------------------------------------------------------------------------------------
 
-    async def _billed(self, start: date, end: date) -> _Costs | None:
-        if not self._connection.cost_explorer:
+    async def _billed(self, start: date, end: date, days: list[date]) -> _Costs | None:
+        if self._cur is not None:
+            rows = await self._cur.rows(start, end, days)
+        elif self._connection.cost_explorer:
+            rows = await cost_explorer_rows(self._aws, start, end)
+        else:
             return None
-        rows = await self._costs(start, end)
         try:
             return _Costs(cost_lines(rows))
         except ProviderResponseError as e:  # a malformed answer fails the window's days, not the pull
             return _Costs({}, DayFailure.of(e))
-
-    async def _costs(self, start: date, end: date) -> list[dict[str, Any]]:
-        period = {"Start": start.isoformat(), "End": end.isoformat()}
-        lookup = {"TimePeriod": period, "Dimension": "SERVICE", "SearchString": "Bedrock", "Context": "COST_AND_USAGE"}
-        values = await self._aws.call(
-            COST_EXPLORER, COST_EXPLORER_REGION, "GetDimensionValues", lookup, "ce:GetDimensionValues"
-        )
-        services = sorted({str(v.get("Value")) for v in values.body.get("DimensionValues") or [] if v.get("Value")})
-        if not services:
-            return [{"TimePeriod": {"Start": d.isoformat()}, "Groups": []} for d in days_of(start, end)]
-        body: dict[str, Any] = {
-            "TimePeriod": period,
-            "Granularity": "DAILY",
-            "Metrics": ["UnblendedCost"],
-            "Filter": {"Dimensions": {"Key": "SERVICE", "Values": services}},
-            "GroupBy": [{"Type": "DIMENSION", "Key": "USAGE_TYPE"}],
-        }
-        results: list[dict[str, Any]] = []
-        for _ in range(MAX_PAGES):
-            page = await self._aws.call(COST_EXPLORER, COST_EXPLORER_REGION, "GetCostAndUsage", body, COST_PERMISSION)
-            results += page.body.get("ResultsByTime") or []
-            token = page.body.get("NextPageToken")
-            if not token:
-                return results
-            body = {**body, "NextPageToken": token}
-        raise ProviderResponseError("Cost Explorer did not stop paging", provider="bedrock")
 
     # --- credentials ---------------------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from shared.api.provider_schemas import (
     AzureSetupResponse,
+    BedrockSetupQuery,
     BedrockSetupResponse,
     ConnectAnthropicRequest,
     ConnectAzureRequest,
@@ -22,6 +23,7 @@ from shared.api.provider_schemas import (
 )
 from shared.domain import azure_connection, bedrock_connection, federation
 from shared.domain.audit import Actor
+from shared.domain.bedrock_cur import CurExport
 from shared.domain.enterprise import ProviderName
 from shared.domain.google_connection import bundle
 from shared.domain.provider_keys import CONNECTABLE
@@ -129,11 +131,16 @@ def connect_google(ctx: RequestContext) -> ApiResponse:
         "least-privilege permissions policy"
     ),
     response=BedrockSetupResponse,
-    errors=(401, 403, 404),
+    query=BedrockSetupQuery,
+    errors=(400, 401, 403, 404),
     tags=("connect",),
 )
 def bedrock_setup(ctx: RequestContext) -> BedrockSetupResponse:
     settings = ctx.deps.settings
+    query = ctx.query_as(BedrockSetupQuery)
+    cur = None
+    if query.cur_bucket and query.cur_path:  # the region does not enter the policy
+        cur = CurExport(bucket=query.cur_bucket, path=query.cur_path, region="us-east-1")
     external_id = federation.external_id_for(settings.project_id, ctx.require_membership().enterprise_id)
     subjects = list(settings.aws_federation_subjects)
     subject: str | list[str] = subjects[0] if len(subjects) == 1 else subjects
@@ -142,7 +149,7 @@ def bedrock_setup(ctx: RequestContext) -> BedrockSetupResponse:
         identity_provider=bedrock_connection.WEB_IDENTITY_PROVIDER,
         platform_subjects=subjects,
         trust_policy=bedrock_connection.trust_policy(external_id, subject),
-        permissions_policy=bedrock_connection.permissions_policy(),
+        permissions_policy=bedrock_connection.permissions_policy(cur=cur),
     )
 
 
@@ -179,6 +186,7 @@ def connect_bedrock(ctx: RequestContext) -> ApiResponse:
         role_arn=body.role_arn,
         access_key_id=body.access_key_id,
         secret_access_key=body.secret_access_key,
+        cur=CurExport(**body.cur.model_dump()) if body.cur is not None else None,
     )
     return _connect(ctx, ProviderName.BEDROCK, key)
 

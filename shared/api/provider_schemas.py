@@ -69,6 +69,28 @@ class SyncView(BaseModel):
 AwsRegion = Annotated[str, StringConstraints(strip_whitespace=True, max_length=30)]
 
 
+class BedrockCurExport(BaseModel):
+    """A CUR 2.0 Data Export (gzip/csv) that gives Bedrock's billed cost instead of Cost Explorer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bucket: Annotated[str, StringConstraints(strip_whitespace=True, max_length=63)]
+    """The S3 bucket the export is delivered to."""
+    path: Annotated[str, StringConstraints(strip_whitespace=True, max_length=512)]
+    """The export's S3 prefix followed by its name, e.g. ``cur/bedrock-cur2`` (the folder holding ``data/`` and
+    ``metadata/``)."""
+    region: AwsRegion
+    """The bucket's region."""
+
+
+class BedrockSetupQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cur_bucket: Annotated[str, StringConstraints(strip_whitespace=True, max_length=63)] | None = None
+    """With ``cur_path``: the permissions policy also lets the role read that CUR 2.0 export."""
+    cur_path: Annotated[str, StringConstraints(strip_whitespace=True, max_length=512)] | None = None
+
+
 class ConnectBedrockRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -85,6 +107,9 @@ class ConnectBedrockRequest(BaseModel):
     access_key_id: Annotated[str, StringConstraints(max_length=128)] | None = None
     """Fallback when a role is not possible: an IAM user's access key with the same permissions."""
     secret_access_key: SecretStr | None = None
+    cur: BedrockCurExport | None = None
+    """A CUR 2.0 export to read billed cost from (instead of Cost Explorer); the role needs the S3 statements of
+    ``GET …/connect/bedrock/setup?cur_bucket=…&cur_path=…``."""
 
 
 class BedrockSetupResponse(BaseModel):

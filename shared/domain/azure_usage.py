@@ -2,8 +2,18 @@
 
 **Deployments** (Cognitive Services management API, Deployments - List,
 learn.microsoft.com/rest/api/aiservices/accountmanagement/deployments/list): ``value[].name`` is the deployment and
-``value[].properties.model.name`` the model it serves. Usage is reported per deployment; a deployment that was
-deleted since keeps its own name as the model (it is then unpriced, never guessed).
+``value[].properties.model.name`` the model it serves, ``value[].sku.name`` its deployment type. Usage is reported
+per deployment; a deployment that was deleted since keeps its own name as the model (it is then unpriced, never
+guessed).
+
+**Deployment types** (Azure OpenAI deployment types, learn.microsoft.com/azure/ai-services/openai/how-to/
+deployment-types; the Azure OpenAI pricing page): standard deployments are billed per token at a price that depends
+on where data are processed (``GlobalStandard``, ``DataZoneStandard``, regional ``Standard``; ``GlobalBatch`` at half
+the Global price), provisioned ones (``ProvisionedManaged``, ``GlobalProvisionedManaged``,
+``DataZoneProvisionedManaged``) per hour of provisioned throughput units, whatever tokens they serve. genai-prices'
+``azure`` prices are the Global deployment prices (one price per model, equal to the pricing page's Global column),
+so only Global deployments are priced per token; provisioned tokens are unpriced (``provisioned_throughput``), and
+every other type is unpriced (``no_deployment_type_price``), never priced at the Global or first-party price.
 
 **Tokens** (Azure Monitor Metrics - List, learn.microsoft.com/rest/api/monitor/metrics/list, with the metric names of
 the Azure OpenAI monitoring data reference): ``ProcessedPromptTokens`` and ``GeneratedTokens`` with
@@ -32,6 +42,7 @@ from typing import Any
 
 from shared.domain.metric_counts import metric_count
 from shared.domain.normalise import DayPart, RawUsage
+from shared.domain.pricing import UnpricedReason
 from shared.domain.usage import ContextBand, CostKind, CostLine, Provider, ServiceTier, TokenType
 from shared.errors import ProviderResponseError
 
@@ -49,14 +60,41 @@ def account_name(resource_id: str) -> str:
     return resource_id.rstrip("/").rsplit("/", 1)[-1]
 
 
-def deployment_models(body: Mapping[str, Any]) -> dict[str, str]:
-    """Deployment name → model name, from one page of Deployments - List."""
+PER_TOKEN_PRICED: dict[str, ServiceTier] = {"GlobalStandard": ServiceTier.STANDARD, "GlobalBatch": ServiceTier.BATCH}
+"""Deployment types whose per-token list price genai-prices' ``azure`` data carry (see the module docstring)."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    model: str
+    sku: str | None
+    """The deployment type (``sku.name``); ``None`` when Azure did not say."""
+
+    @property
+    def service_tier(self) -> ServiceTier:
+        return PER_TOKEN_PRICED.get(self.sku or "", ServiceTier.STANDARD)
+
+    @property
+    def unpriced(self) -> UnpricedReason | None:
+        """Why its tokens have no per-token list price, or ``None`` when they have one."""
+        if self.sku in PER_TOKEN_PRICED:
+            return None
+        if self.sku and "provisioned" in self.sku.lower():
+            return UnpricedReason.PROVISIONED_THROUGHPUT
+        return UnpricedReason.NO_DEPLOYMENT_TYPE_PRICE
+
+
+def deployment_models(body: Mapping[str, Any]) -> dict[str, Deployment]:
+    """Deployment name (lower-cased, as Azure Monitor reports it) → model and type, from one page of Deployments -
+    List."""
     out = {}
     for item in body.get("value") or []:
-        name = item.get("name") if isinstance(item, Mapping) else None
-        model = ((item.get("properties") or {}).get("model") or {}).get("name") if isinstance(item, Mapping) else None
+        if not isinstance(item, Mapping):
+            continue
+        name, model = item.get("name"), ((item.get("properties") or {}).get("model") or {}).get("name")
+        sku = (item.get("sku") or {}).get("name") if isinstance(item.get("sku"), Mapping) else None
         if isinstance(name, str) and isinstance(model, str) and model:
-            out[name.lower()] = model
+            out[name.lower()] = Deployment(model, sku if isinstance(sku, str) and sku else None)
     return out
 
 
@@ -69,7 +107,7 @@ class MetricDays:
 
 
 def metric_days(
-    body: Mapping[str, Any], account: str, models: Mapping[str, str], days: Sequence[date], into: MetricDays
+    body: Mapping[str, Any], account: str, models: Mapping[str, Deployment], days: Sequence[date], into: MetricDays
 ) -> None:
     """Place one account's Metrics - List answer on UTC days (raises ``ProviderResponseError`` when malformed)."""
     wanted = set(days)
@@ -78,16 +116,18 @@ def metric_days(
         if token_type is None:
             continue
         for series in metric.get("timeseries") or []:
-            deployment = _deployment(series.get("metadatavalues") or [])
+            name = _deployment(series.get("metadatavalues") or [])
+            deployment = models.get(name.lower())
             for point in series.get("data") or []:
                 day, count = _day_of(point.get("timeStamp")), _count(point.get("total"))
                 if day not in wanted or count == 0:
                     continue
                 raw = RawUsage(
-                    model=models.get(deployment.lower(), deployment),
+                    model=deployment.model if deployment else name,
                     project_id=account,
                     api_key_id=None,
-                    service_tier=ServiceTier.STANDARD,
+                    service_tier=deployment.service_tier if deployment else ServiceTier.STANDARD,
+                    unpriced=deployment.unpriced if deployment else None,
                     context_band=ContextBand.STANDARD,
                     token_type=token_type,
                     quantity=count,

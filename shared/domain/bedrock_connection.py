@@ -29,6 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from shared.domain.bedrock_cur import CurExport
 from shared.errors import InvalidInput
 
 MAX_REGIONS = 20
@@ -36,10 +37,12 @@ MAX_SECRET_CHARS = 4_096
 WEB_IDENTITY_PROVIDER = "accounts.google.com"
 READ_ACTIONS = {
     "cloudwatch": ("cloudwatch:GetMetricData", "cloudwatch:ListMetrics"),
+    "catalogue": ("bedrock:ListFoundationModels", "bedrock:ListInferenceProfiles"),
     "cost_explorer": ("ce:GetCostAndUsage", "ce:GetDimensionValues"),
 }
 """Everything the platform calls, read-only. None of these actions supports resource-level permissions, so the
-policy's ``Resource`` is ``*`` (Service Authorization Reference, CloudWatch and Cost Explorer)."""
+policy's ``Resource`` is ``*`` (Service Authorization Reference, CloudWatch, Amazon Bedrock and Cost Explorer). The
+catalogue finds the models CloudWatch's ``ListMetrics`` no longer lists (two weeks after their last call)."""
 
 _ROLE_ARN = re.compile(r"arn:aws(?:-[a-z]+)*:iam::(?P<account>\d{12}):role/[\w+=,.@/-]{1,512}")
 _REGION = re.compile(r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}")
@@ -61,6 +64,12 @@ class BedrockConnection(BaseModel):
     """Billed cost from Cost Explorer; ``False``: costs are list-price estimates, labelled ``estimated``."""
     access_key_id: str | None = None
     secret_access_key: SecretStr | None = None
+    cur: CurExport | None = None
+    """The customer's CUR 2.0 export: when set, billed cost comes from it instead of Cost Explorer."""
+
+    @property
+    def billed(self) -> bool:
+        return self.cost_explorer or self.cur is not None
 
     def __repr__(self) -> str:
         return f"BedrockConnection(role_arn={self.role_arn!r}, regions={self.regions!r})"
@@ -86,6 +95,7 @@ def bundle(
     role_arn: str | None = None,
     access_key_id: str | None = None,
     secret_access_key: SecretStr | None = None,
+    cur: CurExport | None = None,
 ) -> SecretStr:
     """Check a connect request's parts and return the connection to store (raises ``InvalidInput``)."""
     has_role = bool(role_arn and role_arn.strip())
@@ -103,6 +113,7 @@ def bundle(
         cost_explorer=cost_explorer,
         access_key_id=None if has_role else _access_key_id(access_key_id),
         secret_access_key=None if has_role else _secret(secret_access_key),
+        cur=cur,
     )
     return connection.to_secret()
 
@@ -172,10 +183,31 @@ def trust_policy(external_id: str, platform_subject: str | list[str]) -> dict[st
     }
 
 
-def permissions_policy(*, cost_explorer: bool = True) -> dict[str, Any]:
-    """Least privilege: read CloudWatch metrics and (optionally) Cost Explorer, nothing else."""
-    actions = [*READ_ACTIONS["cloudwatch"], *(READ_ACTIONS["cost_explorer"] if cost_explorer else ())]
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "UsageTrackingRead", "Effect": "Allow", "Action": actions, "Resource": "*"}],
-    }
+def permissions_policy(*, cost_explorer: bool = True, cur: CurExport | None = None) -> dict[str, Any]:
+    """Least privilege: read CloudWatch metrics, Bedrock's model catalogue, (optionally) Cost Explorer and, with a
+    CUR 2.0 export, list and read that export's folder only (S3 supports resource-level permissions)."""
+    actions = [
+        *READ_ACTIONS["cloudwatch"],
+        *READ_ACTIONS["catalogue"],
+        *(READ_ACTIONS["cost_explorer"] if cost_explorer else ()),
+    ]
+    statements: list[dict[str, Any]] = [
+        {"Sid": "UsageTrackingRead", "Effect": "Allow", "Action": actions, "Resource": "*"}
+    ]
+    if cur is not None:
+        statements += [
+            {
+                "Sid": "UsageTrackingCurList",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": f"arn:aws:s3:::{cur.bucket}",
+                "Condition": {"StringLike": {"s3:prefix": f"{cur.path}/*"}},
+            },
+            {
+                "Sid": "UsageTrackingCurRead",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{cur.bucket}/{cur.path}/*",
+            },
+        ]
+    return {"Version": "2012-10-17", "Statement": statements}

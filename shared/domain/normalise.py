@@ -55,6 +55,8 @@ class RawUsage:
     """``False``: the report has no tier column (OpenAI embeddings); the cost lines tell (``line_tiers``)."""
     tier_unknown: bool = False
     """The tier could not be settled: the usage cannot be priced exactly and is left unpriced."""
+    unpriced: str | None = None
+    """The channel says the usage has no per-token list price, and why (``pricing.UnpricedReason``)."""
 
 
 @dataclass(frozen=True)
@@ -136,11 +138,15 @@ def utc_day_of_rfc3339(provider: Provider, value: object) -> date:
     return parsed.astimezone(UTC).date()
 
 
+_TIER_UNKNOWN = "tier_unknown"
+
+
 def price_records(provider: Provider, day: date, usage: Iterable[RawUsage]) -> tuple[UsageRecord, ...]:
     """Sum raw counts by record key (dropping zero rows) and price each record at the day's list price."""
-    sums: dict[tuple[str, str | None, str | None, ServiceTier, ContextBand, TokenType, bool], int] = {}
+    sums: dict[tuple[str, str | None, str | None, ServiceTier, ContextBand, TokenType, str | None], int] = {}
     for u in usage:
-        key = (u.model, u.project_id, u.api_key_id, u.service_tier, u.context_band, u.token_type, u.tier_unknown)
+        unknown = u.unpriced or (_TIER_UNKNOWN if u.tier_unknown else None)
+        key = (u.model, u.project_id, u.api_key_id, u.service_tier, u.context_band, u.token_type, unknown)
         sums[key] = sums.get(key, 0) + u.quantity
     records = []
     for (model, project_id, api_key_id, tier, band, token_type, unknown), quantity in sorted(
@@ -164,6 +170,7 @@ def price_records(provider: Provider, day: date, usage: Iterable[RawUsage]) -> t
                 list_unit_price=unit.usd_per_mtok if unit else None,
                 list_cost_usd=unit.cost(quantity) if unit else None,
                 price_basis=unit.basis if unit else None,
+                unpriced_reason=unknown if unknown != _TIER_UNKNOWN else None,
             )
         )
     return tuple(records)

@@ -90,6 +90,10 @@ class UnpricedReason(StrEnum):
     NO_TIER_PRICE = "no_tier_price"
     NO_CONTEXT_TIER = "no_context_tier"
     """Long-context usage of a model whose price data has no long-context tier: its base rate would understate it."""
+    PROVISIONED_THROUGHPUT = "provisioned_throughput"
+    """Capacity bought per hour (Azure provisioned deployments, PTUs): its tokens have no per-token price."""
+    NO_DEPLOYMENT_TYPE_PRICE = "no_deployment_type_price"
+    """A deployment type (Azure Data Zone or Regional) whose prices the data do not carry."""
 
 
 @dataclass(frozen=True)

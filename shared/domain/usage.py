@@ -215,9 +215,14 @@ class UsageRecord(BaseModel):
     list_cost_usd: Decimal | None
     """``quantity × list_unit_price / 1e6``; ``None`` = unpriced (never 0 for an unknown model)."""
     price_basis: PriceBasis | None = None
+    unpriced_reason: str | None = None
+    """Why the usage has no per-token list price when the channel says so (``pricing.UnpricedReason``), e.g. an
+    Azure provisioned deployment billed per hour; ``None`` when priced or for the price data's own gaps."""
 
     @model_validator(mode="after")
     def _price_is_consistent(self) -> UsageRecord:
+        if self.unpriced_reason is not None and self.list_unit_price is not None:
+            raise ValueError("a priced record has no unpriced_reason")
         if (self.list_unit_price is None) != (self.list_cost_usd is None):
             raise ValueError("list_unit_price and list_cost_usd must both be set or both be None")
         if (self.list_unit_price is None) != (self.price_basis is None):

@@ -126,6 +126,8 @@ def connect_stack(
         "AWS_STS_URL": f"{nowhere}/aws/sts",
         "AWS_CLOUDWATCH_URL": f"{nowhere}/aws/monitoring/{{region}}",
         "AWS_COST_EXPLORER_URL": f"{nowhere}/aws/ce",
+        "AWS_BEDROCK_URL": f"{nowhere}/aws/bedrock/{{region}}",
+        "AWS_S3_URL": f"{nowhere}/aws/s3/{{region}}",
         "AZURE_LOGIN_URL": f"{nowhere}/azure/login",
         "AZURE_MANAGEMENT_URL": f"{nowhere}/azure/arm",
     }

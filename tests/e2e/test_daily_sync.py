@@ -2,11 +2,11 @@
 
 Both functions run under functions-framework, as deployed, with their settings in the environment: the Firestore
 emulator, the local Secret Manager (where the enterprises' keys are: three with admin keys, two with a Google
-service-account key, one of them with a billing export, two with an Amazon Bedrock role, one of them with Cost
-Explorer, two with an Azure OpenAI federated app, one of them with Cost Management), the provider simulator and
-``FUNCTION_BASE_URL`` pointing at a front door that strips ``/sync_worker`` like Google's function URLs. The
-expected figures are the simulator's ground truth. The usage API (``api``) then shows which Google figures are billed
-and which are estimated.
+service-account key, one of them with a billing export, three with an Amazon Bedrock role, one of them with Cost
+Explorer and one with a CUR 2.0 export, two with an Azure OpenAI federated app, one of them with Cost Management),
+the provider simulator and ``FUNCTION_BASE_URL`` pointing at a front door that strips ``/sync_worker`` like
+Google's function URLs. The expected figures are the simulator's ground truth. The usage API (``api``) then shows
+which Google figures are billed and which are estimated.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pydantic import SecretStr
 
 from devstack.frontdoor import FrontDoor
 from devstack.provider_sim import Faults, ProviderSimulator, RunningSimulator, serve
+from devstack.provider_sim.aws_data import CurExport as SimCur
 from devstack.secret_manager_server import RunningSecretServer, start_server
 from devstack.tasks_emulator import start_tasks_emulator
 from devstack.tokens import mint_oidc_token, uid_for_email
@@ -34,6 +35,7 @@ from shared.adapters.secret_manager import SecretManagerStore
 from shared.config import Settings
 from shared.domain.audit import Actor, AuditAction, AuditEntry
 from shared.domain.backfill import backfill_span, backfill_tasks
+from shared.domain.bedrock_cur import CurExport
 from shared.domain.enterprise import Enterprise, Member, ProviderName, ProviderState, ProviderStatus, Role
 from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
 from shared.domain.secret_naming import secret_id_for
@@ -70,7 +72,10 @@ GOOGLE_ENTERPRISES: dict[str, str | None] = {"ent_e2e_gbilled": GOOGLE_TABLE, "e
 BEDROCK_ENTERPRISES: dict[str, tuple[str, bool]] = {
     "ent_e2e_bbilled": ("210987654321", True),
     "ent_e2e_bestimated": ("321098765432", False),
+    "ent_e2e_bcur": ("432109876543", True),
 }
+BEDROCK_CUR = {"ent_e2e_bcur": CurExport(bucket="e2e-billing", path="cur/bedrock-cur2", region="eu-west-1")}
+"""Billed from a CUR 2.0 export in S3, Cost Explorer being off in the account."""
 # enterprise → Cost Management connected (billed), else estimated at Azure's list prices (or unpriced)
 AZURE_ENTERPRISES: dict[str, bool] = {"ent_e2e_abilled": True, "ent_e2e_aestimated": False}
 ALL_ENTERPRISES = [*ENTERPRISES, *GOOGLE_ENTERPRISES, *BEDROCK_ENTERPRISES, *AZURE_ENTERPRISES]
@@ -127,7 +132,11 @@ def simulator() -> Iterator[RunningSimulator]:
             )
         )
     for enterprise_id, (account_id, _) in BEDROCK_ENTERPRISES.items():
-        sim.add_bedrock_account(bedrock_account(enterprise_id, account_id, history_start=history))
+        cur = BEDROCK_CUR.get(enterprise_id)
+        extra: dict[str, object] = {}
+        if cur is not None:
+            extra = {"cost_explorer_enabled": False, "cur": SimCur(cur.bucket, cur.path, cur.region)}
+        sim.add_bedrock_account(bedrock_account(enterprise_id, account_id, history_start=history, **extra))
     for enterprise_id in AZURE_ENTERPRISES:
         sim.add_azure_tenant(azure_tenant(enterprise_id, history_start=history))
     with serve(sim) as running:
@@ -244,7 +253,8 @@ def connect_all(db: Any, secret_server: RunningSecretServer, sim: ProviderSimula
             expected_version=None,
         )
     for enterprise_id, (account_id, billed) in BEDROCK_ENTERPRISES.items():
-        key = bedrock_connection(enterprise_id, account_id, cost_explorer=billed)
+        cur = BEDROCK_CUR.get(enterprise_id)
+        key = bedrock_connection(enterprise_id, account_id, cost_explorer=billed and cur is None, cur=cur)
         state = ProviderState(connected=True, status=ProviderStatus.CONNECTED, cost_explorer_connected=billed)
         _connect_channel(enterprises, connections, secrets, enterprise_id, ProviderName.BEDROCK, key, state, now)
     for enterprise_id, billed in AZURE_ENTERPRISES.items():

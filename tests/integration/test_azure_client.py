@@ -36,6 +36,12 @@ TENANTS = {
     "ent_azure_nocm": azure_tenant("ent_azure_nocm", history_start=START, cost_management_enabled=False),
     "ent_azure_nomon": azure_tenant("ent_azure_nomon", history_start=START, denied_roles={"Monitoring Reader"}),
     "ent_azure_nocost": azure_tenant("ent_azure_nocost", history_start=START, denied_roles={"Cost Management Reader"}),
+    "ent_azure_ptu": azure_tenant(
+        "ent_azure_ptu",
+        history_start=START,
+        cost_management_enabled=False,
+        deployment_skus={"o3-mini": "ProvisionedManaged"},
+    ),
     "ent_azure_secret": azure_tenant(
         "ent_azure_secret", history_start=START, trusted_subjects=frozenset(), client_secrets=frozenset({SECRET})
     ),
@@ -101,6 +107,20 @@ def test_without_cost_management_days_are_labelled_estimated(running: RunningSim
     pull = _pull(running, connection("ent_azure_nocm", TENANTS["ent_azure_nocm"], cost_management=False))
     assert {d.cost_source for d in pull.days.values()} == {CostSource.ESTIMATED}
     assert all(d.status is DayStatus.OK for d in pull.days.values())
+
+
+def test_a_provisioned_deployment_is_not_estimated_per_token(running: RunningSimulator) -> None:
+    """Provisioned deployments are billed per hour of PTUs, not per token (Azure OpenAI deployment types,
+    learn.microsoft.com/azure/ai-services/openai/how-to/deployment-types): the same o3-mini that a Global Standard
+    deployment prices (test above) is unpriced, with its reason, and adds nothing to the estimate."""
+    tenant = TENANTS["ent_azure_ptu"]
+    pull = _pull(running, connection("ent_azure_ptu", tenant, cost_management=False), TODAY - timedelta(days=3))
+    o3 = [r for d in pull.days.values() for r in d.records if r.model == "o3-mini"]
+    assert o3
+    assert all(not r.priced and r.unpriced_reason == "provisioned_throughput" for r in o3)
+    for day in pull.days.values():
+        assert day.cost_source is CostSource.ESTIMATED
+        assert not any("o3-mini" in (line.model or "") for line in day.cost_lines)
 
 
 def test_validation_reveals_the_tenant_and_what_the_principal_may_read(running: RunningSimulator) -> None:

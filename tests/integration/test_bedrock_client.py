@@ -16,6 +16,7 @@ import pytest
 from pydantic import SecretStr
 
 from devstack.provider_sim import Faults, RunningSimulator, serve
+from devstack.provider_sim.aws_data import MODELS
 from devstack.provider_sim.simulator import ProviderSimulator
 from shared.adapters.bedrock import BedrockUsage
 from shared.adapters.provider_http import RetryPolicy
@@ -41,7 +42,13 @@ ACCOUNTS = {
     "ent_bedrock_nometrics": ("333344445555", {"denied_actions": {"cloudwatch:GetMetricData"}}),
     "ent_bedrock_nocost": ("444455556666", {"denied_actions": {"ce:GetCostAndUsage"}}),
     "ent_bedrock_idle": ("555566667777", {"regions": ()}),  # Bedrock never called
+    "ent_bedrock_nocatalogue": ("777788889999", {"denied_actions": {"bedrock:ListInferenceProfiles"}}),
 }
+LAPSED, DORMANT, BIG = "888899990000", "999900001111", "101020203030"
+BIG_LAST_CALL = TODAY - timedelta(days=16)
+LAST_NOVA_CALL = TODAY - timedelta(days=20)
+"""Past CloudWatch's two-week ``ListMetrics`` horizon."""
+CATALOGUE = ("foundation-models", "inference-profiles")
 KEY_ID, KEY_SECRET = "AKIAEXAMPLESIMKEY001", "s" * 40
 
 
@@ -53,6 +60,34 @@ def running() -> Iterator[RunningSimulator]:
     sim.add_bedrock_account(
         bedrock_account("ent_bedrock_keys", "666677778888", history_start=START, access_keys={KEY_ID: KEY_SECRET})
     )
+    # One model stopped being called 20 days ago; every model of the dormant account did.
+    lapsed = {"amazon.nova-pro-v1:0": LAST_NOVA_CALL}
+    sim.add_bedrock_account(
+        bedrock_account("ent_bedrock_lapsed", LAPSED, history_start=TODAY - timedelta(days=40), last_called=lapsed)
+    )
+    dormant = dict.fromkeys([m.model_id for m in MODELS], LAST_NOVA_CALL)
+    sim.add_bedrock_account(
+        bedrock_account(
+            "ent_bedrock_dormant",
+            DORMANT,
+            history_start=START - timedelta(days=30),
+            regions=("us-east-1",),
+            last_called=dormant,
+        )
+    )
+    # A region's catalogue larger than GetMetricData's 500 queries: the probe must split it.
+    called_until = dict.fromkeys([m.model_id for m in MODELS], BIG_LAST_CALL)
+    sim.add_bedrock_account(
+        bedrock_account(
+            "ent_bedrock_big",
+            BIG,
+            history_start=BIG_LAST_CALL - timedelta(days=5),
+            regions=("us-east-1",),
+            catalogue_extra=600,
+            last_called=called_until,
+        )
+    )
+    sim.aws.profiles_per_page = 1  # ListInferenceProfiles pages
     sim.aws.datapoints_per_page = 7  # a series continues on the next page
     sim.aws.days_per_page = 3
     with serve(sim) as running:
@@ -105,6 +140,59 @@ def test_regional_prices_the_data_lack_are_unpriced_never_first_party(running: R
     assert all(r.priced for r in us)
 
 
+def test_a_backfill_reads_models_not_called_for_over_two_weeks(running: RunningSimulator) -> None:
+    """CloudWatch's ListMetrics "doesn't return information about metrics if those metrics haven't reported data in
+    the past two weeks. To retrieve those metrics, use GetMetricData" (CloudWatch API Reference, ListMetrics,
+    docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_ListMetrics.html). The sync takes the region's
+    models from Bedrock's catalogue instead (Amazon Bedrock API Reference, ListFoundationModels and
+    ListInferenceProfiles), so a model last called 20 days ago keeps its tokens, and the rate its true cost."""
+    running.sim.aws.datapoints_per_page = 100_800  # paging is another test's point; 30 days at 7 a page is slow
+    try:
+        pull = _pull(running, connection("ent_bedrock_lapsed", LAPSED), TODAY - timedelta(days=30), TODAY)
+    finally:
+        running.sim.aws.datapoints_per_page = 7
+    assert pull.failed_days == ()
+    nova_days = 0
+    for day, provider_day in pull.days.items():
+        truth = running.sim.bedrock_truth(LAPSED, day)
+        got: dict[tuple[str, str], int] = {}
+        for record in provider_day.records:
+            got[(record.project_id, record.model)] = got.get((record.project_id, record.model), 0) + record.quantity
+        want: dict[tuple[str, str], int] = {}
+        for (region, model, _), tokens in truth.tokens.items():
+            want[(region, model)] = want.get((region, model), 0) + tokens
+        assert got == want, day
+        assert provider_day.billed_usd.quantize(CENT) == truth.billed_usd.quantize(CENT)
+        nova_days += ("us-east-1", "amazon.nova-pro-v1:0") in want
+    assert nova_days >= 5  # the lapsed model had usage in the window, now all found
+    assert all(
+        ("us-east-1", "amazon.nova-pro-v1:0") not in running.sim.bedrock_truth(LAPSED, d).tokens
+        for d in pull.days
+        if d > LAST_NOVA_CALL
+    )
+
+
+def test_a_catalogue_larger_than_one_request_is_probed_in_requests_of_500(running: RunningSimulator) -> None:
+    """GetMetricData takes at most 500 queries a request (CloudWatch API Reference, GetMetricData; the simulator
+    refuses more), and the account's models all fell out of ListMetrics' two weeks."""
+    running.sim.aws.datapoints_per_page = 100_800  # paging is another test's point
+    try:
+        key = connection("ent_bedrock_big", BIG, regions=("us-east-1",))
+        pull = _pull(running, key, BIG_LAST_CALL - timedelta(days=4), BIG_LAST_CALL + timedelta(days=2))
+    finally:
+        running.sim.aws.datapoints_per_page = 7
+    assert pull.failed_days == ()
+    for day, provider_day in pull.days.items():
+        assert sum(r.quantity for r in provider_day.records) == running.sim.bedrock_truth(BIG, day).total_tokens
+    assert any(provider_day.records for provider_day in pull.days.values())
+
+
+def test_an_account_idle_for_three_weeks_still_connects(running: RunningSimulator) -> None:
+    """Validation looks back over the backfill window, not ListMetrics' two weeks (same sources as above)."""
+    identity = _validate(running, connection("ent_bedrock_dormant", DORMANT, regions=("us-east-1",)))
+    assert identity.org_id == DORMANT
+
+
 def test_without_cost_explorer_days_are_labelled_estimated(running: RunningSimulator) -> None:
     key = connection("ent_bedrock_noce", "222233334444", cost_explorer=False)
     pull = _pull(running, key)
@@ -115,7 +203,7 @@ def test_without_cost_explorer_days_are_labelled_estimated(running: RunningSimul
 def test_validation_reveals_the_account_and_what_the_role_may_read(running: RunningSimulator) -> None:
     identity = _validate(running, connection("ent_bedrock_acme"))
     assert identity.org_id == "111122223333"
-    assert identity.permissions == ("cloudwatch:GetMetricData", "ce:GetCostAndUsage")
+    assert identity.permissions == ("cloudwatch:GetMetricData", "bedrock:ListFoundationModels", "ce:GetCostAndUsage")
     assert identity.projects == ("us-east-1", "eu-central-1")
     assert identity.billing_export is True
 
@@ -149,8 +237,17 @@ def test_an_access_key_works_as_the_fallback(running: RunningSimulator) -> None:
             InvalidInput,
             "bedrock_metrics_empty",
         ),
+        (connection("ent_bedrock_nocatalogue", "777788889999"), ProviderPermissionError, "aws_missing_permission"),
     ],
-    ids=["external-id-mismatch", "no-such-role", "no-get-metric-data", "no-cost-and-usage", "ce-off", "empty"],
+    ids=[
+        "external-id-mismatch",
+        "no-such-role",
+        "no-get-metric-data",
+        "no-cost-and-usage",
+        "ce-off",
+        "empty",
+        "no-catalogue",
+    ],
 )
 def test_each_refusal_has_its_own_code_and_a_hint_without_secrets(
     running: RunningSimulator, key: SecretStr, error: type[Exception], code: str
@@ -202,5 +299,7 @@ def test_the_simulator_logs_who_signed_never_a_secret(running: RunningSimulator)
     running.sim.reset_log()
     _pull(running, connection("ent_bedrock_acme"), TODAY - timedelta(days=1))
     records = [r for r in running.sim.requests if r.provider == "bedrock"]
-    assert {r.path for r in records} == {"/sts", "/monitoring/us-east-1/", "/monitoring/eu-central-1/", "/ce/"}
+    catalogue = {f"/bedrock/{r}/{what}" for r in ("us-east-1", "eu-central-1") for what in CATALOGUE}
+    monitoring = {"/monitoring/us-east-1/", "/monitoring/eu-central-1/"}
+    assert {r.path for r in records} == {"/sts", "/ce/", *monitoring, *catalogue}
     assert all(r.key_fingerprint for r in records if r.path != "/sts")

@@ -6,6 +6,8 @@ Pages (the request members, required ones and response elements below are theirs
 * CloudWatch ``ListMetrics`` / ``GetMetricData``: docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/
   API_ListMetrics.html, API_GetMetricData.html, API_MetricDataResult.html (JSON protocol: X-Amz-Target
   ``GraniteServiceVersion20100801.<Op>``, ``application/x-amz-json-1.0``)
+* Bedrock ``ListFoundationModels`` / ``ListInferenceProfiles`` (REST-JSON, signing name ``bedrock``):
+  docs.aws.amazon.com/bedrock/latest/APIReference/API_ListFoundationModels.html, API_ListInferenceProfiles.html
 * Cost Explorer ``GetDimensionValues`` / ``GetCostAndUsage``: docs.aws.amazon.com/aws-cost-management/latest/
   APIReference/API_GetDimensionValues.html, API_GetCostAndUsage.html, API_ResultByTime.html (X-Amz-Target
   ``AWSInsightsIndexService.<Op>``, ``application/x-amz-json-1.1``)
@@ -151,6 +153,12 @@ GET_COST_AND_USAGE = Contract(
     },
 )
 CONTRACTS = {c.target: c for c in (LIST_METRICS, GET_METRIC_DATA, GET_DIMENSION_VALUES, GET_COST_AND_USAGE)}
+CATALOGUE_PARAMS = {
+    "/foundation-models": {"byProvider", "byCustomizationType", "byOutputModality", "byInferenceType"},
+    "/inference-profiles": {"maxResults", "nextToken", "type"},
+}
+"""The URI request parameters of ListFoundationModels and ListInferenceProfiles (neither has a body)."""
+CATALOGUE_RESPONSE = {"/foundation-models": "modelSummaries", "/inference-profiles": "inferenceProfileSummaries"}
 
 
 @pytest.fixture(scope="module")
@@ -227,6 +235,30 @@ def test_the_simulator_refuses_unsigned_and_wrongly_scoped_requests(running: Run
     assert (scoped.status_code, scoped.json()["__type"]) == (400, "InvalidSignatureException")
 
 
+def _catalogue(running: RunningSimulator, path: str, params: dict[str, str], *, signed: bool = True) -> httpx.Response:
+    url = _settings(running).aws_bedrock_url.replace("{region}", "us-east-1") + path
+    auth = SigV4Auth(_credentials(running), region="us-east-1", service="bedrock") if signed else None
+    return httpx.get(url, params=params, auth=auth, timeout=10)
+
+
+@pytest.mark.parametrize("path", sorted(CATALOGUE_PARAMS))
+def test_the_simulator_answers_the_catalogue_as_documented_and_refuses_what_the_docs_refuse(
+    running: RunningSimulator, path: str
+) -> None:
+    """ListInferenceProfiles' maxResults is 1–1000 and ListFoundationModels' byInferenceType ON_DEMAND|PROVISIONED
+    (API reference pages above); REST-JSON errors name their code in ``x-amzn-ErrorType``; SigV4 is required."""
+    response = _catalogue(running, path, {})
+    assert response.status_code == 200, response.text
+    summaries = response.json()[CATALOGUE_RESPONSE[path]]
+    assert summaries
+    key = "modelId" if path == "/foundation-models" else "inferenceProfileId"
+    assert all(isinstance(s[key], str) for s in summaries)
+    bad = {"byInferenceType": "SOMETIMES"} if path == "/foundation-models" else {"maxResults": "1001"}
+    refused = _catalogue(running, path, bad)
+    assert (refused.status_code, refused.headers["x-amzn-ErrorType"]) == (400, "ValidationException")
+    assert _catalogue(running, path, {}, signed=False).status_code == 403
+
+
 def test_the_client_sends_only_documented_members(running: RunningSimulator) -> None:
     sent: list[httpx.Request] = []
 
@@ -245,6 +277,12 @@ def test_the_client_sends_only_documented_members(running: RunningSimulator) -> 
     targets = set()
     for request in sent:
         target = request.headers.get("x-amz-target")
+        if request.method == "GET":
+            path = request.url.path.rsplit("/", 1)[-1]
+            assert set(request.url.params) <= CATALOGUE_PARAMS["/" + path]
+            assert not request.content
+            targets.add(path)
+            continue
         if target is None:
             assert set(dict(parse_qsl(request.content.decode()))) <= STS_MEMBERS
             continue
@@ -253,7 +291,7 @@ def test_the_client_sends_only_documented_members(running: RunningSimulator) -> 
         assert set(body) <= contract.members, (contract.page, set(body) - contract.members)
         assert contract.required <= set(body)
         targets.add(target)
-    assert targets == set(CONTRACTS)
+    assert targets == set(CONTRACTS) | {p.lstrip("/") for p in CATALOGUE_PARAMS}
 
 
 # --- the client reads responses in the documented shapes ------------------------------------------------------
@@ -330,6 +368,37 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         ],
         "Messages": [],
     },
+    "/foundation-models": {
+        "modelSummaries": [
+            {
+                "modelArn": f"arn:aws:bedrock:us-east-1::foundation-model/{MODEL}",
+                "modelId": MODEL,
+                "modelName": "Claude 3.5 Sonnet",
+                "providerName": "Anthropic",
+                "inputModalities": ["TEXT", "IMAGE"],
+                "outputModalities": ["TEXT"],
+                "responseStreamingSupported": True,
+                "customizationsSupported": [],
+                "inferenceTypesSupported": ["ON_DEMAND"],
+                "modelLifecycle": {"status": "ACTIVE"},
+            }
+        ]
+    },
+    "/inference-profiles": {
+        "inferenceProfileSummaries": [
+            {
+                "inferenceProfileName": "US Anthropic Claude 3.5 Sonnet",
+                "description": "Routes requests to Anthropic Claude 3.5 Sonnet in us-east-1 and us-west-2.",
+                "createdAt": "2024-08-27T00:00:00Z",
+                "updatedAt": "2024-08-27T00:00:00Z",
+                "inferenceProfileArn": f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.{MODEL}",
+                "models": [{"modelArn": f"arn:aws:bedrock:us-east-1::foundation-model/{MODEL}"}],
+                "inferenceProfileId": f"us.{MODEL}",
+                "status": "ACTIVE",
+                "type": "SYSTEM_DEFINED",
+            }
+        ]
+    },
     "AWSInsightsIndexService.GetDimensionValues": {
         "DimensionValues": [{"Value": "Amazon Bedrock", "Attributes": {}}],
         "ReturnSize": 1,
@@ -362,6 +431,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 def test_the_client_reads_the_documented_shapes() -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         target = request.headers.get("x-amz-target")
+        if request.method == "GET":
+            return httpx.Response(200, json=EXAMPLES["/" + request.url.path.rsplit("/", 1)[-1]])
         if target is None:
             return httpx.Response(200, text=STS_EXAMPLE, headers={"Content-Type": "text/xml"})
         return httpx.Response(200, json=EXAMPLES[target])

@@ -9,6 +9,7 @@ from pydantic import SecretStr
 from devstack.provider_sim.aws_data import BedrockAccount
 from shared.config import Settings
 from shared.domain.bedrock_connection import bundle
+from shared.domain.bedrock_cur import CurExport
 from shared.domain.federation import external_id_for
 from tests.conftest import TEST_PROJECT
 
@@ -38,6 +39,7 @@ def connection(
     *,
     regions: tuple[str, ...] = ("us-east-1", "eu-central-1"),
     cost_explorer: bool = True,
+    cur: CurExport | None = None,
 ) -> SecretStr:
     """What the connect route stores for ``enterprise_id``'s role in ``account_id``."""
     return bundle(
@@ -45,4 +47,5 @@ def connection(
         regions=regions,
         cost_explorer=cost_explorer,
         role_arn=f"arn:aws:iam::{account_id}:role/{ROLE}",
+        cur=cur,
     )

@@ -18,8 +18,16 @@ import pytest
 from pydantic import SecretStr
 
 from shared.domain.azure_connection import bundle, federated_credential, parse_connection, role_assignments
-from shared.domain.azure_usage import MetricDays, cost_lines, deployment_models, metric_days, parse_meter
+from shared.domain.azure_usage import (
+    Deployment,
+    MetricDays,
+    cost_lines,
+    deployment_models,
+    metric_days,
+    parse_meter,
+)
 from shared.domain.enterprise import ProviderName
+from shared.domain.normalise import price_records
 from shared.domain.pricing import Unpriced, list_unit_price
 from shared.domain.provider_keys import org_keys_for
 from shared.domain.usage import (
@@ -75,11 +83,54 @@ def test_the_setup_trusts_only_the_platform_subject_with_this_enterprises_audien
 def test_deployments_map_to_their_models() -> None:
     body = {
         "value": [
-            {"name": "Prod-4o", "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "x"}}},
+            {
+                "name": "Prod-4o",
+                "sku": {"name": "DataZoneStandard", "capacity": 50},
+                "properties": {"model": {"format": "OpenAI", "name": "gpt-4o", "version": "x"}},
+            },
+            {"name": "no-sku", "properties": {"model": {"format": "OpenAI", "name": "o3-mini", "version": "x"}}},
             {"name": "broken", "properties": {}},
         ]
     }
-    assert deployment_models(body) == {"prod-4o": "gpt-4o"}
+    assert deployment_models(body) == {
+        "prod-4o": Deployment("gpt-4o", "DataZoneStandard"),
+        "no-sku": Deployment("o3-mini", None),
+    }
+
+
+@pytest.mark.parametrize(
+    ("sku", "priced", "reason"),
+    [
+        ("GlobalStandard", True, None),
+        ("GlobalBatch", True, None),
+        ("DataZoneStandard", False, "no_deployment_type_price"),
+        ("Standard", False, "no_deployment_type_price"),
+        ("ProvisionedManaged", False, "provisioned_throughput"),
+        ("GlobalProvisionedManaged", False, "provisioned_throughput"),
+        ("DataZoneProvisionedManaged", False, "provisioned_throughput"),
+        (None, False, "no_deployment_type_price"),
+    ],
+)
+def test_only_deployment_types_whose_price_the_data_carry_are_priced_per_token(
+    sku: str | None, priced: bool, reason: str | None
+) -> None:
+    """Azure OpenAI deployment types (learn.microsoft.com/azure/ai-services/openai/how-to/deployment-types): standard
+    types are billed per token at prices that depend on the data zone; provisioned ones per hour of PTUs. genai-prices'
+    ``azure`` prices are the Global ones, so a Data Zone or regional deployment stays unpriced, never at the Global
+    or first-party price, and a provisioned deployment's tokens have no per-token price at all."""
+    point = {"timeStamp": "2026-11-30T00:00:00Z", "total": 1000.0}
+    meta = [{"name": {"value": "modeldeploymentname"}, "value": "reasoning"}]
+    body = {
+        "value": [{"name": {"value": "GeneratedTokens"}, "timeseries": [{"metadatavalues": meta, "data": [point]}]}]
+    }
+    out = MetricDays()
+    metric_days(body, "aoai-eastus", {"reasoning": Deployment("o3-mini", sku)}, [DAY], out)
+    (record,) = price_records(Provider.AZURE, DAY, out.usage[DAY])
+    assert record.priced is priced
+    assert record.unpriced_reason == reason
+    if priced:
+        assert record.list_cost_usd is not None
+        assert record.list_cost_usd > 0
 
 
 def test_metrics_land_on_their_utc_day_per_deployment_model_and_account() -> None:
@@ -103,7 +154,7 @@ def test_metrics_land_on_their_utc_day_per_deployment_model_and_account() -> Non
         ]
     }
     out = MetricDays()
-    metric_days(body, "aoai-eastus", {"prod-4o": "gpt-4o"}, [DAY], out)
+    metric_days(body, "aoai-eastus", {"prod-4o": Deployment("gpt-4o", "GlobalStandard")}, [DAY], out)
     got = {(r.model, r.project_id, r.token_type, r.quantity) for r in out.usage[DAY]}
     assert got == {
         ("gpt-4o", "aoai-eastus", TokenType.UNCACHED_INPUT, 1200),

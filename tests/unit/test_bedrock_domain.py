@@ -93,6 +93,8 @@ def test_the_trust_policy_pins_our_identity_and_the_enterprises_audience_and_the
     }
     actions = permissions_policy()["Statement"][0]["Action"]
     assert sorted(actions) == [
+        "bedrock:ListFoundationModels",
+        "bedrock:ListInferenceProfiles",
         "ce:GetCostAndUsage",
         "ce:GetDimensionValues",
         "cloudwatch:GetMetricData",

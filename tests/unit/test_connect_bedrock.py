@@ -16,6 +16,7 @@ from devstack.tokens import mint_user_token
 from shared.bootstrap import build_web_app
 from shared.domain.audit import AuditAction
 from shared.domain.bedrock_connection import bundle
+from shared.domain.bedrock_cur import CurExport
 from shared.domain.enterprise import ProviderName, ProviderStatus
 from shared.domain.federation import external_id_for
 from shared.domain.secret_naming import secret_id_for
@@ -200,3 +201,37 @@ def test_a_role_that_stops_working_marks_bedrock_key_failed_and_tells_the_admins
     [mail] = world.mailer.sent
     assert "Amazon Bedrock IAM role" in mail["Subject"]
     assert "can no longer be assumed" in mail.get_content()
+
+
+CUR = {"bucket": "acme-billing", "path": "cur/bedrock-cur2", "region": "eu-west-1"}
+
+
+def test_a_cur_export_is_stored_with_the_connection_and_makes_the_cost_billed(world: ConnectWorld) -> None:
+    export = CurExport(**CUR)
+    world.sources.admit(stored(role_arn=ROLE, cost_explorer=False, cur=export), identity(billed=True))
+    body = {"role_arn": ROLE, "regions": ["us-east-1"], "cost_explorer": False, "cur": CUR}
+    status, answer, _ = _call(_app(world), "POST", CONNECT, body)
+    assert status == 201, answer
+    assert answer["cost_source"] == "billed"
+    assert world.enterprise().providers[BEDROCK].cost_explorer_connected is True
+
+
+def test_a_malformed_cur_location_is_refused_before_anything_is_stored(world: ConnectWorld) -> None:
+    body = {"role_arn": ROLE, "regions": ["us-east-1"], "cur": {**CUR, "path": "cur/../../etc"}}
+    status, answer, _ = _call(_app(world), "POST", CONNECT, body)
+    assert (status, answer["code"]) == (400, "invalid_cur")
+    assert BEDROCK not in world.enterprise().providers
+
+
+def test_the_setup_for_a_cur_export_grants_reading_that_export_only(world: ConnectWorld) -> None:
+    app = _app(world)
+    now = app.deps.clock.now().timestamp()
+    headers = {"Authorization": f"Bearer {mint_user_token(ADMIN_EMAIL, TEST_PROJECT, now=now)}"}
+    query = {"cur_bucket": ["acme-billing"], "cur_path": ["cur/bedrock-cur2"]}
+    response = app.handle(ApiRequest("GET", f"{CONNECT}/setup", Headers(headers), query, b""))
+    assert response.status == 200, response.body
+    statements = json.loads(response.body)["permissions_policy"]["Statement"]
+    assert {s["Resource"] for s in statements if s["Sid"].startswith("UsageTrackingCur")} == {
+        "arn:aws:s3:::acme-billing",
+        "arn:aws:s3:::acme-billing/cur/bedrock-cur2/*",
+    }
