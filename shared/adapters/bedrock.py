@@ -56,6 +56,9 @@ from shared.errors import InvalidInput, ProviderResponseError
 MAX_QUERIES = 500
 """GetMetricData's limit of queries per request."""
 MAX_PAGES = 200
+LISTED_DAYS = 13
+"""A window starting this recently is all in ``ListMetrics``, which lists metrics with data in the past two weeks
+(a day's margin): daily and hourly syncs need no catalogue, so roles made before it was asked for keep syncing."""
 METRICS_PERMISSION = "cloudwatch:GetMetricData"
 CUR_PERMISSION = "s3:GetObject"
 
@@ -181,8 +184,11 @@ class BedrockUsage(ClientOwner):
         return await self._probe(region, known, start, today + timedelta(days=1))
 
     async def _region_usage(self, region: str, start: date, end: date, days: list[date]) -> MetricDays:
-        listed, known = await run_all([self._list_models(region), catalogue(self._aws, region)])
-        called = listed | await self._probe(region, known - listed, start, end)
+        if start >= datetime.now(UTC).date() - timedelta(days=LISTED_DAYS):
+            called = await self._list_models(region)  # every model with data since ``start`` is listed
+        else:
+            listed, known = await run_all([self._list_models(region), catalogue(self._aws, region)])
+            called = listed | await self._probe(region, known - listed, start, end)
         wanted = queries(region, called)
         by_id = {q.id: q for q in wanted}
         results: list[dict[str, Any]] = []

@@ -48,7 +48,6 @@ LAPSED, DORMANT, BIG = "888899990000", "999900001111", "101020203030"
 BIG_LAST_CALL = TODAY - timedelta(days=16)
 LAST_NOVA_CALL = TODAY - timedelta(days=20)
 """Past CloudWatch's two-week ``ListMetrics`` horizon."""
-CATALOGUE = ("foundation-models", "inference-profiles")
 KEY_ID, KEY_SECRET = "AKIAEXAMPLESIMKEY001", "s" * 40
 
 
@@ -187,6 +186,20 @@ def test_a_catalogue_larger_than_one_request_is_probed_in_requests_of_500(runnin
     assert any(provider_day.records for provider_day in pull.days.values())
 
 
+def test_a_daily_sync_needs_no_catalogue_within_list_metrics_two_weeks(running: RunningSimulator) -> None:
+    """Within ListMetrics' two weeks every model with data is listed (CloudWatch API Reference, ListMetrics), so a
+    daily or hourly window never asks Bedrock's catalogue: a role made from the policy handed out before the
+    catalogue was needed keeps syncing its recent days (only a backfill past two weeks needs the new permission)."""
+    key = connection("ent_bedrock_nocatalogue", "777788889999", regions=("us-east-1",))
+    pull = _pull(running, key, TODAY - timedelta(days=3), TODAY)
+    assert pull.failed_days == ()
+    assert any(provider_day.records for provider_day in pull.days.values())
+    for day, provider_day in pull.days.items():
+        truth = running.sim.bedrock_truth("777788889999", day).tokens
+        want = sum(tokens for (region, _, _), tokens in truth.items() if region == "us-east-1")
+        assert sum(r.quantity for r in provider_day.records) == want
+
+
 def test_an_account_idle_for_three_weeks_still_connects(running: RunningSimulator) -> None:
     """Validation looks back over the backfill window, not ListMetrics' two weeks (same sources as above)."""
     identity = _validate(running, connection("ent_bedrock_dormant", DORMANT, regions=("us-east-1",)))
@@ -299,7 +312,6 @@ def test_the_simulator_logs_who_signed_never_a_secret(running: RunningSimulator)
     running.sim.reset_log()
     _pull(running, connection("ent_bedrock_acme"), TODAY - timedelta(days=1))
     records = [r for r in running.sim.requests if r.provider == "bedrock"]
-    catalogue = {f"/bedrock/{r}/{what}" for r in ("us-east-1", "eu-central-1") for what in CATALOGUE}
     monitoring = {"/monitoring/us-east-1/", "/monitoring/eu-central-1/"}
-    assert {r.path for r in records} == {"/sts", "/ce/", *monitoring, *catalogue}
+    assert {r.path for r in records} == {"/sts", "/ce/", *monitoring}  # a recent window asks no catalogue
     assert all(r.key_fingerprint for r in records if r.path != "/sts")
