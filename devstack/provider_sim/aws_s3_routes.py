@@ -24,7 +24,9 @@ import gzip
 import hashlib
 import io
 import json
-from datetime import date, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
@@ -47,6 +49,16 @@ COLUMNS = (
     "line_item_usage_amount",
     "line_item_unblended_cost",
 )
+
+
+TYPES = {
+    "bill_billing_period_start_date": "date",
+    "line_item_usage_start_date": "timestamp",
+    "line_item_usage_end_date": "timestamp",
+    "line_item_usage_amount": "double",
+    "line_item_unblended_cost": "double",
+}
+"""Columns of a Parquet export that are not strings (their manifest ``columns[].type``)."""
 
 
 def s3_error(status: int, code: str, message: str) -> Response:
@@ -137,11 +149,12 @@ def _execution(
     period = f"BILLING_PERIOD={month.strftime('%Y-%m')}"
     ext = "snappy.parquet" if export.parquet else "csv.gz"
     data_key = f"{export.path}/data/{period}/{execution}/{export.name}-00001.{ext}"
-    out[data_key] = (at, b"PAR1-not-read-PAR1" if export.parquet else _csv(account, month, until))
+    rows = list(_rows(account, month, until))
+    out[data_key] = (at, _parquet(rows) if export.parquet else _csv(rows))
     manifest: dict[str, Any] = {
         "executionId": f"{execution}-{month.isoformat()}",
         "exportArn": f"arn:aws:bcm-data-exports:us-east-1:{account.account_id}:export/{export.name}",
-        "columns": [{"name": c, "type": "string"} for c in COLUMNS],
+        "columns": [{"name": c, "type": TYPES.get(c, "string") if export.parquet else "string"} for c in COLUMNS],
         "dataFiles": [f"s3://{export.bucket}/{data_key}"],
     }
     out[f"{export.path}/metadata/{period}/{execution}/{export.name}-Manifest.json"] = (
@@ -150,19 +163,37 @@ def _execution(
     )
 
 
-def _csv(account: BedrockAccount, month: date, until: date) -> bytes:
+def _rows(account: BedrockAccount, month: date, until: date) -> Iterator[tuple[Any, ...]]:
+    for day in aws_data.days_between(month, until):
+        start = datetime.combine(day, time(), UTC)
+        end = start + timedelta(days=1)
+        for usage_type, amount in sorted(aws_data.bill(account, day).items()):
+            yield (month, start, end, "Usage", "AmazonBedrock", "AmazonBedrock", usage_type, 1, Decimal(amount))
+        # Another service's line: the platform must leave it out.
+        yield (month, start, end, "Usage", "AmazonEC2", "AmazonEC2", "BoxUsage:m5.large", 24, Decimal("2.3"))
+
+
+def _csv(rows: list[tuple[Any, ...]]) -> bytes:
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow(COLUMNS)
-    for day in aws_data.days_between(month, until):
-        start = f"{day.isoformat()}T00:00:00Z"
-        end = f"{(day + timedelta(days=1)).isoformat()}T00:00:00Z"
-        for usage_type, amount in sorted(aws_data.bill(account, day).items()):
-            writer.writerow(
-                [month.isoformat(), start, end, "Usage", "AmazonBedrock", "AmazonBedrock", usage_type, 1, amount]
-            )
-        # Another service's line: the platform must leave it out.
-        writer.writerow(
-            [month.isoformat(), start, end, "Usage", "AmazonEC2", "AmazonEC2", "BoxUsage:m5.large", 24, "2.3"]
-        )
+    for row in rows:
+        writer.writerow([v.isoformat().replace("+00:00", "Z") if isinstance(v, datetime) else v for v in row])
     return gzip.compress(text.getvalue().encode(), mtime=0)
+
+
+def _parquet(rows: list[tuple[Any, ...]]) -> bytes:
+    """Typed columns as Data Exports writes them: dates and timestamps, doubles for amounts and costs."""
+    import pyarrow as pa  # only Parquet exports need it
+    import pyarrow.parquet as pq
+
+    types = {"date": pa.date32(), "timestamp": pa.timestamp("ms", tz="UTC"), "double": pa.float64()}
+    columns = {
+        name: pa.array(
+            [float(r[i]) if TYPES.get(name) == "double" else r[i] for r in rows], types.get(TYPES.get(name, ""))
+        )
+        for i, name in enumerate(COLUMNS)
+    }
+    sink = io.BytesIO()
+    pq.write_table(pa.table(columns), sink, compression="snappy")
+    return sink.getvalue()

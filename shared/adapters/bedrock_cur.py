@@ -10,7 +10,7 @@ code                             S3's answer                                    
 ===============================  ======================================================  ============================
 ``aws_cur_bucket_not_readable``  ``AccessDenied`` (403) or ``NoSuchBucket`` on listing   ``ProviderPermissionError``
 ``aws_cur_export_not_found``     no ``<export-name>-Manifest.json`` under the path       ``InvalidInput``
-``aws_cur_format_unsupported``   the newest manifest lists Parquet files                 ``InvalidInput``
+``aws_cur_format_unsupported``   a data file neither ``.csv.gz`` nor ``.parquet``            ``InvalidInput``
 ===============================  ======================================================  ============================
 
 Throttling (``SlowDown``, 503) and server errors are transient.
@@ -59,7 +59,7 @@ class CurReader:
         self._client, self._settings, self._export, self._credentials = client, settings, export, credentials
 
     async def check(self, today: date) -> None:
-        """Connect-time check: the bucket is readable, an export exists and is gzip/csv (raises otherwise)."""
+        """Connect-time check: the bucket is readable, an export exists, its files are gzip/csv or Parquet."""
         keys = await self._manifest_keys(today.strftime("%Y-%m"), any_period=True)
         if not keys:
             raise InvalidInput(
@@ -68,12 +68,8 @@ class CurReader:
                 code="aws_cur_export_not_found",
             )
         manifest = await self._manifest(max(keys, key=lambda o: (o.last_modified, o.key)).key)
-        if is_parquet(data_keys(manifest, self._export)):
-            raise InvalidInput(
-                "the CUR 2.0 export is delivered as Parquet; the platform reads gzip/csv exports: create the export "
-                "with the file format 'text/csv (gzip)', or connect with Cost Explorer instead",
-                code="aws_cur_format_unsupported",
-            )
+        for key in data_keys(manifest, self._export):
+            is_parquet(key)  # refuses a kind of file the platform does not read
 
     async def rows(self, start: date, end: date, days: list[date]) -> list[dict[str, Any]]:
         """Billed cost of ``days`` from the newest export of each billing period they touch, in Cost Explorer's
@@ -84,11 +80,8 @@ class CurReader:
             key = newest_manifest(await self._manifest_keys(month), self._export)
             if key is None:
                 continue
-            keys = data_keys(await self._manifest(key), self._export)
-            if is_parquet(keys):
-                raise InvalidInput("the CUR 2.0 export is now Parquet", code="aws_cur_format_unsupported")
-            for data_key in keys:
-                bedrock_costs(await self._get(data_key), costs)
+            for data_key in data_keys(await self._manifest(key), self._export):
+                bedrock_costs(await self._get(data_key), costs, parquet=is_parquet(data_key))
         return as_cost_explorer(costs, days)
 
     async def _manifest_keys(self, month: str, *, any_period: bool = False) -> list[Listed]:

@@ -8,8 +8,9 @@ docs.aws.amazon.com/cur/latest/userguide/dataexports-export-delivery.html): data
 the month and finalised after it, so the newest manifest of a billing period (by ``LastModified``) is the one read.
 
 The manifest (User Guide, "Data Exports manifest file reference") lists ``dataFiles``: full ``s3://`` URIs of gzip/csv
-(``.csv.gz``) or Parquet (``.parquet``) files, and ``columns``. Only gzip/csv is read; Parquet is refused at connect
-(``aws_cur_format_unsupported``).
+(``.csv.gz``) or Parquet (``.parquet``) files, and ``columns``. Both are read; a file of any other kind is refused
+(``aws_cur_format_unsupported``). Parquet's columns are typed (timestamps, doubles): each value is taken as the text
+the CSV would hold, so one reading of a row serves both (a double's shortest round-trip text is the amount AWS wrote).
 
 Bedrock rows are those whose ``line_item_product_code`` is ``AmazonBedrock`` or whose product names Bedrock (the
 Marketplace "… (Amazon Bedrock Edition)" services); each gives ``line_item_usage_type`` (the same usage types as
@@ -24,7 +25,7 @@ import gzip
 import io
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -41,6 +42,15 @@ _PATH = re.compile(r"[A-Za-z0-9!_.*'()/-]{1,512}")
 PRODUCT_CODE = "AmazonBedrock"
 MAX_CSV_BYTES = 512 * 1024 * 1024
 """A bound on one decompressed data file (a month of a large account's CUR is tens of MB, Bedrock rows or not)."""
+_COLUMNS = (
+    "line_item_product_code",
+    "product_servicecode",
+    "product_product_name",
+    "line_item_usage_type",
+    "line_item_unblended_cost",
+    "line_item_usage_start_date",
+)
+"""What is read of a Parquet file (its columns are read alone; a CSV row is read whole)."""
 
 
 class CurExport(BaseModel):
@@ -130,20 +140,23 @@ def data_keys(manifest: Mapping[str, Any], export: CurExport) -> list[str]:
     return keys
 
 
-def is_parquet(keys: Iterable[str]) -> bool:
-    return any(k.lower().endswith(".parquet") for k in keys)
+def is_parquet(key: str) -> bool:
+    """Whether a data file is Parquet (else gzip/csv); raises ``aws_cur_format_unsupported`` for any other kind."""
+    lowered = key.lower()
+    if lowered.endswith(".parquet"):
+        return True
+    if lowered.endswith(".csv.gz"):
+        return False
+    raise InvalidInput(
+        "a CUR 2.0 data file is neither gzip/csv nor Parquet: create the export with one of Data Exports' two "
+        "formats, or connect with Cost Explorer instead",
+        code="aws_cur_format_unsupported",
+    )
 
 
-def bedrock_costs(gz: bytes, into: dict[date, dict[str, Decimal]]) -> None:
-    """Add one gzip/csv data file's Bedrock rows to ``into`` (day → usage type → unblended cost)."""
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(gz)) as unzipped:
-            text = unzipped.read(MAX_CSV_BYTES + 1)  # bounded: a small file may inflate enormously
-    except (OSError, EOFError) as e:
-        raise ProviderResponseError("a CUR data file is not gzip", provider="bedrock") from e
-    if len(text) > MAX_CSV_BYTES:
-        raise ProviderResponseError("a CUR data file is larger than the platform reads", provider="bedrock")
-    for row in csv.DictReader(io.StringIO(text.decode("utf-8-sig"))):
+def bedrock_costs(data: bytes, into: dict[date, dict[str, Decimal]], *, parquet: bool = False) -> None:
+    """Add one data file's Bedrock rows to ``into`` (day → usage type → unblended cost)."""
+    for row in _parquet_rows(data) if parquet else _csv_rows(data):
         if not _is_bedrock(row):
             continue
         usage_type = row.get("line_item_usage_type") or ""
@@ -157,6 +170,44 @@ def bedrock_costs(gz: bytes, into: dict[date, dict[str, Decimal]]) -> None:
         utc_day = (day if day.tzinfo else day.replace(tzinfo=UTC)).astimezone(UTC).date()
         by_type = into.setdefault(utc_day, {})
         by_type[usage_type] = by_type.get(usage_type, Decimal(0)) + amount
+
+
+def _csv_rows(gz: bytes) -> Iterable[Mapping[str, str | None]]:
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(gz)) as unzipped:
+            text = unzipped.read(MAX_CSV_BYTES + 1)  # bounded: a small file may inflate enormously
+    except (OSError, EOFError) as e:
+        raise ProviderResponseError("a CUR data file is not gzip", provider="bedrock") from e
+    if len(text) > MAX_CSV_BYTES:
+        raise ProviderResponseError("a CUR data file is larger than the platform reads", provider="bedrock")
+    return csv.DictReader(io.StringIO(text.decode("utf-8-sig")))
+
+
+def _parquet_rows(data: bytes) -> Iterator[Mapping[str, str | None]]:
+    if len(data) > MAX_CSV_BYTES:
+        raise ProviderResponseError("a CUR data file is larger than the platform reads", provider="bedrock")
+    import pyarrow as pa  # only Parquet exports pay its import (a third of a second)
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(io.BytesIO(data))
+        table = parquet.read(columns=[c for c in _COLUMNS if c in parquet.schema_arrow.names])
+    except (pa.ArrowException, OSError, ValueError) as e:
+        raise ProviderResponseError("a CUR data file is not Parquet", provider="bedrock") from e
+    for batch in table.to_batches():
+        for row in batch.to_pylist():
+            yield {name: _as_text(value) for name, value in row.items()}
+
+
+def _as_text(value: object) -> str | None:
+    """A typed Parquet value as the CSV's text: ``repr`` of a double is its shortest round-trip decimal."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
 
 
 def as_cost_explorer(costs: Mapping[date, Mapping[str, Decimal]], days: Iterable[date]) -> list[dict[str, Any]]:

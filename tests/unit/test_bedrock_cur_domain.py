@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 from shared.domain.bedrock_connection import permissions_policy
-from shared.domain.bedrock_cur import CurExport, bedrock_costs, data_keys, list_result, newest_manifest
+from shared.domain.bedrock_cur import CurExport, bedrock_costs, data_keys, is_parquet, list_result, newest_manifest
 from shared.errors import InvalidInput, ProviderResponseError
 
 EXPORT = CurExport(bucket="acme-billing", path="/cur/bedrock-cur2/", region="us-east-1")
@@ -85,3 +85,13 @@ def test_the_permissions_policy_reads_only_the_exports_folder() -> None:
         "s3:ListBucket": "arn:aws:s3:::acme-billing",
         "s3:GetObject": "arn:aws:s3:::acme-billing/cur/bedrock-cur2/*",
     }
+
+
+@pytest.mark.parametrize("key", ["cur/x/data/BILLING_PERIOD=2026-11/x-00001.csv", "cur/x/data/x-00001.json.gz"])
+def test_a_data_file_of_neither_format_is_refused_with_its_code(key: str) -> None:
+    """Data Exports writes gzip/csv or Parquet ("Data Exports manifest file reference"); nothing else is guessed at."""
+    with pytest.raises(InvalidInput) as caught:
+        is_parquet(key)
+    assert caught.value.code == "aws_cur_format_unsupported"
+    assert is_parquet("cur/x/data/x-00001.snappy.parquet")
+    assert not is_parquet("cur/x/data/x-00001.csv.gz")
