@@ -70,7 +70,7 @@ AwsRegion = Annotated[str, StringConstraints(strip_whitespace=True, max_length=3
 
 
 class BedrockCurExport(BaseModel):
-    """A CUR 2.0 Data Export (gzip/csv) that gives Bedrock's billed cost instead of Cost Explorer."""
+    """A CUR 2.0 Data Export (gzip/csv or Parquet) that gives Bedrock's billed cost instead of Cost Explorer."""
 
     model_config = ConfigDict(extra="forbid")
 
