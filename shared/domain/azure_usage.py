@@ -43,7 +43,7 @@ from typing import Any
 from shared.domain.metric_counts import metric_count
 from shared.domain.normalise import DayPart, RawUsage
 from shared.domain.pricing import UnpricedReason
-from shared.domain.usage import ContextBand, CostKind, CostLine, Provider, ServiceTier, TokenType
+from shared.domain.usage import ContextBand, CostLine, Provider, ServiceTier, TokenType, metered_cost_line
 from shared.errors import ProviderResponseError
 
 P = Provider.AZURE
@@ -196,16 +196,8 @@ def cost_lines(properties: Mapping[str, Any]) -> dict[date, list[CostLine]]:
         account = account_name(str(row[at["resourceid"]])) if "resourceid" in at else None
         parsed = parse_meter(meter)
         lines.setdefault(day, []).append(
-            CostLine(
-                provider=P,
-                day=day,
-                amount_usd=amount,
-                kind=CostKind.TOKENS if parsed.token_type else CostKind.UNKNOWN,
-                model=parsed.model,
-                token_type=parsed.token_type,
-                service_tier=ServiceTier.STANDARD if parsed.token_type else None,
-                line_item=meter,
-                project_id=account,
+            metered_cost_line(
+                P, day, amount, model=parsed.model, token_type=parsed.token_type, line_item=meter, project_id=account
             )
         )
     return lines

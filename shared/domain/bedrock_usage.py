@@ -32,12 +32,12 @@ from shared.domain.metric_counts import metric_count
 from shared.domain.normalise import DayFailure, DayPart, RawUsage
 from shared.domain.usage import (
     ContextBand,
-    CostKind,
     CostLine,
     MeterUsage,
     Provider,
     ServiceTier,
     TokenType,
+    metered_cost_line,
 )
 from shared.errors import ProviderResponseError
 
@@ -231,14 +231,12 @@ def cost_lines(results_by_time: Sequence[Mapping[str, Any]]) -> dict[date, list[
                 continue
             parsed = parse_usage_type(usage_type)
             lines.setdefault(day, []).append(
-                CostLine(
-                    provider=P,
-                    day=day,
-                    amount_usd=amount,
-                    kind=CostKind.TOKENS if parsed.token_type else CostKind.UNKNOWN,
+                metered_cost_line(
+                    P,
+                    day,
+                    amount,
                     model=parsed.model,
                     token_type=parsed.token_type,
-                    service_tier=ServiceTier.STANDARD if parsed.token_type else None,
                     line_item=usage_type,
                     project_id=parsed.region,
                 )

@@ -304,6 +304,31 @@ class CostLine(BaseModel):
     """Tokens the line bills, when the provider says (OpenAI ``quantity`` in ``tokens`` or ``1000_tokens``)."""
 
 
+def metered_cost_line(
+    provider: Provider,
+    day: date,
+    amount_usd: Decimal,
+    *,
+    model: str | None,
+    token_type: TokenType | None,
+    line_item: str,
+    project_id: str | None,
+) -> CostLine:
+    """A cloud bill's line (a Bedrock usage type, an Azure meter) once its label is parsed: standard-tier tokens when
+    the label names a kind of token, money of unknown kind otherwise."""
+    return CostLine(
+        provider=provider,
+        day=day,
+        amount_usd=amount_usd,
+        kind=CostKind.TOKENS if token_type else CostKind.UNKNOWN,
+        model=model,
+        token_type=token_type,
+        service_tier=ServiceTier.STANDARD if token_type else None,
+        line_item=line_item,
+        project_id=project_id,
+    )
+
+
 class MeterUsage(BaseModel):
     """A non-token quantity (images, audio seconds, tool calls, storage): kept, not list-priced.
 
