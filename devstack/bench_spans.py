@@ -1,15 +1,20 @@
 """Where a sync worker's time goes, for ``devstack.bench_sync``: timing spans around the ports it is given.
 
 The benchmark hands ``SyncEnterprise`` its usual adapters wrapped in ``Timed`` proxies, each under a label (keys,
-store, raw pages...). ``Spans`` adds every call's wall time to its label (the outermost span only: a port calling
-another is not counted twice), and ``CountingFirestore`` reports each Firestore RPC's wall time to the span it ran
-in, so each phase splits into time waiting on Firestore and the rest (our CPU: snapshots, rollups, encoding). The
-provider pulls run on the task's event loop: their wall time splits into the loop thread's CPU (parsing,
-normalising, pricing; the in-process simulator's threads are not counted) and the rest, waiting on the provider.
+store, raw pages...). ``Spans`` adds every call's wall time to its label (the outermost span of its thread only: a
+port calling another is not counted twice) and keeps when each label first started and last ended: the worker runs
+phases side by side (keys in threads, months read ahead during the pulls, raw pages beside the snapshots), so the
+busy times overlap and the windows show the task's critical path. ``CountingFirestore`` reports each Firestore RPC's
+wall time to the span it ran in, so each phase splits into time waiting on Firestore and the rest (our CPU:
+snapshots, rollups, encoding). The provider pulls run on the task's event loop: their wall time splits into the loop
+thread's CPU (parsing, normalising, pricing) and the rest, waiting on the providers (or on the GIL, while the
+process's other threads run).
 """
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -33,13 +38,29 @@ class Spans:
     reads: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     writes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     other_threads_cpu: float = 0.0
-    """CPU of the process's other threads while the pulls ran: the simulator serves from them, sharing the GIL."""
-    current: str | None = None
+    """CPU of the process's other threads while the pulls ran (keys and months read ahead, parts computed)."""
+    windows: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Each label's first start and last end, in seconds since ``reset``: the phases overlap (threads, pulls)."""
+    origin: float = field(default_factory=time.perf_counter)
+    currents: dict[int, str] = field(default_factory=dict)
+    """The open span of each thread (the worker reads keys and months ahead in threads beside its pulls)."""
+
+    @property
+    def current(self) -> str | None:
+        return self.currents.get(threading.get_ident())
 
     def reset(self) -> None:
         for table in (self.wall, self.rpc, self.round_trips, self.cpu, self.reads, self.writes):
             table.clear()
+        self.windows.clear()
         self.other_threads_cpu = 0.0
+        self.origin = time.perf_counter()
+
+    def ran(self, label: str, started: float, ended: float) -> None:
+        """``label`` was busy from ``started`` to ``ended`` (``perf_counter`` times)."""
+        self.wall[label] += ended - started
+        first, last = self.windows.get(label, (math.inf, -math.inf))
+        self.windows[label] = (min(first, started - self.origin), max(last, ended - self.origin))
 
     def documents(self, *, reads: int = 0, writes: int = 0) -> None:
         """Documents read or written (as Firestore bills them) in the current span."""
@@ -52,14 +73,14 @@ class Spans:
         if self.current is not None:  # nested: counted in the outer span
             yield
             return
-        self.current = label
+        self.currents[threading.get_ident()] = label
         started, cpu = time.perf_counter(), time.thread_time()
         try:
             yield
         finally:
-            self.wall[label] += time.perf_counter() - started
+            self.ran(label, started, time.perf_counter())
             self.cpu[label] += time.thread_time() - cpu
-            self.current = None
+            del self.currents[threading.get_ident()]
 
     def firestore_rpc(self, seconds: float, *, round_trip: bool = True) -> None:
         """``seconds`` spent in a Firestore RPC (a streamed one reports each response, its first one a round trip)."""
@@ -68,25 +89,30 @@ class Spans:
         self.round_trips[label] += round_trip
 
     def report(self, total: float, say: Callable[[str], None], rtt: float) -> None:
-        """Print each label's time, its Firestore share, and what is left unaccounted (``other``)."""
-        accounted = sum(self.wall.values())
-        rows = sorted(self.wall.items(), key=lambda item: -item[1])
+        """Print each label's busy time, when it ran (phases overlap), and its Firestore share."""
+        say(f"    {'phase':<40} {'busy':>7}  {'ran from–to (ms)':<16} detail")
+        rows = sorted(self.wall.items(), key=lambda item: self.windows[item[0]][0])
         for label, wall in rows:
+            first, last = self.windows[label]
+            window = f"{first * 1000:4.0f}–{last * 1000:4.0f}"
             rpc, trips = self.rpc.get(label, 0.0), self.round_trips.get(label, 0)
             if label == PULLS:
                 cpu, others = self.cpu[label], self.other_threads_cpu
                 detail = (
-                    f"waiting on providers {wall - cpu:.2f} s (the in-process simulator's and other threads' CPU"
-                    f" {others:.2f} s of it), parsing/normalising/pricing CPU {cpu:.2f} s"
+                    f"waiting on providers {wall - cpu:.2f} s (the process's other threads' CPU {others:.2f} s of"
+                    f" it), the event loop's parsing/normalising/pricing CPU {cpu:.2f} s"
                 )
             elif trips:
                 docs = f"{self.reads.get(label, 0)} reads, {self.writes.get(label, 0)} writes"
                 detail = f"Firestore {rpc:.2f} s in {trips} round trips ({docs}), the rest {wall - rpc:.2f} s"
             else:
                 detail = ""
-            say(f"    {label:<40} {wall:5.2f} s  {detail}")
+            say(f"    {label:<40} {wall:5.2f} s  {window:<16} {detail}")
         outside = self.rpc.get(OTHER, 0.0)
-        say(f"    {'other (outside any port call)':<40} {total - accounted:5.2f} s  Firestore {outside:.2f} s")
+        say(
+            f"    {'the task in all':<40} {total:5.2f} s  {0:4.0f}–{total * 1000:4.0f}       Firestore outside these"
+            f" phases {outside:.2f} s"
+        )
         trips = sum(self.round_trips.values())
         rpc = sum(self.rpc.values())
         say(
@@ -137,7 +163,7 @@ class TimedSources:
         finally:
             self._open -= 1
             if self._open == 0:
-                self._spans.wall[PULLS] += time.perf_counter() - self._started
+                self._spans.ran(PULLS, self._started, time.perf_counter())
                 cpu = time.thread_time() - self._cpu
                 self._spans.cpu[PULLS] += cpu
                 self._spans.other_threads_cpu += time.process_time() - self._process - cpu

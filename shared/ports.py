@@ -407,6 +407,11 @@ class SnapshotStore(Protocol):
         (``retention_months`` gives them their ``expire_at``). Returns what was written."""
         ...
 
+    def read_ahead(self, enterprise_id: str, months: Sequence[str], *, retention_months: int) -> None:
+        """A hint, while the providers answer: read and decode the months' rollups now, so ``update_month`` need not
+        decode them again if nobody has written them since (it still reads them in its transaction)."""
+        ...
+
     def month(self, enterprise_id: str, month: str) -> UsageMonth | None: ...
 
     def rollups(self, enterprise_id: str, months: Sequence[str]) -> dict[str, UsageMonth]:

@@ -224,6 +224,8 @@ def share(total: int, seed: int, start_s: int, end_s: int) -> int:
     """How much of a day's ``total`` falls in seconds ``[start_s, end_s)`` of the day (exactly additive)."""
     if end_s <= start_s or total == 0:
         return 0
+    if start_s <= 0 and end_s >= DAY_SECONDS:
+        return total  # the whole day (what a daily bucket asks): the sum below gives exactly this
     cumulative, denominator = _profile(seed % 9)
 
     def upto(second: int) -> int:

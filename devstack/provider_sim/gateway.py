@@ -20,7 +20,7 @@ from starlette.responses import Response
 from devstack.provider_sim.jsonio import dumps
 from devstack.provider_sim.models import Provider, RequestRecord, SimOrg
 from devstack.provider_sim.params import BadRequest, QueryArgs
-from devstack.provider_sim.simulator import KeyLookup, ProviderSimulator, fingerprint
+from devstack.provider_sim.simulator import FaultDecision, KeyLookup, ProviderSimulator, fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -97,10 +97,28 @@ def endpoint(sim: ProviderSimulator, flavor: Flavor, handler: Handler) -> Callab
 async def _serve(
     sim: ProviderSimulator, flavor: Flavor, handler: Handler, request: Request, key: str | None, path: str
 ) -> Response:
-    request_id = sim.next_request_id()
+    """The answer, no sooner than the fault knobs' delay after the request arrived: it is built meanwhile, as a
+    provider's servers build a page while its latency elapses, so a request takes the delay or its build time, the
+    longer of the two (and a benchmark's floor of rounds × latency is the provider's true share)."""
+    loop = asyncio.get_running_loop()
     decision = sim.decide_faults(flavor.provider)
-    if decision.delay_s:
-        await asyncio.sleep(decision.delay_s)
+    due = loop.time() + decision.delay_s
+    response = await _answer(sim, flavor, handler, request, key, path, decision)
+    if (remaining := due - loop.time()) > 0:
+        await asyncio.sleep(remaining)
+    return response
+
+
+async def _answer(
+    sim: ProviderSimulator,
+    flavor: Flavor,
+    handler: Handler,
+    request: Request,
+    key: str | None,
+    path: str,
+    decision: FaultDecision,
+) -> Response:
+    request_id = sim.next_request_id()
     if decision.status == 429:
         return flavor.error(429, "Rate limit exceeded.", request_id, retry_after=decision.retry_after_s)
     if decision.status is not None:

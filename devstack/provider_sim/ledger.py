@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from devstack.provider_sim.catalog import DAY_SECONDS, Stream, day_rows, share
@@ -69,16 +70,24 @@ def usage_window(org: SimOrg, start: datetime, end: datetime, now: datetime) -> 
     if day < org.history_start or cut <= start:
         return []
     first, last = int((start - midnight).total_seconds()), int((cut - midnight).total_seconds())
-    last = min(last, DAY_SECONDS)
     fraction = late_fraction(org, day, now)
+    return list(_slices(org.provider, org.org_id, org.seed, org.scale, day, first, min(last, DAY_SECONDS), fraction))
+
+
+@lru_cache(maxsize=8192)
+def _slices(
+    provider: str, org_id: str, seed: int, scale: Decimal, day: date, first: int, last: int, fraction: Decimal
+) -> tuple[Slice, ...]:
+    """A day's traffic in its seconds ``[first, last)`` at ``fraction`` of its final volume: the same for every
+    request that asks (each page of a usage or cost report asks it of every day it covers)."""
     slices = []
-    for row in day_rows(org.provider, org.org_id, org.seed, org.scale, day):
-        tokens = tuple((t, share(int(n * fraction), org.seed, first, last)) for t, n in row.tokens if int(n * fraction))
+    for row in day_rows(provider, org_id, seed, scale, day):
+        tokens = tuple((t, share(int(n * fraction), seed, first, last)) for t, n in row.tokens if int(n * fraction))
         tokens = tuple((t, n) for t, n in tokens if n)
         if tokens:
-            requests = share(int(row.requests * fraction), org.seed, first, last)
+            requests = share(int(row.requests * fraction), seed, first, last)
             slices.append(Slice(row.stream, tokens, requests))
-    return slices
+    return tuple(slices)
 
 
 def cost_items(org: SimOrg, slices: Iterable[Slice], day: date) -> list[CostItem]:

@@ -82,7 +82,8 @@ class Faults(BaseModel):
     error_every_n: Annotated[int, Field(ge=1)] | None = None
     error_status: Literal[500, 502, 503, 529] = 500
     latency_ms: Annotated[int, Field(ge=0, le=60_000)] = 0
-    """Added to every in-scope request (without blocking other requests)."""
+    """Every in-scope request is answered this long after it arrived, or when its answer is built if that takes
+    longer (the answer is built during the wait); without blocking other requests."""
     hang_ms: Annotated[int, Field(ge=0, le=600_000)] = 0
     """Delay before answering, meant to exceed a client's read timeout."""
     malformed_day: date | None = None

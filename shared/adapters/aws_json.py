@@ -65,7 +65,7 @@ class AwsJson:
         headers = {"Content-Type": api.content_type, "X-Amz-Target": f"{api.target_prefix}.{operation}"}
         http = await self._http(api, region, action)
         page = await http.post_json("/", json_body=dict(body), headers=headers, explain=self._explain(api, action))
-        self._pages.append({"endpoint": f"{api.service}:{operation}", "region": region, "body": page.raw})
+        self._pages.append({"endpoint": f"{api.service}:{operation}", "region": region, "body": page.text})
         return page
 
     async def get(
@@ -74,7 +74,7 @@ class AwsJson:
         """A REST-JSON ``GET path?params`` in ``region`` (``operation`` names it in the debugging copy)."""
         http = await self._http(api, region, action)
         page = await http.get_json(path, tuple(params.items()), explain=self._explain(api, action))
-        self._pages.append({"endpoint": f"{api.service}:{operation}", "region": region, "body": page.raw})
+        self._pages.append({"endpoint": f"{api.service}:{operation}", "region": region, "body": page.text})
         return page
 
     async def _http(self, api: AwsApi, region: str, action: str) -> ProviderHttp:

@@ -220,7 +220,7 @@ class AzureUsage(ClientOwner):
             return arm_error(status, body, message, role=role, what=what)
 
         page = await self._arm.get_json(path, params, explain=explain)
-        self._pages.append({"endpoint": path.rsplit("/", 1)[-1], "body": page.raw})
+        self._pages.append({"endpoint": path.rsplit("/", 1)[-1], "body": page.text})
         return page
 
     async def _post(self, path: str, params: list[tuple[str, str]], body: dict[str, Any]) -> JsonResponse:
@@ -230,7 +230,7 @@ class AzureUsage(ClientOwner):
             return arm_error(status, error, message, role="Cost Management Reader", what="the subscription's cost")
 
         page = await self._arm.post_json(path, params=params, json_body=body, explain=explain)
-        self._pages.append({"endpoint": "costmanagement:query", "body": page.raw})
+        self._pages.append({"endpoint": "costmanagement:query", "body": page.text})
         return page
 
     def _split(self, link: str) -> tuple[str, list[tuple[str, str]]]:

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from shared.adapters.provider_http import JsonText
 from shared.ports import RawPage
 
 EXPIRE_AT = "expire_at"
@@ -78,7 +79,16 @@ def _entry(page: RawPage) -> dict[str, Any]:
 
 
 def _compress(entries: list[dict[str, Any]]) -> bytes:
-    return zlib.compress(json.dumps(entries, separators=(",", ":"), sort_keys=True, default=str).encode(), 6)
+    return zlib.compress(("[" + ",".join(_encoded(e) for e in entries) + "]").encode(), 6)
+
+
+def _encoded(entry: dict[str, Any]) -> str:
+    """The entry as JSON; a body kept as received (``JsonText``) is inserted as is, not decoded and encoded again."""
+    body = entry.get("body")
+    if not isinstance(body, JsonText):
+        return json.dumps(entry, separators=(",", ":"), sort_keys=True, default=str)
+    rest = json.dumps({k: v for k, v in entry.items() if k != "body"}, separators=(",", ":"), sort_keys=True)
+    return f'{{"body":{body},{rest[1:]}' if len(rest) > 2 else f'{{"body":{body}}}'
 
 
 def _chunks(entries: list[dict[str, Any]]) -> list[tuple[list[dict[str, Any]], bytes]]:

@@ -11,7 +11,10 @@
   days from it when it keeps them (ADR 0011; otherwise the days themselves), and the days it changes commit with
   their recomputed rollup. Concurrent syncs of one enterprise (backfill windows sharing a month, two providers
   connected back to back, a daily run beside a backfill) are thereby serialised per month on the rollup
-  (ADR 0016, 0025).
+  (ADR 0016, 0025). A sync may ask for its months ahead (``read_ahead``, while the providers answer): the rollup and
+  the days decoded from it wait in a small cache, and the transaction, which reads the rollup again, takes them
+  instead of decoding the rollup anew only when the rollup it read is the very version read ahead (its
+  ``update_time``), so a concurrent writer's days are never missed.
 * ``enterprises/{id}/raw_responses/{window}_{providers}_{chunk}``: a task's pages in one zlib-compressed document
   (a few chunks only past Firestore's 1 MiB), expiring after ``Settings.raw_response_ttl_days``
   (``shared.adapters.firestore_raw_pages``, ADR 0024).
@@ -21,7 +24,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -52,6 +57,11 @@ MAX_BATCH_BYTES = 8_000_000
 """Below Firestore's 10 MiB per commit request."""
 MAX_TRANSACTION_ATTEMPTS = 10
 """A month's update that keeps losing to concurrent syncs of the same enterprise gives up (503: the task retries)."""
+READ_AHEAD_MONTHS = 64
+"""Months read ahead and not yet taken by their transaction, kept at most (the oldest are dropped)."""
+
+_Ahead = tuple[Any, dict[date, UsageSnapshot]]
+"""A month read ahead: its rollup's ``update_time`` and the days decoded from it."""
 
 
 BINARY_FIELDS = frozenset({"daily"})
@@ -90,9 +100,34 @@ class FirestoreSnapshots:
 
     def __init__(self, client: Any) -> None:
         self._db = client
+        self._ahead: OrderedDict[tuple[str, str], _Ahead] = OrderedDict()
+        self._ahead_lock = threading.Lock()
 
     def _enterprise(self, enterprise_id: str) -> Any:
         return self._db.collection(ENTERPRISES).document(enterprise_id)
+
+    def read_ahead(self, enterprise_id: str, months: Sequence[str], *, retention_months: int) -> None:
+        collection = self._enterprise(enterprise_id).collection(MONTHS)
+        refs = [collection.document(m) for m in sorted(set(months))]
+        with translated():
+            snaps = list(self._db.get_all(refs))
+        for snap in snaps:
+            rollup = _parse(UsageMonth, snap) if snap.exists else None
+            days = _rolled_days(rollup, enterprise_id, retention_months)
+            if rollup is None or days is None:
+                continue
+            with self._ahead_lock:
+                self._ahead[(enterprise_id, rollup.month)] = (snap.update_time, days)
+                while len(self._ahead) > READ_AHEAD_MONTHS:
+                    self._ahead.popitem(last=False)
+
+    def _taken_ahead(self, enterprise_id: str, month: str, update_time: Any) -> dict[date, UsageSnapshot] | None:
+        """The days of the month read ahead, if the rollup read since is that very version; taken once."""
+        with self._ahead_lock:
+            ahead = self._ahead.pop((enterprise_id, month), None)
+        if ahead is None or ahead[0] != update_time:
+            return None
+        return ahead[1]
 
     def days(self, enterprise_id: str, months: Sequence[str]) -> dict[date, UsageSnapshot]:
         collection = self._enterprise(enterprise_id).collection(SNAPSHOTS)
@@ -124,10 +159,17 @@ class FirestoreSnapshots:
             # that changes a day rewrites the rollup in the same commit, so the rollup's lock alone serialises the
             # month's writers; without decodable days the query's documents are read (and locked) as well.
             rollup_snap = next(iter(transaction.get(rollup_ref)), None)
-            rollup = _parse(UsageMonth, rollup_snap) if rollup_snap is not None and rollup_snap.exists else None
-            days = _rolled_days(rollup, enterprise_id, retention_months)
+            rollup, days = None, None
+            if rollup_snap is not None and rollup_snap.exists:
+                rollup = _parse(UsageMonth, rollup_snap)
+                days = self._taken_ahead(enterprise_id, month, rollup_snap.update_time) if rollup else None
+            if days is None:
+                days = _rolled_days(rollup, enterprise_id, retention_months)
             if days is None:
                 days = _parsed_days(transaction.get(days_query))
+                if rollup is not None and rollup.has_daily:
+                    # Its days could not be decoded: the change must not keep their bytes (it rewrites them).
+                    rollup = rollup.model_copy(update={"daily": None, "daily_version": None})
             result = change(days, rollup)
             for day in result.days:
                 transaction.set(enterprise.collection(SNAPSHOTS).document(day.date.isoformat()), stored(day, synced_at))

@@ -148,7 +148,7 @@ class BillingExportReader:
         response = await self._http.post_json(path, json_body=body, headers=headers, explain=explain)
         if not body["dryRun"]:
             query = [["table", table.name], ["start", body["queryParameters"][0]["parameterValue"]["value"]]]
-            self._pages.append({"report": "billing_export", "path": path, "query": query, "body": response.raw})
+            self._pages.append({"report": "billing_export", "path": path, "query": query, "body": response.text})
         return response
 
     async def _results(self, table: BillingTable, job: Any, token: str | None) -> JsonResponse:
@@ -167,5 +167,5 @@ class BillingExportReader:
             params.append(("pageToken", token))
         headers = await self._tokens.headers()
         response = await self._http.get_json(path, params, headers=headers, explain=google_errors.bigquery(table))
-        self._pages.append({"report": "billing_export", "path": path, "query": params, "body": response.raw})
+        self._pages.append({"report": "billing_export", "path": path, "query": params, "body": response.text})
         return response

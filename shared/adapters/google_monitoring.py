@@ -108,7 +108,7 @@ class MonitoringReader:
         response = await self._http.get_json(path, params, headers=await self._tokens.headers(), explain=explain)
         if report is not None:
             query = [[k, redact(v)] for k, v in params]
-            self._pages.append({"report": f"monitoring.{report}", "path": path, "query": query, "body": response.raw})
+            self._pages.append({"report": f"monitoring.{report}", "path": path, "query": query, "body": response.text})
         return response.body
 
 

@@ -22,9 +22,11 @@ form body (OAuth token exchange, BigQuery ``jobs.query``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import random
+import ssl
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -94,13 +96,27 @@ class RetryPolicy:
         return rng.uniform(0, min(self.backoff_max_s, self.backoff_base_s * 2**attempt))
 
 
+class JsonText(str):
+    """A JSON document as received: kept in a debugging copy as is, not decoded and encoded again."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class JsonResponse:
     body: Any
     """Decoded with JSON numbers that have a fraction as ``Decimal`` (money stays exact)."""
-    raw: Any
-    """Decoded plainly, JSON-able, for the debugging copy of the page."""
+    text: JsonText
+    """The body as received (valid JSON: ``body`` was decoded from it), for the debugging copy of the page."""
     headers: httpx.Headers
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """httpx's default verifying context (certifi's CAs, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``), built once per
+    process: loading the CA bundle takes tens of milliseconds of CPU, which every task's clients would otherwise
+    pay again. A context is safe to share between clients, event loops and threads."""
+    return httpx.create_ssl_context()
 
 
 class ClientOwner:
@@ -114,7 +130,7 @@ class ClientOwner:
     def _adopt_client(self, http: httpx.AsyncClient | None, policy: RetryPolicy) -> httpx.AsyncClient:
         self._owns_client = http is None
         self._client = http or httpx.AsyncClient(
-            timeout=policy.timeout, limits=httpx.Limits(max_connections=policy.concurrency)
+            timeout=policy.timeout, limits=httpx.Limits(max_connections=policy.concurrency), verify=tls_context()
         )
         return self._client
 
@@ -235,6 +251,9 @@ class ProviderHttp(ClientOwner):
             error = ProviderUnavailable(f"{name} request to {path} failed ({type(e).__name__})", provider=name)
             return _Failure(error, retryable=True)
         log.debug("provider response", extra={"provider": name, "path": path, "status": response.status_code})
+        # The slot just freed goes to the next request before this one's page is decoded and parsed: a request
+        # waiting for a slot is sent now, not after the CPU of every page that arrived with this one.
+        await asyncio.sleep(0)
         if response.status_code == 200:
             return _decode(self.provider, path, response)
         return self._status_failure(request, response)
@@ -292,11 +311,10 @@ class _Failure:
 def _decode(provider: Provider, path: str, response: httpx.Response) -> JsonResponse:
     try:
         body = json.loads(response.text, parse_float=Decimal)
-        raw = json.loads(response.text)
     except ValueError as e:
         raise_as = MalformedResponse(f"{provider.value} sent a non-JSON body for {path}", provider=provider.value)
         raise raise_as from e
-    return JsonResponse(body=body, raw=raw, headers=response.headers)
+    return JsonResponse(body=body, text=JsonText(response.text), headers=response.headers)
 
 
 def _json_or_none(response: httpx.Response) -> Any:

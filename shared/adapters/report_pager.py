@@ -17,6 +17,7 @@ ignored.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, MutableSequence, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -111,7 +112,7 @@ class ReportPager:
                     out.pop(day, None)
                 open_end, cursor, covered = True, None, start
                 continue
-            self._keep(report, params, response.raw)
+            self._keep(report, params, response.text)
             try:
                 page = parse_page(provider, response.body)
                 dated = [(self._dialect.bucket_day(b), b) for b in page.buckets]
@@ -196,6 +197,8 @@ async def pull_reports(
         parts = [result[day] for result in results]
         failure = next((p for p in parts if isinstance(p, DayFailure)), None)
         days[day] = build_day(dialect.provider, day, [p for p in parts if isinstance(p, DayPart)], failure)
+        # Between days, the responses of the task's other pulls are taken in (and their next requests sent).
+        await asyncio.sleep(0)
     return ProviderPull(
         provider=dialect.provider,
         start=start,

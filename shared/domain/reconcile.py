@@ -139,7 +139,12 @@ def split_unpriced(
     models_out = {r.model for r in unpriced if not _meter_level(r.model, records, lines)}
     # A line naming a meter the usage does not have (OpenAI's "..., long context": the usage report has no band)
     # bills usage priced differently from what the report says: its model leaves whole.
-    models_out |= {c.model for c in lines if c.model is not None and c.token_type and not _bills_any(c, records)}
+    by_model: dict[str, list[UsageRecord]] = {}
+    for record in records:
+        by_model.setdefault(record.model, []).append(record)
+    models_out |= {
+        c.model for c in lines if c.model is not None and c.token_type and not _bills_any(c, by_model.get(c.model, ()))
+    }
     if not unpriced and not models_out:
         return list(records), list(lines), []
     kept_records = [r for r in records if r.priced and r.model not in models_out]

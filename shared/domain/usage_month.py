@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -95,8 +95,16 @@ class UsageMonth(UsageView):
         return self.daily is not None and self.daily_version == DAILY_VERSION
 
 
-def rollup_month(month: str, days: Iterable[UsageSnapshot], *, retention_months: int) -> UsageMonth | None:
-    """The month's rollup from its daily snapshots (any order); ``None`` when it has none."""
+def rollup_month(
+    month: str,
+    days: Iterable[UsageSnapshot],
+    *,
+    retention_months: int,
+    encoded: Mapping[str, bytes] | None = None,
+) -> UsageMonth | None:
+    """The month's rollup from its daily snapshots (any order); ``None`` when it has none. ``encoded``: days already
+    encoded (``YYYY-MM-DD`` → ``encode_day``, at ``DAILY_VERSION``), taken as they are: the unchanged days of the
+    stored rollup, whose snapshots were decoded from these very bytes."""
     first, last = month_bounds(month)
     snapshots = sorted((s for s in days if first <= s.date <= last), key=lambda s: s.date)
     if not snapshots:
@@ -117,7 +125,11 @@ def rollup_month(month: str, days: Iterable[UsageSnapshot], *, retention_months:
             "index_level_days": len(levels),
         }
     )
-    daily = {s.date.isoformat(): encode_day(RolledDay.of(s)) for s in snapshots}
+    known = encoded or {}
+    daily = {}
+    for s in snapshots:
+        key = s.date.isoformat()
+        daily[key] = known.get(key) or encode_day(RolledDay.of(s))
     if len(sums.model_dump_json()) + sum(len(data) for data in daily.values()) > MAX_ROLLUP_BYTES:
         return sums
     return sums.model_copy(update={"daily_version": DAILY_VERSION, "daily": daily})

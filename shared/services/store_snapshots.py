@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -72,6 +73,30 @@ class Stored:
     """``YYYY-MM`` → every day of each month the window touched, as committed (``MonthWrite.month_days``)."""
 
 
+@dataclass(frozen=True)
+class PreparedPull:
+    """One provider's pulled days as the parts its snapshots take (and the days it failed), computed as soon as its
+    pull ends: while the other providers still answer, not after the slowest one."""
+
+    parts: dict[date, ProviderPart]
+    failed: dict[date, str]
+
+
+def prepare_pull(pull: ProviderPull, days: list[date], savings: SavingsLookup = opportunity_savings) -> PreparedPull:
+    """The window's ``days`` of ``pull``: each good day's provider part, each failed day's error code."""
+    parts: dict[date, ProviderPart] = {}
+    failed: dict[date, str] = {}
+    for day in days:
+        provider_day = pull.days.get(day)
+        if provider_day is None:
+            continue
+        if provider_day.status is DayStatus.OK:
+            parts[day] = provider_part(provider_day, pull.price_data_version, savings(provider_day))
+        else:
+            failed[day] = provider_day.error_code or "provider_day_failed"
+    return PreparedPull(parts, failed)
+
+
 def store_pulls(
     store: SnapshotStore,
     enterprise_id: str,
@@ -82,31 +107,41 @@ def store_pulls(
     retention_months: int,
     index: IndexLookup = frontier_level,
     savings: SavingsLookup = opportunity_savings,
+    prepared: Mapping[ProviderName, PreparedPull] | None = None,
+    parallel: bool = False,
 ) -> Stored:
-    """Rebuild the window's snapshots from ``pulls`` and write the changed days and their months."""
+    """Rebuild the window's snapshots from ``pulls`` and write the changed days and their months; ``prepared``:
+    the pulls' parts already computed (``prepare_pull`` of the same window), by provider; ``parallel``: the months'
+    transactions run side by side (each in a thread of its own)."""
     fresh: dict[date, dict[str, ProviderPart]] = {d: {} for d in days}
     failed: dict[date, dict[str, str]] = {d: {} for d in days}
     failed_days: dict[ProviderName, list[date]] = {}
     for provider, pull in pulls.items():
-        for day in days:
-            provider_day = pull.days.get(day)
-            if provider_day is None:
-                continue
-            if provider_day.status is DayStatus.OK:
-                part = provider_part(provider_day, pull.price_data_version, savings(provider_day))
-                fresh[day][provider.value] = part
-            else:
-                failed[day][provider.value] = provider_day.error_code or "provider_day_failed"
-                failed_days.setdefault(provider, []).append(day)
+        ready = (prepared or {}).get(provider) or prepare_pull(pull, days, savings)
+        for day, part in ready.parts.items():
+            fresh[day][provider.value] = part
+        for day, code in ready.failed.items():
+            failed[day][provider.value] = code
+            failed_days.setdefault(provider, []).append(day)
     if not pulls:
         return Stored(0, 0, failed_days)
     days_written = months_written = 0
     month_days: dict[str, Mapping[date, UsageSnapshot]] = {}
-    for month in sorted({month_key(d) for d in days}):
+
+    def update(month: str) -> MonthWrite:
         change = _month_change(
             [d for d in days if month_key(d) == month], fresh, failed, month, index, retention_months, enterprise_id
         )
-        written = store.update_month(enterprise_id, month, change, synced_at=now, retention_months=retention_months)
+        return store.update_month(enterprise_id, month, change, synced_at=now, retention_months=retention_months)
+
+    months = sorted({month_key(d) for d in days})
+    if parallel and len(months) > 1:
+        # Each month is its own transaction on its own documents: side by side, their round trips overlap.
+        with ThreadPoolExecutor(max_workers=len(months), thread_name_prefix="month") as pool:
+            writes = list(pool.map(update, months))
+    else:
+        writes = [update(month) for month in months]
+    for month, written in zip(months, writes, strict=True):
         days_written += len(written.days)
         months_written += written.rollup is not None
         month_days[month] = written.month_days
@@ -139,7 +174,11 @@ def _month_change(
             if after is not None and after != before:
                 changed.append(after)
         merged = {**existing, **{s.date: s for s in changed}}
-        rollup = rollup_month(month, merged.values(), retention_months=retention_months)
+        # The stored rollup's bytes of each day it keeps and this change leaves alone are kept, not encoded again.
+        kept = stored_rollup.daily if stored_rollup is not None and stored_rollup.has_daily else None
+        dirty = {s.date.isoformat() for s in changed}
+        encoded = {key: data for key, data in (kept or {}).items() if key not in dirty}
+        rollup = rollup_month(month, merged.values(), retention_months=retention_months, encoded=encoded)
         if rollup is None or rollup == stored_rollup:
             return MonthWrite(changed, None, merged)
         if not rollup.has_daily:

@@ -5,13 +5,16 @@ For the providers named in the task that are still ``connected``:
 1. **Keys**: each key read is audit-logged (``key_read``, one entry per task and key version) *before* Secret
    Manager is asked, so no read goes unrecorded. A provider whose key record or secret version is gone is skipped.
    A backfill the connect flow could not enqueue (``backfill_pending``) is enqueued now.
-2. **Pull** every provider concurrently (``UsageSource.pull``), within ``Settings.sync_pull_deadline_s``.
+2. **Pull** every provider concurrently (``UsageSource.pull``), within ``Settings.sync_pull_deadline_s``; the keys
+   are read side by side first, and each provider's snapshot parts are computed as soon as its pull ends, while the
+   others still wait on their providers (the window's months are read ahead meanwhile).
 3. **Snapshots** (``shared.services.store_snapshots``), under the enterprise's snapshots lease
    (``shared.services.snapshot_lease``: one writer at a time, a busy lease is 503; a daily or hourly task finding
    it free stores without taking it, ADR 0025): each month's changed days are
    written with its rollup in one transaction; a failed provider or a malformed day never replaces good data. A
    duplicate task writes nothing.
-4. **Raw pages** (debug copies, best effort), then ``providers.<p>.last_sync`` of the providers pulled.
+4. **Raw pages** (debug copies, best effort, written beside the snapshots), then, side by side, the lease's release,
+   ``providers.<p>.last_sync`` of the providers pulled, coverage (5) and alerts (7).
 5. **Coverage** (``shared.services.sync_coverage``): each provider's days are recorded settled, pending (usage
    without its bill yet) or missing (a permanent failure, or a transient one on the task's last attempt, which is
    then acknowledged and reported to admins once); after a daily sync one repair task per provider re-pulls the
@@ -34,6 +37,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -50,6 +55,7 @@ from shared.domain.provider_keys import ProviderKeyRecord
 from shared.domain.secret_naming import is_version_of
 from shared.domain.snapshot import UsageSnapshot
 from shared.domain.usage import Provider, ProviderPull
+from shared.domain.usage_month import month_key
 from shared.errors import (
     DependencyUnavailable,
     NotFound,
@@ -75,10 +81,12 @@ from shared.services.audit import record_key_read
 from shared.services.snapshot_lease import snapshots_lease
 from shared.services.store_snapshots import (
     IndexLookup,
+    PreparedPull,
     SavingsLookup,
     Stored,
     frontier_level,
     opportunity_savings,
+    prepare_pull,
     store_pulls,
 )
 from shared.services.sync_coverage import SyncCoverageRecorder, settle_coverage
@@ -166,27 +174,50 @@ class SyncEnterprise:
             log.info("sync skipped", extra={"enterprise_id": request.enterprise_id, "reason": report.skipped})
             return report
         assert enterprise is not None
-        keys = self._keys(enterprise, request, read_id, report)
-        results = asyncio.run(self._pull_all(keys, start, end)) if keys else {}
+        wanted = self._connected(enterprise, request, report)
+        keys, results, prepared = (
+            ({}, {}, {})
+            if not wanted
+            else asyncio.run(self._keys_and_pulls(enterprise, wanted, read_id, start, end, report))
+        )
         pulls = {p: r for p, r in results.items() if isinstance(r, ProviderPull)}
-        try:
-            stored = self._store(enterprise.id, pulls, start, end, read_id, scheduled=request.reason in SCHEDULED)
-        except DependencyUnavailable as e:
-            if not last_attempt:
-                raise
-            # No retry is coming: what was pulled could not be stored (busy lease, database down), so the window is
-            # recorded missing below like a failed pull, and the daily run's repair pulls it again.
-            log.warning("pulled usage not stored on the last attempt", extra={"enterprise_id": enterprise.id})
-            results, pulls, stored = {**results, **dict.fromkeys(pulls, e)}, {}, Stored(0, 0, {})
-        report.days_written, report.months_written = stored.days_written, stored.months_written
-        for provider in pulls:
-            days = stored.failed_days.get(provider, [])
-            report.providers[provider.value] = ProviderResult(Outcome.SYNCED, failed_days=[d.isoformat() for d in days])
-        self._save_raw_pages(enterprise.id, pulls, report)
-        self._snapshots.record_last_sync(enterprise.id, list(pulls), self._clock.now())
-        bug = self._settle_failures(enterprise.id, keys, results, report)
-        settle_coverage(self._coverage, enterprise, pulls, report, last_attempt=last_attempt)
-        self._evaluate_alerts(enterprise, judge=request.reason != BACKFILL_REASON, known=stored.month_days)
+        # The debugging copy of the pages is written beside the snapshots, and what follows them (the lease's release,
+        # last_sync, coverage, alerts) side by side: independent documents, whose round trips then overlap.
+        with ThreadPoolExecutor(max_workers=5, thread_name_prefix="sync") as pool, ExitStack() as held:
+            raw = pool.submit(self._save_raw_pages, enterprise.id, pulls, report)
+            try:
+                stored = self._store(
+                    enterprise.id,
+                    pulls,
+                    prepared,
+                    start,
+                    end,
+                    read_id,
+                    scheduled=request.reason in SCHEDULED,
+                    held=held,
+                )
+            except DependencyUnavailable as e:
+                if not last_attempt:
+                    raise
+                # No retry is coming: what was pulled could not be stored (busy lease, database down), so the window
+                # is recorded missing below like a failed pull, and the daily run's repair pulls it again.
+                log.warning("pulled usage not stored on the last attempt", extra={"enterprise_id": enterprise.id})
+                results, pulls, stored = {**results, **dict.fromkeys(pulls, e)}, {}, Stored(0, 0, {})
+            report.days_written, report.months_written = stored.days_written, stored.months_written
+            for provider in pulls:
+                days = [d.isoformat() for d in stored.failed_days.get(provider, [])]
+                report.providers[provider.value] = ProviderResult(Outcome.SYNCED, failed_days=days)
+            bug = self._settle_failures(enterprise.id, keys, results, report)
+            judge = request.reason != BACKFILL_REASON
+            finishing = [
+                raw,
+                pool.submit(held.pop_all().close),
+                pool.submit(self._snapshots.record_last_sync, enterprise.id, list(pulls), self._clock.now()),
+                pool.submit(settle_coverage, self._coverage, enterprise, pulls, report, last_attempt=last_attempt),
+                pool.submit(self._evaluate_alerts, enterprise, judge=judge, known=stored.month_days),
+            ]
+            for done in finishing:
+                done.result()  # the first failure (the database unavailable: the task retries) is raised
         log.info(
             "enterprise synced",
             extra={"event": SYNC_FINISHED_EVENT, "outcome": report.outcome, **report.as_dict()},
@@ -199,12 +230,15 @@ class SyncEnterprise:
         self,
         enterprise_id: str,
         pulls: dict[ProviderName, ProviderPull],
+        prepared: dict[ProviderName, PreparedPull],
         start: date,
         end: date,
         read_id: str,
         *,
         scheduled: bool,
+        held: ExitStack,
     ) -> Stored:
+        """Store the pulls under the snapshots lease, which stays in ``held`` (released when the caller closes it)."""
         if not pulls:
             return Stored(0, 0, {})
         lease = snapshots_lease(
@@ -216,7 +250,8 @@ class SyncEnterprise:
             sleep=self._sleep,
             only_when_busy=scheduled,
         )
-        with lease:
+        held.enter_context(lease)
+        try:
             return store_pulls(
                 self._snapshots,
                 enterprise_id,
@@ -226,7 +261,12 @@ class SyncEnterprise:
                 retention_months=self._settings.snapshot_retention_months,
                 index=self._index,
                 savings=self._savings,
+                prepared=prepared,
+                parallel=True,
             )
+        except BaseException:
+            held.close()  # released at once: the next delivery, or another task, may store
+            raise
 
     def _evaluate_alerts(
         self, enterprise: Enterprise, *, judge: bool, known: Mapping[str, Mapping[date, UsageSnapshot]]
@@ -241,38 +281,38 @@ class SyncEnterprise:
 
     # --- keys ----------------------------------------------------------------------------------------------------
 
-    def _keys(
-        self, enterprise: Enterprise, request: SyncRequest, read_id: str, report: SyncReport
-    ) -> dict[ProviderName, _Key]:
+    def _connected(self, enterprise: Enterprise, request: SyncRequest, report: SyncReport) -> list[ProviderName]:
+        """The providers asked for that are connected, in name order; the others are reported not connected."""
         wanted = request.providers if request.providers is not None else list(enterprise.providers)
-        keys: dict[ProviderName, _Key] = {}
+        connected: list[ProviderName] = []
         for provider in sorted(set(wanted)):
             state = enterprise.providers.get(provider)
             if state is None or state.status is not ProviderStatus.CONNECTED:
                 report.providers[provider.value] = ProviderResult(Outcome.NOT_CONNECTED)
-                continue
-            try:
-                record = self._connections.key_record(enterprise.id, provider)
-                if record is None:
-                    report.providers[provider.value] = ProviderResult(Outcome.KEY_UNAVAILABLE, "no_key_record")
-                    continue
-                self._resume_backfill(enterprise.id, provider, record)
-                ref = SecretVersionRef(record.secret_version)
-                if not is_version_of(ref.name, enterprise.id, provider.value):
-                    log.error(
-                        "key record names another secret",
-                        extra={"enterprise_id": enterprise.id, "provider": provider.value},
-                    )
-                    report.providers[provider.value] = ProviderResult(Outcome.KEY_UNAVAILABLE, "secret_name_mismatch")
-                    continue
-                record_key_read(self._audit_log, self._clock, enterprise.id, provider, ref, read_id=read_id)
-                keys[provider] = _Key(ref, self._secrets.access(ref))
-            except NotFound as e:
-                report.providers[provider.value] = ProviderResult(Outcome.KEY_UNAVAILABLE, e.code)
-            except DependencyUnavailable as e:
-                report.providers[provider.value] = ProviderResult(Outcome.RETRY, e.code)
-                report.retry_code = report.retry_code or e.code
-        return keys
+            else:
+                connected.append(provider)
+        return connected
+
+    def _key(self, enterprise: Enterprise, provider: ProviderName, read_id: str) -> _Key | ProviderResult:
+        """The provider's key, its read audit-logged first; or why there is none to use."""
+        try:
+            record = self._connections.key_record(enterprise.id, provider)
+            if record is None:
+                return ProviderResult(Outcome.KEY_UNAVAILABLE, "no_key_record")
+            self._resume_backfill(enterprise.id, provider, record)
+            ref = SecretVersionRef(record.secret_version)
+            if not is_version_of(ref.name, enterprise.id, provider.value):
+                log.error(
+                    "key record names another secret",
+                    extra={"enterprise_id": enterprise.id, "provider": provider.value},
+                )
+                return ProviderResult(Outcome.KEY_UNAVAILABLE, "secret_name_mismatch")
+            record_key_read(self._audit_log, self._clock, enterprise.id, provider, ref, read_id=read_id)
+            return _Key(ref, self._secrets.access(ref))
+        except NotFound as e:
+            return ProviderResult(Outcome.KEY_UNAVAILABLE, e.code)
+        except DependencyUnavailable as e:
+            return ProviderResult(Outcome.RETRY, e.code)
 
     def _resume_backfill(self, enterprise_id: str, provider: ProviderName, record: ProviderKeyRecord) -> None:
         """Enqueue a history backfill the connect flow recorded as pending (same task names: no duplicates)."""
@@ -292,18 +332,58 @@ class SyncEnterprise:
 
     # --- pulls ---------------------------------------------------------------------------------------------------
 
-    async def _pull_all(self, keys: dict[ProviderName, _Key], start: date, end: date) -> dict[ProviderName, PullResult]:
+    async def _keys_and_pulls(
+        self,
+        enterprise: Enterprise,
+        providers: list[ProviderName],
+        read_id: str,
+        start: date,
+        end: date,
+        report: SyncReport,
+    ) -> tuple[dict[ProviderName, _Key], dict[ProviderName, PullResult], dict[ProviderName, PreparedPull]]:
+        """The providers' keys read side by side, then each provider pulled and its snapshot parts computed as soon
+        as its pull ends, while the others still wait on their providers; meanwhile the window's months are read
+        ahead (``SnapshotStore.read_ahead``)."""
+        found = await asyncio.gather(*(asyncio.to_thread(self._key, enterprise, p, read_id) for p in providers))
+        keys: dict[ProviderName, _Key] = {}
+        for provider, key in zip(providers, found, strict=True):
+            if isinstance(key, _Key):
+                keys[provider] = key
+                continue
+            report.providers[provider.value] = key
+            if key.outcome is Outcome.RETRY:
+                report.retry_code = report.retry_code or key.code
+        if not keys:
+            return keys, {}, {}
+        ahead = asyncio.create_task(asyncio.to_thread(self._read_ahead, enterprise.id, window_days(start, end)))
+        pulled = await asyncio.gather(*(self._pull_and_prepare(p, k, start, end) for p, k in keys.items()))
+        await ahead
+        results = {p: result for p, (result, _) in zip(keys, pulled, strict=True)}
+        prepared = {p: ready for p, (_, ready) in zip(keys, pulled, strict=True) if ready is not None}
+        return keys, results, prepared
+
+    async def _pull_and_prepare(
+        self, provider: ProviderName, key: _Key, start: date, end: date
+    ) -> tuple[PullResult, PreparedPull | None]:
         deadline = self._settings.sync_pull_deadline_s
-
-        async def pull(provider: ProviderName, key: _Key) -> ProviderPull:
-            async with self._sources(Provider(provider.value), key.value) as source:
-                return await source.pull(start, end)
-
-        providers = list(keys)
-        outcomes = await asyncio.gather(
-            *(asyncio.wait_for(pull(p, keys[p]), deadline) for p in providers), return_exceptions=True
+        [result] = await asyncio.gather(
+            asyncio.wait_for(self._pull(provider, key, start, end), deadline), return_exceptions=True
         )
-        return dict(zip(providers, outcomes, strict=True))
+        if not isinstance(result, ProviderPull):
+            return result, None
+        # In a thread: the event loop keeps taking in the other providers' responses meanwhile.
+        return result, await asyncio.to_thread(prepare_pull, result, window_days(start, end), self._savings)
+
+    async def _pull(self, provider: ProviderName, key: _Key, start: date, end: date) -> ProviderPull:
+        async with self._sources(Provider(provider.value), key.value) as source:
+            return await source.pull(start, end)
+
+    def _read_ahead(self, enterprise_id: str, days: list[date]) -> None:
+        months = sorted({month_key(d) for d in days})
+        try:
+            self._snapshots.read_ahead(enterprise_id, months, retention_months=self._settings.snapshot_retention_months)
+        except PlatformError as e:  # only a hint: the transactions read what they need
+            log.info("months not read ahead", extra={"enterprise_id": enterprise_id, "error_code": e.code})
 
     def _save_raw_pages(self, enterprise_id: str, pulls: dict[ProviderName, ProviderPull], report: SyncReport) -> None:
         pages = [

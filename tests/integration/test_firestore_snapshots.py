@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -11,6 +12,7 @@ from shared.adapters.firestore_enterprises import FirestoreEnterprises, enterpri
 from shared.adapters.firestore_raw_pages import MAX_RAW_BODY_BYTES, read_pages
 from shared.adapters.firestore_snapshots import MAX_BATCH_WRITES, FirestoreSnapshots, _chunks
 from shared.adapters.firestore_sync_targets import FirestoreSyncTargets
+from shared.adapters.provider_http import JsonText
 from shared.domain.enterprise import (
     Enterprise,
     EnterpriseSettings,
@@ -129,6 +131,18 @@ def test_raw_pages_expire_and_keep_their_body(firestore_db: Any) -> None:
     first, second = read_pages(stored)
     assert (first["provider"], first["query"], first["body"]) == ("openai", ["limit=180"], body)
     assert (second["provider"], second["path"]) == ("anthropic", "/v1/messages")
+
+
+def test_a_page_kept_as_received_is_stored_as_the_json_it_was(firestore_db: Any) -> None:
+    # The clients keep a page's body as the text received (``JsonText``), not decoded and encoded again.
+    text = '{"object":"page","data":[{"amount":{"value":0.0123456789012345678,"currency":"usd"}}],"has_more":false}'
+    page = {"report": "costs", "path": "/v1/organization/costs", "query": [["page", "p2"]], "body": JsonText(text)}
+    store = FirestoreSnapshots(firestore_db)
+    store.save_raw_pages("ent_1", [RawPage(Provider.OPENAI, D1, D2, 0, page)], expire_at=NOW)
+    [doc] = [d.to_dict() for d in firestore_db.collection("enterprises/ent_1/raw_responses").stream()]
+    [kept] = read_pages(doc)
+    assert kept["body"] == json.loads(text)
+    assert (kept["provider"], kept["report"], kept["query"]) == ("openai", "costs", ["page=p2"])
 
 
 def _noise(seed: int, size: int) -> str:

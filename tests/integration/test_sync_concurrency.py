@@ -190,3 +190,38 @@ def test_a_lease_is_exclusive_until_released_or_expired_and_a_late_holder_never_
     assert leases.acquire("ent_1", "snapshots", holder="c", now=NOW + timedelta(seconds=200), ttl=ttl)
     leases.release("ent_1", "snapshots", holder="b")
     assert not leases.acquire("ent_1", "snapshots", holder="d", now=NOW + timedelta(seconds=201), ttl=ttl)
+
+
+def test_a_month_read_ahead_is_taken_only_while_nobody_has_written_it_since(
+    firestore_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task reads its months ahead while its providers answer; another task stores the same month meanwhile. The
+    first task's transaction must see that write (the rollup's version differs), not the days it read ahead."""
+    import shared.adapters.firestore_snapshots as adapter
+
+    decoded: list[str] = []
+    original = adapter.month_snapshots
+
+    def counted(month: UsageMonth, *, retention_months: int) -> dict[date, UsageSnapshot] | None:
+        decoded.append(month.month)
+        return original(month, retention_months=retention_months)
+
+    monkeypatch.setattr(adapter, "month_snapshots", counted)
+    enterprise_id = "ent_read_ahead"
+    store = FirestoreSnapshots(firestore_db)
+    run(store, enterprise_id, TASKS[1])  # OpenAI, November 10-30
+    decoded.clear()
+    store.read_ahead(enterprise_id, ["2026-11"], retention_months=24)
+    run(store, enterprise_id, (ProviderName.OPENAI, date(2026, 11, 12), date(2026, 11, 14)))
+    assert decoded == ["2026-11"]  # read ahead once, and not decoded again in the transaction
+
+    store.read_ahead(enterprise_id, ["2026-11"], retention_months=24)
+    run(
+        FirestoreSnapshots(firestore_db),
+        enterprise_id,
+        (ProviderName.ANTHROPIC, date(2026, 11, 20), date(2026, 11, 22)),
+    )
+    run(store, enterprise_id, (ProviderName.OPENAI, date(2026, 11, 25), date(2026, 11, 27)))
+    days, months = stored(store, enterprise_id)
+    assert {"openai", "anthropic"} <= set(days[date(2026, 11, 21)].by_provider)
+    assert months["2026-11"] == rollup_month("2026-11", days.values(), retention_months=24)

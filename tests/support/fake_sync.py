@@ -43,6 +43,8 @@ class FakeSnapshotStore:
         """The months of every ``days`` call (the reads of whole months of snapshots), in order."""
         self.rollup_reads: list[tuple[str, ...]] = []
         """The months of every ``rollups`` call, in order."""
+        self.read_ahead_months: list[tuple[str, ...]] = []
+        """The months of every ``read_ahead`` hint (the fake reads nothing ahead)."""
 
     def _check(self) -> None:
         if self.down:
@@ -90,6 +92,9 @@ class FakeSnapshotStore:
                 self.save(enterprise_id, result.days, [result.rollup] if result.rollup else [], synced_at=synced_at)
             return result
         raise DependencyUnavailable("the month is busy with concurrent writes (fake contention)")
+
+    def read_ahead(self, enterprise_id: str, months: Sequence[str], *, retention_months: int) -> None:
+        self.read_ahead_months.append(tuple(sorted(months)))
 
     def month(self, enterprise_id: str, month: str) -> UsageMonth | None:
         self._check()
