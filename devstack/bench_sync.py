@@ -344,7 +344,11 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
             FirestoreSnapshots(client),
             "store: month transactions",
             spans,
-            {"save_raw_pages": "raw pages (compress, write)", "record_last_sync": "last_sync"},
+            {
+                "save_raw_pages": "raw pages (compress, write)",
+                "record_last_sync": "last_sync",
+                "read_ahead": "months read ahead (during the pulls)",
+            },
         )
         use_case = SyncEnterprise(
             enterprises=Timed(enterprises, keys, spans),

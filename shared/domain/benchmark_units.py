@@ -99,10 +99,8 @@ def form_units(rows: Iterable[ProviderUsageRow], identities: Sequence[UnitIdenti
     members: dict[str, list[BenchmarkUnit]] = defaultdict(list)
     for enterprise_id in sorted(grouped):
         identity = by_id[enterprise_id]
-        unit = merge_unit(enterprise_id, identity.industry, grouped[enterprise_id])
-        members[components.find(enterprise_id)].append(
-            unit.model_copy(update={"admin_domains": identity.admin_domains})
-        )
+        unit = merge_unit(enterprise_id, identity.industry, grouped[enterprise_id], identity.admin_domains)
+        members[components.find(enterprise_id)].append(unit)
     units = [_representative(group) for _, group in sorted(members.items())]
     merged = len(grouped) - len(units)
     if merged:

@@ -58,7 +58,12 @@ OUTPUT_WEIGHT = Decimal("0.25")
 # --- Units --------------------------------------------------------------------------------------------------------
 
 
-def merge_unit(enterprise_id: str, industry: Industry, rows: Iterable[ProviderUsageRow]) -> BenchmarkUnit:
+def merge_unit(
+    enterprise_id: str,
+    industry: Industry,
+    rows: Iterable[ProviderUsageRow],
+    admin_domains: frozenset[str] = frozenset(),
+) -> BenchmarkUnit:
     """Merge every provider org/key row of one enterprise into its single unit (two keys count once)."""
     by_provider: dict[Provider, UsageFigures] = {}
     for row in rows:
@@ -76,6 +81,7 @@ def merge_unit(enterprise_id: str, industry: Industry, rows: Iterable[ProviderUs
         providers=frozenset(ordered),
         usage=totals,
         by_provider=ordered,
+        admin_domains=admin_domains,
     )
 
 

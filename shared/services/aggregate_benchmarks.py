@@ -39,7 +39,7 @@ from typing import Literal
 from pydantic import ValidationError
 
 from shared.config import Settings
-from shared.domain.benchmark_models import DisclosureParams, ProviderUsageRow, UsageFigures
+from shared.domain.benchmark_models import BenchmarkUnit, DisclosureParams, ProviderUsageRow, UsageFigures
 from shared.domain.benchmark_release import PublishedRun, inputs_hash, next_run
 from shared.domain.benchmark_units import UnitIdentity, form_units
 from shared.domain.benchmarks import compute_release
@@ -126,6 +126,13 @@ def provider_rows(enterprise_id: str, parts: Mapping[str, ProviderPart]) -> list
     return rows
 
 
+def _units(store: BenchmarkStore, month: str) -> tuple[int, list[BenchmarkUnit]]:
+    """How many participants were found, and their units; the rows they were formed from are freed on return, before
+    the disclosure rules run (memory holds the units' figures once, not twice)."""
+    identities, rows = _inputs(store, month)
+    return len(identities), form_units(rows, identities)
+
+
 def _inputs(store: BenchmarkStore, month: str) -> tuple[list[UnitIdentity], list[ProviderUsageRow]]:
     identities: list[UnitIdentity] = []
     rows: list[ProviderUsageRow] = []
@@ -180,11 +187,10 @@ def aggregate_benchmarks(
     if clock.now() < settled:
         logger.info("benchmark month not settled yet", extra={"month": month, "settles_at": settled.isoformat()})
         return AggregationResult(month=month, status="not_settled", settles_at=settled)
-    identities, rows = _inputs(store, month)
-    units = form_units(rows, identities)
+    participants, units = _units(store, month)
     params = disclosure_params(settings)
     hashed = inputs_hash(units, month, params)
-    counts = {"participants": len(identities), "units": len(units)}
+    counts = {"participants": participants, "units": len(units)}
     run = store.run(month)
     if run is not None and run.inputs_hash == hashed:
         logger.info("benchmark month unchanged", extra={"month": month, "version": run.version})
