@@ -1,18 +1,20 @@
 """Benchmark of the daily sync on the local emulators: ``python -m devstack.bench_sync [--enterprises 10000]``.
 
-Prints:
+Prints, in this order:
 
-1. the dispatcher's fan-out rate: N enterprises read from the Firestore emulator and enqueued as named tasks on the
-   Cloud Tasks emulator (tasks/s), whose deliveries go to a sink answering 204;
-2. the worker's time for one enterprise-month (a 30-day window, OpenAI and Anthropic concurrently) with the
-   provider simulator answering every request after ``--latency-ms``, next to the floor that latency imposes
-   (the rounds of requests a provider needs at the client's concurrency, × latency);
-3. provider requests, Firestore reads and writes, and the worker's time per enterprise-day: one daily task on the
+1. the worker's time for one enterprise-month (a 30-day window, OpenAI and Anthropic concurrently) with the
+   provider simulator (in a process of its own) answering every request ``--latency-ms`` after it arrived, next to
+   the floor that latency imposes (the rounds of requests a provider needs at the client's concurrency, × latency)
+   and the floor measured by a client that makes the same requests and only waits;
+2. provider requests, Firestore reads and writes, and the worker's time per enterprise-day: one daily task on the
    next day (3 days re-pulled, one new), counted by a wrapper around the Firestore client's RPCs as Firestore bills
    them (documents returned by queries, at least one per query; documents asked by batch gets, found or not; writes
    and deletes in commits);
-4. where the worker's time goes in both (``devstack.bench_spans``): each phase's wall time, its Firestore round
-   trips and their time, the provider wait against the parsing and pricing CPU, and the emulator's own round trip.
+3. where the worker's time goes in both (``devstack.bench_spans``): each phase's busy time and when it ran (phases
+   overlap), its Firestore round trips and their time, the provider wait against the parsing and pricing CPU, and
+   the emulator's own round trip;
+4. the dispatcher's fan-out rate: N enterprises read from the Firestore emulator and enqueued as named tasks on the
+   Cloud Tasks emulator (tasks/s), whose deliveries go to a sink answering 204.
 
 Needs what ``make test`` needs (gcloud's Firestore emulator, ``.tools/tasks-emulator``). Takes a minute or two.
 """
@@ -474,9 +476,11 @@ def main(argv: list[str] | None = None) -> None:
         )
         client = firestore_client(settings)
         counter = CountingFirestore(client, Spans())
-        bench_dispatch(client, settings, args.enterprises)
+        # The worker first: after the fan-out, the queue goes on delivering its tasks to the sink (threads of this
+        # process) and the emulator digests 10,000 writes and deletes, both of which the worker's figures would carry.
         with start_server() as secret_server:
             bench_worker(client, counter, secret_server.address, args.latency_ms)
+        bench_dispatch(client, settings, args.enterprises)
     finally:
         tasks.stop()
         sink.shutdown()
