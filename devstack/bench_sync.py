@@ -42,6 +42,7 @@ from pydantic import SecretStr
 from devstack.bench_spans import Spans, Timed, TimedSources, emulator_round_trip
 from devstack.firestore_emulator import start_firestore_emulator
 from devstack.provider_sim import Faults, ProviderSimulator, SimOrg, serve
+from devstack.provider_sim.server import SimulatorUrls
 from devstack.secret_manager_server import start_server
 from devstack.tasks_emulator import start_tasks_emulator
 
@@ -72,7 +73,7 @@ class Clock:
             self.shared.value = now.timestamp()
 
 
-class RemoteSimulator:
+class RemoteSimulator(SimulatorUrls):
     """The provider simulator in a process of its own, as a provider is: its CPU does not share the worker's GIL,
     so the worker's time is its own CPU and its wait on the network."""
 
@@ -98,14 +99,6 @@ class RemoteSimulator:
         self._process.join(10)
         if self._process.is_alive():
             self._process.kill()
-
-    @property
-    def openai_base_url(self) -> str:
-        return self.root_url + "/openai"
-
-    @property
-    def anthropic_base_url(self) -> str:
-        return self.root_url + "/anthropic"
 
     def requests(self) -> list[dict[str, Any]]:
         """Every request the simulator answered since the last reset (``RequestRecord`` as JSON)."""

@@ -60,11 +60,9 @@ def uvicorn_config(sim: ProviderSimulator, host: str, port: int) -> uvicorn.Conf
     )
 
 
-@dataclass(frozen=True)
-class RunningSimulator:
-    """A simulator being served; the base URLs to give the provider clients."""
+class SimulatorUrls:
+    """The base URLs to give the provider clients of a simulator served at ``root_url`` (in this process or not)."""
 
-    sim: ProviderSimulator
     root_url: str
 
     @property
@@ -108,6 +106,14 @@ class RunningSimulator:
             "GOOGLE_MONITORING_BASE_URL": self.google_monitoring_base_url,
             "GOOGLE_BIGQUERY_BASE_URL": self.google_bigquery_base_url,
         }
+
+
+@dataclass(frozen=True)
+class RunningSimulator(SimulatorUrls):
+    """A simulator being served in this process."""
+
+    sim: ProviderSimulator
+    root_url: str
 
 
 @contextmanager
