@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import gc
 import math
 import multiprocessing
 import os
@@ -113,6 +114,8 @@ class RemoteSimulator(SimulatorUrls):
         """Seconds a client that only waits takes to make the same requests: new connections, ``concurrency`` per
         provider, the providers side by side, every response read and dropped. The floor as measured, with the
         simulator's own answer time and connection set-up in it."""
+        from shared.adapters.provider_http import tls_context
+
         headers = {
             "openai": {"Authorization": f"Bearer {OPENAI_KEY}"},
             "anthropic": {"x-api-key": ANTHROPIC_KEY, "anthropic-version": "2023-06-01"},
@@ -121,7 +124,10 @@ class RemoteSimulator(SimulatorUrls):
         async def provider(name: str, wanted: list[dict[str, Any]]) -> None:
             slots = asyncio.Semaphore(concurrency)
             limits = httpx.Limits(max_connections=concurrency)
-            async with httpx.AsyncClient(base_url=f"{self.root_url}/{name}", limits=limits) as client:
+            # The worker's clients share one TLS context per process; a client building its own would be timed
+            # loading the CA bundle (tens of milliseconds) before its first request.
+            client = httpx.AsyncClient(base_url=f"{self.root_url}/{name}", limits=limits, verify=tls_context())
+            async with client:
 
                 async def one(record: dict[str, Any]) -> None:
                     params = [(k, v) for k, values in record["query"].items() for v in values]
@@ -141,6 +147,14 @@ class RemoteSimulator(SimulatorUrls):
     def reset_log(self) -> None:
         httpx.post(self.root_url + "/_sim/reset-log").raise_for_status()
 
+    def freeze_heap(self) -> None:
+        """Freeze the simulator's warm heap out of the garbage collector's full collections: a provider's latency
+        does not include our simulator's collection pauses (tens of milliseconds each over its page caches)."""
+        self._conn.send("freeze")
+        if not self._conn.poll(30):
+            raise RuntimeError("the provider simulator did not freeze its heap")
+        self._conn.recv()
+
 
 def _serve_simulator(orgs: list[SimOrg], latency_ms: int, now: Any, conn: Any) -> None:
     sim = ProviderSimulator(now=lambda: datetime.fromtimestamp(now.value, UTC))
@@ -149,7 +163,10 @@ def _serve_simulator(orgs: list[SimOrg], latency_ms: int, now: Any, conn: Any) -
     sim.set_faults(Faults(latency_ms=latency_ms))
     with serve(sim) as running:
         conn.send(running.root_url)
-        conn.recv()  # until the benchmark is done
+        while conn.recv() == "freeze":  # until the benchmark is done
+            gc.collect()
+            gc.freeze()
+            conn.send("frozen")
 
 
 class CountingFirestore:
@@ -287,6 +304,7 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
     from shared.services.sync_coverage import SyncCoverageRecorder
     from shared.services.sync_enterprise import SyncEnterprise
     from shared.services.sync_report import SyncRequest
+    from shared.web.heap import freeze_once
 
     today = date(2026, 11, 23)
     clock = Clock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
@@ -370,6 +388,10 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
         )
         month = SyncRequest(enterprise_id="ent_bench", start=today - timedelta(days=30), end=today, reason="backfill")
         use_case.run(month, read_id="warm-up")  # imports, price data and index caches, connection set-up
+        # After its first request a deployed instance freezes its heap (``shared.bootstrap.serve``); so does the
+        # simulator, whose collection pauses are not the provider's.
+        freeze_once()
+        running.freeze_heap()
         running.reset_log()
         spans.reset()
         started = time.perf_counter()

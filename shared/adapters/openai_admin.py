@@ -45,6 +45,7 @@ REPORTS: tuple[Report, ...] = (
         _USAGE + "completions",
         USAGE_PAGE_LIMIT,
         _group_by("model", "project_id", "api_key_id", "batch", "service_tier"),
+        large=True,
     ),
     Report("embeddings", _USAGE + "embeddings", USAGE_PAGE_LIMIT, _group_by(*_KEYED)),
     Report("moderations", _USAGE + "moderations", USAGE_PAGE_LIMIT, _group_by(*_KEYED)),
@@ -57,7 +58,7 @@ REPORTS: tuple[Report, ...] = (
     ),
     Report("file_search_calls", _USAGE + "file_search_calls", USAGE_PAGE_LIMIT, _group_by("project_id", "api_key_id")),
     Report("web_search_calls", _USAGE + "web_search_calls", USAGE_PAGE_LIMIT, _group_by(*_KEYED)),
-    Report("costs", "/v1/organization/costs", COSTS_PAGE_LIMIT, _group_by("line_item", "project_id")),
+    Report("costs", "/v1/organization/costs", COSTS_PAGE_LIMIT, _group_by("line_item", "project_id"), large=True),
 )
 
 

@@ -92,6 +92,17 @@ async def test_every_page_is_followed_with_the_fewest_requests() -> None:
     assert mock.paths().count(COMPLETIONS) == 2
 
 
+async def test_the_largest_reports_are_asked_first_so_their_parsing_overlaps_the_wait_for_the_rest() -> None:
+    mock = server(paged(completions_rows), paged(cost_rows))
+    result = await pull(mock)
+    # Completions and costs carry the pull's largest pages: they are asked before the nine smaller reports (the
+    # client sends at most 4 at a time here), so their parsing is not left after the last response.
+    assert mock.paths()[:2] == [COMPLETIONS, COSTS]
+    # What the pull returns does not depend on the order asked: each day holds every report's part.
+    day = result.days[START]
+    assert (day.totals.input_tokens, day.billed_usd) == (1000, Decimal("0.01"))
+
+
 async def test_a_malformed_bucket_fails_only_its_day() -> None:
     bad = epoch(date(2026, 8, 15))
 
