@@ -65,7 +65,7 @@ def _publish_benchmark(info: dict[str, Any], month: str) -> int:
     from shared.adapters.firestore_benchmarks import FirestoreBenchmarks
     from shared.adapters.firestore_client import firestore_client
     from shared.config import Settings
-    from shared.services.aggregate_benchmarks import aggregate_benchmarks
+    from shared.services.peers.aggregate_benchmarks import aggregate_benchmarks
 
     class Clock:
         def now(self) -> datetime:

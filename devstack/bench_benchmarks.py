@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack.benchmark_seed import SeedEnterprise, part
-from shared.domain.enterprise import Industry
+from shared.domain.enterprise.model import Industry
 
 MONTH = "2026-10"
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
@@ -58,7 +58,7 @@ def _run(db: Any, settings: Any, n: int) -> tuple[str, float, int]:
     """Seed ``n`` enterprises, aggregate them; returns the line to print, the peak of the re-run and its units."""
     from devstack.benchmark_seed import seed
     from shared.adapters.firestore_benchmarks import FirestoreBenchmarks
-    from shared.services.aggregate_benchmarks import aggregate_benchmarks
+    from shared.services.peers.aggregate_benchmarks import aggregate_benchmarks
 
     started = time.perf_counter()
     seed(db, MONTH, _peers(n))

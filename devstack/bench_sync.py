@@ -258,7 +258,7 @@ class _Sink(BaseHTTPRequestHandler):
 def bench_dispatch(client: Any, settings: Any, enterprises: int) -> None:
     from shared.adapters.cloud_tasks import CloudTasksQueue
     from shared.adapters.firestore_sync_targets import FirestoreSyncTargets
-    from shared.services.dispatch_sync import dispatch_sync
+    from shared.services.sync.dispatch_sync import dispatch_sync
 
     now = datetime.now(UTC)
     providers = {p: {"connected": True, "status": "connected"} for p in ("openai", "anthropic")}
@@ -298,12 +298,12 @@ def bench_worker(client: Any, counter: CountingFirestore, secret_host: str, late
     from shared.api.sync_routes import alert_use_case
     from shared.config import Settings
     from shared.deps import Deps
-    from shared.domain.enterprise import Enterprise, Member, ProviderName, ProviderState, ProviderStatus, Role
-    from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
-    from shared.services.key_health import KeyHealth
-    from shared.services.sync_coverage import SyncCoverageRecorder
-    from shared.services.sync_enterprise import SyncEnterprise
-    from shared.services.sync_report import SyncRequest
+    from shared.domain.connections.provider_keys import ProviderKeyRecord, key_id_for
+    from shared.domain.enterprise.model import Enterprise, Member, ProviderName, ProviderState, ProviderStatus, Role
+    from shared.services.connections.key_health import KeyHealth
+    from shared.services.sync.sync_coverage import SyncCoverageRecorder
+    from shared.services.sync.sync_enterprise import SyncEnterprise
+    from shared.services.sync.sync_report import SyncRequest
     from shared.web.heap import freeze_once
 
     today = date(2026, 11, 23)

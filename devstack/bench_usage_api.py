@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from devstack.benchmark_seed import SeedEnterprise, enterprise, part
-from shared.domain.snapshot import IndexLevel, UsageSnapshot, build_snapshot
-from shared.domain.snapshot_parts import ProviderPart
-from shared.domain.usage_month import UsageMonth, month_key, rollup_month
-from shared.domain.usage_tally import Tally
+from shared.domain.usage.month import UsageMonth, month_key, rollup_month
+from shared.domain.usage.snapshot import IndexLevel, UsageSnapshot, build_snapshot
+from shared.domain.usage.snapshot_parts import ProviderPart
+from shared.domain.usage.tally import Tally
 
 PROJECT = "bench-usage-api"
 ENTERPRISE_ID = "ent_bench_usage"
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     from shared.adapters.firestore_enterprises import ENTERPRISES, enterprise_doc
     from shared.adapters.firestore_snapshots import FirestoreSnapshots
     from shared.config import Settings
-    from shared.services.usage_report import usage_for_range
+    from shared.services.usage.usage_report import usage_for_range
 
     logs = Path(tempfile.gettempdir())
     emulator = None

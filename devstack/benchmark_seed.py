@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.adapters.firestore_enterprises import ENTERPRISES, enterprise_doc
 from shared.adapters.firestore_snapshots import MONTHS, stored
-from shared.domain.enterprise import (
+from shared.domain.enterprise.model import (
     Enterprise,
     EnterpriseSettings,
     Industry,
@@ -24,10 +24,10 @@ from shared.domain.enterprise import (
     ProviderStatus,
     Role,
 )
-from shared.domain.snapshot import IndexLevel, expiry, view_fields
-from shared.domain.snapshot_parts import ProviderPart
-from shared.domain.usage_month import UsageMonth, month_bounds
-from shared.domain.usage_tally import Comparison, RateBasis, Tally
+from shared.domain.usage.month import UsageMonth, month_bounds
+from shared.domain.usage.snapshot import IndexLevel, expiry, view_fields
+from shared.domain.usage.snapshot_parts import ProviderPart
+from shared.domain.usage.tally import Comparison, RateBasis, Tally
 
 CREATED = datetime(2026, 1, 1, tzinfo=UTC)
 BATCH = 400

@@ -154,8 +154,8 @@ class Settings(BaseSettings):
     sync_repull_days: int = 3
     """Providers restate recent days: every sync re-pulls this many days before today."""
     sync_hourly_repull_days: int = Field(default=1, ge=0)
-    """Days before today that an hourly sync re-pulls with today (``shared.services.dispatch_sync``); the older ones
-    the providers may restate are left to the daily sync."""
+    """Days before today that an hourly sync re-pulls with today (``shared.services.sync.dispatch_sync``); the older
+    ones the providers may restate are left to the daily sync."""
     backfill_days: int = 90
     sync_pull_deadline_s: float = 420.0
     """Upper bound on one sync task's provider pulls (retries included), below the worker's 540 s timeout: a pull
@@ -170,7 +170,7 @@ class Settings(BaseSettings):
     raw_response_ttl_days: int = Field(default=7, ge=1)
     """Raw provider responses expire (``expire_at``) this many days after they are stored."""
     snapshot_retention_months: int = Field(default=24, ge=1)
-    """Daily snapshots and monthly rollups are kept this many months (``shared.domain.retention``)."""
+    """Daily snapshots and monthly rollups are kept this many months (``shared.domain.usage.retention``)."""
 
     # --- Retention and erasure -----------------------------------------------------------------------------------
     retention_page_size: int = Field(default=400, ge=1, le=500)

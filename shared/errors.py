@@ -77,7 +77,7 @@ class Conflict(PlatformError):
 
 
 class QuotaExceeded(PlatformError):
-    """A quota (``shared.services.quotas``) is used up until ``retry_after_s`` seconds from now."""
+    """A quota (``shared.services.enterprise.quotas``) is used up until ``retry_after_s`` seconds from now."""
 
     code = "quota_exceeded"
 

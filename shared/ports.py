@@ -15,21 +15,21 @@ from typing import Any, Protocol
 
 from pydantic import SecretStr
 
-from shared.domain.alerts import Alert, Channel, Outcome
-from shared.domain.audit import AuditEntry
-from shared.domain.benchmark_models import BenchmarkDocument
-from shared.domain.benchmark_release import PublishedRun
-from shared.domain.benchmark_units import UnitIdentity
-from shared.domain.budgets import AlertSettings, WebhookTarget
-from shared.domain.coverage import SyncCoverage
-from shared.domain.enterprise import Enterprise, Membership, ProviderName, ProviderState
-from shared.domain.index_models import IndexDay
-from shared.domain.provider_keys import ProviderKeyRecord
-from shared.domain.report_delivery import Claim, ReportRecord
-from shared.domain.snapshot import UsageSnapshot
-from shared.domain.snapshot_parts import ProviderPart
-from shared.domain.usage import OrgIdentity, Provider, ProviderPull
-from shared.domain.usage_month import UsageMonth
+from shared.domain.alerts.budgets import AlertSettings, WebhookTarget
+from shared.domain.alerts.records import Alert, Channel, Outcome
+from shared.domain.connections.provider_keys import ProviderKeyRecord
+from shared.domain.enterprise.audit import AuditEntry
+from shared.domain.enterprise.model import Enterprise, Membership, ProviderName, ProviderState
+from shared.domain.peers.index_models import IndexDay
+from shared.domain.peers.models import BenchmarkDocument
+from shared.domain.peers.release import PublishedRun
+from shared.domain.peers.units import UnitIdentity
+from shared.domain.reports.delivery import Claim, ReportRecord
+from shared.domain.sync.coverage import SyncCoverage
+from shared.domain.usage.month import UsageMonth
+from shared.domain.usage.records import OrgIdentity, Provider, ProviderPull
+from shared.domain.usage.snapshot import UsageSnapshot
+from shared.domain.usage.snapshot_parts import ProviderPart
 
 
 class Clock(Protocol):
@@ -429,7 +429,8 @@ class SnapshotStore(Protocol):
 
 class CoverageStore(Protocol):
     """``enterprises/{id}/sync_coverage/{provider}``: which days are pending, missing or never available, and the
-    sync's health (``shared.domain.coverage``). Raises ``DependencyUnavailable`` when the database is unavailable."""
+    sync's health (``shared.domain.sync.coverage``). Raises ``DependencyUnavailable`` when the database is
+    unavailable."""
 
     def all(self, enterprise_id: str) -> dict[ProviderName, SyncCoverage]:
         """Every provider's record (providers never synced have none)."""
@@ -482,7 +483,7 @@ class IndexStore(Protocol):
 
 BenchmarkParticipant = UnitIdentity
 """An active enterprise that shares anonymous benchmarks: its industry, verified provider-organisation keys and
-verified admin domains (``shared.domain.benchmark_units``)."""
+verified admin domains (``shared.domain.peers.units``)."""
 
 
 class BenchmarkStore(Protocol):
@@ -524,7 +525,7 @@ class BenchmarkStore(Protocol):
 
 class ReportLog(Protocol):
     """``enterprises/{id}/reports/{YYYY-MM}``: the delivery record of each monthly report (see
-    ``shared.domain.report_delivery``). Raises ``DependencyUnavailable`` when the database is unavailable."""
+    ``shared.domain.reports.delivery``). Raises ``DependencyUnavailable`` when the database is unavailable."""
 
     def claim(self, enterprise_id: str, month: str, now: datetime, *, lease: timedelta) -> Claim:
         """Decide and apply the claim in one transaction."""
@@ -680,13 +681,14 @@ class AlertStore(Protocol):
         max_attempts: int,
         from_queue: bool = False,
     ) -> Alert | None:
-        """Apply ``shared.domain.alerts.claim`` atomically; returns what was stored, or ``None`` if nothing changed."""
+        """Apply ``shared.domain.alerts.records.claim`` atomically; returns what was stored, or ``None`` if nothing
+        changed."""
         ...
 
     def settle(
         self, enterprise_id: str, alert_id: str, channel: Channel, outcome: Outcome, *, now: datetime, code: str | None
     ) -> None:
-        """Apply ``shared.domain.alerts.settle`` atomically."""
+        """Apply ``shared.domain.alerts.records.settle`` atomically."""
         ...
 
     def page(self, enterprise_id: str, *, limit: int, after: AuditCursor | None) -> AlertPage:

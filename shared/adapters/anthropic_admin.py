@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from shared.adapters.provider_http import ProviderHttp, QueryParams, RetryPolicy, Sleep
 from shared.adapters.report_pager import Report, pull_reports
-from shared.domain import anthropic_reports
-from shared.domain.normalise import DayPart
-from shared.domain.usage import OrgIdentity, Provider, ProviderPull
+from shared.domain.providers import anthropic as anthropic_reports
+from shared.domain.usage.normalise import DayPart
+from shared.domain.usage.records import OrgIdentity, Provider, ProviderPull
 from shared.errors import ProviderResponseError
 from shared.ports import Clock
 

@@ -21,7 +21,7 @@ from shared.adapters.aws_errors import api_error, error_code, error_message
 from shared.adapters.aws_sigv4 import AwsCredentials, SigV4Auth
 from shared.adapters.provider_http import JsonResponse, ProviderHttp, RetryPolicy, Sleep
 from shared.config import Settings
-from shared.domain.usage import Provider
+from shared.domain.usage.records import Provider
 from shared.errors import ProviderError
 
 

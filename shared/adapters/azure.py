@@ -1,7 +1,7 @@
 """Azure OpenAI as a ``UsageSource``: tokens from Azure Monitor, billed cost from Cost Management (ADR 0023).
 
-The "key" is the Azure connection (``shared.domain.azure_connection``). The source first gets an Azure Resource
-Manager token from Entra ID (client credentials flow, scope ``https://management.azure.com/.default``): with a
+The "key" is the Azure connection (``shared.domain.providers.azure.connection``). The source first gets an Azure
+Resource Manager token from Entra ID (client credentials flow, scope ``https://management.azure.com/.default``): with a
 federated credential it presents a Google ID token of our service account whose audience is the enterprise's
 external id (``client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer``); with the fallback it
 sends the client secret. Then, through the platform's ``ProviderHttp`` (timeouts, bounded retries, typed errors):
@@ -32,11 +32,18 @@ from shared.adapters.google_identity import IdentityTokens, identity_tokens
 from shared.adapters.provider_http import ClientOwner, JsonResponse, ProviderHttp, RetryPolicy, Sleep, run_all
 from shared.adapters.report_pager import days_of
 from shared.config import Settings
-from shared.domain.azure_connection import MANAGEMENT_SCOPE, AzureConnection, parse_connection
-from shared.domain.azure_usage import Deployment, MetricDays, account_name, cost_lines, deployment_models, metric_days
-from shared.domain.normalise import DayFailure, DayPart, build_day
-from shared.domain.pricing import PRICE_DATA_VERSION
-from shared.domain.usage import CostLine, CostSource, OrgIdentity, Provider, ProviderPull
+from shared.domain.providers.azure.connection import MANAGEMENT_SCOPE, AzureConnection, parse_connection
+from shared.domain.providers.azure.usage import (
+    Deployment,
+    MetricDays,
+    account_name,
+    cost_lines,
+    deployment_models,
+    metric_days,
+)
+from shared.domain.usage.normalise import DayFailure, DayPart, build_day
+from shared.domain.usage.pricing import PRICE_DATA_VERSION
+from shared.domain.usage.records import CostLine, CostSource, OrgIdentity, Provider, ProviderPull
 from shared.errors import InvalidInput, ProviderError, ProviderResponseError
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

@@ -1,8 +1,8 @@
 """Amazon Bedrock as a ``UsageSource``: tokens from CloudWatch, billed cost from Cost Explorer (ADR 0022).
 
-The "key" is the Bedrock connection (``shared.domain.bedrock_connection``). With a role, the source first assumes it
-(``aws_sts``) with a Google identity token of our service account whose audience is the enterprise's external id;
-with the access-key fallback it signs with that key. Every AWS call is a SigV4-signed POST of the AWS JSON protocol
+The "key" is the Bedrock connection (``shared.domain.providers.bedrock.connection``). With a role, the source first
+assumes it (``aws_sts``) with a Google identity token of our service account whose audience is the enterprise's external
+id; with the access-key fallback it signs with that key. Every AWS call is a SigV4-signed POST of the AWS JSON protocol
 (``X-Amz-Target``), through the platform's ``ProviderHttp`` (timeouts, bounded retries, typed errors):
 
 * CloudWatch, per region: ``ListMetrics`` (namespace ``AWS/Bedrock``, metric ``InputTokenCount``) for the model ids
@@ -37,8 +37,8 @@ from shared.adapters.google_identity import IdentityTokens, identity_tokens
 from shared.adapters.provider_http import ClientOwner, RetryPolicy, Sleep, run_all
 from shared.adapters.report_pager import days_of
 from shared.config import Settings
-from shared.domain.bedrock_connection import BedrockConnection, parse_connection
-from shared.domain.bedrock_usage import (
+from shared.domain.providers.bedrock.connection import BedrockConnection, parse_connection
+from shared.domain.providers.bedrock.usage import (
     INVOCATIONS,
     NAMESPACE,
     MetricDays,
@@ -48,9 +48,9 @@ from shared.domain.bedrock_usage import (
     model_ids,
     queries,
 )
-from shared.domain.normalise import DayFailure, DayPart, build_day
-from shared.domain.pricing import PRICE_DATA_VERSION
-from shared.domain.usage import CostLine, CostSource, OrgIdentity, Provider, ProviderPull
+from shared.domain.usage.normalise import DayFailure, DayPart, build_day
+from shared.domain.usage.pricing import PRICE_DATA_VERSION
+from shared.domain.usage.records import CostLine, CostSource, OrgIdentity, Provider, ProviderPull
 from shared.errors import InvalidInput, ProviderResponseError
 
 MAX_QUERIES = 500

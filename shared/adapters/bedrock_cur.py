@@ -3,7 +3,7 @@
 Two S3 calls, SigV4-signed for ``s3`` in the bucket's region, path-style at ``Settings.aws_s3_url``
 (S3 API Reference): ``ListObjectsV2`` (``GET /<bucket>?list-type=2&prefix=…``, XML, paged by
 ``continuation-token``) finds the newest manifest of each billing period, ``GetObject`` reads it and its data files.
-What the files hold is ``shared.domain.bedrock_cur``'s business. Refusals have their own codes:
+What the files hold is ``shared.domain.providers.bedrock.cur``'s business. Refusals have their own codes:
 
 ===============================  ======================================================  ============================
 code                             S3's answer                                             error class
@@ -27,7 +27,7 @@ import httpx
 
 from shared.adapters.aws_sigv4 import AwsCredentials, SigV4Auth
 from shared.config import Settings
-from shared.domain.bedrock_cur import (
+from shared.domain.providers.bedrock.cur import (
     CurExport,
     Listed,
     as_cost_explorer,

@@ -4,7 +4,7 @@ Exactly-once hinges on two Firestore guarantees:
 
 * ``create`` is create-if-absent (``DocumentReference.create`` fails with ``AlreadyExists``), so two syncs that find
   the same condition store one record, and the one that loses reads the winner's;
-* a claim and a settlement are transactions (read, ``shared.domain.alerts.claim`` / ``settle``, write): of two
+* a claim and a settlement are transactions (read, ``shared.domain.alerts.records.claim`` / ``settle``, write): of two
   syncs claiming the same ``pending`` channel, one commits and the other's retried transaction finds it ``sending``.
 
 Money is stored as plain decimal strings; ``created_at`` and ``expire_at`` as timestamps (ordering and TTL).
@@ -21,7 +21,7 @@ from google.api_core import exceptions as gexc
 
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import translated
-from shared.domain.alerts import Alert, Channel, Outcome, claim, settle
+from shared.domain.alerts.records import Alert, Channel, Outcome, claim, settle
 from shared.errors import NotFound
 from shared.ports import AlertPage, AuditCursor
 

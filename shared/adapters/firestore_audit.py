@@ -12,7 +12,7 @@ from typing import Any
 
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import TRANSIENT
-from shared.domain.audit import AuditEntry
+from shared.domain.enterprise.audit import AuditEntry
 from shared.errors import DependencyUnavailable
 from shared.ports import AuditCursor, AuditPage
 

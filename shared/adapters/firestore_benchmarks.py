@@ -31,12 +31,12 @@ from shared.adapters.firestore_direct_reads import read_documents, stream_docume
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import translated
 from shared.adapters.firestore_snapshots import MONTHS
-from shared.domain.benchmark_models import BenchmarkDocument
-from shared.domain.benchmark_release import TOKEN_BYTES, Populations, PublishedRun
-from shared.domain.benchmark_units import identity_of
-from shared.domain.enterprise import Industry, Member, ProviderName
-from shared.domain.snapshot_parts import ProviderPart
-from shared.domain.usage import Provider
+from shared.domain.enterprise.model import Industry, Member, ProviderName
+from shared.domain.peers.models import BenchmarkDocument
+from shared.domain.peers.release import TOKEN_BYTES, Populations, PublishedRun
+from shared.domain.peers.units import identity_of
+from shared.domain.usage.records import Provider
+from shared.domain.usage.snapshot_parts import ProviderPart
 from shared.errors import Conflict
 from shared.ports import BenchmarkParticipant, Clock
 

@@ -23,8 +23,8 @@ from shared.adapters.firestore_audit import audit_doc, audit_ref
 from shared.adapters.firestore_connections import PRIVATE
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import translated
-from shared.domain.budgets import AlertSettings, WebhookTarget
-from shared.domain.webhook_signature import derive_secret
+from shared.domain.alerts.budgets import AlertSettings, WebhookTarget
+from shared.domain.alerts.webhook_signature import derive_secret
 from shared.ports import AlertSettingsChange
 
 log = logging.getLogger(__name__)

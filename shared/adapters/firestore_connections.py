@@ -23,9 +23,9 @@ from google.api_core import exceptions as gexc
 from shared.adapters.firestore_audit import audit_doc, audit_ref
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import translated
-from shared.domain.audit import AuditEntry
-from shared.domain.enterprise import ProviderName, ProviderState, ProviderStatus
-from shared.domain.provider_keys import ProviderKeyRecord
+from shared.domain.connections.provider_keys import ProviderKeyRecord
+from shared.domain.enterprise.audit import AuditEntry
+from shared.domain.enterprise.model import ProviderName, ProviderState, ProviderStatus
 from shared.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)

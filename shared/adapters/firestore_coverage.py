@@ -11,8 +11,8 @@ from typing import Any
 
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import translated
-from shared.domain.coverage import SyncCoverage
-from shared.domain.enterprise import ProviderName
+from shared.domain.enterprise.model import ProviderName
+from shared.domain.sync.coverage import SyncCoverage
 
 COVERAGE = "sync_coverage"
 MAX_TRANSACTION_ATTEMPTS = 10

@@ -9,7 +9,7 @@ from typing import Any
 from google.api_core import exceptions as gexc
 
 from shared.adapters.firestore_errors import TRANSIENT
-from shared.domain.enterprise import Enterprise, Membership
+from shared.domain.enterprise.model import Enterprise, Membership
 from shared.errors import DependencyUnavailable, NotFound
 from shared.ports import EnterpriseChange
 

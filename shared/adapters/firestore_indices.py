@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from shared.adapters.firestore_errors import TRANSIENT
-from shared.domain.index_models import IndexDay
+from shared.domain.peers.index_models import IndexDay
 from shared.errors import DependencyUnavailable
 from shared.ports import Clock
 

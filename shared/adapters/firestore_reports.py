@@ -1,7 +1,7 @@
 """Monthly report delivery records and report targets in Firestore: the ``ReportLog`` and ``ReportTargets`` ports.
 
 * ``enterprises/{id}/reports/{YYYY-MM}``: one record per month; the claim is a transaction (read, decide with
-  ``shared.domain.report_delivery``, write), so two workers never both hold it. Listings order by the documents'
+  ``shared.domain.reports.delivery``, write), so two workers never both hold it. Listings order by the documents'
   ``month`` field (Firestore does not scan document ids in descending order), a single-field index.
 * Report targets: active enterprises with ``settings.email_reports`` true, read a page of ids at a time ordered by
   document id (equality filters with the id order need no composite index).
@@ -18,7 +18,7 @@ from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import translated
 from shared.adapters.firestore_pages import query_pages
 from shared.adapters.firestore_snapshots import MONTHS
-from shared.domain.report_delivery import Claim, ReportRecord, decide_claim
+from shared.domain.reports.delivery import Claim, ReportRecord, decide_claim
 
 log = logging.getLogger(__name__)
 

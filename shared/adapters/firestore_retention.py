@@ -24,7 +24,7 @@ from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_erasure import erased_since
 from shared.adapters.firestore_errors import translated
 from shared.adapters.firestore_snapshots import EXPIRE_AT, MONTHS, RAW, SNAPSHOTS
-from shared.domain.enterprise import Enterprise
+from shared.domain.enterprise.model import Enterprise
 from shared.ports import ErasureRecord
 
 log = logging.getLogger(__name__)

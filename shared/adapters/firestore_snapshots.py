@@ -39,9 +39,9 @@ from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import translated
 from shared.adapters.firestore_pages import snapshot_fields
 from shared.adapters.firestore_raw_pages import raw_documents
-from shared.domain.enterprise import ProviderName
-from shared.domain.snapshot import UsageSnapshot
-from shared.domain.usage_month import UsageMonth, month_bounds, month_key, month_snapshots
+from shared.domain.enterprise.model import ProviderName
+from shared.domain.usage.month import UsageMonth, month_bounds, month_key, month_snapshots
+from shared.domain.usage.snapshot import UsageSnapshot
 from shared.ports import MonthChange, MonthWrite, RawPage
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_pages import query_pages
-from shared.domain.enterprise import ProviderName, ProviderStatus
+from shared.domain.enterprise.model import ProviderName, ProviderStatus
 from shared.ports import SyncTarget
 
 log = logging.getLogger(__name__)

@@ -1,10 +1,10 @@
 """The Cloud Billing export in BigQuery, read with ``jobs.query`` and ``jobs.getQueryResults`` (REST).
 
 One read-only query per pull selects the export rows of the connected projects and Gemini's services
-(``shared.domain.google_billing.SERVICES``) whose ``usage_start_time`` falls in the window, taxes excluded.
+(``shared.domain.providers.google.billing.SERVICES``) whose ``usage_start_time`` falls in the window, taxes excluded.
 Everything variable is a named query parameter; the table name, which BigQuery cannot take as a parameter, is
-interpolated only after ``shared.domain.google_connection`` checked it character by character. The query runs in
-the table's project (the service account needs BigQuery Job User there and Data Viewer on the dataset).
+interpolated only after ``shared.domain.providers.google.connection`` checked it character by character. The query runs
+in the table's project (the service account needs BigQuery Job User there and Data Viewer on the dataset).
 
 ``jobs.query`` may answer before the job completes (``jobComplete: false``): ``getQueryResults`` is polled, then
 followed page by page through ``pageToken``. A ``requestId`` makes a retried ``jobs.query`` return the same job.
@@ -24,9 +24,9 @@ from typing import Any
 from shared.adapters import google_errors
 from shared.adapters.google_token import AccessTokens
 from shared.adapters.provider_http import JsonResponse, ProviderHttp
-from shared.domain.google_billing import SERVICES
-from shared.domain.google_connection import BillingTable
-from shared.domain.usage import Provider
+from shared.domain.providers.google.billing import SERVICES
+from shared.domain.providers.google.connection import BillingTable
+from shared.domain.usage.records import Provider
 from shared.errors import ProviderResponseError, ProviderUnavailable
 
 MAX_RESULTS = 10_000

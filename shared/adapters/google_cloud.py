@@ -5,8 +5,8 @@ connected projects (``google_monitoring``); money from the Cloud Billing export 
 when one is connected, its rows net of credits and classified by SKU. Without a billing export every day is
 ``CostSource.ESTIMATED``: its usage is priced at public list prices and labelled so everywhere downstream.
 
-The "key" this source opens on is the Google connection (``shared.domain.google_connection``): the service-account
-key, the project ids and the billing table, as stored in Secret Manager. Tokens are minted at
+The "key" this source opens on is the Google connection (``shared.domain.providers.google.connection``): the
+service-account key, the project ids and the billing table, as stored in Secret Manager. Tokens are minted at
 ``Settings.google_token_url``; Monitoring and BigQuery are called at their ``Settings`` base URLs, through the
 platform's ``ProviderHttp`` (timeouts, bounded retries, typed errors).
 
@@ -30,12 +30,12 @@ from shared.adapters.google_token import AccessTokens
 from shared.adapters.provider_http import ClientOwner, ProviderHttp, RetryPolicy, Sleep, run_all
 from shared.adapters.report_pager import days_of
 from shared.config import Settings
-from shared.domain.google_billing import BilledDays, cost_lines, decode_rows
-from shared.domain.google_connection import SCOPES, GoogleConnection, parse_connection
-from shared.domain.google_usage import FAMILIES, SeriesPage, day_parts
-from shared.domain.normalise import DayFailure, DayPart, build_day
-from shared.domain.pricing import PRICE_DATA_VERSION
-from shared.domain.usage import CostSource, OrgIdentity, Provider, ProviderPull
+from shared.domain.providers.google.billing import BilledDays, cost_lines, decode_rows
+from shared.domain.providers.google.connection import SCOPES, GoogleConnection, parse_connection
+from shared.domain.providers.google.usage import FAMILIES, SeriesPage, day_parts
+from shared.domain.usage.normalise import DayFailure, DayPart, build_day
+from shared.domain.usage.pricing import PRICE_DATA_VERSION
+from shared.domain.usage.records import CostSource, OrgIdentity, Provider, ProviderPull
 from shared.errors import ProviderResponseError
 
 MONITORING_PERMISSION = "monitoring.timeSeries.list"

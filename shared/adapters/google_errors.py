@@ -32,8 +32,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.adapters.provider_http import Explain
-from shared.domain.google_connection import BillingTable
-from shared.domain.usage import Provider
+from shared.domain.providers.google.connection import BillingTable
+from shared.domain.usage.records import Provider
 from shared.errors import (
     BillingExportUnreadable,
     ProviderAuthError,

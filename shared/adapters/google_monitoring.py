@@ -4,7 +4,7 @@ Each query asks for the daily sums (``ALIGN_SUM`` over ``86400s``, summed across
 labels) of ``[start 00:00 UTC, end 00:00 UTC)``, so every point is one UTC day. Pages are followed through
 ``nextPageToken``; a repeated token is a broken cursor. A page that cannot be placed at all, or a query Google
 refuses as a bad request, fails every day of the window for that project and family alone (the other families and
-projects are still read); an unreadable point fails its own day (``shared.domain.google_usage``).
+projects are still read); an unreadable point fails its own day (``shared.domain.providers.google.usage``).
 
 Refusals are told apart by Google's error body (``google_errors.monitoring``): a missing role (403), a disabled
 Cloud Monitoring API (403 ``SERVICE_DISABLED``), a project Google does not know (404), a missing OAuth scope.
@@ -20,9 +20,9 @@ from shared.adapters import google_errors
 from shared.adapters.google_token import AccessTokens
 from shared.adapters.provider_http import ProviderHttp
 from shared.adapters.report_pager import days_of
-from shared.domain.google_usage import ALIGNMENT_PERIOD, FAMILIES, MetricFamily, SeriesPage, parse_page
-from shared.domain.normalise import DayFailure
-from shared.domain.usage import Provider, day_start
+from shared.domain.providers.google.usage import ALIGNMENT_PERIOD, FAMILIES, MetricFamily, SeriesPage, parse_page
+from shared.domain.usage.normalise import DayFailure
+from shared.domain.usage.records import Provider, day_start
 from shared.errors import ProviderResponseError
 from shared.log import redact
 

@@ -24,8 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from shared.adapters import google_errors
 from shared.adapters.provider_http import ProviderHttp
-from shared.domain.google_connection import ServiceAccountKey
-from shared.domain.usage import Provider
+from shared.domain.providers.google.connection import ServiceAccountKey
+from shared.domain.usage.records import Provider
 from shared.errors import InvalidInput, ProviderResponseError
 
 ASSERTION_LIFETIME_S = 3600

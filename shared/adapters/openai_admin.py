@@ -20,9 +20,9 @@ from pydantic import SecretStr
 
 from shared.adapters.provider_http import ProviderHttp, QueryParams, RetryPolicy, Sleep
 from shared.adapters.report_pager import Report, pull_reports
-from shared.domain import openai_reports
-from shared.domain.normalise import DayPart
-from shared.domain.usage import OrgIdentity, Provider, ProviderPull, day_start
+from shared.domain.providers import openai as openai_reports
+from shared.domain.usage.normalise import DayPart
+from shared.domain.usage.records import OrgIdentity, Provider, ProviderPull, day_start
 from shared.errors import ProviderPermissionError
 from shared.ports import Clock
 

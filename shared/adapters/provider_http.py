@@ -35,7 +35,7 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from shared.config import Settings
-from shared.domain.usage import Provider
+from shared.domain.usage.records import Provider
 from shared.errors import (
     ProviderAuthError,
     ProviderError,

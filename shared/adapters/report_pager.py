@@ -24,9 +24,9 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from shared.adapters.provider_http import MalformedResponse, ProviderHttp, QueryParams, run_all
-from shared.domain.normalise import DayFailure, DayPart, build_day, parse_page
-from shared.domain.pricing import PRICE_DATA_VERSION
-from shared.domain.usage import Provider, ProviderPull, day_start
+from shared.domain.usage.normalise import DayFailure, DayPart, build_day, parse_page
+from shared.domain.usage.pricing import PRICE_DATA_VERSION
+from shared.domain.usage.records import Provider, ProviderPull, day_start
 from shared.errors import ProviderResponseError
 from shared.log import redact
 

@@ -40,7 +40,7 @@ from google.cloud.secretmanager_v1.services.secret_manager_service.transports im
 from pydantic import SecretStr
 
 from shared.config import Settings
-from shared.domain.secret_naming import secret_id_for, secret_labels
+from shared.domain.connections.secret_naming import secret_id_for, secret_labels
 from shared.errors import DependencyUnavailable, NotFound, PlatformError
 from shared.ports import SecretVersionRef
 

@@ -1,9 +1,9 @@
 """``UsageSourceFactory`` for the real providers: a client per (provider, key), opened for one use.
 
 OpenAI and Anthropic open on an admin key; Google on its connection (service-account key, project ids, billing
-export table; ``shared.domain.google_connection``); Bedrock on its role or access key, regions and Cost
-Explorer choice (``shared.domain.bedrock_connection``); Azure OpenAI on its service principal, accounts and Cost
-Management choice (``shared.domain.azure_connection``).
+export table; ``shared.domain.providers.google.connection``); Bedrock on its role or access key, regions and Cost
+Explorer choice (``shared.domain.providers.bedrock.connection``); Azure OpenAI on its service principal, accounts and
+Cost Management choice (``shared.domain.providers.azure.connection``).
 
 Each call builds a client that owns its own ``httpx.AsyncClient``; leaving the ``async with`` block closes it. A
 client is never kept between requests: its connection pool belongs to the event loop it first ran on.
@@ -22,7 +22,7 @@ from shared.adapters.google_cloud import GoogleCloudUsage
 from shared.adapters.openai_admin import OpenAIAdmin
 from shared.adapters.provider_http import RetryPolicy
 from shared.config import Settings
-from shared.domain.usage import Provider
+from shared.domain.usage.records import Provider
 from shared.errors import InvalidInput
 from shared.ports import Clock, UsageSource
 

@@ -3,7 +3,7 @@
 Server-side request forgery is the risk of any URL a customer gives us, so every send:
 
 1. resolves the host and refuses the send (``webhook_destination_refused``, permanent) if *any* address it
-   resolves to is not allowed (``shared.domain.webhook_url.address_allowed``: loopback only in local mode);
+   resolves to is not allowed (``shared.domain.alerts.webhook_url.address_allowed``: loopback only in local mode);
 2. connects to the checked address itself (the URL's host replaced by the address, ``Host`` and TLS SNI kept as the
    name, so the certificate is still verified against the name): a DNS answer that changes between the check and
    the connection (rebinding) cannot redirect the request;
@@ -13,7 +13,7 @@ Server-side request forgery is the risk of any URL a customer gives us, so every
 Each ``post`` is one attempt with a total deadline (``Settings.webhook_deadline_s``, ``deadline_http``): a receiver
 that is slow, or trickles its answer a byte at a time, is cut off then, so a tenant's endpoint can never hold the
 sync worker. There is no retry here: a network error, a timeout, 429 or 5xx raises ``DependencyUnavailable`` and the
-alert's ``webhook_deliver`` task (Cloud Tasks, ``shared.services.webhook_retry``) tries it again with the queue's
+alert's ``webhook_deliver`` task (Cloud Tasks, ``shared.services.alerts.webhook_retry``) tries it again with the queue's
 backoff. Any other 4xx is ``webhook_rejected`` (permanent). Response bodies are neither read into logs nor errors.
 """
 
@@ -28,7 +28,7 @@ import httpx
 
 from shared.adapters.deadline_http import DeadlineTransport
 from shared.config import Settings
-from shared.domain.webhook_url import address_allowed
+from shared.domain.alerts.webhook_url import address_allowed
 from shared.errors import DependencyUnavailable, PlatformError
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from shared.api.alert_schemas import AlertsQuery, AlertsResponse, AlertView, BudgetsRequest, BudgetsResponse
-from shared.services.alert_history import list_alerts
-from shared.services.alert_settings import UNCHANGED, get_alert_settings, save_alert_settings
+from shared.services.alerts.alert_history import list_alerts
+from shared.services.alerts.alert_settings import UNCHANGED, get_alert_settings, save_alert_settings
 from shared.web.context import RequestContext
 from shared.web.router import Access, Router
 

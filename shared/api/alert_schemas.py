@@ -13,11 +13,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.api.fields import PageToken, ShortText
-from shared.domain.alerts import Alert, AlertFigures, AlertKind, DeliveryState
-from shared.domain.budgets import MAX_BUDGETS, AlertSettings, Budget, BudgetDraft
-from shared.domain.enterprise import ProviderName
-from shared.domain.usage_tally import Money
-from shared.services.alert_history import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from shared.domain.alerts.budgets import MAX_BUDGETS, AlertSettings, Budget, BudgetDraft
+from shared.domain.alerts.records import Alert, AlertFigures, AlertKind, DeliveryState
+from shared.domain.enterprise.model import ProviderName
+from shared.domain.usage.tally import Money
+from shared.services.alerts.alert_history import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 Percent = Annotated[int, Field(ge=1, le=1000)]
 

@@ -16,8 +16,8 @@ from shared.api.audit_schemas import AuditEntryView, AuditLogQuery, AuditLogResp
 from shared.api.index_schemas import IndexResponse
 from shared.api.schemas import CreateEnterpriseRequest, EnterpriseResponse
 from shared.errors import NotFound
-from shared.services import enterprises, quotas
-from shared.services.audit import list_audit_log
+from shared.services.enterprise import enterprises, quotas
+from shared.services.enterprise.audit import list_audit_log
 from shared.web.context import RequestContext
 from shared.web.http import ApiResponse
 from shared.web.router import Access, Router

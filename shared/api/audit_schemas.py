@@ -7,9 +7,9 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.api.fields import PageToken
-from shared.domain.audit import ActorKind, AuditAction, AuditEntry
-from shared.domain.enterprise import ProviderName
-from shared.services.audit import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from shared.domain.enterprise.audit import ActorKind, AuditAction, AuditEntry
+from shared.domain.enterprise.model import ProviderName
+from shared.services.enterprise.audit import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 
 class AuditLogQuery(BaseModel):

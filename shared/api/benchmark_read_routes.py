@@ -12,8 +12,8 @@ from pydantic import BaseModel
 
 from shared.api.benchmark_schemas import BenchmarkResponse
 from shared.errors import NotFound
-from shared.services import enterprises
-from shared.services.read_benchmarks import read_benchmark
+from shared.services.enterprise import enterprises
+from shared.services.peers.read_benchmarks import read_benchmark
 from shared.web.context import RequestContext
 from shared.web.router import Access, Router
 

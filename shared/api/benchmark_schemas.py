@@ -12,12 +12,12 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
-from shared.domain.benchmark_models import BucketResult, CountBand, Month, PublishedFigure
-from shared.domain.benchmark_position import PeerPosition
-from shared.domain.snapshot import INDEX_NAME
-from shared.domain.usage import Provider
-from shared.domain.usage_tally import DERIVED_PLACES as COVERAGE_PLACES
-from shared.services.read_benchmarks import BenchmarkView
+from shared.domain.peers.models import BucketResult, CountBand, Month, PublishedFigure
+from shared.domain.peers.position import PeerPosition
+from shared.domain.usage.records import Provider
+from shared.domain.usage.snapshot import INDEX_NAME
+from shared.domain.usage.tally import DERIVED_PLACES as COVERAGE_PLACES
+from shared.services.peers.read_benchmarks import BenchmarkView
 
 INDEX_BLEND = "0.75 * input + 0.25 * output (USD per 1M tokens), list prices"
 

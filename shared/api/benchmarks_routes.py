@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.api.benchmark_schemas import AggregateRequest
-from shared.services.aggregate_benchmarks import aggregate_benchmarks
+from shared.services.peers.aggregate_benchmarks import aggregate_benchmarks
 from shared.web.context import RequestContext
 from shared.web.router import Access, Router
 

@@ -21,16 +21,18 @@ from shared.api.provider_schemas import (
     ConnectResponse,
     DisconnectResponse,
 )
-from shared.domain import azure_connection, bedrock_connection, federation
-from shared.domain.audit import Actor
-from shared.domain.bedrock_cur import CurExport
-from shared.domain.enterprise import ProviderName
-from shared.domain.google_connection import bundle
-from shared.domain.provider_keys import CONNECTABLE
+from shared.domain.connections import federation
+from shared.domain.connections.provider_keys import CONNECTABLE
+from shared.domain.enterprise.audit import Actor
+from shared.domain.enterprise.model import ProviderName
+from shared.domain.providers.azure import connection as azure_connection
+from shared.domain.providers.bedrock import connection as bedrock_connection
+from shared.domain.providers.bedrock.cur import CurExport
+from shared.domain.providers.google.connection import bundle
 from shared.errors import InvalidInput, NotFound
-from shared.services import quotas
-from shared.services.connect_provider import ConnectProvider
-from shared.services.disconnect_provider import disconnect_provider
+from shared.services.connections.connect_provider import ConnectProvider
+from shared.services.connections.disconnect_provider import disconnect_provider
+from shared.services.enterprise import quotas
 from shared.web.context import RequestContext
 from shared.web.http import ApiResponse
 from shared.web.router import Access, Router

@@ -21,9 +21,9 @@ from shared.api.enterprise_schemas import (
     member_entry,
 )
 from shared.api.schemas import EnterpriseResponse
-from shared.services import enterprises, members, quotas
-from shared.services.enterprise_settings import update_enterprise
-from shared.services.erasure_request import request_erasure
+from shared.services.enterprise import enterprises, members, quotas
+from shared.services.enterprise.enterprise_settings import update_enterprise
+from shared.services.enterprise.erasure_request import request_erasure
 from shared.web.context import RequestContext
 from shared.web.http import ApiResponse
 from shared.web.router import Access, Router

@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from shared.domain.enterprise import Enterprise, EnterpriseName, Industry, Role
-from shared.domain.members import MAX_SEATS, is_invite_id, normalise_email
+from shared.domain.enterprise.members import MAX_SEATS, is_invite_id, normalise_email
+from shared.domain.enterprise.model import Enterprise, EnterpriseName, Industry, Role
 
 MAX_REPORT_RECIPIENTS = 50
 

@@ -1,5 +1,5 @@
 """Route of the ``enterprise_erase`` function (Cloud Tasks, queue ``Settings.erase_queue``): ``POST /`` erases one
-enterprise for good (``shared.services.erase_enterprise``).
+enterprise for good (``shared.services.enterprise.erase_enterprise``).
 
 It is deployed from the ``connect`` source and runs as the ``connect`` identity, the only one allowed to destroy
 provider keys (ADR 0001). Statuses are what Cloud Tasks acts on: 200 = erased, or nothing left to erase (a retry or
@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from shared.services.erase_enterprise import erase_enterprise
+from shared.services.enterprise.erase_enterprise import erase_enterprise
 from shared.web.context import RequestContext
 from shared.web.router import Access, Router
 
@@ -22,7 +22,7 @@ router = Router("enterprise_erase")
 
 
 class EraseRequest(BaseModel):
-    """The task's body, as ``shared.services.erasure_request.erase_task`` builds it."""
+    """The task's body, as ``shared.services.enterprise.erasure_request.erase_task`` builds it."""
 
     model_config = ConfigDict(extra="forbid")
 

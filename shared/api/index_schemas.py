@@ -6,10 +6,10 @@ from datetime import date
 
 from pydantic import BaseModel
 
-from shared.domain.benchmark_models import PublishedFigure
-from shared.domain.index_basket import default_basket
-from shared.domain.index_models import IndexDay, IndexLevel, IndexStatus
-from shared.domain.usage import Provider
+from shared.domain.peers.index_basket import default_basket
+from shared.domain.peers.index_models import IndexDay, IndexLevel, IndexStatus
+from shared.domain.peers.models import PublishedFigure
+from shared.domain.usage.records import Provider
 
 BLEND = "0.75 * input + 0.25 * output (USD per 1M tokens)"
 

@@ -12,8 +12,8 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from shared.api.schemas import EnterpriseResponse
-from shared.domain.enterprise import Role
-from shared.services import invitations
+from shared.domain.enterprise.model import Role
+from shared.services.enterprise import invitations
 from shared.web.context import RequestContext
 from shared.web.http import ApiResponse
 from shared.web.router import Access, Router

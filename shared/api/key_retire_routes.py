@@ -1,6 +1,6 @@
 """Route of the ``key_retire`` function (Cloud Tasks, queue ``Settings.retire_queue``): ``POST /`` destroys a
 provider key's version that a rotation replaced, once its grace period is over
-(``shared.services.retire_key_version``).
+(``shared.services.connections.retire_key_version``).
 
 Deployed from the ``connect`` source, it runs as the ``connect`` identity, the only one allowed to destroy provider
 keys (ADR 0001). 200 = destroyed, or nothing to do (re-enabled, already destroyed, a duplicate delivery); 503 =
@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from shared.domain.enterprise import ProviderName
-from shared.services.retire_key_version import retire_key_version
+from shared.domain.enterprise.model import ProviderName
+from shared.services.connections.retire_key_version import retire_key_version
 from shared.web.context import RequestContext
 from shared.web.router import Access, Router
 
@@ -22,7 +22,7 @@ router = Router("key_retire")
 
 
 class RetireRequest(BaseModel):
-    """The task's body, as ``shared.services.retire_key_version.retire_task`` builds it."""
+    """The task's body, as ``shared.services.connections.retire_key_version.retire_task`` builds it."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -11,11 +11,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
 
-from shared.domain.enterprise import ProviderName, ProviderStatus
+from shared.domain.enterprise.model import ProviderName, ProviderStatus
 from shared.domain.text import PLAIN_TEXT
-from shared.domain.usage import CostSource
-from shared.services.connect_provider import ConnectResult, SyncStatus
-from shared.services.disconnect_provider import DisconnectResult
+from shared.domain.usage.records import CostSource
+from shared.services.connections.connect_provider import ConnectResult, SyncStatus
+from shared.services.connections.disconnect_provider import DisconnectResult
 
 OpenAIOrgId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^org-[A-Za-z0-9]{1,64}$")]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from shared.deps import Deps
-from shared.services.dispatch_reports import ReportsDispatchRequest, ReportTaskPayload, dispatch_reports
-from shared.services.send_monthly_report import SendMonthlyReport
+from shared.services.reports.dispatch_reports import ReportsDispatchRequest, ReportTaskPayload, dispatch_reports
+from shared.services.reports.send_monthly_report import SendMonthlyReport
 from shared.web.context import RequestContext
 from shared.web.router import Access, Router
 

@@ -12,10 +12,17 @@ from typing import get_args
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.domain.monthly_report import MonthlyReport
+from shared.domain.reports.monthly import MonthlyReport
 from shared.errors import NotAcceptable
-from shared.services import enterprises
-from shared.services.report_exports import MEDIA_TYPES, Export, ExportFormat, ReportList, export_report, list_reports
+from shared.services.enterprise import enterprises
+from shared.services.reports.report_exports import (
+    MEDIA_TYPES,
+    Export,
+    ExportFormat,
+    ReportList,
+    export_report,
+    list_reports,
+)
 from shared.web.context import RequestContext
 from shared.web.http import ApiResponse
 from shared.web.router import Access, Router

@@ -1,5 +1,5 @@
 """Route of the ``retention_sweep`` function (Cloud Scheduler job ``retention``, daily): ``POST /`` deletes the usage
-data past its retention and re-enqueues stalled erasures (``shared.services.retention_sweep``).
+data past its retention and re-enqueues stalled erasures (``shared.services.enterprise.retention_sweep``).
 
 The answer (and the log line) carries the counts. A sweep stopped by its time budget still answers 200, with
 ``complete: false``: the next run continues. 503 asks Cloud Scheduler to retry (the database failed, or an erase task
@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.services.retention_sweep import sweep_retention
+from shared.services.enterprise.retention_sweep import sweep_retention
 from shared.web.context import RequestContext
 from shared.web.router import Access, Router
 

@@ -11,8 +11,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.coverage import SyncCoverage, SyncHealth, health_of
-from shared.domain.enterprise import (
+from shared.domain.enterprise.model import (
     Enterprise,
     EnterpriseName,
     EnterpriseSettings,
@@ -21,6 +20,7 @@ from shared.domain.enterprise import (
     ProviderStatus,
     Role,
 )
+from shared.domain.sync.coverage import SyncCoverage, SyncHealth, health_of
 
 
 class CreateEnterpriseRequest(BaseModel):

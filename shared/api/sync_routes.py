@@ -15,14 +15,14 @@ from datetime import timedelta
 from typing import Any
 
 from shared.deps import Deps
-from shared.services.deliver_alert import AlertDelivery
-from shared.services.dispatch_sync import DispatchRequest, dispatch_sync
-from shared.services.evaluate_alerts import EvaluateAlerts
-from shared.services.key_health import KeyHealth
-from shared.services.publish_index import publish_index
-from shared.services.sync_coverage import SyncCoverageRecorder
-from shared.services.sync_enterprise import SyncEnterprise
-from shared.services.sync_report import SyncRequest
+from shared.services.alerts.deliver_alert import AlertDelivery
+from shared.services.alerts.evaluate_alerts import EvaluateAlerts
+from shared.services.connections.key_health import KeyHealth
+from shared.services.peers.publish_index import publish_index
+from shared.services.sync.dispatch_sync import DispatchRequest, dispatch_sync
+from shared.services.sync.sync_coverage import SyncCoverageRecorder
+from shared.services.sync.sync_enterprise import SyncEnterprise
+from shared.services.sync.sync_report import SyncRequest
 from shared.web import problems
 from shared.web.context import RequestContext
 from shared.web.http import ApiResponse

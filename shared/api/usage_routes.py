@@ -12,10 +12,10 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 from shared.api.fields import ApiDate, ShortText
-from shared.domain.enterprise import ProviderName
-from shared.domain.usage_tally import Money, Ratio
-from shared.domain.usage_view import UsageReport
-from shared.services.usage_report import last_month_recommendations, usage_csv, usage_for_range
+from shared.domain.enterprise.model import ProviderName
+from shared.domain.usage.tally import Money, Ratio
+from shared.domain.usage.view import UsageReport
+from shared.services.usage.usage_report import last_month_recommendations, usage_csv, usage_for_range
 from shared.web.context import RequestContext
 from shared.web.http import ApiResponse
 from shared.web.router import Access, Router

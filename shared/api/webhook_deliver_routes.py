@@ -1,5 +1,5 @@
 """Route of the ``webhook_deliver`` function (Cloud Tasks, queue ``Settings.webhook_queue``): ``POST /`` retries one
-alert's webhook (``shared.services.webhook_retry``).
+alert's webhook (``shared.services.alerts.webhook_retry``).
 
 Deployed from the ``sync`` source, it runs as the ``sync`` identity, which already reads alerts and webhook targets.
 200 = sent, failed for good (recorded on the alert), or nothing to do (a duplicate delivery); 503 = the receiver
@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from shared.api.sync_routes import RETRY_COUNT_HEADER, alert_delivery, retries
 from shared.deps import Deps
-from shared.services.webhook_retry import WebhookRetry
+from shared.services.alerts.webhook_retry import WebhookRetry
 from shared.web import problems
 from shared.web.context import RequestContext
 from shared.web.http import ApiResponse
@@ -27,7 +27,7 @@ DocumentId = Annotated[str, StringConstraints(min_length=1, max_length=1500, pat
 
 
 class WebhookTaskRequest(BaseModel):
-    """The task's body, as ``shared.services.webhook_retry.webhook_task`` builds it."""
+    """The task's body, as ``shared.services.alerts.webhook_retry.webhook_task`` builds it."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING
 
-from shared.domain.monthly_report import MonthlyReport
+from shared.domain.reports.monthly import MonthlyReport
 
 if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn: it costs seconds of a cold start otherwise
     from matplotlib.axes import Axes

@@ -22,7 +22,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
-from shared.domain.monthly_report import MonthlyReport
+from shared.domain.reports.monthly import MonthlyReport
 from shared.domain.text import header_text
 from shared.reports.render import render_html, render_text
 

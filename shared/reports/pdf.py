@@ -13,7 +13,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from shared.domain.monthly_report import MonthlyReport, percent, tokens, usd
+from shared.domain.reports.monthly import MonthlyReport, percent, tokens, usd
 from shared.reports.render import (
     MODELS_SHOWN,
     OPPORTUNITIES,

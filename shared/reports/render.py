@@ -13,11 +13,11 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from shared.domain.enterprise import ProviderName
-from shared.domain.monthly_report import MonthlyReport, percent, tokens, usd
-from shared.domain.provider_keys import display_name
-from shared.domain.usage import CostSource
-from shared.domain.usage_view import BreakdownRow, ProviderFigures
+from shared.domain.connections.provider_keys import display_name
+from shared.domain.enterprise.model import ProviderName
+from shared.domain.reports.monthly import MonthlyReport, percent, tokens, usd
+from shared.domain.usage.records import CostSource
+from shared.domain.usage.view import BreakdownRow, ProviderFigures
 from shared.reports import charts
 
 CHARTS = {"spend_by_day": charts.spend_by_day_png, "rate_vs_index": charts.rate_vs_index_png}

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from shared.adapters.identity import ServiceCaller, User
 from shared.config import Settings
 from shared.deps import Deps
-from shared.domain.enterprise import Membership, Role
+from shared.domain.enterprise.model import Membership, Role
 from shared.errors import Forbidden, InvalidInput, NotFound, PlatformError, Unauthenticated
 from shared.log import trace_context
 from shared.web import problems

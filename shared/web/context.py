@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from shared.adapters.identity import ServiceCaller, User
 from shared.deps import Deps
-from shared.domain.enterprise import Membership
+from shared.domain.enterprise.model import Membership
 from shared.web.http import ApiRequest
 
 B = TypeVar("B", bound=BaseModel)

@@ -24,7 +24,7 @@ from devstack.provider_sim import Faults
 from devstack.provider_sim.google_keys import generate_key
 from devstack.secret_manager_state import SecretManagerError
 from shared.config import Settings
-from shared.domain.secret_naming import secret_id_for
+from shared.domain.connections.secret_naming import secret_id_for
 from tests.conftest import TEST_PROJECT
 from tests.e2e.conftest import ConnectStack
 from tests.support.connect_stack import (

@@ -33,12 +33,12 @@ from shared.adapters.firestore_connections import FirestoreProviderConnections
 from shared.adapters.firestore_enterprises import FirestoreEnterprises
 from shared.adapters.secret_manager import SecretManagerStore
 from shared.config import Settings
-from shared.domain.audit import Actor, AuditAction, AuditEntry
-from shared.domain.backfill import backfill_span, backfill_tasks
-from shared.domain.bedrock_cur import CurExport
-from shared.domain.enterprise import Enterprise, Member, ProviderName, ProviderState, ProviderStatus, Role
-from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
-from shared.domain.secret_naming import secret_id_for
+from shared.domain.connections.provider_keys import ProviderKeyRecord, key_id_for
+from shared.domain.connections.secret_naming import secret_id_for
+from shared.domain.enterprise.audit import Actor, AuditAction, AuditEntry
+from shared.domain.enterprise.model import Enterprise, Member, ProviderName, ProviderState, ProviderStatus, Role
+from shared.domain.providers.bedrock.cur import CurExport
+from shared.domain.sync.backfill import backfill_span, backfill_tasks
 from shared.ports import TaskSpec
 from tests.conftest import LOG_DIR, TEST_PROJECT
 from tests.support.azure_sim import azure_tenant

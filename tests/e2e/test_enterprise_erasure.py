@@ -27,8 +27,8 @@ from shared.adapters.firestore_enterprises import FirestoreEnterprises
 from shared.adapters.firestore_erasure import ERASURES
 from shared.adapters.secret_manager import SecretManagerStore
 from shared.config import Settings
-from shared.domain.enterprise import Enterprise, Member, ProviderName, Role
-from shared.domain.secret_naming import secret_id_for, secret_labels
+from shared.domain.connections.secret_naming import secret_id_for, secret_labels
+from shared.domain.enterprise.model import Enterprise, Member, ProviderName, Role
 from tests.conftest import LOG_DIR, TEST_PROJECT
 from tests.support.functions import start_function
 

@@ -15,9 +15,9 @@ import pytest
 from devstack.benchmark_seed import SeedEnterprise, part, seed
 from shared.adapters.firestore_benchmarks import BENCHMARKS, WRITTEN_AT, FirestoreBenchmarks
 from shared.config import get_settings
-from shared.domain.benchmark_models import Metric
+from shared.domain.peers.models import Metric
 from shared.errors import Conflict
-from shared.services.aggregate_benchmarks import aggregate_benchmarks
+from shared.services.peers.aggregate_benchmarks import aggregate_benchmarks
 from tests.support.fakes import FixedClock
 
 MONTH = "2026-10"

@@ -30,12 +30,12 @@ from shared.api.sync_routes import alert_use_case
 from shared.bootstrap import SystemClock, build_web_app
 from shared.config import Settings, get_settings
 from shared.deps import Deps
-from shared.domain.alerts import Channel, DeliveryState
-from shared.domain.enterprise import Enterprise, Member, ProviderName, Role
-from shared.domain.usage import Provider, ProviderPull
-from shared.domain.webhook_signature import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from shared.domain.alerts.records import Channel, DeliveryState
+from shared.domain.alerts.webhook_signature import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from shared.domain.enterprise.model import Enterprise, Member, ProviderName, Role
+from shared.domain.usage.records import Provider, ProviderPull
 from shared.ports import TaskSpec
-from shared.services.store_snapshots import store_pulls
+from shared.services.sync.store_snapshots import store_pulls
 from shared.web.http import ApiRequest, ApiResponse, Headers
 from tests.conftest import TEST_PROJECT
 from tests.support.fake_task_queue import FakeTaskQueue

@@ -13,7 +13,8 @@ from pydantic import SecretStr
 from shared.adapters.firestore_alerts import FirestoreAlerts
 from shared.adapters.firestore_audit import FirestoreAuditLog
 from shared.adapters.firestore_budgets import FirestoreAlertSettings
-from shared.domain.alerts import (
+from shared.domain.alerts.budgets import AlertSettings, Budget, WebhookInfo, WebhookTarget
+from shared.domain.alerts.records import (
     AlertCandidate,
     AlertFigures,
     AlertKind,
@@ -23,11 +24,10 @@ from shared.domain.alerts import (
     DeliveryState,
     new_alert,
 )
-from shared.domain.audit import Actor, AuditAction
-from shared.domain.budgets import AlertSettings, Budget, WebhookInfo, WebhookTarget
-from shared.domain.enterprise import ProviderName
-from shared.domain.enterprise_events import event_entry
-from shared.domain.webhook_signature import derive_secret
+from shared.domain.alerts.webhook_signature import derive_secret
+from shared.domain.enterprise.audit import Actor, AuditAction
+from shared.domain.enterprise.events import event_entry
+from shared.domain.enterprise.model import ProviderName
 from shared.errors import DependencyUnavailable
 from shared.ports import AlertSettingsChange
 

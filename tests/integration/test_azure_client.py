@@ -22,7 +22,7 @@ from devstack.provider_sim.simulator import ProviderSimulator
 from shared.adapters.azure import AzureUsage
 from shared.adapters.provider_http import RetryPolicy
 from shared.config import Settings
-from shared.domain.usage import CostSource, DayStatus, OrgIdentity, ProviderPull
+from shared.domain.usage.records import CostSource, DayStatus, OrgIdentity, ProviderPull
 from shared.errors import InvalidInput, ProviderAuthError, ProviderError, ProviderPermissionError, ProviderRateLimited
 from tests.support.azure_sim import azure_tenant, connection
 

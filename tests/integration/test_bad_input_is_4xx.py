@@ -13,7 +13,7 @@ import pytest
 from devstack.tokens import mint_user_token, uid_for_email
 from shared.adapters.firestore_enterprises import FirestoreEnterprises
 from shared.bootstrap import build_web_app
-from shared.domain.enterprise import Enterprise, Member, Role
+from shared.domain.enterprise.model import Enterprise, Member, Role
 from shared.web.app import WebApp
 from shared.web.http import ApiRequest, ApiResponse, Headers
 from tests.conftest import TEST_PROJECT

@@ -21,8 +21,8 @@ from devstack.provider_sim.simulator import ProviderSimulator
 from shared.adapters.bedrock import BedrockUsage
 from shared.adapters.provider_http import RetryPolicy
 from shared.config import Settings
-from shared.domain.bedrock_connection import bundle
-from shared.domain.usage import CostSource, DayStatus, OrgIdentity, ProviderPull
+from shared.domain.providers.bedrock.connection import bundle
+from shared.domain.usage.records import CostSource, DayStatus, OrgIdentity, ProviderPull
 from shared.errors import (
     InvalidInput,
     ProviderAuthError,

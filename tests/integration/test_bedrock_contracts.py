@@ -39,7 +39,7 @@ from shared.adapters.aws_sts import assume_role
 from shared.adapters.bedrock import BedrockUsage
 from shared.adapters.provider_http import RetryPolicy
 from shared.config import Settings
-from shared.domain.usage import CostSource
+from shared.domain.usage.records import CostSource
 from tests.support.bedrock_sim import SUBJECT, bedrock_account, connection
 
 TODAY = datetime.now(UTC).date()

@@ -24,8 +24,8 @@ from shared.adapters.aws_sigv4 import AwsCredentials, signature_headers
 from shared.adapters.bedrock import BedrockUsage
 from shared.adapters.provider_http import RetryPolicy
 from shared.config import Settings
-from shared.domain.bedrock_cur import CurExport
-from shared.domain.usage import CostSource, OrgIdentity, ProviderPull
+from shared.domain.providers.bedrock.cur import CurExport
+from shared.domain.usage.records import CostSource, OrgIdentity, ProviderPull
 from shared.errors import InvalidInput, ProviderPermissionError
 from tests.support.bedrock_sim import bedrock_account, connection
 

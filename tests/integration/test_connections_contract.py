@@ -14,9 +14,9 @@ import pytest
 from shared.adapters.firestore_audit import FirestoreAuditLog
 from shared.adapters.firestore_connections import FirestoreProviderConnections
 from shared.adapters.firestore_enterprises import FirestoreEnterprises
-from shared.domain.audit import Actor, AuditAction, AuditEntry
-from shared.domain.enterprise import ProviderName, ProviderState, ProviderStatus
-from shared.domain.provider_keys import ProviderKeyRecord
+from shared.domain.connections.provider_keys import ProviderKeyRecord
+from shared.domain.enterprise.audit import Actor, AuditAction, AuditEntry
+from shared.domain.enterprise.model import ProviderName, ProviderState, ProviderStatus
 from shared.errors import Conflict, NotFound
 from shared.ports import AuditLog, EnterpriseStore, ProviderConnectionStore
 from tests.support.connect_world import ENTERPRISE_ID, make_enterprise

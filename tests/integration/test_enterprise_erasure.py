@@ -24,8 +24,8 @@ from shared.adapters.firestore_enterprises import FirestoreEnterprises
 from shared.adapters.firestore_erasure import ERASURES, FirestoreErasures
 from shared.adapters.secret_manager import SecretManagerStore
 from shared.config import get_settings
-from shared.domain.enterprise import Enterprise, Member, ProviderName, Role
-from shared.domain.secret_naming import secret_id_for, secret_labels
+from shared.domain.connections.secret_naming import secret_id_for, secret_labels
+from shared.domain.enterprise.model import Enterprise, Member, ProviderName, Role
 from shared.errors import NotFound
 from shared.ports import SecretVersionRef
 from shared.web.app import WebApp

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from shared.adapters.firestore_coverage import FirestoreCoverage
-from shared.domain.coverage import SyncCoverage, after_failure, after_pull
-from shared.domain.enterprise import ProviderName
+from shared.domain.enterprise.model import ProviderName
+from shared.domain.sync.coverage import SyncCoverage, after_failure, after_pull
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 DAYS = [date(2026, 11, 20), date(2026, 11, 21)]

@@ -12,12 +12,12 @@ from shared.adapters.firestore_audit import FirestoreAuditLog
 from shared.adapters.firestore_enterprises import FirestoreEnterprises
 from shared.adapters.firestore_invite_declines import FirestoreInviteDeclines
 from shared.adapters.identity import User
-from shared.domain.audit import Actor, AuditAction
-from shared.domain.enterprise import Enterprise, Member, Membership, Role
-from shared.domain.enterprise_events import event_entry
+from shared.domain.enterprise.audit import Actor, AuditAction
+from shared.domain.enterprise.events import event_entry
+from shared.domain.enterprise.model import Enterprise, Member, Membership, Role
 from shared.errors import Conflict, DependencyUnavailable, NotFound
 from shared.ports import EnterpriseChange
-from shared.services import invitations, members
+from shared.services.enterprise import invitations, members
 from tests.support.fake_invites import FakeInviteDeclines
 from tests.support.fakes import FixedClock
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.adapters.firestore_enterprises import FirestoreEnterprises
-from shared.domain.enterprise import Enterprise, Member, Membership, Role
+from shared.domain.enterprise.model import Enterprise, Member, Membership, Role
 
 
 def _enterprise(eid: str, members: dict[str, Role], status: str = "active") -> Enterprise:

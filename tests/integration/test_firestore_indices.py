@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from shared.adapters.firestore_indices import INDICES, FirestoreIndices
-from shared.domain.index_basket import Basket
-from shared.domain.market_index import FRONTIER, IndexDay, index_for_day
+from shared.domain.peers.index_basket import Basket
+from shared.domain.peers.market_index import FRONTIER, IndexDay, index_for_day
 from tests.support.fakes import FixedClock
 
 TODAY = date(2026, 11, 20)

@@ -11,9 +11,9 @@ import pytest
 from shared.adapters.firestore_enterprises import FirestoreEnterprises
 from shared.adapters.firestore_reports import FirestoreReportLog, FirestoreReportTargets
 from shared.adapters.firestore_snapshots import FirestoreSnapshots
-from shared.domain.enterprise import Enterprise, EnterpriseSettings, Member, Role
-from shared.domain.report_delivery import Claim, DeliveryStatus, after_send
-from shared.domain.usage_month import rollup_month
+from shared.domain.enterprise.model import Enterprise, EnterpriseSettings, Member, Role
+from shared.domain.reports.delivery import Claim, DeliveryStatus, after_send
+from shared.domain.usage.month import rollup_month
 from shared.errors import DependencyUnavailable
 from tests.integration.test_firestore_snapshots import snapshots
 

@@ -13,7 +13,7 @@ from shared.adapters.firestore_raw_pages import MAX_RAW_BODY_BYTES, read_pages
 from shared.adapters.firestore_snapshots import MAX_BATCH_WRITES, FirestoreSnapshots, _chunks
 from shared.adapters.firestore_sync_targets import FirestoreSyncTargets
 from shared.adapters.provider_http import JsonText
-from shared.domain.enterprise import (
+from shared.domain.enterprise.model import (
     Enterprise,
     EnterpriseSettings,
     Member,
@@ -22,10 +22,10 @@ from shared.domain.enterprise import (
     ProviderStatus,
     Role,
 )
-from shared.domain.snapshot import IndexLevel, build_snapshot
-from shared.domain.snapshot_parts import provider_part
-from shared.domain.usage import Provider, TokenType
-from shared.domain.usage_month import rollup_month
+from shared.domain.usage.month import rollup_month
+from shared.domain.usage.records import Provider, TokenType
+from shared.domain.usage.snapshot import IndexLevel, build_snapshot
+from shared.domain.usage.snapshot_parts import provider_part
 from shared.ports import RawPage
 from tests.support.random_usage import large_month
 from tests.support.usage_days import anthropic_day, line, openai_day, provider_day, record

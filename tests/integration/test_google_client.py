@@ -21,9 +21,9 @@ from shared.adapters.google_cloud import GoogleCloudUsage
 from shared.adapters.google_token import AccessTokens
 from shared.adapters.provider_http import ProviderHttp, RetryPolicy
 from shared.config import Settings
-from shared.domain.google_connection import parse_connection
-from shared.domain.google_usage import FAMILIES
-from shared.domain.usage import CostKind, CostSource, DayStatus, Provider, ProviderPull, TokenType
+from shared.domain.providers.google.connection import parse_connection
+from shared.domain.providers.google.usage import FAMILIES
+from shared.domain.usage.records import CostKind, CostSource, DayStatus, Provider, ProviderPull, TokenType
 from shared.errors import (
     BillingExportUnreadable,
     ProviderAuthError,

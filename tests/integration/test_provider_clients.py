@@ -1,7 +1,7 @@
 """The real provider clients over real HTTP against the provider simulator (``devstack.provider_sim``).
 
 The simulator's ground truth (``sim.truth``) says what its endpoints report; list prices are re-derived here from
-genai-prices' own calculator on single small requests, independently of ``shared.domain.pricing``.
+genai-prices' own calculator on single small requests, independently of ``shared.domain.usage.pricing``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from shared.adapters.anthropic_admin import PAGE_LIMIT as ANTHROPIC_LIMIT
 from shared.adapters.anthropic_admin import AnthropicAdmin
 from shared.adapters.openai_admin import COSTS_PAGE_LIMIT, REPORTS, USAGE_PAGE_LIMIT, OpenAIAdmin
 from shared.adapters.provider_http import RetryPolicy
-from shared.domain.usage import (
+from shared.domain.usage.records import (
     ContextBand,
     DayStatus,
     PriceBasis,

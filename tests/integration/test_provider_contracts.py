@@ -37,7 +37,7 @@ from shared.adapters.google_cloud import GoogleCloudUsage
 from shared.adapters.openai_admin import OpenAIAdmin
 from shared.adapters.provider_http import RetryPolicy
 from shared.config import Settings
-from shared.domain.usage import CostSource, DayStatus
+from shared.domain.usage.records import CostSource, DayStatus
 from tests.support.google_sim import BILLING_ACCOUNT, PROJECTS, READER, connection, google_org
 
 pytestmark = pytest.mark.anyio

@@ -21,13 +21,13 @@ from shared.adapters.firestore_erasure import FirestoreErasures
 from shared.adapters.firestore_retention import FirestoreRetention
 from shared.adapters.firestore_snapshots import MONTHS, RAW, SNAPSHOTS, FirestoreSnapshots
 from shared.config import Settings
-from shared.domain.enterprise import Enterprise, Member, Role
-from shared.domain.retention import retention_cutoffs
-from shared.domain.snapshot import build_snapshot
-from shared.domain.usage import Provider
-from shared.domain.usage_month import rollup_month
+from shared.domain.enterprise.model import Enterprise, Member, Role
+from shared.domain.usage.month import rollup_month
+from shared.domain.usage.records import Provider
+from shared.domain.usage.retention import retention_cutoffs
+from shared.domain.usage.snapshot import build_snapshot
 from shared.ports import ErasureRecord, RawPage
-from shared.services.retention_sweep import sweep_retention
+from shared.services.enterprise.retention_sweep import sweep_retention
 from tests.conftest import LOG_DIR, TEST_PROJECT
 from tests.support.fakes import FixedClock
 from tests.support.task_recorder import TaskRecorder

@@ -30,7 +30,7 @@ from devstack.secret_manager_state import SecretManagerError
 from devstack.secret_manager_vault import VaultError
 from shared.adapters.secret_manager import SecretManagerStore
 from shared.config import Settings
-from shared.domain.secret_naming import secret_id_for, secret_labels
+from shared.domain.connections.secret_naming import secret_id_for, secret_labels
 from shared.errors import DependencyUnavailable, NotFound, PlatformError
 from shared.ports import SecretVersionRef
 from tests.support.secret_manager import secret_manager_store

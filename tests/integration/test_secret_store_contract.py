@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 
-from shared.domain.secret_naming import secret_id_for, secret_labels
+from shared.domain.connections.secret_naming import secret_id_for, secret_labels
 from shared.errors import NotFound, PlatformError
 from shared.ports import SecretStore, SecretVersionRef
 from tests.support.fake_secret_store import FakeSecretStore

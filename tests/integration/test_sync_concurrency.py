@@ -20,13 +20,13 @@ from shared.adapters.firestore_leases import FirestoreLeases
 from shared.adapters.firestore_snapshots import FirestoreSnapshots
 from shared.bootstrap import SystemClock
 from shared.config import Settings
-from shared.domain.enterprise import ProviderName
-from shared.domain.snapshot import UsageSnapshot
-from shared.domain.usage import Provider, ProviderPull
-from shared.domain.usage_month import UsageMonth, rollup_month
+from shared.domain.enterprise.model import ProviderName
+from shared.domain.usage.month import UsageMonth, rollup_month
+from shared.domain.usage.records import Provider, ProviderPull
+from shared.domain.usage.snapshot import UsageSnapshot
 from shared.ports import MonthChange, MonthWrite
-from shared.services.snapshot_lease import snapshots_lease
-from shared.services.store_snapshots import store_pulls
+from shared.services.sync.snapshot_lease import snapshots_lease
+from shared.services.sync.store_snapshots import store_pulls
 from tests.support.usage_days import anthropic_day, openai_day
 
 NOW = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)

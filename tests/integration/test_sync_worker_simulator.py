@@ -25,14 +25,14 @@ from shared.adapters.firestore_snapshots import FirestoreSnapshots
 from shared.adapters.secret_manager import SecretManagerStore
 from shared.adapters.usage_sources import ProviderUsageSources
 from shared.config import Settings
-from shared.domain.audit import Actor, AuditAction, AuditEntry
-from shared.domain.enterprise import ProviderName, ProviderState, ProviderStatus
-from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
-from shared.domain.secret_naming import secret_id_for
-from shared.services.key_health import KeyHealth
-from shared.services.sync_coverage import SyncCoverageRecorder
-from shared.services.sync_enterprise import SyncEnterprise
-from shared.services.sync_report import Outcome, SyncReport, SyncRequest
+from shared.domain.connections.provider_keys import ProviderKeyRecord, key_id_for
+from shared.domain.connections.secret_naming import secret_id_for
+from shared.domain.enterprise.audit import Actor, AuditAction, AuditEntry
+from shared.domain.enterprise.model import ProviderName, ProviderState, ProviderStatus
+from shared.services.connections.key_health import KeyHealth
+from shared.services.sync.sync_coverage import SyncCoverageRecorder
+from shared.services.sync.sync_enterprise import SyncEnterprise
+from shared.services.sync.sync_report import Outcome, SyncReport, SyncRequest
 from tests.conftest import TEST_PROJECT
 from tests.support.connect_world import ENTERPRISE_ID, make_enterprise
 from tests.support.fake_mailer import FakeMailer

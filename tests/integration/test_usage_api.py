@@ -21,11 +21,11 @@ from shared.adapters.firestore_snapshots import FirestoreSnapshots
 from shared.adapters.identity import FirebaseUserVerifier
 from shared.bootstrap import SystemClock, build_web_app
 from shared.config import get_settings
-from shared.domain.enterprise import Enterprise, Member, Role
-from shared.domain.snapshot import UsageSnapshot, build_snapshot
-from shared.domain.snapshot_parts import provider_part
-from shared.domain.usage_month import UsageMonth, rollup_month
-from shared.domain.usage_view import months_of, usage_report
+from shared.domain.enterprise.model import Enterprise, Member, Role
+from shared.domain.usage.month import UsageMonth, rollup_month
+from shared.domain.usage.snapshot import UsageSnapshot, build_snapshot
+from shared.domain.usage.snapshot_parts import provider_part
+from shared.domain.usage.view import months_of, usage_report
 from shared.web.app import WebApp
 from shared.web.http import ApiRequest, ApiResponse, Headers
 from tests.conftest import TEST_PROJECT

@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from shared.domain.benchmark_models import BenchmarkDocument, BenchmarkUnit, DisclosureParams, UsageFigures
-from shared.domain.benchmarks import compute_benchmarks
-from shared.domain.enterprise import Industry
-from shared.domain.usage import Provider
+from shared.domain.enterprise.model import Industry
+from shared.domain.peers.benchmarks import compute_benchmarks
+from shared.domain.peers.models import BenchmarkDocument, BenchmarkUnit, DisclosureParams, UsageFigures
+from shared.domain.usage.records import Provider
 
 MONTH = "2026-01"
 COMPUTED_AT = datetime(2026, 2, 4, tzinfo=UTC)

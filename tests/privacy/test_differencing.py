@@ -13,12 +13,12 @@ import pytest
 
 from devstack.benchmark_seed import part
 from shared.config import Settings
-from shared.domain.benchmark_models import BenchmarkDocument, Metric
-from shared.domain.benchmark_units import UnitIdentity
-from shared.domain.enterprise import Industry
-from shared.domain.usage import Provider
+from shared.domain.enterprise.model import Industry
+from shared.domain.peers.models import BenchmarkDocument, Metric
+from shared.domain.peers.units import UnitIdentity
+from shared.domain.usage.records import Provider
 from shared.errors import Conflict
-from shared.services.aggregate_benchmarks import aggregate_benchmarks
+from shared.services.peers.aggregate_benchmarks import aggregate_benchmarks
 from tests.support.fake_benchmarks import FakeBenchmarkStore
 from tests.support.fakes import FixedClock
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from shared.domain.benchmark_models import BenchmarkUnit, Metric
-from shared.domain.benchmarks import unit_metrics
-from shared.domain.disclosure import round_sig
-from shared.domain.enterprise import Industry
-from shared.domain.usage import Provider
+from shared.domain.enterprise.model import Industry
+from shared.domain.peers.benchmarks import unit_metrics
+from shared.domain.peers.disclosure import round_sig
+from shared.domain.peers.models import BenchmarkUnit, Metric
+from shared.domain.usage.records import Provider
 from tests.privacy.population import KEY, compute, figures, off_grid, published_figures, unit
 
 

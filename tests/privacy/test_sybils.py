@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from shared.domain.benchmark_models import BenchmarkDocument, BenchmarkUnit, Metric, ProviderUsageRow, UsageFigures
-from shared.domain.benchmark_units import UnitIdentity, form_units
-from shared.domain.enterprise import Industry
-from shared.domain.usage import Provider
+from shared.domain.enterprise.model import Industry
+from shared.domain.peers.models import BenchmarkDocument, BenchmarkUnit, Metric, ProviderUsageRow, UsageFigures
+from shared.domain.peers.units import UnitIdentity, form_units
+from shared.domain.usage.records import Provider
 from tests.privacy.population import compute, figures, off_grid, unit
 
 VICTIM = Decimal("0.6234")

@@ -9,8 +9,8 @@ from pydantic import SecretStr
 
 from devstack.provider_sim.azure_data import AzureTenant
 from shared.config import Settings
-from shared.domain.azure_connection import bundle
-from shared.domain.federation import external_id_for
+from shared.domain.connections.federation import external_id_for
+from shared.domain.providers.azure.connection import bundle
 from tests.conftest import TEST_PROJECT
 
 SUBJECT = Settings().aws_federation_subjects[0]

@@ -8,9 +8,9 @@ from pydantic import SecretStr
 
 from devstack.provider_sim.aws_data import BedrockAccount
 from shared.config import Settings
-from shared.domain.bedrock_connection import bundle
-from shared.domain.bedrock_cur import CurExport
-from shared.domain.federation import external_id_for
+from shared.domain.connections.federation import external_id_for
+from shared.domain.providers.bedrock.connection import bundle
+from shared.domain.providers.bedrock.cur import CurExport
 from tests.conftest import TEST_PROJECT
 
 ACCOUNT = "111122223333"

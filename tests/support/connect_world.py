@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 
 from devstack.tokens import uid_for_email
 from shared.config import Settings
-from shared.domain.audit import Actor
-from shared.domain.enterprise import Enterprise, Member, ProviderName, Role
-from shared.domain.usage import OrgIdentity, Provider
-from shared.services.connect_provider import ConnectProvider, ConnectResult
-from shared.services.disconnect_provider import DisconnectResult, disconnect_provider
-from shared.services.key_health import KeyHealth
+from shared.domain.enterprise.audit import Actor
+from shared.domain.enterprise.model import Enterprise, Member, ProviderName, Role
+from shared.domain.usage.records import OrgIdentity, Provider
+from shared.services.connections.connect_provider import ConnectProvider, ConnectResult
+from shared.services.connections.disconnect_provider import DisconnectResult, disconnect_provider
+from shared.services.connections.key_health import KeyHealth
 from tests.support.fake_connections import FakeAuditLog, FakeProviderConnections
 from tests.support.fake_mailer import FakeMailer
 from tests.support.fake_secret_store import FakeSecretStore

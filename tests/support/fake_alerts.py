@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from shared.domain.alerts import Alert, Channel, Outcome, claim, settle
-from shared.domain.audit import AuditEntry
-from shared.domain.budgets import AlertSettings, WebhookTarget
+from shared.domain.alerts.budgets import AlertSettings, WebhookTarget
+from shared.domain.alerts.records import Alert, Channel, Outcome, claim, settle
+from shared.domain.enterprise.audit import AuditEntry
 from shared.errors import DependencyUnavailable, NotFound
 from shared.ports import AlertPage, AlertSettingsChange, AuditCursor
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from shared.domain.benchmark_models import BenchmarkDocument
-from shared.domain.benchmark_release import PublishedRun
-from shared.domain.snapshot_parts import ProviderPart
+from shared.domain.peers.models import BenchmarkDocument
+from shared.domain.peers.release import PublishedRun
+from shared.domain.usage.snapshot_parts import ProviderPart
 from shared.errors import Conflict
 from shared.ports import BenchmarkParticipant
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.domain.audit import AuditEntry
-from shared.domain.enterprise import ProviderName, ProviderState, ProviderStatus
-from shared.domain.provider_keys import ProviderKeyRecord
+from shared.domain.connections.provider_keys import ProviderKeyRecord
+from shared.domain.enterprise.audit import AuditEntry
+from shared.domain.enterprise.model import ProviderName, ProviderState, ProviderStatus
 from shared.errors import Conflict, DependencyUnavailable, NotFound
 from shared.ports import AuditCursor, AuditPage
 from tests.support.fakes import FakeEnterpriseStore

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from shared.domain.enterprise import Enterprise
+from shared.domain.enterprise.model import Enterprise
 from shared.errors import DependencyUnavailable
 from shared.ports import ErasureRecord
 from tests.support.fakes import FakeEnterpriseStore

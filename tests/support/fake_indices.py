@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from shared.domain.index_models import IndexDay
+from shared.domain.peers.index_models import IndexDay
 from shared.ports import Clock
 
 

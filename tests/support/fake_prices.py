@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from shared.domain.pricing import UnitPrice, Unpriced, UnpricedReason
-from shared.domain.usage import PriceBasis, Provider, TokenType
+from shared.domain.usage.pricing import UnitPrice, Unpriced, UnpricedReason
+from shared.domain.usage.records import PriceBasis, Provider, TokenType
 
 Prices = tuple[str, str] | None
 """(input, output) USD per 1M tokens, or ``None`` for "no price from this day on"."""

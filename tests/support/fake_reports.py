@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from shared.domain.report_delivery import Claim, ReportRecord, decide_claim
+from shared.domain.reports.delivery import Claim, ReportRecord, decide_claim
 from shared.errors import DependencyUnavailable
 from tests.support.fake_benchmarks import FakeBenchmarkStore
 from tests.support.fakes import FakeEnterpriseStore

@@ -13,11 +13,11 @@ from types import TracebackType
 
 from pydantic import SecretStr
 
-from shared.domain.coverage import SyncCoverage
-from shared.domain.enterprise import ProviderName, ProviderStatus
-from shared.domain.snapshot import UsageSnapshot
-from shared.domain.usage import OrgIdentity, Provider, ProviderDay, ProviderPull
-from shared.domain.usage_month import UsageMonth, month_key
+from shared.domain.enterprise.model import ProviderName, ProviderStatus
+from shared.domain.sync.coverage import SyncCoverage
+from shared.domain.usage.month import UsageMonth, month_key
+from shared.domain.usage.records import OrgIdentity, Provider, ProviderDay, ProviderPull
+from shared.domain.usage.snapshot import UsageSnapshot
 from shared.errors import DependencyUnavailable, ProviderAuthError
 from shared.ports import MonthChange, MonthWrite, RawPage, SyncTarget
 from tests.support.fakes import FakeEnterpriseStore

@@ -16,7 +16,7 @@ from types import TracebackType
 
 from pydantic import SecretStr
 
-from shared.domain.usage import OrgIdentity, Provider, ProviderPull
+from shared.domain.usage.records import OrgIdentity, Provider, ProviderPull
 from shared.errors import ProviderAuthError, ProviderError
 
 

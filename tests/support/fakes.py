@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from shared.domain.audit import AuditEntry
-from shared.domain.enterprise import Enterprise, Membership
+from shared.domain.enterprise.audit import AuditEntry
+from shared.domain.enterprise.model import Enterprise, Membership
 from shared.errors import NotFound
 from shared.ports import EnterpriseChange
 

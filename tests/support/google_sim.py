@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from devstack.provider_sim import GoogleAccount, GoogleProject, GoogleSimOrg, ProviderSimulator
-from shared.domain.google_connection import bundle, parse_connection
+from shared.domain.providers.google.connection import bundle, parse_connection
 
 BILLING_ACCOUNT = "01A2B3-C4D5E6-F7A8B9"
 PROJECTS = ["acme-prod-ai", "acme-studio"]

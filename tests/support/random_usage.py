@@ -11,10 +11,10 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
-from shared.domain.snapshot import IndexLevel, UsageSnapshot, build_snapshot
-from shared.domain.snapshot_parts import ProviderPart, provider_part
-from shared.domain.usage import CostKind, Provider, ServiceTier, TokenType
-from shared.domain.usage_tally import Comparison, Mix, RateBasis, Tally
+from shared.domain.usage.records import CostKind, Provider, ServiceTier, TokenType
+from shared.domain.usage.snapshot import IndexLevel, UsageSnapshot, build_snapshot
+from shared.domain.usage.snapshot_parts import ProviderPart, provider_part
+from shared.domain.usage.tally import Comparison, Mix, RateBasis, Tally
 from tests.support.usage_days import line, provider_day, record, requests
 
 MODELS = {

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from shared.domain.report_delivery import ReportRecord
-from shared.services.send_monthly_report import SendMonthlyReport
+from shared.domain.reports.delivery import ReportRecord
+from shared.services.reports.send_monthly_report import SendMonthlyReport
 from tests.support.connect_world import ENTERPRISE_ID
 from tests.support.fake_reports import FakeBenchmarkStore, FakeReportLog
 from tests.support.fakes import FixedClock

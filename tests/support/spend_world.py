@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
 
-from shared.domain.alert_messages import KIND_HEADER
-from shared.domain.budgets import AlertSettings, Budget
-from shared.domain.usage import Provider
-from shared.services.sync_report import SyncReport
+from shared.domain.alerts.budgets import AlertSettings, Budget
+from shared.domain.alerts.messages import KIND_HEADER
+from shared.domain.usage.records import Provider
+from shared.services.sync.sync_report import SyncReport
 from tests.support.connect_world import ENTERPRISE_ID
 from tests.support.fakes import FixedClock
 from tests.support.sync_world import SyncWorld

@@ -12,15 +12,15 @@ from pydantic import SecretStr
 from shared.api.sync_routes import alert_use_case
 from shared.config import Settings
 from shared.deps import Deps
-from shared.domain.enterprise import ProviderName, ProviderState, ProviderStatus
-from shared.domain.provider_keys import ProviderKeyRecord, key_id_for
-from shared.domain.snapshot import IndexLevel
-from shared.domain.usage import Provider
-from shared.services.evaluate_alerts import EvaluateAlerts
-from shared.services.key_health import KeyHealth
-from shared.services.sync_coverage import SyncCoverageRecorder
-from shared.services.sync_enterprise import SyncEnterprise
-from shared.services.sync_report import SyncReport, SyncRequest
+from shared.domain.connections.provider_keys import ProviderKeyRecord, key_id_for
+from shared.domain.enterprise.model import ProviderName, ProviderState, ProviderStatus
+from shared.domain.usage.records import Provider
+from shared.domain.usage.snapshot import IndexLevel
+from shared.services.alerts.evaluate_alerts import EvaluateAlerts
+from shared.services.connections.key_health import KeyHealth
+from shared.services.sync.sync_coverage import SyncCoverageRecorder
+from shared.services.sync.sync_enterprise import SyncEnterprise
+from shared.services.sync.sync_report import SyncReport, SyncRequest
 from tests.support.connect_world import ENTERPRISE_ID, make_enterprise
 from tests.support.fake_alerts import FakeAlertSettings, FakeAlertStore, FakeWebhookSender
 from tests.support.fake_connections import FakeAuditLog, FakeProviderConnections

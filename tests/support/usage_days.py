@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from shared.domain.reconcile import reconcile
-from shared.domain.usage import (
+from shared.domain.usage.reconcile import reconcile
+from shared.domain.usage.records import (
     ContextBand,
     CostKind,
     CostLine,

@@ -1,11 +1,12 @@
-"""Alert records (``shared.domain.alerts``): one id per (kind, period, scope), and the delivery state machine."""
+"""Alert records (``shared.domain.alerts.records``): one id per (kind, period, scope), and the delivery state
+machine."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from shared.domain.alerts import (
+from shared.domain.alerts.records import (
     AlertCandidate,
     AlertFigures,
     AlertKind,
@@ -17,7 +18,7 @@ from shared.domain.alerts import (
     new_alert,
     settle,
 )
-from shared.domain.enterprise import ProviderName
+from shared.domain.enterprise.model import ProviderName
 
 NOW = datetime(2026, 11, 23, 2, 5, tzinfo=UTC)
 LEASE = timedelta(minutes=10)

@@ -14,14 +14,14 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from shared.domain.alert_messages import ID_HEADER, PERIOD_HEADER
-from shared.domain.alerts import AlertKind, Channel, DeliveryState
-from shared.domain.anomaly import SpikeRule, detect_spike
-from shared.domain.budgets import AlertSettings, Budget, WebhookInfo, WebhookTarget
-from shared.domain.enterprise import ProviderName
-from shared.domain.usage import Provider
-from shared.domain.webhook_signature import ID_HEADER as HOOK_ID
-from shared.domain.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from shared.domain.alerts.anomaly import SpikeRule, detect_spike
+from shared.domain.alerts.budgets import AlertSettings, Budget, WebhookInfo, WebhookTarget
+from shared.domain.alerts.messages import ID_HEADER, PERIOD_HEADER
+from shared.domain.alerts.records import AlertKind, Channel, DeliveryState
+from shared.domain.alerts.webhook_signature import ID_HEADER as HOOK_ID
+from shared.domain.alerts.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from shared.domain.enterprise.model import ProviderName
+from shared.domain.usage.records import Provider
 from shared.errors import DependencyUnavailable, PlatformError
 from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID, VIEWER_EMAIL
 from tests.support.fake_alerts import FakeWebhookSender

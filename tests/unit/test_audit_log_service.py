@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.domain.audit import Actor, AuditAction, AuditEntry
-from shared.domain.enterprise import ProviderName
+from shared.domain.enterprise.audit import Actor, AuditAction, AuditEntry
+from shared.domain.enterprise.model import ProviderName
 from shared.errors import InvalidInput
 from shared.ports import SecretVersionRef
-from shared.services.audit import list_audit_log, record_key_read
+from shared.services.enterprise.audit import list_audit_log, record_key_read
 from tests.support.fake_connections import FakeAuditLog
 from tests.support.fakes import FixedClock
 

@@ -17,8 +17,10 @@ from decimal import Decimal
 import pytest
 from pydantic import SecretStr
 
-from shared.domain.azure_connection import bundle, federated_credential, parse_connection, role_assignments
-from shared.domain.azure_usage import (
+from shared.domain.connections.provider_keys import org_keys_for
+from shared.domain.enterprise.model import ProviderName
+from shared.domain.providers.azure.connection import bundle, federated_credential, parse_connection, role_assignments
+from shared.domain.providers.azure.usage import (
     Deployment,
     MetricDays,
     cost_lines,
@@ -26,11 +28,9 @@ from shared.domain.azure_usage import (
     metric_days,
     parse_meter,
 )
-from shared.domain.enterprise import ProviderName
-from shared.domain.normalise import price_records
-from shared.domain.pricing import Unpriced, list_unit_price
-from shared.domain.provider_keys import org_keys_for
-from shared.domain.usage import (
+from shared.domain.usage.normalise import price_records
+from shared.domain.usage.pricing import Unpriced, list_unit_price
+from shared.domain.usage.records import (
     ContextBand,
     CostKind,
     OrgIdentity,

@@ -1,4 +1,4 @@
-"""CUR 2.0 export parsing (``shared.domain.bedrock_cur``), from the AWS documentation's shapes.
+"""CUR 2.0 export parsing (``shared.domain.providers.bedrock.cur``), from the AWS documentation's shapes.
 
 Layout and manifest: AWS Data Exports User Guide, "Understanding export delivery" and "Data Exports manifest file
 reference"; listing: S3 API Reference, ListObjectsV2 (response syntax); columns: CUR 2.0 table dictionary
@@ -13,8 +13,15 @@ from decimal import Decimal
 
 import pytest
 
-from shared.domain.bedrock_connection import permissions_policy
-from shared.domain.bedrock_cur import CurExport, bedrock_costs, data_keys, is_parquet, list_result, newest_manifest
+from shared.domain.providers.bedrock.connection import permissions_policy
+from shared.domain.providers.bedrock.cur import (
+    CurExport,
+    bedrock_costs,
+    data_keys,
+    is_parquet,
+    list_result,
+    newest_manifest,
+)
 from shared.errors import InvalidInput, ProviderResponseError
 
 EXPORT = CurExport(bucket="acme-billing", path="/cur/bedrock-cur2/", region="us-east-1")

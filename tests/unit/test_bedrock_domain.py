@@ -1,5 +1,5 @@
 """Bedrock's pure parts: the connection's checks and policies, CloudWatch and Cost Explorer decoding, regional
-pricing. Wire shapes are those of the AWS API references cited in ``shared/domain/bedrock_usage.py``."""
+pricing. Wire shapes are those of the AWS API references cited in ``shared/domain/providers/bedrock/usage.py``."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from decimal import Decimal
 import pytest
 from pydantic import SecretStr
 
-from shared.domain.bedrock_connection import (
+from shared.domain.connections.federation import external_id_for
+from shared.domain.providers.bedrock.connection import (
     bundle,
     parse_connection,
     permissions_policy,
     trust_policy,
 )
-from shared.domain.bedrock_usage import cost_lines, metric_days, parse_usage_type, queries
-from shared.domain.federation import external_id_for
-from shared.domain.normalise import price_records
-from shared.domain.usage import ContextBand, CostKind, Provider, ServiceTier, TokenType
+from shared.domain.providers.bedrock.usage import cost_lines, metric_days, parse_usage_type, queries
+from shared.domain.usage.normalise import price_records
+from shared.domain.usage.records import ContextBand, CostKind, Provider, ServiceTier, TokenType
 from shared.errors import InvalidInput, ProviderResponseError
 
 ROLE = "arn:aws:iam::123456789012:role/usage-tracking"
@@ -165,7 +165,7 @@ def test_metric_sums_land_on_their_utc_day_rounded_never_truncated() -> None:
 
 
 def _priced(model: str, region: str) -> bool:
-    from shared.domain.normalise import RawUsage
+    from shared.domain.usage.normalise import RawUsage
 
     raw = RawUsage(model, region, None, ServiceTier.STANDARD, ContextBand.STANDARD, TokenType.UNCACHED_INPUT, 1000)
     (record,) = price_records(Provider.BEDROCK, DAY, [raw])
@@ -186,9 +186,9 @@ def test_bedrock_is_priced_with_bedrock_prices_only_where_they_apply() -> None:
 
 
 def test_the_peer_benchmark_knows_a_bedrock_organisation_by_its_aws_account_never_by_its_regions() -> None:
-    from shared.domain.enterprise import ProviderName
-    from shared.domain.provider_keys import org_keys_for
-    from shared.domain.usage import OrgIdentity
+    from shared.domain.connections.provider_keys import org_keys_for
+    from shared.domain.enterprise.model import ProviderName
+    from shared.domain.usage.records import OrgIdentity
 
     def identity(account: str | None) -> OrgIdentity:
         return OrgIdentity(

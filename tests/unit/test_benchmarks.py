@@ -19,7 +19,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr, ValidationError
 
-from shared.domain.benchmark_models import (
+from shared.domain.enterprise.model import Industry
+from shared.domain.peers.benchmarks import (
+    compute_benchmarks,
+    compute_release,
+    merge_units,
+    unit_buckets,
+    unit_metrics,
+)
+from shared.domain.peers.disclosure import grid_neighbour, noise_factor, p_percent_ok, round_sig
+from shared.domain.peers.models import (
     BenchmarkDocument,
     BenchmarkUnit,
     BucketResult,
@@ -29,18 +38,9 @@ from shared.domain.benchmark_models import (
     ProviderUsageRow,
     UsageFigures,
 )
-from shared.domain.benchmark_position import position_for
-from shared.domain.benchmark_release import membership_token, population_key
-from shared.domain.benchmarks import (
-    compute_benchmarks,
-    compute_release,
-    merge_units,
-    unit_buckets,
-    unit_metrics,
-)
-from shared.domain.disclosure import grid_neighbour, noise_factor, p_percent_ok, round_sig
-from shared.domain.enterprise import Industry
-from shared.domain.usage import Provider
+from shared.domain.peers.position import position_for
+from shared.domain.peers.release import membership_token, population_key
+from shared.domain.usage.records import Provider
 
 MONTH = "2026-01"
 COMPUTED_AT = datetime(2026, 2, 4, 6, 0, tzinfo=UTC)
@@ -526,7 +526,7 @@ def test_a_document_holds_no_ad_hoc_bucket() -> None:
 
 
 def test_enterprises_sharing_an_organisation_are_one_unit_with_the_figures_of_the_biggest() -> None:
-    from shared.domain.benchmark_units import UnitIdentity, form_units
+    from shared.domain.peers.units import UnitIdentity, form_units
 
     def row(eid: str, provider: Provider, rho: str, list_usd: int = 1000) -> ProviderUsageRow:
         return ProviderUsageRow(enterprise_id=eid, provider=provider, usage=figures(Decimal(rho), Decimal(list_usd)))

@@ -11,8 +11,16 @@ import pytest
 
 from devstack.tokens import mint_user_token
 from shared.bootstrap import build_web_app
-from shared.domain.alerts import AlertCandidate, AlertFigures, AlertKind, AlertScope, Channel, Delivery, new_alert
-from shared.domain.audit import AuditAction
+from shared.domain.alerts.records import (
+    AlertCandidate,
+    AlertFigures,
+    AlertKind,
+    AlertScope,
+    Channel,
+    Delivery,
+    new_alert,
+)
+from shared.domain.enterprise.audit import AuditAction
 from shared.web.app import WebApp
 from shared.web.http import ApiRequest, ApiResponse, Headers
 from tests.conftest import TEST_PROJECT

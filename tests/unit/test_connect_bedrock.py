@@ -14,13 +14,13 @@ from pydantic import SecretStr
 
 from devstack.tokens import mint_user_token
 from shared.bootstrap import build_web_app
-from shared.domain.audit import AuditAction
-from shared.domain.bedrock_connection import bundle
-from shared.domain.bedrock_cur import CurExport
-from shared.domain.enterprise import ProviderName, ProviderStatus
-from shared.domain.federation import external_id_for
-from shared.domain.secret_naming import secret_id_for
-from shared.domain.usage import OrgIdentity, Provider
+from shared.domain.connections.federation import external_id_for
+from shared.domain.connections.secret_naming import secret_id_for
+from shared.domain.enterprise.audit import AuditAction
+from shared.domain.enterprise.model import ProviderName, ProviderStatus
+from shared.domain.providers.bedrock.connection import bundle
+from shared.domain.providers.bedrock.cur import CurExport
+from shared.domain.usage.records import OrgIdentity, Provider
 from shared.errors import ProviderAuthError, ProviderPermissionError
 from shared.web.app import WebApp
 from shared.web.http import ApiRequest, ApiResponse, Headers

@@ -13,11 +13,11 @@ import pytest
 
 from devstack.tokens import mint_user_token
 from shared.bootstrap import build_web_app
-from shared.domain.audit import AuditAction
-from shared.domain.enterprise import ProviderName, ProviderStatus
-from shared.domain.google_connection import bundle, parse_connection
-from shared.domain.secret_naming import secret_id_for
-from shared.domain.usage import OrgIdentity, Provider
+from shared.domain.connections.secret_naming import secret_id_for
+from shared.domain.enterprise.audit import AuditAction
+from shared.domain.enterprise.model import ProviderName, ProviderStatus
+from shared.domain.providers.google.connection import bundle, parse_connection
+from shared.domain.usage.records import OrgIdentity, Provider
 from shared.errors import BillingExportUnreadable, ProviderAuthError, ProviderPermissionError
 from shared.ports import SecretVersionRef
 from shared.web.app import WebApp

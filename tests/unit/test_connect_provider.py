@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from shared.domain.audit import AuditAction
-from shared.domain.enterprise import ProviderName, ProviderStatus
-from shared.domain.secret_naming import secret_id_for
-from shared.domain.usage import OrgIdentity, Provider
+from shared.domain.connections.secret_naming import secret_id_for
+from shared.domain.enterprise.audit import AuditAction
+from shared.domain.enterprise.model import ProviderName, ProviderStatus
+from shared.domain.usage.records import OrgIdentity, Provider
 from shared.errors import (
     Conflict,
     DependencyUnavailable,

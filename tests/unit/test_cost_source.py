@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from shared.domain.normalise import DayPart, RawUsage, build_day
-from shared.domain.snapshot import build_snapshot
-from shared.domain.snapshot_parts import provider_part
-from shared.domain.usage import ContextBand, CostSource, Provider, ProviderDay, ServiceTier, TokenType
-from shared.domain.usage_csv import focus_rows
-from shared.domain.usage_month import rollup_month
-from shared.domain.usage_view import usage_report
+from shared.domain.usage.csv_export import focus_rows
+from shared.domain.usage.month import rollup_month
+from shared.domain.usage.normalise import DayPart, RawUsage, build_day
+from shared.domain.usage.records import ContextBand, CostSource, Provider, ProviderDay, ServiceTier, TokenType
+from shared.domain.usage.snapshot import build_snapshot
+from shared.domain.usage.snapshot_parts import provider_part
+from shared.domain.usage.view import usage_report
 from tests.support.usage_days import line, openai_day
 
 D1, D2 = date(2026, 11, 20), date(2026, 11, 21)

@@ -17,16 +17,16 @@ import pytest
 
 from devstack.benchmark_seed import part
 from shared.config import Settings
-from shared.domain.benchmark_units import UnitIdentity
-from shared.domain.enterprise import Industry
-from shared.domain.normalise import DayPart, RawUsage, build_day
-from shared.domain.snapshot import build_snapshot
-from shared.domain.snapshot_parts import provider_part
-from shared.domain.usage import ContextBand, CostKind, CostLine, Provider, ProviderDay, ServiceTier, TokenType
-from shared.domain.usage_month import rollup_month
-from shared.domain.usage_tally import Comparison
-from shared.domain.usage_view import UsageReport, usage_report
-from shared.services.aggregate_benchmarks import aggregate_benchmarks
+from shared.domain.enterprise.model import Industry
+from shared.domain.peers.units import UnitIdentity
+from shared.domain.usage.month import rollup_month
+from shared.domain.usage.normalise import DayPart, RawUsage, build_day
+from shared.domain.usage.records import ContextBand, CostKind, CostLine, Provider, ProviderDay, ServiceTier, TokenType
+from shared.domain.usage.snapshot import build_snapshot
+from shared.domain.usage.snapshot_parts import provider_part
+from shared.domain.usage.tally import Comparison
+from shared.domain.usage.view import UsageReport, usage_report
+from shared.services.peers.aggregate_benchmarks import aggregate_benchmarks
 from tests.support.fake_benchmarks import FakeBenchmarkStore
 from tests.support.fakes import FixedClock
 

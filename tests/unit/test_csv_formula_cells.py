@@ -13,8 +13,8 @@ import pytest
 
 from devstack.tokens import mint_user_token
 from shared.bootstrap import build_web_app
-from shared.domain.csv_safe import neutralise
-from shared.domain.usage import Provider, TokenType
+from shared.domain.usage.csv_safe import neutralise
+from shared.domain.usage.records import Provider, TokenType
 from shared.web.http import ApiRequest, Headers
 from tests.conftest import TEST_PROJECT
 from tests.support.connect_world import ENTERPRISE_ID, VIEWER_EMAIL

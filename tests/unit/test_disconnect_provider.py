@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from pydantic import SecretStr
 
-from shared.domain.audit import AuditAction
-from shared.domain.enterprise import ProviderName, ProviderStatus
-from shared.domain.secret_naming import secret_id_for
+from shared.domain.connections.secret_naming import secret_id_for
+from shared.domain.enterprise.audit import AuditAction
+from shared.domain.enterprise.model import ProviderName, ProviderStatus
 from shared.errors import Conflict, DependencyUnavailable, NotFound
 from shared.ports import SecretVersionRef
 from tests.support.connect_world import ANTHROPIC_KEY, ENTERPRISE_ID, OPENAI_KEY, OPENAI_KEY_2, ConnectWorld

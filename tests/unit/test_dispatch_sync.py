@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from shared.config import Settings
-from shared.domain.enterprise import (
+from shared.domain.enterprise.model import (
     Enterprise,
     EnterpriseSettings,
     Member,
@@ -17,7 +17,7 @@ from shared.domain.enterprise import (
     Role,
 )
 from shared.errors import DependencyUnavailable
-from shared.services.dispatch_sync import dispatch_sync, sync_task_name, sync_window
+from shared.services.sync.dispatch_sync import dispatch_sync, sync_task_name, sync_window
 from tests.support.fake_sync import FakeSyncTargets
 from tests.support.fake_task_queue import FakeTaskQueue
 from tests.support.fakes import FakeEnterpriseStore, FixedClock

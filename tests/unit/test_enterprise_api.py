@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from devstack.tokens import mint_user_token, uid_for_email
 from shared.bootstrap import build_web_app
 from shared.config import get_settings
-from shared.domain.audit import AuditAction
+from shared.domain.enterprise.audit import AuditAction
 from shared.web.app import WebApp
 from shared.web.flask_glue import MAX_BODY_BYTES
 from shared.web.http import ApiRequest, ApiResponse, Headers

@@ -13,10 +13,10 @@ from pydantic import SecretStr
 from devstack.tokens import mint_oidc_token, mint_user_token
 from shared.bootstrap import build_web_app
 from shared.config import get_settings
-from shared.domain.enterprise import Enterprise, Member, ProviderName, Role
-from shared.domain.secret_naming import secret_id_for, secret_labels
+from shared.domain.connections.secret_naming import secret_id_for, secret_labels
+from shared.domain.enterprise.model import Enterprise, Member, ProviderName, Role
 from shared.errors import DependencyUnavailable
-from shared.services.erase_enterprise import ErasureResult, erase_enterprise
+from shared.services.enterprise.erase_enterprise import ErasureResult, erase_enterprise
 from shared.web.app import WebApp
 from shared.web.http import ApiRequest, ApiResponse, Headers
 from tests.conftest import TEST_PROJECT

@@ -13,8 +13,8 @@ import pytest
 
 from shared.adapters.firestore_raw_pages import raw_documents
 from shared.adapters.firestore_snapshots import MONTHS, RAW, SNAPSHOTS, stored
-from shared.domain.usage import Provider
-from shared.domain.usage_month import rollup_month
+from shared.domain.usage.month import rollup_month
+from shared.domain.usage.records import Provider
 from shared.ports import RawPage
 from tests.support.firestore_index_entries import MAX_INDEX_ENTRIES, index_entries, overrides_for
 from tests.support.random_usage import large_month

@@ -22,9 +22,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.domain.normalise import DayPart, RawUsage, build_day
-from shared.domain.pricing import UnitPrice, list_unit_price
-from shared.domain.usage import ContextBand, CostKind, CostLine, Provider, ServiceTier, TokenType
+from shared.domain.usage.normalise import DayPart, RawUsage, build_day
+from shared.domain.usage.pricing import UnitPrice, list_unit_price
+from shared.domain.usage.records import ContextBand, CostKind, CostLine, Provider, ServiceTier, TokenType
 
 DAY = date(2026, 11, 2)
 T, S = TokenType, ServiceTier

@@ -1,4 +1,4 @@
-"""The month-end forecast (``shared.domain.forecast``) on simulated daily spend with a working-week pattern."""
+"""The month-end forecast (``shared.domain.usage.forecast``) on simulated daily spend with a working-week pattern."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from shared.domain.forecast import forecast_month_end
+from shared.domain.usage.forecast import forecast_month_end
 from tests.support.spend_world import days, weekly_series
 
 NOVEMBER = days(date(2026, 11, 1), date(2026, 11, 30))

@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import SecretStr
 
-from shared.domain.enterprise import ProviderName
-from shared.domain.google_connection import bundle, parse_connection
-from shared.domain.provider_keys import check_key_shape
+from shared.domain.connections.provider_keys import check_key_shape
+from shared.domain.enterprise.model import ProviderName
+from shared.domain.providers.google.connection import bundle, parse_connection
 from shared.errors import InvalidInput
 from tests.support.google_keys import pem_body, service_account_key
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from shared.adapters import google_errors
-from shared.domain.google_connection import BillingTable
+from shared.domain.providers.google.connection import BillingTable
 from shared.errors import BillingExportUnreadable, ProviderAuthError, ProviderPermissionError
 
 TABLE = BillingTable(project="acme-finops", dataset="billing", table="gcp_billing_export_v1_X")

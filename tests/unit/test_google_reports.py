@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from shared.domain.google_billing import cost_lines, decode_rows
-from shared.domain.google_skus import parse_sku
-from shared.domain.google_usage import FAMILY_BY_NAME, day_parts, parse_page
-from shared.domain.normalise import RawUsage
-from shared.domain.usage import ContextBand, CostKind, ServiceTier, TokenType
+from shared.domain.providers.google.billing import cost_lines, decode_rows
+from shared.domain.providers.google.skus import parse_sku
+from shared.domain.providers.google.usage import FAMILY_BY_NAME, day_parts, parse_page
+from shared.domain.usage.normalise import RawUsage
+from shared.domain.usage.records import ContextBand, CostKind, ServiceTier, TokenType
 from shared.errors import ProviderResponseError
 
 D1, D2 = date(2026, 11, 19), date(2026, 11, 20)

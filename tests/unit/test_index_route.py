@@ -9,7 +9,7 @@ import pytest
 
 from devstack.tokens import mint_user_token
 from shared.bootstrap import build_web_app
-from shared.domain.market_index import index_for_day
+from shared.domain.peers.market_index import index_for_day
 from shared.web.app import WebApp
 from shared.web.http import ApiRequest, Headers
 from tests.conftest import TEST_PROJECT

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from devstack.cron import CronSchedule
 from devstack.scheduler import load_jobs
 from shared.config import Settings
-from shared.services.aggregate_benchmarks import settles_at
+from shared.services.peers.aggregate_benchmarks import settles_at
 
 
 def test_every_month_the_report_goes_out_after_the_benchmark_which_runs_after_the_month_settled() -> None:

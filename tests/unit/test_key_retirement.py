@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from shared.domain.enterprise import ProviderName
-from shared.domain.secret_naming import secret_id_for
+from shared.domain.connections.secret_naming import secret_id_for
+from shared.domain.enterprise.model import ProviderName
 from shared.errors import InvalidInput
 from shared.ports import SecretVersionRef
-from shared.services.retire_key_version import RETIRE_FUNCTION, retire_key_version
+from shared.services.connections.retire_key_version import RETIRE_FUNCTION, retire_key_version
 from tests.support.connect_world import ENTERPRISE_ID, OPENAI_KEY, OPENAI_KEY_2, ConnectWorld
 
 OPENAI = ProviderName.OPENAI

@@ -15,8 +15,8 @@ from decimal import Decimal
 import pytest
 from genai_prices import data_snapshot
 
-from shared.domain.index_basket import Basket, BasketLevel, Membership, default_basket
-from shared.domain.market_index import (
+from shared.domain.peers.index_basket import Basket, BasketLevel, Membership, default_basket
+from shared.domain.peers.market_index import (
     EFFICIENT,
     FRONTIER,
     IndexDay,
@@ -25,7 +25,7 @@ from shared.domain.market_index import (
     index_for_day,
     month_level,
 )
-from shared.domain.usage import Provider
+from shared.domain.usage.records import Provider
 from tests.support.fake_prices import TablePrices
 
 OAI, ANT, GOO = Provider.OPENAI, Provider.ANTHROPIC, Provider.GOOGLE

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.adapters.identity import User
-from shared.domain import members as rules
-from shared.domain.audit import AuditAction
-from shared.domain.enterprise import Enterprise, Member, Role
+from shared.domain.enterprise import members as rules
+from shared.domain.enterprise.audit import AuditAction
+from shared.domain.enterprise.model import Enterprise, Member, Role
 from shared.errors import Conflict, Forbidden, NotFound
-from shared.services import invitations, members
+from shared.services.enterprise import invitations, members
 from tests.support.fake_invites import FakeInviteDeclines
 from tests.support.fakes import FakeEnterpriseStore, FixedClock
 

@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
-from shared.domain import google_billing, openai_reports
-from shared.domain.normalise import DayPart, RawUsage, build_day
-from shared.domain.pricing import Unpriced, UnpricedReason, list_unit_price
-from shared.domain.usage import ContextBand, CostKind, CostLine, Provider, ServiceTier, TokenType
+from shared.domain.providers import openai as openai_reports
+from shared.domain.providers.google import billing as google_billing
+from shared.domain.usage.normalise import DayPart, RawUsage, build_day
+from shared.domain.usage.pricing import Unpriced, UnpricedReason, list_unit_price
+from shared.domain.usage.records import ContextBand, CostKind, CostLine, Provider, ServiceTier, TokenType
 from shared.errors import ProviderResponseError
 
 DAY = date(2026, 11, 2)

@@ -13,11 +13,11 @@ from email.message import EmailMessage
 
 import pytest
 
-from shared.domain.enterprise import ProviderName, ProviderStatus
-from shared.domain.report_delivery import DeliveryStatus
+from shared.domain.enterprise.model import ProviderName, ProviderStatus
+from shared.domain.reports.delivery import DeliveryStatus
 from shared.errors import DependencyUnavailable, PlatformError
-from shared.services.monthly_report import build_monthly_report
-from shared.services.usage_report import usage_for_range
+from shared.services.reports.monthly_report import build_monthly_report
+from shared.services.usage.usage_report import usage_for_range
 from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID, VIEWER_EMAIL
 from tests.support.report_world import REPORT_MONTH, ReportWorld
 
@@ -231,8 +231,8 @@ def test_a_failed_key_is_a_warning_in_the_report(world: ReportWorld) -> None:
 
 
 def test_the_peer_position_is_in_the_report_when_published(world: ReportWorld) -> None:
-    from shared.domain.benchmarks import compute_benchmarks
-    from shared.services.aggregate_benchmarks import disclosure_params
+    from shared.domain.peers.benchmarks import compute_benchmarks
+    from shared.services.peers.aggregate_benchmarks import disclosure_params
     from tests.unit.test_benchmarks import COMPUTED_AT, grid_population, with_domains
 
     settings = world.sync.settings

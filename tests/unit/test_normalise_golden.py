@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from shared.adapters.anthropic_admin import AnthropicAdmin
 from shared.adapters.openai_admin import OpenAIAdmin
-from shared.domain.usage import CostKind, DayStatus, ServiceTier, TokenType
+from shared.domain.usage.records import CostKind, DayStatus, ServiceTier, TokenType
 from tests.support.provider_mock import FAST_POLICY, MockProvider, empty_openai_page, json_response
 
 pytestmark = pytest.mark.anyio

@@ -12,7 +12,7 @@ import pytest
 from devstack.tokens import mint_oidc_token
 from shared.bootstrap import build_web_app
 from shared.config import get_settings
-from shared.domain.usage import Provider
+from shared.domain.usage.records import Provider
 from shared.errors import DependencyUnavailable, ProviderRateLimited, ProviderResponseError
 from shared.web.app import WebApp
 from shared.web.http import ApiRequest, Headers

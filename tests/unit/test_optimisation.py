@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from shared.domain.optimisation import (
+from shared.domain.optimisation.opportunities import (
     Assumptions,
     ModelAlternative,
     ModelAlternatives,
@@ -22,8 +22,8 @@ from shared.domain.optimisation import (
     default_alternatives,
     monthly_projection,
 )
-from shared.domain.pricing import UnitPrice, list_unit_price
-from shared.domain.usage import ContextBand, Provider, ServiceTier, TokenType, UsageRecord
+from shared.domain.usage.pricing import UnitPrice, list_unit_price
+from shared.domain.usage.records import ContextBand, Provider, ServiceTier, TokenType, UsageRecord
 
 ANT, OAI = Provider.ANTHROPIC, Provider.OPENAI
 IN, READ, WRITE, OUT = TokenType.UNCACHED_INPUT, TokenType.CACHE_READ, TokenType.CACHE_WRITE_5M, TokenType.OUTPUT

@@ -12,8 +12,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.domain import anthropic_reports, google_billing, google_usage, normalise, openai_reports
-from shared.domain.usage import Provider
+from shared.domain.providers import anthropic as anthropic_reports
+from shared.domain.providers import openai as openai_reports
+from shared.domain.providers.google import billing as google_billing
+from shared.domain.providers.google import usage as google_usage
+from shared.domain.usage import normalise
+from shared.domain.usage.records import Provider
 from shared.errors import ProviderResponseError
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

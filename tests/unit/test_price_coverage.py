@@ -9,16 +9,16 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from shared.domain.monthly_report import market
-from shared.domain.normalise import DayPart, RawUsage, build_day
-from shared.domain.snapshot import build_snapshot
-from shared.domain.snapshot_parts import provider_part
-from shared.domain.usage import ContextBand, Provider, ProviderDay, ServiceTier, TokenType
-from shared.domain.usage_csv import focus_rows
-from shared.domain.usage_month import rollup_month
-from shared.domain.usage_view import usage_report
+from shared.domain.reports.monthly import market
+from shared.domain.usage.csv_export import focus_rows
+from shared.domain.usage.month import rollup_month
+from shared.domain.usage.normalise import DayPart, RawUsage, build_day
+from shared.domain.usage.records import ContextBand, Provider, ProviderDay, ServiceTier, TokenType
+from shared.domain.usage.snapshot import build_snapshot
+from shared.domain.usage.snapshot_parts import provider_part
+from shared.domain.usage.view import usage_report
 from shared.reports.render import discount_note
-from shared.services.aggregate_benchmarks import usage_figures
+from shared.services.peers.aggregate_benchmarks import usage_figures
 from tests.support.usage_days import line
 
 DAY = date(2026, 11, 20)

@@ -9,9 +9,9 @@ from importlib.metadata import version
 import pytest
 from genai_prices import Usage, calc_price
 
-from shared.domain.normalise import DayPart, RawUsage, build_day
-from shared.domain.pricing import PRICE_DATA_VERSION, UnitPrice, Unpriced, UnpricedReason, list_unit_price
-from shared.domain.usage import ContextBand, PriceBasis, Provider, ServiceTier, TokenType
+from shared.domain.usage.normalise import DayPart, RawUsage, build_day
+from shared.domain.usage.pricing import PRICE_DATA_VERSION, UnitPrice, Unpriced, UnpricedReason, list_unit_price
+from shared.domain.usage.records import ContextBand, PriceBasis, Provider, ServiceTier, TokenType
 
 ANT, OAI = Provider.ANTHROPIC, Provider.OPENAI
 STD, BATCH, PRIO = ServiceTier.STANDARD, ServiceTier.BATCH, ServiceTier.PRIORITY

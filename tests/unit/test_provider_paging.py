@@ -13,7 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from shared.adapters.openai_admin import COSTS_PAGE_LIMIT, USAGE_PAGE_LIMIT, OpenAIAdmin
-from shared.domain.usage import DayStatus, ProviderPull
+from shared.domain.usage.records import DayStatus, ProviderPull
 from tests.support.provider_mock import FAST_POLICY, MockProvider, day_range, dumps, epoch, json_response
 
 pytestmark = pytest.mark.anyio

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from shared.domain.usage import Provider, ProviderPull
+from shared.domain.usage.records import Provider, ProviderPull
 from tests.support.usage_days import openai_day
 
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from shared.domain.normalise import DayPart, RawUsage, build_day
-from shared.domain.usage import (
+from shared.domain.usage.normalise import DayPart, RawUsage, build_day
+from shared.domain.usage.records import (
     ContextBand,
     CostKind,
     CostLine,

@@ -14,15 +14,15 @@ from decimal import Decimal
 import pypdf
 import pytest
 
-from shared.domain.monthly_report import MonthlyReport
-from shared.domain.normalise import DayPart, RawUsage, build_day
-from shared.domain.snapshot import build_snapshot
-from shared.domain.snapshot_parts import provider_part
-from shared.domain.usage import ContextBand, CostSource, Provider, ProviderDay, ServiceTier, TokenType
-from shared.domain.usage_month import rollup_month
+from shared.domain.reports.monthly import MonthlyReport
+from shared.domain.usage.month import rollup_month
+from shared.domain.usage.normalise import DayPart, RawUsage, build_day
+from shared.domain.usage.records import ContextBand, CostSource, Provider, ProviderDay, ServiceTier, TokenType
+from shared.domain.usage.snapshot import build_snapshot
+from shared.domain.usage.snapshot_parts import provider_part
 from shared.reports.pdf import report_pdf
 from shared.reports.render import data_uris, draw_charts, render_html, render_text
-from shared.services.monthly_report import build_monthly_report
+from shared.services.reports.monthly_report import build_monthly_report
 from tests.support.connect_world import ENTERPRISE_ID, make_enterprise
 from tests.support.fake_reports import FakeBenchmarkStore
 from tests.support.fake_sync import FakeSnapshotStore

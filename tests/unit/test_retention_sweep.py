@@ -13,12 +13,12 @@ import pytest
 from devstack.tokens import mint_oidc_token
 from shared.bootstrap import build_web_app
 from shared.config import Settings, get_settings
-from shared.domain.enterprise import Enterprise, Member, Role
-from shared.domain.retention import retention_cutoffs
-from shared.domain.snapshot import expiry
+from shared.domain.enterprise.model import Enterprise, Member, Role
+from shared.domain.usage.retention import retention_cutoffs
+from shared.domain.usage.snapshot import expiry
 from shared.errors import DependencyUnavailable
 from shared.ports import ErasureRecord
-from shared.services.retention_sweep import SweepResult, sweep_retention
+from shared.services.enterprise.retention_sweep import SweepResult, sweep_retention
 from shared.web.http import ApiRequest, ApiResponse, Headers
 from tests.support.fake_enterprise_data import FakeEnterpriseData
 from tests.support.fake_task_queue import FakeTaskQueue

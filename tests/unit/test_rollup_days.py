@@ -9,11 +9,11 @@ from decimal import Decimal
 import pytest
 
 from shared.adapters.firestore_snapshots import stored
-from shared.domain.rollup_days import COLUMNS, RolledDay, decode_day, encode_day
-from shared.domain.snapshot_parts import ProviderPart
-from shared.domain.usage import CostSource
-from shared.domain.usage_month import MAX_ROLLUP_BYTES, UsageMonth, month_snapshots, rollup_month
-from shared.domain.usage_tally import Comparison, Mix, RateBasis, Tally
+from shared.domain.usage.month import MAX_ROLLUP_BYTES, UsageMonth, month_snapshots, rollup_month
+from shared.domain.usage.records import CostSource
+from shared.domain.usage.rollup_days import COLUMNS, RolledDay, decode_day, encode_day
+from shared.domain.usage.snapshot_parts import ProviderPart
+from shared.domain.usage.tally import Comparison, Mix, RateBasis, Tally
 from tests.support.firestore_size import MAX_DOCUMENT_BYTES, document_size
 from tests.support.random_usage import large_month, random_history
 

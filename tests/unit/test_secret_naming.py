@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.domain.secret_naming import secret_id_for, secret_labels
+from shared.domain.connections.secret_naming import secret_id_for, secret_labels
 
 # Secret Manager's published constraints on secret ids and on label keys and values (ASCII subset).
 SECRET_ID = re.compile(r"[A-Za-z0-9_-]{1,255}")

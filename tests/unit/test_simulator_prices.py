@@ -18,9 +18,9 @@ from devstack.provider_sim.azure_data import MODELS as AZURE_MODELS
 from devstack.provider_sim.google_data import TEMPLATES as GOOGLE_TEMPLATES
 from devstack.provider_sim.models import TOKEN_TYPES
 from devstack.provider_sim.pricing import INTERNAL_PRICES
-from shared.domain.anthropic_reports import context_band
-from shared.domain.pricing import Unpriced, list_unit_price
-from shared.domain.usage import ContextBand, Provider, ServiceTier, TokenType
+from shared.domain.providers.anthropic import context_band
+from shared.domain.usage.pricing import Unpriced, list_unit_price
+from shared.domain.usage.records import ContextBand, Provider, ServiceTier, TokenType
 
 DAY = date(2026, 11, 30)
 """A day of the demo window, after every simulated model's release."""

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from shared.domain.snapshot import IndexLevel, build_snapshot, refresh_snapshot
-from shared.domain.snapshot_parts import provider_part
-from shared.domain.usage import Provider, TokenType
-from shared.domain.usage_month import rollup_month
+from shared.domain.usage.month import rollup_month
+from shared.domain.usage.records import Provider, TokenType
+from shared.domain.usage.snapshot import IndexLevel, build_snapshot, refresh_snapshot
+from shared.domain.usage.snapshot_parts import provider_part
 from tests.support.usage_days import anthropic_day, failed_day, line, openai_day, provider_day, record
 
 D1, D2 = date(2026, 11, 20), date(2026, 11, 21)

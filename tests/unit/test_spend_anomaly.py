@@ -1,4 +1,4 @@
-"""Spend spikes (``shared.domain.anomaly``): robust to the baseline's own outliers, silent for small amounts."""
+"""Spend spikes (``shared.domain.alerts.anomaly``): robust to the baseline's own outliers, silent for small amounts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from shared.domain.anomaly import SpikeRule, detect_spike, median, median_absolute_deviation
+from shared.domain.alerts.anomaly import SpikeRule, detect_spike, median, median_absolute_deviation
 from tests.support.spend_world import weekly_series
 
 DAY = date(2026, 11, 16)

@@ -14,13 +14,13 @@ from decimal import Decimal
 from typing import Any
 
 from shared.bootstrap import build_web_app
-from shared.domain.coverage import DayState
-from shared.domain.enterprise import ProviderName
-from shared.domain.usage import Provider, ProviderDay, TokenType
+from shared.domain.enterprise.model import ProviderName
+from shared.domain.sync.coverage import DayState
+from shared.domain.usage.records import Provider, ProviderDay, TokenType
 from shared.errors import ProviderUnavailable
 from shared.reports.render import CHARTS, render_html
-from shared.services.monthly_report import build_monthly_report
-from shared.services.sync_report import Outcome
+from shared.services.reports.monthly_report import build_monthly_report
+from shared.services.sync.sync_report import Outcome
 from shared.web.http import ApiResponse
 from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID, VIEWER_EMAIL
 from tests.support.fake_reports import FakeBenchmarkStore

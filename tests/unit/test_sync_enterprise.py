@@ -8,12 +8,12 @@ from decimal import Decimal
 import pytest
 from pydantic import SecretStr
 
-from shared.domain.audit import AuditAction
-from shared.domain.enterprise import ProviderName, ProviderStatus
-from shared.domain.usage import Provider
+from shared.domain.enterprise.audit import AuditAction
+from shared.domain.enterprise.model import ProviderName, ProviderStatus
+from shared.domain.usage.records import Provider
 from shared.errors import ProviderRateLimited, ProviderResponseError
 from shared.ports import SecretVersionRef
-from shared.services.sync_report import Outcome, SyncRequest
+from shared.services.sync.sync_report import Outcome, SyncRequest
 from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID
 from tests.support.sync_world import SyncWorld
 from tests.support.usage_days import anthropic_day, failed_day, openai_day

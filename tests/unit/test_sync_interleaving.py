@@ -13,11 +13,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from shared.domain.enterprise import ProviderName
-from shared.domain.usage import Provider, ProviderDay, ProviderPull
-from shared.domain.usage_month import UsageMonth, rollup_month
-from shared.services.snapshot_lease import SNAPSHOTS_LEASE, SyncBusy, snapshots_lease
-from shared.services.store_snapshots import Stored, store_pulls
+from shared.domain.enterprise.model import ProviderName
+from shared.domain.usage.month import UsageMonth, rollup_month
+from shared.domain.usage.records import Provider, ProviderDay, ProviderPull
+from shared.services.sync.snapshot_lease import SNAPSHOTS_LEASE, SyncBusy, snapshots_lease
+from shared.services.sync.store_snapshots import Stored, store_pulls
 from tests.support.connect_world import ENTERPRISE_ID
 from tests.support.fake_sync import FakeSnapshotStore
 from tests.support.sync_world import SyncWorld

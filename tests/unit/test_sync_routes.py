@@ -13,9 +13,9 @@ from typing import Any
 from devstack.tokens import mint_oidc_token
 from shared.bootstrap import build_web_app
 from shared.config import get_settings
-from shared.domain.enterprise import ProviderName
-from shared.domain.market_index import index_for_day
-from shared.domain.usage import Provider
+from shared.domain.enterprise.model import ProviderName
+from shared.domain.peers.market_index import index_for_day
+from shared.domain.usage.records import Provider
 from shared.errors import ProviderUnavailable
 from shared.web.app import WebApp
 from shared.web.http import ApiRequest, ApiResponse, Headers

@@ -13,10 +13,10 @@ from decimal import Decimal
 
 import pytest
 
-from shared.domain.snapshot import IndexLevel, UsageSnapshot, build_snapshot
-from shared.domain.snapshot_parts import provider_part
-from shared.domain.usage_month import UsageMonth, month_key, rollup_month
-from shared.domain.usage_view import check_range, months_of, needs_snapshots, split_range, usage_report
+from shared.domain.usage.month import UsageMonth, month_key, rollup_month
+from shared.domain.usage.snapshot import IndexLevel, UsageSnapshot, build_snapshot
+from shared.domain.usage.snapshot_parts import provider_part
+from shared.domain.usage.view import check_range, months_of, needs_snapshots, split_range, usage_report
 from shared.errors import InvalidInput
 from tests.support.random_usage import random_history
 from tests.support.usage_days import anthropic_day, openai_day

@@ -15,7 +15,8 @@ from decimal import Decimal
 from pydantic import SecretStr
 
 from shared.bootstrap import build_web_app
-from shared.domain.alerts import (
+from shared.domain.alerts.budgets import WebhookTarget
+from shared.domain.alerts.records import (
     AlertCandidate,
     AlertFigures,
     AlertKind,
@@ -25,10 +26,9 @@ from shared.domain.alerts import (
     DeliveryState,
     new_alert,
 )
-from shared.domain.budgets import WebhookTarget
-from shared.domain.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from shared.domain.alerts.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from shared.errors import DependencyUnavailable, PlatformError
-from shared.services.webhook_retry import webhook_task
+from shared.services.alerts.webhook_retry import webhook_task
 from shared.web.app import WebApp
 from shared.web.http import ApiResponse
 from tests.support.connect_world import ENTERPRISE_ID

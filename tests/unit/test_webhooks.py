@@ -10,8 +10,8 @@ from pydantic import SecretStr
 
 from shared.adapters.webhook_http import HttpWebhookSender
 from shared.config import Settings
-from shared.domain.webhook_signature import new_secret, signature, signed_headers, verify_signature
-from shared.domain.webhook_url import address_allowed, check_webhook_url, webhook_host
+from shared.domain.alerts.webhook_signature import new_secret, signature, signed_headers, verify_signature
+from shared.domain.alerts.webhook_url import address_allowed, check_webhook_url, webhook_host
 from shared.errors import DependencyUnavailable, InvalidInput, PlatformError
 
 CLOUD = Settings(firebase_auth_emulator_host=None)

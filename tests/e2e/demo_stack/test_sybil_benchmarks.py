@@ -18,7 +18,7 @@ import pytest
 
 from devstack.provider_sim.demo import admin_key
 from devstack.tokens import mint_oidc_token, mint_user_token
-from shared.domain.backfill import backfill_span
+from shared.domain.sync.backfill import backfill_span
 from tests.e2e.demo_stack import BACKFILL_DAYS
 from tests.support.local_stack import RunningStack
 

@@ -1,8 +1,8 @@
 # Alerting and the operations dashboard (docs/decisions/0021-production-on-enterprise-google-cloud.md).
 #
 # Log-based metrics count the structured records the code emits with an `event` field (Cloud Logging parses each
-# JSON line into jsonPayload): shared/web/task_attempts.py (task_given_up), shared/services/sync_enterprise.py
-# (sync_finished, labelled by outcome) and shared/services/send_monthly_report.py (report_delivery_failed). The 5xx
+# JSON line into jsonPayload): shared/web/task_attempts.py (task_given_up), shared/services/sync/sync_enterprise.py
+# (sync_finished, labelled by outcome) and shared/services/reports/send_monthly_report.py (report_delivery_failed). The 5xx
 # rate, queue delays and instance counts come from Cloud Run's and Cloud Tasks' own metrics.
 locals {
   log_metrics = {

@@ -1,0 +1,362 @@
+"""The monthly anonymous peer benchmark: from merged enterprise units to the published ``BenchmarkDocument``.
+
+Pure and deterministic: no I/O, no clock, no randomness beyond the keyed generator of ``disclosure.noise_factor``.
+The caller decides who opted in (R12) and when a month has settled (R9); this module applies the minimum-usage
+eligibility rule, computes the metrics M1/M2 per unit, fills the fixed bucket lattice and applies R1-R8, R11.
+
+Choices made here (the specification leaves them open):
+
+* **Provider buckets** use the unit's figures for that provider (``by_provider``); a unit that used only that
+  provider stands in with its totals; a multi-provider unit without a breakdown stays out of provider buckets. The
+  minimum-usage rule applies to the figures a bucket uses, so a token account at one provider pads no bucket.
+* **Populations are per metric.** A unit without a defined value (no list cost; no input or no output tokens) is not
+  in that metric's population; R1, R7 and R8 are applied per metric. A bucket is ``published`` when at least one
+  metric is, and its count band counts the units behind its published metrics.
+* **R3 statistic by statistic.** A weighted mean that fails the dominance or p% rule (on its weights), or an
+  unweighted mean failing the p% rule on its values, is left out; the percentiles of that metric still publish.
+  Totals and weights are never published, so a suppressed weighted mean cannot be derived from other buckets.
+* **Weights.** Price ratio: list spend (its weighted mean is sum billed / sum list); blended rate: tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, localcontext
+
+from pydantic import SecretStr
+
+from shared.domain.enterprise.model import Industry
+from shared.domain.peers import disclosure
+from shared.domain.peers.models import (
+    ALL,
+    INDUSTRY_BUCKETS,
+    LATTICE,
+    BenchmarkDocument,
+    BenchmarkUnit,
+    BucketResult,
+    DisclosureParams,
+    Metric,
+    MetricResult,
+    ProviderUsageRow,
+    UsageFigures,
+    industry_bucket,
+    provider_bucket,
+)
+from shared.domain.peers.release import Populations, membership_token, population_key, release_suppressions
+from shared.domain.usage.records import TOKENS_PER_PRICING_UNIT, Provider
+
+logger = logging.getLogger(__name__)
+
+INPUT_WEIGHT = Decimal("0.75")
+OUTPUT_WEIGHT = Decimal("0.25")
+
+
+# --- Units --------------------------------------------------------------------------------------------------------
+
+
+def merge_unit(
+    enterprise_id: str,
+    industry: Industry,
+    rows: Iterable[ProviderUsageRow],
+    admin_domains: frozenset[str] = frozenset(),
+) -> BenchmarkUnit:
+    """Merge every provider org/key row of one enterprise into its single unit (two keys count once)."""
+    by_provider: dict[Provider, UsageFigures] = {}
+    for row in rows:
+        if row.enterprise_id != enterprise_id:
+            raise ValueError("every row merged into a unit must belong to that enterprise")
+        known = by_provider.get(row.provider)
+        by_provider[row.provider] = row.usage if known is None else known + row.usage
+    if not by_provider:
+        raise ValueError("a unit needs at least one provider row")
+    ordered = dict(sorted(by_provider.items()))
+    totals = _sum_figures(ordered.values())
+    return BenchmarkUnit(
+        enterprise_id=enterprise_id,
+        industry=industry,
+        providers=frozenset(ordered),
+        usage=totals,
+        by_provider=ordered,
+        admin_domains=admin_domains,
+    )
+
+
+def merge_units(rows: Iterable[ProviderUsageRow], industries: Mapping[str, Industry]) -> list[BenchmarkUnit]:
+    """Group provider rows by enterprise and merge each group (sorted by enterprise id)."""
+    grouped: dict[str, list[ProviderUsageRow]] = defaultdict(list)
+    for row in rows:
+        grouped[row.enterprise_id].append(row)
+    return [
+        merge_unit(enterprise_id, industries.get(enterprise_id, Industry.OTHER), grouped[enterprise_id])
+        for enterprise_id in sorted(grouped)
+    ]
+
+
+def _sum_figures(figures: Iterable[UsageFigures]) -> UsageFigures:
+    iterator = iter(figures)
+    total = next(iterator)
+    for figure in iterator:
+        total = total + figure
+    return total
+
+
+def is_eligible(usage: UsageFigures, params: DisclosureParams) -> bool:
+    """THE eligibility predicate of a unit's figures for a bucket: billed money in the month, never tokens alone.
+
+    10M tokens on a nano model cost about $1.40, so a token minimum let throw-away accounts pad a bucket. Opt-in
+    (R12) and the identification of the provider organisation (``benchmark_units``) are decided before this.
+    """
+    return usage.billed_usd >= params.min_billed_usd
+
+
+MIN_PRICE_COVERAGE = Decimal("0.95")
+"""A unit whose M1 speaks for less than this share of its billed token spend does not enter the month: its price
+ratio would describe a part of its usage only, and its rates would sit next to peers' complete ones."""
+
+
+def is_price_covered(usage: UsageFigures) -> bool:
+    """Whether at least ``MIN_PRICE_COVERAGE`` of the billed token spend has an exact list price (no bill: vacuous)."""
+    coverage = usage.price_coverage
+    return coverage is None or coverage >= MIN_PRICE_COVERAGE
+
+
+def provider_usage(unit: BenchmarkUnit, provider: Provider) -> UsageFigures | None:
+    """The figures a provider bucket uses for this unit, or None if it does not belong there."""
+    if provider in unit.by_provider:
+        return unit.by_provider[provider]
+    if unit.providers == {provider}:
+        return unit.usage
+    return None
+
+
+# --- Metrics ------------------------------------------------------------------------------------------------------
+
+
+def price_ratio(usage: UsageFigures) -> Decimal | None:
+    """M1: ``rho = billed / list`` (the discount vs list is ``1 - rho``); None without list cost."""
+    if usage.list_usd <= 0:
+        return None
+    with localcontext(disclosure.DECIMAL_CONTEXT):
+        return usage.billed_usd / usage.list_usd
+
+
+def blended_rate(usage: UsageFigures) -> Decimal | None:
+    """M2: ``0.75 r_in + 0.25 r_out`` in USD per 1M tokens; None unless both sides have tokens."""
+    if usage.input_tokens == 0 or usage.output_tokens == 0:
+        return None
+    with localcontext(disclosure.DECIMAL_CONTEXT):
+        r_in = usage.input_billed_usd * TOKENS_PER_PRICING_UNIT / usage.input_tokens
+        r_out = usage.output_billed_usd * TOKENS_PER_PRICING_UNIT / usage.output_tokens
+        return INPUT_WEIGHT * r_in + OUTPUT_WEIGHT * r_out
+
+
+def unit_metrics(usage: UsageFigures) -> dict[Metric, Decimal]:
+    """The enterprise's own exact metrics (shown to it alone, R10)."""
+    values = {Metric.PRICE_RATIO: price_ratio(usage), Metric.BLENDED_RATE: blended_rate(usage)}
+    return {metric: value for metric, value in values.items() if value is not None}
+
+
+def _weight(metric: Metric, usage: UsageFigures) -> Decimal:
+    if metric is Metric.PRICE_RATIO:
+        return usage.list_usd
+    return Decimal(usage.input_tokens + usage.output_tokens)
+
+
+# --- Populations and publication ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Contribution:
+    enterprise_id: str
+    value: Decimal
+    weight: Decimal
+    metric: Metric
+
+
+_ByBucket = dict[str, list[_Contribution]]
+
+
+def unit_buckets(unit: BenchmarkUnit, params: DisclosureParams) -> dict[str, UsageFigures]:
+    """The buckets an (eligible) unit contributes to, with the figures each one uses."""
+    placed = {ALL: unit.usage, industry_bucket(unit.industry): unit.usage}
+    for provider in sorted(unit.providers):
+        usage = provider_usage(unit, provider)
+        if usage is not None and is_eligible(usage, params) and is_price_covered(usage):
+            placed[provider_bucket(provider)] = usage
+    return placed
+
+
+def _populations(units: Sequence[BenchmarkUnit], params: DisclosureParams) -> dict[Metric, _ByBucket]:
+    populations: dict[Metric, _ByBucket] = {metric: {b: [] for b in LATTICE} for metric in Metric}
+    for unit in units:
+        # A unit's figures sit in several buckets (all, its industry, a one-provider unit's provider): each figures
+        # object's contributions are computed once and shared by its buckets.
+        shared: dict[int, list[_Contribution]] = {}
+        for bucket, usage in unit_buckets(unit, params).items():
+            if id(usage) not in shared:
+                shared[id(usage)] = [
+                    _Contribution(unit.enterprise_id, value, _weight(metric, usage), metric)
+                    for metric, value in unit_metrics(usage).items()
+                ]
+            for contribution in shared[id(usage)]:
+                populations[contribution.metric][bucket].append(contribution)
+    return populations
+
+
+def publishable_buckets(
+    members: Mapping[str, frozenset[str]],
+    params: DisclosureParams,
+    domains: Mapping[str, frozenset[str]] | None = None,
+    also_suppressed: Iterable[str] = (),
+) -> set[str]:
+    """R1 (units and distinct admin domains), then R7 across all buckets, then R8 on the industry partition, for one
+    metric. ``also_suppressed``: buckets R7 suppresses against earlier releases (``benchmark_release``)."""
+    domains = domains or {}
+    published = {
+        bucket
+        for bucket in LATTICE
+        if len(members[bucket]) >= params.min_units
+        and disclosure.distinct_domains(members[bucket], domains) >= params.min_domains
+    }
+    published -= disclosure.complement_suppressions(members, published, LATTICE, params.min_units)
+    published -= set(also_suppressed)
+    industries = {bucket: members[bucket] for bucket in INDUSTRY_BUCKETS}
+    published -= disclosure.partition_suppressions(industries, published, LATTICE, params.min_units)
+    return published
+
+
+@dataclass(frozen=True)
+class _Context:
+    month: str
+    params: DisclosureParams
+    key: bytes
+
+
+def _noisy(
+    ctx: _Context, raw: Decimal, ids: Sequence[str], statistic: str, forbidden: frozenset[Decimal]
+) -> Decimal | None:
+    factor = disclosure.noise_factor(ctx.key, ids, ctx.month, statistic, ctx.params.noise_sd)
+    noisy = raw * factor
+    return disclosure.clear_of_units(disclosure.round_sig(noisy), raw=noisy, forbidden=forbidden)
+
+
+def _metric_result(ctx: _Context, bucket: str, metric: Metric, population: Sequence[_Contribution]) -> MetricResult:
+    values = [c.value for c in population]
+    weights = [c.weight for c in population]
+    ids = [c.enterprise_id for c in population]
+    forbidden = frozenset(values)  # only this statistic's contributors: other units must not shape it
+    statistic = f"{bucket}/{metric.value}"  # the bucket is part of the seed: independent noise per bucket (R5)
+    mean = weighted = discount = None
+    if disclosure.p_percent_ok(values, ctx.params.p_percent):
+        mean = _noisy(ctx, sum(values, Decimal(0)) / len(values), ids, f"{statistic}.mean", forbidden)
+        if metric is Metric.PRICE_RATIO and mean is not None:
+            discount = disclosure.round_sig(1 - mean)
+    if disclosure.dominance_ok(weights, ctx.params.dominance_cap) and disclosure.p_percent_ok(
+        weights, ctx.params.p_percent
+    ):
+        raw = sum((c.value * c.weight for c in population), Decimal(0)) / sum(weights, Decimal(0))
+        weighted = _noisy(ctx, raw, ids, f"{statistic}.weighted_mean", forbidden)
+    return MetricResult(
+        status="published",
+        percentiles=disclosure.publish_percentiles(values, ctx.params),
+        mean=mean,
+        weighted_mean=weighted,
+        average_discount_vs_list=discount,
+    )
+
+
+@dataclass(frozen=True)
+class Release:
+    """A computed month: the document to publish and what it was computed from (``benchmark_release``)."""
+
+    document: BenchmarkDocument
+    populations: Populations
+    """Membership tokens of each published (bucket, metric)."""
+    contributors: frozenset[str]
+    """Ids of the eligible units the release was computed from."""
+
+
+def compute_benchmarks(
+    units: Sequence[BenchmarkUnit],
+    month: str,
+    params: DisclosureParams,
+    noise_key: bytes | SecretStr,
+    computed_at: datetime,
+) -> BenchmarkDocument:
+    """The month's published document, without earlier releases to check against (see ``compute_release``)."""
+    return compute_release(units, month, params, noise_key, computed_at).document
+
+
+def compute_release(
+    units: Sequence[BenchmarkUnit],
+    month: str,
+    params: DisclosureParams,
+    noise_key: bytes | SecretStr,
+    computed_at: datetime,
+    earlier: Sequence[Populations] = (),
+    version: int = 1,
+) -> Release:
+    """Build the month's release from merged, opted-in units (ineligible ones are dropped here).
+
+    ``earlier``: the populations of releases already published (the month's earlier versions, the previous month);
+    a bucket differing from one of them by 1 to ``min_units - 1`` members is suppressed (R7 across releases).
+
+    Raises:
+        ValueError: two units share an id (form units with ``benchmark_units.form_units`` first), or the noise key
+            is empty.
+    """
+    ids = [unit.enterprise_id for unit in units]
+    if len(set(ids)) != len(ids):
+        raise ValueError("units must be merged per enterprise before benchmarking")
+    key = noise_key.get_secret_value().encode() if isinstance(noise_key, SecretStr) else noise_key
+    if not key:
+        raise ValueError("the benchmark noise key must not be empty")
+    eligible = [unit for unit in units if is_eligible(unit.usage, params) and is_price_covered(unit.usage)]
+    domains = {unit.enterprise_id: unit.admin_domains for unit in eligible}
+    ctx = _Context(month, params, key)
+    results: dict[str, dict[Metric, MetricResult]] = {bucket: {} for bucket in LATTICE}
+    contributors: dict[str, set[str]] = {bucket: set() for bucket in LATTICE}
+    published_populations: Populations = {}
+    with localcontext(disclosure.DECIMAL_CONTEXT):
+        for metric, by_bucket in _populations(eligible, params).items():
+            members = {bucket: frozenset(c.enterprise_id for c in pop) for bucket, pop in by_bucket.items()}
+            tokens = _tokens(key, metric, by_bucket)
+            stale = release_suppressions(tokens, earlier, params.min_units)
+            again = {bucket for bucket in LATTICE if population_key(bucket, metric) in stale}
+            for bucket in sorted(publishable_buckets(members, params, domains, again), key=LATTICE.index):
+                results[bucket][metric] = _metric_result(ctx, bucket, metric, by_bucket[bucket])
+                contributors[bucket] |= members[bucket]
+                published_populations[population_key(bucket, metric)] = tokens[population_key(bucket, metric)]
+    buckets = {bucket: _bucket_result(results[bucket], contributors[bucket]) for bucket in LATTICE}
+    logger.info(
+        "peer benchmark computed",
+        extra={"month": month, "published_buckets": sum(b.status == "published" for b in buckets.values())},
+    )
+    document = BenchmarkDocument(month=month, computed_at=computed_at, version=version, buckets=buckets)
+    return Release(document, published_populations, frozenset(unit.enterprise_id for unit in eligible))
+
+
+def _tokens(key: bytes, metric: Metric, by_bucket: _ByBucket) -> Populations:
+    # A contribution is shared by the unit's buckets (``_populations``) and the keyed hash is the costly part: one
+    # per contribution object. By identity, not equality: Decimal("0.5") == Decimal("0.50") but their tokens differ.
+    memo: dict[int, bytes] = {}
+
+    def token(c: _Contribution) -> bytes:
+        found = memo.get(id(c))
+        if found is None:
+            found = memo[id(c)] = membership_token(key, c.enterprise_id, c.value)
+        return found
+
+    return {population_key(bucket, metric): frozenset(map(token, pop)) for bucket, pop in by_bucket.items() if pop}
+
+
+def _bucket_result(metrics: dict[Metric, MetricResult], contributors: set[str]) -> BucketResult:
+    if not metrics:
+        return BucketResult(status="insufficient_peers")
+    suppressed = MetricResult(status="insufficient_peers")
+    ordered = {metric: metrics.get(metric, suppressed) for metric in Metric}
+    return BucketResult(status="published", count_band=disclosure.count_band(len(contributors)), metrics=ordered)
