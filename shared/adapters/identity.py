@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 from shared.config import Settings
+from shared.domain.enterprise.callers import ServiceCaller, User
 from shared.errors import DependencyUnavailable, Unauthenticated
 from shared.ports import Clock
 
@@ -21,24 +21,6 @@ log = logging.getLogger(__name__)
 
 GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
 CLOCK_SKEW_S = 30
-
-
-@dataclass(frozen=True)
-class User:
-    """A signed-in end user."""
-
-    uid: str
-    email: str | None
-    email_verified: bool
-    authenticated_at: float | None = None
-    """When the user signed in (``auth_time``, else ``iat``), epoch seconds: what revocation is judged against."""
-
-
-@dataclass(frozen=True)
-class ServiceCaller:
-    """An internal caller (Cloud Scheduler or Cloud Tasks) identified by its service account."""
-
-    email: str
 
 
 class FirebaseUserVerifier:

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
-from shared.adapters.identity import ServiceCaller, User
 from shared.config import Settings
 from shared.deps import Deps
+from shared.domain.enterprise.callers import ServiceCaller, User
 from shared.domain.enterprise.model import Membership, Role
 from shared.errors import Forbidden, InvalidInput, NotFound, PlatformError, Unauthenticated
 from shared.log import trace_context

@@ -7,8 +7,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from shared.adapters.identity import ServiceCaller, User
 from shared.deps import Deps
+from shared.domain.enterprise.callers import ServiceCaller, User
 from shared.domain.enterprise.model import Membership
 from shared.web.http import ApiRequest
 

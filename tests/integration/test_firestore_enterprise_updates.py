@@ -11,8 +11,8 @@ import pytest
 from shared.adapters.firestore_audit import FirestoreAuditLog
 from shared.adapters.firestore_enterprises import FirestoreEnterprises
 from shared.adapters.firestore_invite_declines import FirestoreInviteDeclines
-from shared.adapters.identity import User
 from shared.domain.enterprise.audit import Actor, AuditAction
+from shared.domain.enterprise.callers import User
 from shared.domain.enterprise.events import event_entry
 from shared.domain.enterprise.model import Enterprise, Member, Membership, Role
 from shared.errors import Conflict, DependencyUnavailable, NotFound

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.adapters.identity import User
 from shared.domain.enterprise import members as rules
 from shared.domain.enterprise.audit import AuditAction
+from shared.domain.enterprise.callers import User
 from shared.domain.enterprise.model import Enterprise, Member, Role
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.services.enterprise import invitations, members

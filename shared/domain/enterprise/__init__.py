@@ -1,3 +1,3 @@
-"""Enterprises (the tenant), their members and invitations, and the audit log.
+"""Enterprises (the tenant), their members and invitations, the audit log, and who is calling (users, services).
 Imports the rest of the domain only; never adapters, services, web or devstack.
 """

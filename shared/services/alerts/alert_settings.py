@@ -21,7 +21,6 @@ from datetime import datetime
 
 from pydantic import SecretStr
 
-from shared.adapters.identity import User
 from shared.config import Settings
 from shared.domain.alerts.budgets import (
     DEFAULT_ALERT_SETTINGS,
@@ -34,6 +33,7 @@ from shared.domain.alerts.budgets import (
 from shared.domain.alerts.webhook_signature import derive_secret, new_generation
 from shared.domain.alerts.webhook_url import check_webhook_url, webhook_host
 from shared.domain.enterprise.audit import Actor, AuditAction, AuditEntry
+from shared.domain.enterprise.callers import User
 from shared.domain.enterprise.events import event_entry
 from shared.errors import Conflict, ValidationFailed
 from shared.ports import AlertSettingsChange, AlertSettingsStore, Clock

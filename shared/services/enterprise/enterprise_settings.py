@@ -10,8 +10,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from shared.adapters.identity import User
 from shared.domain.enterprise.audit import Actor, AuditAction
+from shared.domain.enterprise.callers import User
 from shared.domain.enterprise.events import event_entry
 from shared.domain.enterprise.members import non_member_addresses
 from shared.domain.enterprise.model import Enterprise, EnterpriseSettings, Industry

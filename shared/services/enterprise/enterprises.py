@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from shared.adapters.identity import User
+from shared.domain.enterprise.callers import User
 from shared.domain.enterprise.model import Enterprise, Industry, Member, Role, enterprise_id_for
 from shared.errors import NotFound
 from shared.ports import Clock, EnterpriseStore, QuotaCounter

@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from shared.adapters.identity import User
 from shared.domain.enterprise.audit import Actor, AuditAction
+from shared.domain.enterprise.callers import User
 from shared.domain.enterprise.events import event_entry
 from shared.domain.enterprise.model import Enterprise
 from shared.errors import DependencyUnavailable, NotFound

@@ -13,9 +13,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.adapters.identity import User
 from shared.domain.enterprise import members as rules
 from shared.domain.enterprise.audit import Actor, AuditAction
+from shared.domain.enterprise.callers import User
 from shared.domain.enterprise.events import event_entry
 from shared.domain.enterprise.model import Enterprise, Role
 from shared.errors import Forbidden, NotFound

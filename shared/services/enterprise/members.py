@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from shared.adapters.identity import User
 from shared.domain.enterprise import members as rules
 from shared.domain.enterprise.audit import Actor, AuditAction
+from shared.domain.enterprise.callers import User
 from shared.domain.enterprise.events import event_entry
 from shared.domain.enterprise.model import Enterprise, Role
 from shared.errors import NotFound
