@@ -46,6 +46,7 @@ from devstack.provider_sim import Faults, ProviderSimulator, SimOrg, serve
 from devstack.provider_sim.server import SimulatorUrls
 from devstack.secret_manager_server import start_server
 from devstack.tasks_emulator import start_tasks_emulator
+from devstack.tokens import install as install_token_minter
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = ROOT / ".local" / "bench"
@@ -471,6 +472,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--enterprises", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=int, default=100)
     args = parser.parse_args(argv)
+    install_token_minter()  # the dispatcher's tasks carry local mode's unsigned OIDC tokens
     LOGS.mkdir(parents=True, exist_ok=True)
     firestore, host = start_firestore_emulator(log_path=LOGS / "firestore.log")
     sink = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)

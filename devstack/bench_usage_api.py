@@ -32,6 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from devstack import local_function
 from devstack.benchmark_seed import SeedEnterprise, enterprise, part
 from shared.domain.usage.month import UsageMonth, month_key, rollup_month
 from shared.domain.usage.snapshot import IndexLevel, UsageSnapshot, build_snapshot
@@ -168,17 +169,11 @@ def main(argv: list[str] | None = None) -> int:
             PROJECT_ID=PROJECT,
             FIRESTORE_EMULATOR_HOST=host,
             FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:9099",
-            PYTHONPATH=str(ROOT),
+            **local_function.environment("functions/api"),
         )
         function = start(
             "function-api",
-            [
-                str(Path(sys.executable).parent / "functions-framework"),
-                f"--source={ROOT / 'functions' / 'api' / 'main.py'}",
-                "--target=api",
-                "--host=127.0.0.1",
-                f"--port={port}",
-            ],
+            local_function.command("api", port),
             log_path=logs / "bench-usage-function-api.log",
             env=env,
             cwd=ROOT,

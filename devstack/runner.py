@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from devstack import local_function
 from devstack.firestore_emulator import start_firestore_emulator
 from devstack.frontdoor import FrontDoor
 from devstack.processes import Managed, ManagedProcess, StartupError, free_port, port_in_use, start, wait_for_port
@@ -252,15 +253,13 @@ def start_stack(project_id: str, ports: Ports) -> Stack:
             log.info("starting function %s", fn.name)
             managed = start(
                 f"function-{fn.name}",
-                [
-                    str(Path(sys.executable).parent / "functions-framework"),
-                    f"--source={ROOT / fn.source / 'main.py'}",
-                    f"--target={fn.entry_point}",
-                    "--host=127.0.0.1",
-                    f"--port={port}",
-                ],
+                local_function.command(fn.entry_point, port),
                 log_path=LOGS / f"function-{fn.name}.log",
-                env=env if fn.concurrency is None else {**env, "THREADS": str(fn.concurrency)},
+                env={
+                    **env,
+                    **local_function.environment(fn.source),
+                    **({} if fn.concurrency is None else {"THREADS": str(fn.concurrency)}),
+                },
                 cwd=ROOT,
             )
             stack.processes.append(managed)

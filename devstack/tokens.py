@@ -92,6 +92,24 @@ def mint_identity_token(subject: str, audience: str, *, lifetime_s: int = 3600, 
     return unsigned_jwt(claims)
 
 
+class UnsignedTokens:
+    """Local mode's token minter (``shared.ports.LocalTokenMinter``): the claims Google would sign, unsigned."""
+
+    def oidc_token(self, email: str, *, audience: str, lifetime_s: int) -> str:
+        return mint_oidc_token(email, audience, lifetime_s=lifetime_s)
+
+    def identity_token(self, subject: str, *, audience: str) -> str:
+        return mint_identity_token(subject, audience)
+
+
+def install() -> None:
+    """Install the minter in this process (``shared.local_mode``): every local-stack process that runs product code
+    in local mode calls this first."""
+    from shared.local_mode import install_token_minter
+
+    install_token_minter(UnsignedTokens())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Print a local-mode Firebase ID token.")
     parser.add_argument("email")

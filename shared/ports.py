@@ -706,3 +706,16 @@ class WebhookSender(Protocol):
     """
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> None: ...
+
+
+class LocalTokenMinter(Protocol):
+    """Unsigned stand-ins for the tokens Google signs in production, for local mode only: Cloud Tasks' OIDC tokens
+    and the metadata server's identity tokens. The local stack supplies it (``shared.local_mode``)."""
+
+    def oidc_token(self, email: str, *, audience: str, lifetime_s: int) -> str:
+        """The OIDC token Cloud Tasks would attach for the service account ``email``."""
+        ...
+
+    def identity_token(self, subject: str, *, audience: str) -> str:
+        """The identity token the metadata server would give the service account whose numeric id is ``subject``."""
+        ...

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from devstack import tokens
 from devstack.firestore_emulator import reset_firestore, start_firestore_emulator
 from shared import bootstrap
 from shared.adapters.firestore_client import firestore_client, reset_clients
@@ -23,6 +24,8 @@ from shared.log import install_redaction
 TEST_PROJECT = "demo-test"
 ROOT = Path(__file__).resolve().parent.parent
 LOG_DIR = ROOT / ".local" / "test-logs"
+
+tokens.install()  # local mode's token minter, as the local stack installs it in each function process it starts
 
 _SETTINGS_ENV = {name.upper() for name in Settings.model_fields} | {
     "GOOGLE_CLOUD_PROJECT",

@@ -39,6 +39,7 @@ from shared.ports import EnqueueResult, TaskSpec
 
 if TYPE_CHECKING:
     from shared.config import Settings
+from shared.local_mode import token_minter
 
 logger = logging.getLogger(__name__)
 
@@ -232,11 +233,10 @@ class CloudTasksQueue:
             body=json.dumps(spec.payload, separators=(",", ":"), sort_keys=True).encode(),
         )
         if self._settings.local_mode:
-            # The emulator cannot mint OIDC tokens: send the same claims unsigned, which only local mode accepts.
-            from devstack.tokens import mint_oidc_token
-
+            # The emulator cannot mint OIDC tokens: send the same claims unsigned, which only local mode accepts
+            # (the local stack's minter, ``shared.local_mode``).
             delay_s = max(0, int(spec.schedule_time.timestamp() - time.time())) if spec.schedule_time else 0
-            token = mint_oidc_token(invoker, audience=audience, lifetime_s=3600 + delay_s)
+            token = token_minter().oidc_token(invoker, audience=audience, lifetime_s=3600 + delay_s)
             request.headers["Authorization"] = f"Bearer {token}"
         else:
             request.oidc_token = tasks_v2.OidcToken(service_account_email=invoker, audience=audience)

@@ -2,8 +2,8 @@
 
 On Google Cloud the metadata server mints them (``…/service-accounts/default/identity?audience=…&format=full``,
 header ``Metadata-Flavor: Google``); the token proves to AWS STS that the caller is our service account, so no AWS
-key is ever stored for a role connection. In local mode there is no metadata server: the stack mints the same claims
-unsigned (``devstack.tokens.mint_identity_token``), as it does for Cloud Tasks' OIDC tokens, and only the
+key is ever stored for a role connection. In local mode there is no metadata server: the local stack's minter
+(``shared.local_mode``) makes the same claims unsigned, as it does for Cloud Tasks' OIDC tokens, and only the
 simulator accepts them.
 """
 
@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from shared.config import Settings
 from shared.errors import ProviderUnavailable
+from shared.local_mode import token_minter
 
 IdentityTokens = Callable[[str], Awaitable[SecretStr]]
 """audience → an identity token for it."""
@@ -24,12 +25,10 @@ IdentityTokens = Callable[[str], Awaitable[SecretStr]]
 def identity_tokens(settings: Settings, http: httpx.AsyncClient) -> IdentityTokens:
     """The token source for where we run."""
     if settings.local_mode:
-        from devstack.tokens import mint_identity_token
-
-        subject = settings.aws_federation_subjects[0]
+        subject, minter = settings.aws_federation_subjects[0], token_minter()
 
         async def local(audience: str) -> SecretStr:
-            return SecretStr(mint_identity_token(subject, audience))
+            return SecretStr(minter.identity_token(subject, audience=audience))
 
         return local
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from devstack import local_function
 from devstack.processes import Managed, free_port, start, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,16 +19,10 @@ def start_function(
     port = port or free_port()
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     child_env.update(env)
-    child_env["PYTHONPATH"] = str(ROOT)
+    child_env.update(local_function.environment(f"functions/{source}"))  # its entry point installs the token minter
     managed = start(
         f"function-{target}",
-        [
-            str(Path(sys.executable).parent / "functions-framework"),
-            f"--source={ROOT / 'functions' / source / 'main.py'}",
-            f"--target={target}",
-            "--host=127.0.0.1",
-            f"--port={port}",
-        ],
+        local_function.command(target, port),
         log_path=log_dir / f"function-{target}.log",
         env=child_env,
         cwd=ROOT,
