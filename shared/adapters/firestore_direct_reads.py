@@ -1,5 +1,6 @@
 """Document reads decoded straight from the response, for the read paths that are measured: the rollups of
-``GET /enterprise/usage``; the benchmark's 10,000 participants and their rollups.
+``GET /enterprise/usage``; the benchmark's 10,000 participants and their rollups; the sync's months, read ahead and
+in their transactions.
 
 ``Client.get_all`` (and a query's ``stream``) decodes each document with a generic decoder (which also looks for
 vector and BSON markers in every map) and then deep-copies it into its ``DocumentSnapshot``: on a year of rollups
@@ -15,6 +16,7 @@ compares them). Relies on the client's ``_prep_get_all``, ``_prep_stream``, ``_f
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from shared.adapters.firestore_errors import translated
@@ -28,9 +30,29 @@ def read_documents(
     ``field_paths`` is a field mask (only those fields cross the wire). The fields are the caller's own (a fresh
     dict per document). Raises ``DependencyUnavailable`` when the database is unavailable.
     """
+    for found in read_versions(client, refs, field_paths=field_paths):
+        yield found.reference, found.fields
+
+
+@dataclass(frozen=True)
+class Found:
+    """A document read: its reference, its fields (the caller's own) and its version (``update_time``, the same value
+    ``DocumentSnapshot.update_time`` gives)."""
+
+    reference: Any
+    fields: dict[str, Any]
+    update_time: Any
+
+
+def read_versions(
+    client: Any, refs: Sequence[Any], *, field_paths: Sequence[str] | None = None, transaction: Any = None
+) -> Iterator[Found]:
+    """Each document of ``refs`` that exists, with its version, in the server's order, in one round trip; inside
+    ``transaction`` when one is given (its reads then lock the documents, as ``Transaction.get`` does).
+    Raises ``DependencyUnavailable`` when the database is unavailable."""
     if not refs:
         return
-    request, references, kwargs = client._prep_get_all(list(refs), field_paths)
+    request, references, kwargs = client._prep_get_all(list(refs), field_paths, transaction)
     with translated():
         responses = list(
             client._firestore_api.batch_get_documents(request=request, metadata=client._rpc_metadata, **kwargs)
@@ -38,7 +60,8 @@ def read_documents(
     for response in responses:
         found = type(response).pb(response).found
         if found.name:
-            yield references[found.name], decode_fields(found.fields, client)
+            fields = decode_fields(found.fields, client)
+            yield Found(references[found.name], fields, response.found.update_time)
 
 
 def stream_documents(query: Any) -> Iterator[tuple[str, dict[str, Any]]]:

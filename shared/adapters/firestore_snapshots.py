@@ -34,7 +34,7 @@ from typing import Any
 from google.api_core import exceptions as gexc
 from pydantic import BaseModel, ValidationError
 
-from shared.adapters.firestore_direct_reads import read_documents
+from shared.adapters.firestore_direct_reads import read_documents, read_versions
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import translated
 from shared.adapters.firestore_pages import snapshot_fields
@@ -109,15 +109,13 @@ class FirestoreSnapshots:
     def read_ahead(self, enterprise_id: str, months: Sequence[str], *, retention_months: int) -> None:
         collection = self._enterprise(enterprise_id).collection(MONTHS)
         refs = [collection.document(m) for m in sorted(set(months))]
-        with translated():
-            snaps = list(self._db.get_all(refs))
-        for snap in snaps:
-            rollup = _parse(UsageMonth, snap) if snap.exists else None
+        for found in read_versions(self._db, refs):
+            rollup = _validated(UsageMonth, found.fields, found.reference.path)
             days = _rolled_days(rollup, enterprise_id, retention_months)
             if rollup is None or days is None:
                 continue
             with self._ahead_lock:
-                self._ahead[(enterprise_id, rollup.month)] = (snap.update_time, days)
+                self._ahead[(enterprise_id, rollup.month)] = (found.update_time, days)
                 while len(self._ahead) > READ_AHEAD_MONTHS:
                     self._ahead.popitem(last=False)
 
@@ -158,11 +156,13 @@ class FirestoreSnapshots:
             # keeps its days (ADR 0011) they are taken from it, one document instead of the month's ~30. Every sync
             # that changes a day rewrites the rollup in the same commit, so the rollup's lock alone serialises the
             # month's writers; without decodable days the query's documents are read (and locked) as well.
-            rollup_snap = next(iter(transaction.get(rollup_ref)), None)
+            # Decoded straight from the response, inside the transaction (``firestore_direct_reads``): the client's
+            # snapshot would deep-copy the whole rollup first.
+            found = next(read_versions(self._db, [rollup_ref], transaction=transaction), None)
             rollup, days = None, None
-            if rollup_snap is not None and rollup_snap.exists:
-                rollup = _parse(UsageMonth, rollup_snap)
-                days = self._taken_ahead(enterprise_id, month, rollup_snap.update_time) if rollup else None
+            if found is not None:
+                rollup = _validated(UsageMonth, found.fields, rollup_ref.path)
+                days = self._taken_ahead(enterprise_id, month, found.update_time) if rollup else None
             if days is None:
                 days = _rolled_days(rollup, enterprise_id, retention_months)
             if days is None:

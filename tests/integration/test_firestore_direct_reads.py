@@ -8,7 +8,7 @@ from typing import Any
 from google.cloud.firestore_v1 import GeoPoint
 from google.cloud.firestore_v1.vector import Vector
 
-from shared.adapters.firestore_direct_reads import read_documents, stream_documents
+from shared.adapters.firestore_direct_reads import read_documents, read_versions, stream_documents
 
 EVERY_TYPE: dict[str, Any] = {
     "text": "décimal 12.50",
@@ -84,3 +84,13 @@ def test_a_streamed_query_reads_what_the_client_stream_reads(firestore_db: Any) 
     assert read == [(snap.id, snap.to_dict()) for snap in query.stream()]
     assert [fields["i"] for _, fields in read] == [0, 2, 4, 6]
     assert set(read[0][1]) == {"i", "nested", "at"}
+
+
+def test_a_version_read_is_the_snapshots_update_time_and_changes_with_every_write(firestore_db: Any) -> None:
+    ref = firestore_db.collection("batch_read").document("versioned")
+    ref.set({"n": 1})
+    [first] = read_versions(firestore_db, [ref])
+    assert first.update_time == ref.get().update_time  # what the read-ahead compares against in a transaction
+    ref.set({"n": 2})
+    [second] = read_versions(firestore_db, [ref])
+    assert (second.fields, second.update_time != first.update_time) == ({"n": 2}, True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -10,7 +11,7 @@ from pydantic import SecretStr
 
 from shared.domain.enterprise.audit import AuditAction
 from shared.domain.enterprise.model import ProviderName, ProviderStatus
-from shared.domain.usage.records import Provider
+from shared.domain.usage.records import Provider, ProviderDay, ProviderPull, UsageRecord
 from shared.errors import ProviderRateLimited, ProviderResponseError
 from shared.ports import SecretVersionRef
 from shared.services.sync.sync_report import Outcome, SyncRequest
@@ -53,6 +54,20 @@ def test_a_sync_stores_every_day_its_month_and_last_sync(world: SyncWorld) -> No
         (ENTERPRISE_ID, ANTHROPIC): world.clock.now(),
     }
     assert len(world.snapshots.raw[ENTERPRISE_ID]) == 2  # one page per provider
+
+
+def test_a_sync_run_in_the_main_thread_never_formats_what_it_pulled(
+    world: SyncWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ``asyncio.run`` in the main thread (a CLI, this test) formats its main task, result included, when it checks its
+    # SIGINT handler; a month of pulled days took 90 ms to format (``devstack/bench_sync.py``).
+    assert threading.current_thread() is threading.main_thread()
+    formatted: list[str] = []
+    for model in (ProviderPull, ProviderDay, UsageRecord):
+        monkeypatch.setattr(model, "__repr__", lambda self: formatted.append(type(self).__name__) or "pulled")
+    report = world.run(DAILY)
+    assert report.providers["openai"].outcome is Outcome.SYNCED
+    assert formatted == []
 
 
 def test_every_key_read_is_audited_once_per_task(world: SyncWorld) -> None:

@@ -115,6 +115,20 @@ class _Key:
 
 PullResult = ProviderPull | BaseException
 
+
+@dataclass(frozen=True, repr=False)
+class _Pulled:
+    """What the event loop hands back: the keys read, each provider's pull (or why it failed), the parts prepared.
+
+    Its repr is ``object``'s, never its fields': in the main thread, ``asyncio.run`` looks its SIGINT handler up with
+    ``signal.getsignal``, which (CPython 3.11) formats the handler, the main task and so this result; a month's days
+    and parts took 90 ms to format, for nothing."""
+
+    keys: dict[ProviderName, _Key]
+    results: dict[ProviderName, PullResult]
+    prepared: dict[ProviderName, PreparedPull]
+
+
 SCHEDULED = frozenset({"daily", "hourly"})
 """Reasons of the scheduler's tasks, one per enterprise and period: they take the snapshots lease only when another
 sync holds it. Backfill windows, repairs and manual syncs are enqueued side by side and always take it."""
@@ -175,11 +189,12 @@ class SyncEnterprise:
             return report
         assert enterprise is not None
         wanted = self._connected(enterprise, request, report)
-        keys, results, prepared = (
-            ({}, {}, {})
+        pulled = (
+            _Pulled({}, {}, {})
             if not wanted
             else asyncio.run(self._keys_and_pulls(enterprise, wanted, read_id, start, end, report))
         )
+        keys, results, prepared = pulled.keys, pulled.results, pulled.prepared
         pulls = {p: r for p, r in results.items() if isinstance(r, ProviderPull)}
         # The debugging copy of the pages is written beside the snapshots, and what follows them (the lease's release,
         # last_sync, coverage, alerts) side by side: independent documents, whose round trips then overlap.
@@ -340,7 +355,7 @@ class SyncEnterprise:
         start: date,
         end: date,
         report: SyncReport,
-    ) -> tuple[dict[ProviderName, _Key], dict[ProviderName, PullResult], dict[ProviderName, PreparedPull]]:
+    ) -> _Pulled:
         """The providers' keys read side by side, then each provider pulled and its snapshot parts computed as soon
         as its pull ends, while the others still wait on their providers; meanwhile the window's months are read
         ahead (``SnapshotStore.read_ahead``)."""
@@ -354,13 +369,13 @@ class SyncEnterprise:
             if key.outcome is Outcome.RETRY:
                 report.retry_code = report.retry_code or key.code
         if not keys:
-            return keys, {}, {}
+            return _Pulled(keys, {}, {})
         ahead = asyncio.create_task(asyncio.to_thread(self._read_ahead, enterprise.id, window_days(start, end)))
         pulled = await asyncio.gather(*(self._pull_and_prepare(p, k, start, end) for p, k in keys.items()))
         await ahead
         results = {p: result for p, (result, _) in zip(keys, pulled, strict=True)}
         prepared = {p: ready for p, (_, ready) in zip(keys, pulled, strict=True) if ready is not None}
-        return keys, results, prepared
+        return _Pulled(keys, results, prepared)
 
     async def _pull_and_prepare(
         self, provider: ProviderName, key: _Key, start: date, end: date
