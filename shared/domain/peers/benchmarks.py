@@ -108,7 +108,7 @@ def is_eligible(usage: UsageFigures, params: DisclosureParams) -> bool:
     """THE eligibility predicate of a unit's figures for a bucket: billed money in the month, never tokens alone.
 
     10M tokens on a nano model cost about $1.40, so a token minimum let throw-away accounts pad a bucket. Opt-in
-    (R12) and the identification of the provider organisation (``benchmark_units``) are decided before this.
+    (R12) and the identification of the provider organisation (``peers.units``) are decided before this.
     """
     return usage.billed_usd >= params.min_billed_usd
 
@@ -214,7 +214,7 @@ def publishable_buckets(
     also_suppressed: Iterable[str] = (),
 ) -> set[str]:
     """R1 (units and distinct admin domains), then R7 across all buckets, then R8 on the industry partition, for one
-    metric. ``also_suppressed``: buckets R7 suppresses against earlier releases (``benchmark_release``)."""
+    metric. ``also_suppressed``: buckets R7 suppresses against earlier releases (``peers.release``)."""
     domains = domains or {}
     published = {
         bucket
@@ -271,7 +271,7 @@ def _metric_result(ctx: _Context, bucket: str, metric: Metric, population: Seque
 
 @dataclass(frozen=True)
 class Release:
-    """A computed month: the document to publish and what it was computed from (``benchmark_release``)."""
+    """A computed month: the document to publish and what it was computed from (``peers.release``)."""
 
     document: BenchmarkDocument
     populations: Populations
@@ -306,7 +306,7 @@ def compute_release(
     a bucket differing from one of them by 1 to ``min_units - 1`` members is suppressed (R7 across releases).
 
     Raises:
-        ValueError: two units share an id (form units with ``benchmark_units.form_units`` first), or the noise key
+        ValueError: two units share an id (form units with ``peers.units.form_units`` first), or the noise key
             is empty.
     """
     ids = [unit.enterprise_id for unit in units]

@@ -144,7 +144,7 @@ class BenchmarkUnit(BaseModel):
     """One customer organisation (a unit), merged across all of its provider orgs and keys.
 
     ``enterprise_id`` names it: the enterprise whose figures stand for the unit when several enterprises connected
-    the same provider organisation (``benchmark_units.form_units``).
+    the same provider organisation (``peers.units.form_units``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -235,7 +235,7 @@ class BenchmarkDocument(BaseModel):
     computed_at: AwareDatetime
     method_version: str = METHOD_VERSION
     version: int = Field(default=1, ge=1)
-    """The month's published version: 1, then one more per forced re-run (``benchmark_release``)."""
+    """The month's published version: 1, then one more per forced re-run (``peers.release``)."""
     buckets: dict[str, BucketResult]
 
     @field_validator("buckets")

@@ -1,6 +1,6 @@
 """From provider report rows to priced ``UsageRecord``s and a reconciled ``ProviderDay``.
 
-Provider-specific parsing lives in ``openai_reports`` and ``anthropic_reports``; both produce ``DayPart``s (raw
+Provider-specific parsing lives in ``providers.openai`` and ``providers.anthropic``; both produce ``DayPart``s (raw
 token counts, cost lines, non-token meters for one day). This module merges the parts of a day, sums rows that
 land on the same record key (e.g. OpenAI ``service_tier`` ``"default"`` and ``null`` are both standard), prices
 each record at list and reconciles billed against list.

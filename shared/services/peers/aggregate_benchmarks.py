@@ -5,7 +5,7 @@ data settles first); before that the answer is "not settled yet" and nothing is 
 that share anonymous benchmarks take part, read at aggregation time, so an opt-out takes effect at the next run
 (R12). A unit is a customer organisation: an enterprise's rollup already sums its provider accounts per provider
 (the rollup's ``by_provider`` gives the provider buckets their figures), and enterprises that connected the same
-provider organisation count once (``benchmark_units.form_units``, ADR 0019).
+provider organisation count once (``peers.units.form_units``, ADR 0019).
 
 Figures taken from a provider's monthly part (benchmarks-and-index.md §1):
 
@@ -19,7 +19,7 @@ Figures taken from a provider's monthly part (benchmarks-and-index.md §1):
 The document's ``computed_at`` is the instant the month settled, not the wall clock.
 
 **A published month is frozen** (ADR 0019). Each publication records the inputs hash, the contributors and the
-published populations (``benchmark_release``). Re-running a month whose inputs are unchanged writes nothing
+published populations (``peers.release``). Re-running a month whose inputs are unchanged writes nothing
 (``unchanged``); one whose inputs changed (a late sync, an opt-out, a joiner) is refused with 409
 ``benchmark_month_frozen`` unless ``force`` is given with a reason. A forced run publishes version n+1, audited in
 the record's revisions and the log, and R7 checks it against every earlier version and the previous month, so the

@@ -14,7 +14,7 @@ the CSV would hold, so one reading of a row serves both (a double's shortest rou
 
 Bedrock rows are those whose ``line_item_product_code`` is ``AmazonBedrock`` or whose product names Bedrock (the
 Marketplace "… (Amazon Bedrock Edition)" services); each gives ``line_item_usage_type`` (the same usage types as
-Cost Explorer's, parsed by ``bedrock_usage.cost_lines``), ``line_item_unblended_cost`` (USD, a decimal string, the
+Cost Explorer's, parsed by ``bedrock.usage.cost_lines``), ``line_item_unblended_cost`` (USD, a decimal string, the
 metric Cost Explorer's path reads too) and ``line_item_usage_start_date`` (UTC).
 """
 
