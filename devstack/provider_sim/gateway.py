@@ -130,10 +130,15 @@ async def _answer(
     assert lookup.org is not None  # refuse() lets only admin keys of a known organisation through
     args = QueryArgs(request.query_params.multi_items(), plain_arrays=flavor.plain_arrays)
     call = Call(sim, lookup.org, args, path, sim.now())
-    try:
-        payload = await asyncio.to_thread(handler, call)
-    except BadRequest as e:
-        return flavor.error(400, e.message, request_id, param=e.param)
-    except NotFound:
-        return flavor.error(404, f"Not found: {path}", request_id)
-    return json_response(payload, headers=flavor.headers(request_id))
+    kept = (flavor.provider, lookup.org.org_id, request.method, path, request.url.query, call.now)
+    body = sim.kept_answer(kept)  # only when a benchmark asked for it (``ProviderSimulator.keep_answers``)
+    if body is None:
+        try:
+            payload = await asyncio.to_thread(handler, call)
+        except BadRequest as e:
+            return flavor.error(400, e.message, request_id, param=e.param)
+        except NotFound:
+            return flavor.error(404, f"Not found: {path}", request_id)
+        body = dumps(payload)
+        sim.keep_answer(kept, body)
+    return Response(body, status_code=200, media_type="application/json", headers=flavor.headers(request_id))

@@ -75,6 +75,7 @@ class ProviderSimulator:
         self._counter = 0
         self._log: list[RequestRecord] = []
         self._request_serial = 0
+        self._answers: dict[tuple[object, ...], bytes] | None = None
         self.google = GoogleSim()
         """Google's billing accounts, generated service-account keys, tokens and query jobs."""
         self.aws = AwsSim()
@@ -104,6 +105,7 @@ class ProviderSimulator:
                     raise ValueError(f"a key of {org.org_id} is already registered to another organisation")
                 self._keys[digest] = (org.provider, org.org_id, kind)
             self._orgs[org.org_id] = org
+            self._forget_answers()
         logger.info("simulator organisation registered", extra={"org_id": org.org_id, "provider": org.provider})
 
     def org(self, org_id: str) -> SimOrg:
@@ -130,6 +132,7 @@ class ProviderSimulator:
         raw = key.get_secret_value() if isinstance(key, SecretStr) else key
         with self._lock:
             self._revoked.add(_digest(raw))
+            self._forget_answers()
 
     def truth(self, org_id: str, day: date) -> DayTruth:
         """What the endpoints report for ``org_id`` on UTC ``day``, as of now."""
@@ -138,6 +141,8 @@ class ProviderSimulator:
     def add_google_org(self, org: GoogleSimOrg) -> None:
         """Register (or replace) a Google billing account; each service account gets a freshly generated key."""
         self.google.add_org(org)
+        with self._lock:
+            self._forget_answers()
         logger.info("simulator google billing account registered", extra={"org_id": org.org_id})
 
     def google_truth(self, org_id: str, day: date) -> GoogleDayTruth:
@@ -147,10 +152,14 @@ class ProviderSimulator:
     def add_bedrock_account(self, account: BedrockAccount) -> None:
         """Register (or replace) an AWS account with Bedrock usage and a role the platform may assume."""
         self.aws.add_account(account)
+        with self._lock:
+            self._forget_answers()
 
     def add_azure_tenant(self, tenant: AzureTenant) -> None:
         """Register (or replace) an Entra ID tenant with Azure OpenAI accounts and an app the platform signs in as."""
         self.azure.add_tenant(tenant)
+        with self._lock:
+            self._forget_answers()
 
     def azure_truth(self, tenant_id: str, day: date) -> AzureDayTruth:
         """What Azure Monitor and Cost Management report for ``tenant_id`` on UTC ``day``."""
@@ -174,6 +183,7 @@ class ProviderSimulator:
         with self._lock:
             self._faults = faults
             self._counter = 0
+            self._forget_answers()
 
     def decide_faults(self, provider: Provider) -> FaultDecision:
         """Count one provider request and decide what the fault knobs do to it."""
@@ -197,6 +207,29 @@ class ProviderSimulator:
             and f.malformed_provider in (None, provider)
             and f.malformed_endpoint in (None, endpoint)
         )
+
+    # --- answers kept (benchmarks) -----------------------------------------------------------------------------
+    def keep_answers(self) -> None:
+        """From now on, keep every page built and answer the same request (provider, organisation, path, query,
+        clock) from it. For benchmarks, which measure the client: a provider builds a page during its latency, and the
+        simulator's CPU building several at once would otherwise delay the requests arriving meanwhile (one process,
+        one interpreter lock). Registering an organisation, revoking a key or changing the fault knobs forgets them;
+        tests that change a simulated organisation in place do not keep answers."""
+        with self._lock:
+            self._answers = {}
+
+    def kept_answer(self, key: tuple[object, ...]) -> bytes | None:
+        with self._lock:
+            return None if self._answers is None else self._answers.get(key)
+
+    def keep_answer(self, key: tuple[object, ...], body: bytes) -> None:
+        with self._lock:
+            if self._answers is not None:
+                self._answers[key] = body
+
+    def _forget_answers(self) -> None:
+        if self._answers is not None:
+            self._answers = {}
 
     # --- request log --------------------------------------------------------------------------------------------
     def next_request_id(self) -> str:

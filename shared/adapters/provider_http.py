@@ -34,6 +34,7 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
+from shared.adapters.provider_sends import send_gate
 from shared.config import Settings
 from shared.domain.usage.records import Provider
 from shared.errors import (
@@ -232,18 +233,24 @@ class ProviderHttp(ClientOwner):
 
     async def _attempt(self, request: _Request) -> JsonResponse | _Failure:
         name, path = self.provider.value, request.path
+        gate = send_gate()
         try:
             async with self._slots:
-                response = await self._client.request(
-                    request.method,
-                    f"{self._base_url}{path}",
-                    params=list(request.params),
-                    headers={**self._auth_headers(), **request.headers},
-                    json=request.json_body,
-                    data=request.form,
-                    timeout=self._policy.timeout,
-                    auth=self._auth if self._auth is not None else httpx.USE_CLIENT_DEFAULT,
-                )
+                sending = gate.request()
+                try:
+                    response = await self._client.request(
+                        request.method,
+                        f"{self._base_url}{path}",
+                        params=list(request.params),
+                        headers={**self._auth_headers(), **request.headers},
+                        json=request.json_body,
+                        data=request.form,
+                        timeout=self._policy.timeout,
+                        auth=self._auth if self._auth is not None else httpx.USE_CLIENT_DEFAULT,
+                        extensions={"trace": sending.trace},
+                    )
+                finally:
+                    sending.done()  # refused, timed out, or an auth flow that sent another request object
         except httpx.TimeoutException as e:
             error = ProviderUnavailable(f"{name} request to {path} timed out ({type(e).__name__})", provider=name)
             return _Failure(error, retryable=True)
@@ -251,9 +258,9 @@ class ProviderHttp(ClientOwner):
             error = ProviderUnavailable(f"{name} request to {path} failed ({type(e).__name__})", provider=name)
             return _Failure(error, retryable=True)
         log.debug("provider response", extra={"provider": name, "path": path, "status": response.status_code})
-        # The slot just freed goes to the next request before this one's page is decoded and parsed: a request
-        # waiting for a slot is sent now, not after the CPU of every page that arrived with this one.
-        await asyncio.sleep(0)
+        # The slot just freed goes to the next request, and every request holding a slot is written, before this
+        # one's page is decoded and parsed (``provider_sends``).
+        await gate.settled()
         if response.status_code == 200:
             return _decode(self.provider, path, response)
         return self._status_failure(request, response)

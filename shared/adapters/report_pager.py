@@ -17,13 +17,13 @@ ignored.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, MutableSequence, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from shared.adapters.provider_http import MalformedResponse, ProviderHttp, QueryParams, run_all
+from shared.adapters.provider_sends import send_gate
 from shared.domain.usage.normalise import DayFailure, DayPart, build_day, parse_page
 from shared.domain.usage.pricing import PRICE_DATA_VERSION
 from shared.domain.usage.records import Provider, ProviderPull, day_start
@@ -199,12 +199,13 @@ async def pull_reports(
     fetched = await run_all(pager.fetch(reports[i], start, end_exclusive) for i in asked)
     results = [result for _, result in sorted(zip(asked, fetched, strict=True))]
     days = {}
+    gate = send_gate()
     for day in days_of(start, end_exclusive):
         parts = [result[day] for result in results]
         failure = next((p for p in parts if isinstance(p, DayFailure)), None)
         days[day] = build_day(dialect.provider, day, [p for p in parts if isinstance(p, DayPart)], failure)
-        # Between days, the responses of the task's other pulls are taken in (and their next requests sent).
-        await asyncio.sleep(0)
+        # Between days, the responses of the task's other pulls are taken in and their next requests written first.
+        await gate.settled()
     return ProviderPull(
         provider=dialect.provider,
         start=start,
