@@ -359,9 +359,6 @@ class SyncEnterprise:
         """The providers' keys read side by side, then each provider pulled and its snapshot parts computed as soon
         as its pull ends, while the others still wait on their providers; meanwhile the window's months are read
         ahead (``SnapshotStore.read_ahead``)."""
-        # The months are read ahead from the start: their decoding overlaps the keys' round trips, not the setting up
-        # of the providers' connections.
-        ahead = asyncio.create_task(asyncio.to_thread(self._read_ahead, enterprise.id, window_days(start, end)))
         found = await asyncio.gather(*(asyncio.to_thread(self._key, enterprise, p, read_id) for p in providers))
         keys: dict[ProviderName, _Key] = {}
         for provider, key in zip(providers, found, strict=True):
@@ -372,8 +369,8 @@ class SyncEnterprise:
             if key.outcome is Outcome.RETRY:
                 report.retry_code = report.retry_code or key.code
         if not keys:
-            await ahead
             return _Pulled(keys, {}, {})
+        ahead = asyncio.create_task(asyncio.to_thread(self._read_ahead, enterprise.id, window_days(start, end)))
         pulled = await asyncio.gather(*(self._pull_and_prepare(p, k, start, end) for p, k in keys.items()))
         await ahead
         results = {p: result for p, (result, _) in zip(keys, pulled, strict=True)}
