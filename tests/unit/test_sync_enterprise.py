@@ -14,6 +14,7 @@ from shared.domain.enterprise.model import ProviderName, ProviderStatus
 from shared.domain.usage.records import Provider, ProviderDay, ProviderPull, UsageRecord
 from shared.errors import ProviderRateLimited, ProviderResponseError
 from shared.ports import SecretVersionRef
+from shared.services.sync.store_snapshots import PreparedPull
 from shared.services.sync.sync_report import Outcome, SyncRequest
 from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID
 from tests.support.sync_world import SyncWorld
@@ -63,7 +64,7 @@ def test_a_sync_run_in_the_main_thread_never_formats_what_it_pulled(
     # SIGINT handler; a month of pulled days took 90 ms to format (``devstack/bench_sync.py``).
     assert threading.current_thread() is threading.main_thread()
     formatted: list[str] = []
-    for model in (ProviderPull, ProviderDay, UsageRecord):
+    for model in (ProviderPull, ProviderDay, UsageRecord, PreparedPull):
         monkeypatch.setattr(model, "__repr__", lambda self: formatted.append(type(self).__name__) or "pulled")
     report = world.run(DAILY)
     assert report.providers["openai"].outcome is Outcome.SYNCED
