@@ -27,7 +27,7 @@ from shared.domain.peers.units import UnitIdentity
 from shared.domain.reports.delivery import Claim, ReportRecord
 from shared.domain.sync.coverage import SyncCoverage
 from shared.domain.usage.month import UsageMonth
-from shared.domain.usage.records import OrgIdentity, Provider, ProviderPull
+from shared.domain.usage.records import OrgIdentity, Provider, ProviderDay, ProviderPull
 from shared.domain.usage.snapshot import UsageSnapshot
 from shared.domain.usage.snapshot_parts import ProviderPart
 
@@ -211,6 +211,12 @@ class EnterpriseChange:
 # --- Provider usage -------------------------------------------------------------------------------------------
 
 
+EarlyDays = Callable[[Mapping[date, ProviderDay]], None]
+"""Told, on the pull's event loop, the window's days a pull built before its last responses came in (from the reports
+in so far, the others taken as empty), so work on them can start while the pull still waits. Each day the late
+responses leave as it was is that very object (``is``) in the pull's result; the others are built again."""
+
+
 class UsageSource(Protocol):
     """One provider organisation's usage and billed cost, read with its admin key.
 
@@ -225,8 +231,9 @@ class UsageSource(Protocol):
         """Check the key with the cheapest calls that prove it can read usage; returns what they revealed."""
         ...
 
-    async def pull(self, start: date, end_exclusive: date) -> ProviderPull:
-        """Every UTC day of ``[start, end_exclusive)``, normalised, list-priced and reconciled."""
+    async def pull(self, start: date, end_exclusive: date, *, early: EarlyDays | None = None) -> ProviderPull:
+        """Every UTC day of ``[start, end_exclusive)``, normalised, list-priced and reconciled; a source may tell
+        ``early`` of days built before its last responses (most never do)."""
         ...
 
 
@@ -248,6 +255,10 @@ class ProviderConnectionStore(Protocol):
     """
 
     def key_record(self, enterprise_id: str, provider: ProviderName) -> ProviderKeyRecord | None: ...
+
+    def key_records(self, enterprise_id: str) -> dict[ProviderName, ProviderKeyRecord]:
+        """Every provider's key record, in one read (the sync worker reads its task's keys together)."""
+        ...
 
     def save_connection(
         self,
@@ -375,6 +386,9 @@ class MonthWrite:
     alerts' judging so it need not read it again."""
 
 
+MonthRead = tuple[Mapping[date, UsageSnapshot], UsageMonth | None]
+"""A month's stored days and rollup, as a ``MonthChange`` is given them."""
+
 MonthChange = Callable[[Mapping[date, UsageSnapshot], UsageMonth | None], MonthWrite]
 """Given a month's stored days and rollup, what to write (``MonthWrite((), None)``: nothing). It may run more than
 once for one update (a concurrent writer committed first), so it must not have side effects."""
@@ -397,19 +411,27 @@ class SnapshotStore(Protocol):
         rollup never disagrees with its days and a month without a rollup has no snapshot (ADR 0011)."""
         ...
 
-    def update_month(
-        self, enterprise_id: str, month: str, change: MonthChange, *, synced_at: datetime, retention_months: int
-    ) -> MonthWrite:
-        """Read the ``YYYY-MM`` month's days and rollup, apply ``change`` and write its result, atomically: a
-        concurrent update of the same month either sees this one's writes or makes this one run ``change`` again on
-        what it wrote. So tasks of one enterprise that overlap in time never overwrite each other's provider parts,
-        and a rollup never disagrees with its days. The days may be rebuilt from the rollup when it keeps them
-        (``retention_months`` gives them their ``expire_at``). Returns what was written."""
+    def update_months(
+        self,
+        enterprise_id: str,
+        changes: Mapping[str, MonthChange],
+        *,
+        synced_at: datetime,
+        retention_months: int,
+    ) -> dict[str, MonthWrite]:
+        """Read each ``YYYY-MM`` month's days and rollup, apply its change and write the results, atomically (one
+        transaction for the months given): a concurrent update of one of them either sees this one's writes or makes
+        this one run the changes again on what it wrote. So tasks of one enterprise that overlap in time never
+        overwrite each other's provider parts, and a rollup never disagrees with its days. The days may be rebuilt
+        from the rollup when it keeps them (``retention_months`` gives them their ``expire_at``). Returns what was
+        written, by month."""
         ...
 
-    def read_ahead(self, enterprise_id: str, months: Sequence[str], *, retention_months: int) -> None:
-        """A hint, while the providers answer: read and decode the months' rollups now, so ``update_month`` need not
-        decode them again if nobody has written them since (it still reads them in its transaction)."""
+    def read_ahead(self, enterprise_id: str, months: Sequence[str], *, retention_months: int) -> dict[str, MonthRead]:
+        """A hint, while the providers answer: read and decode the months' rollups now, so ``update_months`` need not
+        decode them again if nobody has written them since (it still reads their versions in its transaction).
+        Returns the months read ahead: the very days and rollup objects ``update_months`` then hands to each month's
+        change if the month is unchanged since, so a change computed on them ahead of time is known to still hold."""
         ...
 
     def month(self, enterprise_id: str, month: str) -> UsageMonth | None: ...
@@ -441,6 +463,12 @@ class CoverageStore(Protocol):
     ) -> SyncCoverage:
         """Apply ``change`` to the provider's record (an empty one when there is none) in a transaction, writing it
         only if it changed; ``change`` may run more than once. Returns the record as stored."""
+        ...
+
+    def update_many(
+        self, enterprise_id: str, changes: Mapping[ProviderName, Callable[[SyncCoverage], SyncCoverage]]
+    ) -> dict[ProviderName, SyncCoverage]:
+        """``update`` of several providers' records, read together (one round trip when none changes)."""
         ...
 
 

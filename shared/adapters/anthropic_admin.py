@@ -26,7 +26,7 @@ from shared.domain.providers import anthropic as anthropic_reports
 from shared.domain.usage.normalise import DayPart
 from shared.domain.usage.records import OrgIdentity, Provider, ProviderPull
 from shared.errors import ProviderResponseError
-from shared.ports import Clock
+from shared.ports import Clock, EarlyDays
 
 ANTHROPIC_VERSION = "2023-06-01"
 PAGE_LIMIT = 31
@@ -134,7 +134,7 @@ class AnthropicAdmin:
             raise ProviderResponseError("anthropic organization response is malformed", provider="anthropic") from e
         return OrgIdentity(provider=Provider.ANTHROPIC, org_id=org.id, org_name=org.name, permissions=("admin",))
 
-    async def pull(self, start: date, end_exclusive: date) -> ProviderPull:
+    async def pull(self, start: date, end_exclusive: date, *, early: EarlyDays | None = None) -> ProviderPull:
         """Usage and costs for the UTC days ``[start, end_exclusive)``; a malformed day fails alone."""
         now = self._clock.now() if self._clock else datetime.now(UTC)
-        return await pull_reports(self._http, _Dialect(), REPORTS, start, end_exclusive, now=now)
+        return await pull_reports(self._http, _Dialect(), REPORTS, start, end_exclusive, now=now, early=early)

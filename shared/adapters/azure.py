@@ -45,6 +45,7 @@ from shared.domain.usage.normalise import DayFailure, DayPart, build_day
 from shared.domain.usage.pricing import PRICE_DATA_VERSION
 from shared.domain.usage.records import CostLine, CostSource, OrgIdentity, Provider, ProviderPull
 from shared.errors import InvalidInput, ProviderError, ProviderResponseError
+from shared.ports import EarlyDays
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 METRICS_API = "2023-10-01"
@@ -117,7 +118,7 @@ class AzureUsage(ClientOwner):
             billing_export=self._connection.cost_management,
         )
 
-    async def pull(self, start: date, end_exclusive: date) -> ProviderPull:
+    async def pull(self, start: date, end_exclusive: date, *, early: EarlyDays | None = None) -> ProviderPull:
         """Usage (and billed or estimated cost) for the UTC days ``[start, end_exclusive)``."""
         if end_exclusive <= start:
             raise ValueError("end_exclusive must be after start")

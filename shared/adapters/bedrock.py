@@ -52,6 +52,7 @@ from shared.domain.usage.normalise import DayFailure, DayPart, build_day
 from shared.domain.usage.pricing import PRICE_DATA_VERSION
 from shared.domain.usage.records import CostLine, CostSource, OrgIdentity, Provider, ProviderPull
 from shared.errors import InvalidInput, ProviderResponseError
+from shared.ports import EarlyDays
 
 MAX_QUERIES = 500
 """GetMetricData's limit of queries per request."""
@@ -135,7 +136,7 @@ class BedrockUsage(ClientOwner):
             billing_export=self._connection.billed,
         )
 
-    async def pull(self, start: date, end_exclusive: date) -> ProviderPull:
+    async def pull(self, start: date, end_exclusive: date, *, early: EarlyDays | None = None) -> ProviderPull:
         """Usage (and billed or estimated cost) for the UTC days ``[start, end_exclusive)``."""
         if end_exclusive <= start:
             raise ValueError("end_exclusive must be after start")

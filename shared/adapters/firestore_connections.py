@@ -75,6 +75,13 @@ class FirestoreProviderConnections:
         with _translated():
             return _record_of(private.get(), provider)
 
+    def key_records(self, enterprise_id: str) -> dict[ProviderName, ProviderKeyRecord]:
+        _, private = self._refs(enterprise_id)
+        with _translated():
+            snap = private.get()
+        records = {provider: _record_of(snap, provider) for provider in ProviderName}
+        return {provider: record for provider, record in records.items() if record is not None}
+
     def save_connection(
         self,
         enterprise_id: str,

@@ -6,9 +6,10 @@ it changes, so a daily sync that settles nothing new costs one read per provider
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from shared.adapters.firestore_direct_reads import read_documents
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import translated
 from shared.domain.enterprise.model import ProviderName
@@ -39,16 +40,30 @@ class FirestoreCoverage:
     def update(
         self, enterprise_id: str, provider: ProviderName, change: Callable[[SyncCoverage], SyncCoverage]
     ) -> SyncCoverage:
-        from google.cloud import firestore
+        return self.update_many(enterprise_id, {provider: change})[provider]
 
-        ref = self._collection(enterprise_id).document(provider.value)
-        with translated():
-            snap = ref.get()
-        current = SyncCoverage.model_validate(snap.to_dict()) if snap.exists else SyncCoverage(provider=provider)
-        if change(current) == current:
-            # Most syncs change nothing (every day settled before and after): a change that leaves the record as
-            # read is serialisable at that read, so no transaction (3 round trips) is opened for it.
-            return current
+    def update_many(
+        self, enterprise_id: str, changes: Mapping[ProviderName, Callable[[SyncCoverage], SyncCoverage]]
+    ) -> dict[ProviderName, SyncCoverage]:
+        refs = {provider: self._collection(enterprise_id).document(provider.value) for provider in sorted(changes)}
+        # The records in one round trip (decoded straight from the response).
+        found = {ref.id: data for ref, data in read_documents(self._db, list(refs.values()))}
+        records: dict[ProviderName, SyncCoverage] = {}
+        for provider, ref in refs.items():
+            data = found.get(provider.value)
+            current = SyncCoverage.model_validate(data) if data is not None else SyncCoverage(provider=provider)
+            if changes[provider](current) == current:
+                # Most syncs change nothing (every day settled before and after): a change that leaves the record as
+                # read is serialisable at that read, so no transaction (3 round trips) is opened for it.
+                records[provider] = current
+            else:
+                records[provider] = self._transact(ref, provider, changes[provider])
+        return records
+
+    def _transact(
+        self, ref: Any, provider: ProviderName, change: Callable[[SyncCoverage], SyncCoverage]
+    ) -> SyncCoverage:
+        from google.cloud import firestore
 
         @firestore.transactional
         def apply(transaction: Any) -> SyncCoverage:

@@ -30,7 +30,9 @@ def read_documents(
     ``field_paths`` is a field mask (only those fields cross the wire). The fields are the caller's own (a fresh
     dict per document). Raises ``DependencyUnavailable`` when the database is unavailable.
     """
-    for reference, found, _ in _batch_get(client, refs, field_paths, None):
+    with translated():
+        read = _batch_get(client, refs, field_paths, None)
+    for reference, found, _ in _found(read):
         yield reference, decode_fields(found.fields, client)
 
 
@@ -50,22 +52,45 @@ def read_versions(
     """Each document of ``refs`` that exists, with its version, in the server's order, in one round trip; inside
     ``transaction`` when one is given (its reads then lock the documents, as ``Transaction.get`` does).
     Raises ``DependencyUnavailable`` when the database is unavailable."""
-    for reference, found, response in _batch_get(client, refs, field_paths, transaction):
+    with translated():
+        read = _batch_get(client, refs, field_paths, transaction)
+    yield from _versions(read, client)
+
+
+def begin_with_read(
+    client: Any, refs: Sequence[Any], options: Any, *, field_paths: Sequence[str] | None = None
+) -> tuple[bytes, list[Found]]:
+    """Begin a transaction (``options``: its ``TransactionOptions``) with the read of ``refs`` (``field_paths``: a
+    field mask), in one round trip: its id and the documents of ``refs`` that exist, with their versions. Raises the
+    client's errors as they are (``Aborted`` included: the caller retries)."""
+    read = _batch_get(client, refs, field_paths, None, new_transaction=options)
+    began = next((type(r).pb(r).transaction for r in read[1] if type(r).pb(r).transaction), b"")
+    return began, list(_versions(read, client))
+
+
+def _versions(read: tuple[dict[str, Any], list[Any]], client: Any) -> Iterator[Found]:
+    for reference, found, response in _found(read):
         # The version is converted only here: ``read_documents`` (10,000 rollups a benchmark run) has no use for it.
         yield Found(reference, decode_fields(found.fields, client), response.found.update_time)
 
 
 def _batch_get(
-    client: Any, refs: Sequence[Any], field_paths: Sequence[str] | None, transaction: Any
-) -> Iterator[tuple[Any, Any, Any]]:
-    """``(reference, found document as protobuf, response)`` of each document of ``refs`` that exists."""
+    client: Any, refs: Sequence[Any], field_paths: Sequence[str] | None, transaction: Any, new_transaction: Any = None
+) -> tuple[dict[str, Any], list[Any]]:
+    """The references by document name, and every response of one batched read (none when ``refs`` is empty)."""
     if not refs:
-        return
+        return {}, []
     request, references, kwargs = client._prep_get_all(list(refs), field_paths, transaction)
-    with translated():
-        responses = list(
-            client._firestore_api.batch_get_documents(request=request, metadata=client._rpc_metadata, **kwargs)
-        )
+    if new_transaction is not None:
+        del request["transaction"]
+        request["new_transaction"] = new_transaction
+    responses = client._firestore_api.batch_get_documents(request=request, metadata=client._rpc_metadata, **kwargs)
+    return references, list(responses)
+
+
+def _found(read: tuple[dict[str, Any], list[Any]]) -> Iterator[tuple[Any, Any, Any]]:
+    """``(reference, found document as protobuf, response)`` of each document read that exists."""
+    references, responses = read
     for response in responses:
         found = type(response).pb(response).found
         if found.name:

@@ -79,7 +79,7 @@ def _entry(page: RawPage) -> dict[str, Any]:
 
 
 def _compress(entries: list[dict[str, Any]]) -> bytes:
-    return zlib.compress(("[" + ",".join(_encoded(e) for e in entries) + "]").encode(), 6)
+    return zlib.compress(("[" + ",".join(_encoded(e) for e in entries) + "]").encode(), 1)
 
 
 def _encoded(entry: dict[str, Any]) -> str:

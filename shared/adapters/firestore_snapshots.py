@@ -7,9 +7,10 @@
   decimal strings (no float ever), ``expire_at`` a timestamp (the TTL field) and ``synced_at`` the time of the
   write, kept out of the compared content. Rollups are read in one batched round trip, decoded straight from the
   response (``shared.adapters.firestore_direct_reads``).
-* A sync updates each month in one transaction (``update_month``): it reads the month's rollup, and the month's
-  days from it when it keeps them (ADR 0011; otherwise the days themselves), and the days it changes commit with
-  their recomputed rollup. Concurrent syncs of one enterprise (backfill windows sharing a month, two providers
+* A sync updates its months in one transaction (``update_months``, begun by its first read:
+  ``shared.adapters.firestore_transactions``): it reads the months' rollups, and each month's days from its rollup
+  when it keeps them (ADR 0011; otherwise the days themselves), and the days it changes commit with their recomputed
+  rollups. Concurrent syncs of one enterprise (backfill windows sharing a month, two providers
   connected back to back, a daily run beside a backfill) are thereby serialised per month on the rollup
   (ADR 0016, 0025). A sync may ask for its months ahead (``read_ahead``, while the providers answer): the rollup and
   the days decoded from it wait in a small cache, and the transaction, which reads the rollup again, takes them
@@ -27,22 +28,23 @@ import logging
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from google.api_core import exceptions as gexc
 from pydantic import BaseModel, ValidationError
 
-from shared.adapters.firestore_direct_reads import read_documents, read_versions
+from shared.adapters.firestore_direct_reads import Found, read_documents, read_versions
 from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.adapters.firestore_errors import translated
 from shared.adapters.firestore_pages import snapshot_fields
 from shared.adapters.firestore_raw_pages import raw_documents
+from shared.adapters.firestore_transactions import run_read_write
 from shared.domain.enterprise.model import ProviderName
 from shared.domain.usage.month import UsageMonth, month_bounds, month_key, month_snapshots
 from shared.domain.usage.snapshot import UsageSnapshot
-from shared.ports import MonthChange, MonthWrite, RawPage
+from shared.ports import MonthChange, MonthRead, MonthWrite, RawPage
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +62,10 @@ MAX_TRANSACTION_ATTEMPTS = 10
 READ_AHEAD_MONTHS = 64
 """Months read ahead and not yet taken by their transaction, kept at most (the oldest are dropped)."""
 
-_Ahead = tuple[Any, dict[date, UsageSnapshot]]
-"""A month read ahead: its rollup's ``update_time`` and the days decoded from it."""
+_Ahead = tuple[Any, MonthRead]
+"""A month read ahead: its rollup's ``update_time``, the days decoded from it and the rollup."""
+VERSION_ONLY = "month"
+"""The field a transaction's first read asks of each rollup: a small one, since only the version is wanted then."""
 
 
 BINARY_FIELDS = frozenset({"daily"})
@@ -106,21 +110,24 @@ class FirestoreSnapshots:
     def _enterprise(self, enterprise_id: str) -> Any:
         return self._db.collection(ENTERPRISES).document(enterprise_id)
 
-    def read_ahead(self, enterprise_id: str, months: Sequence[str], *, retention_months: int) -> None:
+    def read_ahead(self, enterprise_id: str, months: Sequence[str], *, retention_months: int) -> dict[str, MonthRead]:
         collection = self._enterprise(enterprise_id).collection(MONTHS)
         refs = [collection.document(m) for m in sorted(set(months))]
+        read: dict[str, MonthRead] = {}
         for found in read_versions(self._db, refs):
             rollup = _validated(UsageMonth, found.fields, found.reference.path)
             days = _rolled_days(rollup, enterprise_id, retention_months)
             if rollup is None or days is None:
                 continue
+            month = read[rollup.month] = (days, rollup)
             with self._ahead_lock:
-                self._ahead[(enterprise_id, rollup.month)] = (found.update_time, days)
+                self._ahead[(enterprise_id, rollup.month)] = (found.update_time, month)
                 while len(self._ahead) > READ_AHEAD_MONTHS:
                     self._ahead.popitem(last=False)
+        return read
 
-    def _taken_ahead(self, enterprise_id: str, month: str, update_time: Any) -> dict[date, UsageSnapshot] | None:
-        """The days of the month read ahead, if the rollup read since is that very version; taken once."""
+    def _taken_ahead(self, enterprise_id: str, month: str, update_time: Any) -> MonthRead | None:
+        """The days and rollup of the month read ahead, if the rollup read since is that very version; taken once."""
         with self._ahead_lock:
             ahead = self._ahead.pop((enterprise_id, month), None)
         if ahead is None or ahead[0] != update_time:
@@ -135,51 +142,63 @@ class FirestoreSnapshots:
                 found.update(_parsed_days(_month_query(collection, month).stream()))
         return found
 
-    def update_month(
+    def update_months(
         self,
         enterprise_id: str,
-        month: str,
-        change: MonthChange,
+        changes: Mapping[str, MonthChange],
         *,
         synced_at: datetime,
         retention_months: int,
-    ) -> MonthWrite:
-        from google.cloud import firestore
-
+    ) -> dict[str, MonthWrite]:
         enterprise = self._enterprise(enterprise_id)
-        days_query = _month_query(enterprise.collection(SNAPSHOTS), month)
-        rollup_ref = enterprise.collection(MONTHS).document(month)
+        months = sorted(changes)
+        refs = {month: enterprise.collection(MONTHS).document(month) for month in months}
 
-        @firestore.transactional
-        def apply(transaction: Any) -> MonthWrite:
-            # Every read before any write (Firestore's rule for transactions). The rollup is read first: when it
-            # keeps its days (ADR 0011) they are taken from it, one document instead of the month's ~30. Every sync
-            # that changes a day rewrites the rollup in the same commit, so the rollup's lock alone serialises the
-            # month's writers; without decodable days the query's documents are read (and locked) as well.
-            # Decoded straight from the response, inside the transaction (``firestore_direct_reads``): the client's
-            # snapshot would deep-copy the whole rollup first.
-            found = next(read_versions(self._db, [rollup_ref], transaction=transaction), None)
-            rollup, days = None, None
-            if found is not None:
-                rollup = _validated(UsageMonth, found.fields, rollup_ref.path)
-                days = self._taken_ahead(enterprise_id, month, found.update_time) if rollup else None
-            if days is None:
-                days = _rolled_days(rollup, enterprise_id, retention_months)
-            if days is None:
-                days = _parsed_days(transaction.get(days_query))
-                if rollup is not None and rollup.has_daily:
-                    # Its days could not be decoded: the change must not keep their bytes (it rewrites them).
-                    rollup = rollup.model_copy(update={"daily": None, "daily_version": None})
-            result = change(days, rollup)
-            for day in result.days:
-                transaction.set(enterprise.collection(SNAPSHOTS).document(day.date.isoformat()), stored(day, synced_at))
-            if result.rollup is not None:
-                transaction.set(rollup_ref, stored(result.rollup, synced_at))
-            return result
+        def apply(transaction: Any, found: list[Found]) -> dict[str, MonthWrite]:
+            # Every read before any write (Firestore's rule for transactions). The rollups are read first, in the
+            # read that begins the transaction, for their versions only: a month read ahead at that very version is
+            # taken as it was decoded then; the others are read whole, still in the transaction. When a rollup keeps
+            # its days (ADR 0011) they are taken from it, one document instead of the month's ~30. Every sync that
+            # changes a day rewrites its rollup in the same commit, so the rollups' locks alone serialise the months'
+            # writers; a month without decodable days has its days read (and locked) as well.
+            versions = {f.reference.id: f.update_time for f in found}
+            ahead = {m: self._taken_ahead(enterprise_id, m, versions[m]) for m in months if m in versions}
+            unread = [refs[m] for m in months if m in versions and ahead[m] is None]
+            whole = {f.reference.id: f for f in read_versions(self._db, unread, transaction=transaction)}
+            written: dict[str, MonthWrite] = {}
+            read = {
+                m: ahead.get(m) or self._read_month(transaction, enterprise_id, whole.get(m), m, retention_months)
+                for m in months
+            }
+            for month in months:
+                result = written[month] = changes[month](*read[month])
+                for day in result.days:
+                    ref = enterprise.collection(SNAPSHOTS).document(day.date.isoformat())
+                    transaction.set(ref, stored(day, synced_at))
+                if result.rollup is not None:
+                    transaction.set(refs[month], stored(result.rollup, synced_at))
+            return written
 
         with translated():
-            written: MonthWrite = apply(self._db.transaction(max_attempts=MAX_TRANSACTION_ATTEMPTS))
-        return written
+            return run_read_write(
+                self._db, list(refs.values()), apply, max_attempts=MAX_TRANSACTION_ATTEMPTS, field_paths=[VERSION_ONLY]
+            )
+
+    def _read_month(
+        self, transaction: Any, enterprise_id: str, found: Found | None, month: str, retention_months: int
+    ) -> MonthRead:
+        """The month's days and rollup, inside ``transaction``; ``found``: its rollup as the transaction read it."""
+        rollup, days = None, None
+        if found is not None:
+            rollup = _validated(UsageMonth, found.fields, found.reference.path)
+            days = _rolled_days(rollup, enterprise_id, retention_months)
+        if days is None:
+            query = _month_query(self._enterprise(enterprise_id).collection(SNAPSHOTS), month)
+            days = _parsed_days(transaction.get(query))
+            if rollup is not None and rollup.has_daily:
+                # Its days could not be decoded: the change must not keep their bytes (it rewrites them).
+                rollup = rollup.model_copy(update={"daily": None, "daily_version": None})
+        return days, rollup
 
     def month(self, enterprise_id: str, month: str) -> UsageMonth | None:
         with translated():

@@ -37,6 +37,7 @@ from shared.domain.usage.normalise import DayFailure, DayPart, build_day
 from shared.domain.usage.pricing import PRICE_DATA_VERSION
 from shared.domain.usage.records import CostSource, OrgIdentity, Provider, ProviderPull
 from shared.errors import ProviderResponseError
+from shared.ports import EarlyDays
 
 MONITORING_PERMISSION = "monitoring.timeSeries.list"
 BILLING_PERMISSION = "billing_export.read"
@@ -112,7 +113,7 @@ class GoogleCloudUsage(ClientOwner):
             billing_export=connection.billing_export_table is not None,
         )
 
-    async def pull(self, start: date, end_exclusive: date) -> ProviderPull:
+    async def pull(self, start: date, end_exclusive: date, *, early: EarlyDays | None = None) -> ProviderPull:
         """Usage (and billed or estimated cost) for the UTC days ``[start, end_exclusive)``."""
         if end_exclusive <= start:
             raise ValueError("end_exclusive must be after start")

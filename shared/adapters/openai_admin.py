@@ -24,7 +24,7 @@ from shared.domain.providers import openai as openai_reports
 from shared.domain.usage.normalise import DayPart
 from shared.domain.usage.records import OrgIdentity, Provider, ProviderPull, day_start
 from shared.errors import ProviderPermissionError
-from shared.ports import Clock
+from shared.ports import Clock, EarlyDays
 
 USAGE_PAGE_LIMIT = 31
 """Maximum ``limit`` of ``/organization/usage/*`` for ``bucket_width=1d``."""
@@ -169,7 +169,7 @@ class OpenAIAdmin:
             projects=projects,
         )
 
-    async def pull(self, start: date, end_exclusive: date) -> ProviderPull:
+    async def pull(self, start: date, end_exclusive: date, *, early: EarlyDays | None = None) -> ProviderPull:
         """Usage and costs for the UTC days ``[start, end_exclusive)``; a malformed day fails alone."""
         now = self._clock.now() if self._clock else datetime.now(UTC)
-        return await pull_reports(self._http, _Dialect(), REPORTS, start, end_exclusive, now=now)
+        return await pull_reports(self._http, _Dialect(), REPORTS, start, end_exclusive, now=now, early=early)

@@ -17,6 +17,7 @@ ignored.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, MutableSequence, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -26,9 +27,10 @@ from shared.adapters.provider_http import MalformedResponse, ProviderHttp, Query
 from shared.adapters.provider_sends import send_gate
 from shared.domain.usage.normalise import DayFailure, DayPart, build_day, parse_page
 from shared.domain.usage.pricing import PRICE_DATA_VERSION
-from shared.domain.usage.records import Provider, ProviderPull, day_start
+from shared.domain.usage.records import Provider, ProviderDay, ProviderPull, day_start
 from shared.errors import ProviderResponseError
 from shared.log import redact
+from shared.ports import EarlyDays
 
 DayResult = DayPart | DayFailure
 NEAR_NOW = timedelta(hours=1)
@@ -184,11 +186,16 @@ async def pull_reports(
     end_exclusive: date,
     *,
     now: datetime,
+    early: EarlyDays | None = None,
 ) -> ProviderPull:
     """Fetch every report concurrently and assemble the window's ``ProviderDay``s.
 
     A day fails when any report failed for it: a day with usage but no cost (or the reverse) would misstate the
     effective rate, so it carries no partial data.
+
+    ``early`` (``shared.ports.EarlyDays``): once the large reports are in while others are still out, the days are
+    built from what is in, the others taken as empty, and handed to ``early``; a day the late reports leave empty is
+    that very object in the pull, the others are built again.
     """
     if end_exclusive <= start:
         raise ValueError("end_exclusive must be after start")
@@ -196,16 +203,32 @@ async def pull_reports(
     pager = ReportPager(http, dialect, pages, now)
     # Asked large reports first (a stable order otherwise), assembled in the given order.
     asked = sorted(range(len(reports)), key=lambda i: not reports[i].large)
-    fetched = await run_all(pager.fetch(reports[i], start, end_exclusive) for i in asked)
-    results = [result for _, result in sorted(zip(asked, fetched, strict=True))]
-    days = {}
-    gate = send_gate()
-    for day in days_of(start, end_exclusive):
-        parts = [result[day] for result in results]
-        failure = next((p for p in parts if isinstance(p, DayFailure)), None)
-        days[day] = build_day(dialect.provider, day, [p for p in parts if isinstance(p, DayPart)], failure)
-        # Between days, the responses of the task's other pulls are taken in and their next requests written first.
-        await gate.settled()
+    large = {i for i, report in enumerate(reports) if report.large}
+    done: dict[int, dict[date, DayResult]] = {}
+    large_done = asyncio.Event()
+    built: list[_EarlyBuild] = []
+
+    async def fetch(i: int) -> None:
+        done[i] = await pager.fetch(reports[i], start, end_exclusive)
+        if large <= done.keys():
+            large_done.set()
+
+    async def build_early() -> None:
+        # While the small reports' requests are out, the loop would only wait: their days are built meanwhile.
+        await large_done.wait()
+        if len(done) == len(reports):
+            return
+        out = frozenset(range(len(reports))) - done.keys()
+        results = [done.get(i, {}) for i in range(len(reports))]
+        days = await _build_days(dialect.provider, results, start, end_exclusive)
+        built.append(_EarlyBuild(out, days))
+        assert early is not None
+        early(days)
+
+    speculate = early is not None and bool(large) and len(large) < len(reports)
+    await run_all([*(fetch(i) for i in asked), *([build_early()] if speculate else [])])
+    results = [done[i] for i in range(len(reports))]
+    days = await _build_days(dialect.provider, results, start, end_exclusive, built[0] if built else None)
     return ProviderPull(
         provider=dialect.provider,
         start=start,
@@ -214,3 +237,37 @@ async def pull_reports(
         price_data_version=PRICE_DATA_VERSION,
         raw_pages=tuple(pages),
     )
+
+
+@dataclass(frozen=True)
+class _EarlyBuild:
+    """Days built before the reports ``out`` were in (their parts taken as empty)."""
+
+    out: frozenset[int]
+    days: dict[date, ProviderDay]
+
+
+_EMPTY = DayPart()
+
+
+async def _build_days(
+    provider: Provider,
+    results: Sequence[Mapping[date, DayResult]],
+    start: date,
+    end_exclusive: date,
+    early: _EarlyBuild | None = None,
+) -> dict[date, ProviderDay]:
+    """Each day of the window from every report's part (a report without the day adds nothing); a day built early
+    is kept when the reports that were out then add nothing to it."""
+    days: dict[date, ProviderDay] = {}
+    gate = send_gate()
+    for day in days_of(start, end_exclusive):
+        parts = [result.get(day, _EMPTY) for result in results]
+        if early is not None and all(parts[i] == _EMPTY for i in early.out):
+            days[day] = early.days[day]
+            continue
+        failure = next((p for p in parts if isinstance(p, DayFailure)), None)
+        days[day] = build_day(provider, day, [p for p in parts if isinstance(p, DayPart)], failure)
+        # Between days, the responses of the task's other pulls are taken in and their next requests written first.
+        await gate.settled()
+    return days

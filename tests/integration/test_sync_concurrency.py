@@ -25,8 +25,9 @@ from shared.domain.usage.month import UsageMonth, rollup_month
 from shared.domain.usage.records import Provider, ProviderPull
 from shared.domain.usage.snapshot import UsageSnapshot
 from shared.ports import MonthChange, MonthWrite
+from shared.services.sync.provider_parts import prepare_pull
 from shared.services.sync.snapshot_lease import snapshots_lease
-from shared.services.sync.store_snapshots import store_pulls
+from shared.services.sync.store_snapshots import Precomputed, precompute_months, store_pulls
 from tests.support.usage_days import anthropic_day, openai_day
 
 NOW = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
@@ -108,25 +109,34 @@ class _Interleaving(FirestoreSnapshots):
         self._other: Task | None = other
         self.attempts = 0
 
-    def update_month(
-        self, enterprise_id: str, month: str, change: MonthChange, *, synced_at: datetime, retention_months: int
-    ) -> MonthWrite:
-        def hooked(days: Mapping[date, UsageSnapshot], rollup: UsageMonth | None) -> MonthWrite:
-            self.attempts += 1
-            result = change(days, rollup)
-            other = self._other if month == "2026-11" else None
-            if other is not None:
-                self._other = None
-                worker = threading.Thread(target=run, args=(FirestoreSnapshots(self._db), enterprise_id, other))
-                worker.start()
-                # The emulator holds our read locks: the other task waits for our commit, or wins and makes this
-                # transaction run again. Either way it may not finish while we wait; we commit after a moment.
-                worker.join(timeout=0.5)
-                self.pending = worker
-            return result
+    def update_months(
+        self,
+        enterprise_id: str,
+        changes: Mapping[str, MonthChange],
+        *,
+        synced_at: datetime,
+        retention_months: int,
+    ) -> dict[str, MonthWrite]:
+        def hooked(month: str, change: MonthChange) -> MonthChange:
+            def run_change(days: Mapping[date, UsageSnapshot], rollup: UsageMonth | None) -> MonthWrite:
+                self.attempts += 1
+                result = change(days, rollup)
+                other = self._other if month == "2026-11" else None
+                if other is not None:
+                    self._other = None
+                    worker = threading.Thread(target=run, args=(FirestoreSnapshots(self._db), enterprise_id, other))
+                    worker.start()
+                    # The emulator holds our read locks: the other task waits for our commit, or wins and makes this
+                    # transaction run again. Either way it may not finish while we wait; we commit after a moment.
+                    worker.join(timeout=0.5)
+                    self.pending = worker
+                return result
 
-        return super().update_month(
-            enterprise_id, month, hooked, synced_at=synced_at, retention_months=retention_months
+            return run_change
+
+        hooked_changes = {month: hooked(month, change) for month, change in changes.items()}
+        return super().update_months(
+            enterprise_id, hooked_changes, synced_at=synced_at, retention_months=retention_months
         )
 
 
@@ -225,3 +235,82 @@ def test_a_month_read_ahead_is_taken_only_while_nobody_has_written_it_since(
     days, months = stored(store, enterprise_id)
     assert {"openai", "anthropic"} <= set(days[date(2026, 11, 21)].by_provider)
     assert months["2026-11"] == rollup_month("2026-11", days.values(), retention_months=24)
+
+
+def _pull(provider: ProviderName, start: date, end: date) -> tuple[dict[ProviderName, ProviderPull], list[date]]:
+    days = [start + timedelta(days=i) for i in range((end - start).days)]
+    pull = ProviderPull(
+        provider=Provider(provider.value),
+        start=start,
+        end_exclusive=end,
+        days={d: MAKERS[provider](d) for d in days},
+        price_data_version="test",
+    )
+    return {provider: pull}, days
+
+
+class _CountedChanges:
+    """Counts the days the month changes rebuild (``refresh_snapshot`` calls): none when a change computed ahead
+    was taken."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import shared.services.sync.store_snapshots as service
+
+        self.rebuilt = 0
+        original = service.refresh_snapshot
+
+        def counted(*args: Any, **kwargs: Any) -> UsageSnapshot | None:
+            self.rebuilt += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(service, "refresh_snapshot", counted)
+
+
+def test_a_month_computed_ahead_is_taken_only_while_it_is_unwritten_and_its_parts_the_same(
+    firestore_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync computes its months' changes while its last provider responses are out (ADR 0027). Meanwhile another
+    task stores days of the same month: the first task's transaction must see them, not commit what it computed on
+    the month as it was before."""
+    store, enterprise_id = FirestoreSnapshots(firestore_db), "ent_ahead_of_store"
+    run(store, enterprise_id, TASKS[1])  # OpenAI, November 10-30
+
+    def ahead(pulls: dict[ProviderName, ProviderPull], days: list[date]) -> tuple[Any, Precomputed]:
+        prepared = {p: prepare_pull(pull, days) for p, pull in pulls.items()}
+        read = store.read_ahead(enterprise_id, ["2026-11"], retention_months=24)
+        return prepared, precompute_months(read, prepared, days, retention_months=24, enterprise_id=enterprise_id)
+
+    def store_with(pulls: Any, days: list[date], prepared: Any, precomputed: Precomputed) -> None:
+        store_pulls(
+            store, enterprise_id, pulls, days, now=NOW, retention_months=24, prepared=prepared, precomputed=precomputed
+        )
+
+    counted = _CountedChanges(monkeypatch)
+    # Nobody wrote November since, the same parts: taken as computed, no day rebuilt in the transaction.
+    pulls, days = _pull(ProviderName.ANTHROPIC, date(2026, 11, 20), date(2026, 11, 22))
+    prepared, precomputed = ahead(pulls, days)
+    counted.rebuilt = 0
+    store_with(pulls, days, prepared, precomputed)
+    assert counted.rebuilt == 0
+
+    # Another task stores early November between the read ahead and the transaction: computed again, nothing lost.
+    pulls, days = _pull(ProviderName.ANTHROPIC, date(2026, 11, 24), date(2026, 11, 26))
+    prepared, precomputed = ahead(pulls, days)
+    run(FirestoreSnapshots(firestore_db), enterprise_id, (ProviderName.OPENAI, date(2026, 11, 1), date(2026, 11, 4)))
+    counted.rebuilt = 0
+    store_with(pulls, days, prepared, precomputed)
+    assert counted.rebuilt == len(days)
+
+    # Parts other than those it was computed with (the pull's last responses changed a day): computed again.
+    pulls, days = _pull(ProviderName.ANTHROPIC, date(2026, 11, 27), date(2026, 11, 29))
+    _, precomputed = ahead(pulls, days)
+    counted.rebuilt = 0
+    store_with(pulls, days, {p: prepare_pull(pull, days) for p, pull in pulls.items()}, precomputed)
+    assert counted.rebuilt == len(days)
+
+    stored_days, months = stored(store, enterprise_id)
+    assert {date(2026, 11, d) for d in (1, 2, 3)} <= set(stored_days)
+    assert "openai" in stored_days[date(2026, 11, 2)].by_provider
+    for day in (20, 21, 24, 25, 27, 28):
+        assert {"openai", "anthropic"} <= set(stored_days[date(2026, 11, day)].by_provider)
+    assert months["2026-11"] == rollup_month("2026-11", stored_days.values(), retention_months=24)

@@ -61,6 +61,10 @@ class FakeProviderConnections:
         self._check()
         return self.records.get((enterprise_id, provider))
 
+    def key_records(self, enterprise_id: str) -> dict[ProviderName, ProviderKeyRecord]:
+        self._check()
+        return {provider: record for (e, provider), record in self.records.items() if e == enterprise_id}
+
     def save_connection(
         self,
         enterprise_id: str,

@@ -7,7 +7,7 @@ its writes); ``FakeSyncTargets`` reads a ``FakeEnterpriseStore`` with the Firest
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
 
@@ -19,7 +19,7 @@ from shared.domain.usage.month import UsageMonth, month_key
 from shared.domain.usage.records import OrgIdentity, Provider, ProviderDay, ProviderPull
 from shared.domain.usage.snapshot import UsageSnapshot
 from shared.errors import DependencyUnavailable, ProviderAuthError
-from shared.ports import MonthChange, MonthWrite, RawPage, SyncTarget
+from shared.ports import EarlyDays, MonthChange, MonthRead, MonthWrite, RawPage, SyncTarget
 from tests.support.fakes import FakeEnterpriseStore
 
 
@@ -74,27 +74,39 @@ class FakeSnapshotStore:
         for key in {month_key(d.date) for d in days} | {m.month for m in months}:
             self.versions[(enterprise_id, key)] = self.versions.get((enterprise_id, key), 0) + 1
 
-    def update_month(
-        self, enterprise_id: str, month: str, change: MonthChange, *, synced_at: datetime, retention_months: int
-    ) -> MonthWrite:
-        """Optimistic, as a transaction behaves to its callers: ``change`` runs on what was read, and runs again when
-        another update of the month committed in between (``between_read_and_write`` lets a test commit one there)."""
+    def update_months(
+        self,
+        enterprise_id: str,
+        changes: Mapping[str, MonthChange],
+        *,
+        synced_at: datetime,
+        retention_months: int,
+    ) -> dict[str, MonthWrite]:
+        """Optimistic, as a transaction behaves to its callers: each change runs on what was read, and all run again
+        when another update of one of the months committed in between (``between_read_and_write`` lets a test commit
+        one there, once per month)."""
+        months = sorted(changes)
         for _ in range(self.max_attempts):
             self._check()
-            version = self.versions.get((enterprise_id, month), 0)
-            result = change(self._days(enterprise_id, [month]), self.months.get((enterprise_id, month)))
+            versions = {m: self.versions.get((enterprise_id, m), 0) for m in months}
+            read = {m: (self._days(enterprise_id, [m]), self.months.get((enterprise_id, m))) for m in months}
+            results = {m: changes[m](*read[m]) for m in months}
             if self.between_read_and_write is not None:
-                self.between_read_and_write(month)
-            if self.versions.get((enterprise_id, month), 0) != version:
+                for month in months:
+                    self.between_read_and_write(month)
+            if any(self.versions.get((enterprise_id, m), 0) != versions[m] for m in months):
                 self.retried += 1
                 continue
-            if result.days or result.rollup is not None:
-                self.save(enterprise_id, result.days, [result.rollup] if result.rollup else [], synced_at=synced_at)
-            return result
-        raise DependencyUnavailable("the month is busy with concurrent writes (fake contention)")
+            days = [day for m in months for day in results[m].days]
+            rollups = [results[m].rollup for m in months if results[m].rollup is not None]
+            if days or rollups:
+                self.save(enterprise_id, days, [r for r in rollups if r is not None], synced_at=synced_at)
+            return results
+        raise DependencyUnavailable("the months are busy with concurrent writes (fake contention)")
 
-    def read_ahead(self, enterprise_id: str, months: Sequence[str], *, retention_months: int) -> None:
+    def read_ahead(self, enterprise_id: str, months: Sequence[str], *, retention_months: int) -> dict[str, MonthRead]:
         self.read_ahead_months.append(tuple(sorted(months)))
+        return {}
 
     def month(self, enterprise_id: str, month: str) -> UsageMonth | None:
         self._check()
@@ -138,6 +150,11 @@ class FakeCoverageStore:
             self.records[(enterprise_id, provider)] = changed
             self.writes += 1
         return changed
+
+    def update_many(
+        self, enterprise_id: str, changes: Mapping[ProviderName, Callable[[SyncCoverage], SyncCoverage]]
+    ) -> dict[ProviderName, SyncCoverage]:
+        return {provider: self.update(enterprise_id, provider, change) for provider, change in changes.items()}
 
 
 class FakeLeases:
@@ -206,7 +223,7 @@ class _Source:
     async def validate(self) -> OrgIdentity:
         raise NotImplementedError("the sync never validates keys")
 
-    async def pull(self, start: date, end_exclusive: date) -> ProviderPull:
+    async def pull(self, start: date, end_exclusive: date, *, early: EarlyDays | None = None) -> ProviderPull:
         self._owner.pulls.append((self.provider, start, end_exclusive))
         if self._key not in self._owner.keys.get(self.provider, set()):
             raise ProviderAuthError(f"{self.provider.value} returned 401: invalid key", provider=self.provider.value)

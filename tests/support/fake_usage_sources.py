@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from shared.domain.usage.records import OrgIdentity, Provider, ProviderPull
 from shared.errors import ProviderAuthError, ProviderError
+from shared.ports import EarlyDays
 
 
 class _FakeSource:
@@ -46,7 +47,7 @@ class _FakeSource:
             raise ProviderAuthError(f"{self.provider.value} returned 401: invalid key", provider=self.provider.value)
         return outcome
 
-    async def pull(self, start: date, end_exclusive: date) -> ProviderPull:
+    async def pull(self, start: date, end_exclusive: date, *, early: EarlyDays | None = None) -> ProviderPull:
         raise NotImplementedError("connect never pulls usage")
 
 

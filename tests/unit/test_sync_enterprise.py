@@ -14,7 +14,7 @@ from shared.domain.enterprise.model import ProviderName, ProviderStatus
 from shared.domain.usage.records import Provider, ProviderDay, ProviderPull, UsageRecord
 from shared.errors import ProviderRateLimited, ProviderResponseError
 from shared.ports import SecretVersionRef
-from shared.services.sync.store_snapshots import PreparedPull
+from shared.services.sync.provider_parts import PreparedPull
 from shared.services.sync.sync_report import Outcome, SyncRequest
 from tests.support.connect_world import ADMIN_EMAIL, ENTERPRISE_ID
 from tests.support.sync_world import SyncWorld

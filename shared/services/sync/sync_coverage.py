@@ -19,6 +19,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from email.message import EmailMessage
+from functools import partial
 from typing import Any
 
 from shared.config import Settings
@@ -51,16 +52,17 @@ class SyncCoverageRecorder:
     def pulled(
         self,
         enterprise_id: str,
-        provider: ProviderName,
         days: Iterable[date],
-        *,
-        pending: Iterable[date],
-        failed: Mapping[date, str],
-    ) -> SyncCoverage:
-        window, waiting = list(days), list(pending)
-        return self._coverage.update(
-            enterprise_id, provider, lambda c: after_pull(c, window, pending=waiting, failed=failed)
-        )
+        outcomes: Mapping[ProviderName, tuple[Iterable[date], Mapping[date, str]]],
+    ) -> dict[ProviderName, SyncCoverage]:
+        """Record the window's ``days`` pulled for each provider of ``outcomes``: its days still pending and those
+        that failed (their error codes); the records are read together."""
+        window = list(days)
+        changes = {
+            provider: partial(after_pull, days=window, pending=list(pending), failed=failed)
+            for provider, (pending, failed) in outcomes.items()
+        }
+        return self._coverage.update_many(enterprise_id, changes)
 
     def repull_horizon(self) -> date:
         """The first day the next daily run still re-pulls (``Settings.sync_repull_days``); earlier days need a
@@ -157,13 +159,16 @@ def settle_coverage(
     days = window_days(report.start, report.end)
     records: dict[ProviderName, SyncCoverage] = {}
     horizon = recorder.repull_horizon()
+    outcomes: dict[ProviderName, tuple[Iterable[date], Mapping[date, str]]] = {}
+    for provider, pull in pulls.items():
+        # A pending day the next daily runs re-pull anyway is not recorded: its snapshot says it is pending, and the
+        # record (a write) changes only for days that would otherwise never be pulled again.
+        pending = [d for d, day in pull.days.items() if day.cost_pending and d < horizon]
+        failed = {d: day.error_code or "provider_day_failed" for d, day in pull.days.items() if day.error_code}
+        outcomes[provider] = (pending, failed)
     try:
-        for provider, pull in pulls.items():
-            # A pending day the next daily runs re-pull anyway is not recorded: its snapshot says it is pending, and
-            # the record (a write) changes only for days that would otherwise never be pulled again.
-            pending = [d for d, day in pull.days.items() if day.cost_pending and d < horizon]
-            failed = {d: day.error_code or "provider_day_failed" for d, day in pull.days.items() if day.error_code}
-            records[provider] = recorder.pulled(enterprise.id, provider, days, pending=pending, failed=failed)
+        if outcomes:
+            records.update(recorder.pulled(enterprise.id, days, outcomes))
         for name, result in sorted(report.providers.items()):
             final = result.outcome is Outcome.FAILED or (result.outcome is Outcome.RETRY and last_attempt)
             if final:

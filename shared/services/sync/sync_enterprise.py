@@ -37,10 +37,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -54,7 +55,8 @@ from shared.domain.sync.backfill import (
     backfill_tasks,
 )
 from shared.domain.usage.month import month_key
-from shared.domain.usage.records import Provider, ProviderPull
+from shared.domain.usage.pricing import PRICE_DATA_VERSION
+from shared.domain.usage.records import Provider, ProviderDay, ProviderPull
 from shared.domain.usage.snapshot import UsageSnapshot
 from shared.errors import (
     DependencyUnavailable,
@@ -67,8 +69,10 @@ from shared.errors import (
 from shared.ports import (
     AuditLog,
     Clock,
+    EarlyDays,
     EnterpriseStore,
     Leases,
+    MonthRead,
     ProviderConnectionStore,
     RawPage,
     SecretStore,
@@ -78,15 +82,21 @@ from shared.ports import (
     UsageSourceFactory,
 )
 from shared.services.enterprise.audit import record_key_read
+from shared.services.sync.provider_parts import (
+    EarlyPrepared,
+    PreparedPull,
+    SavingsLookup,
+    opportunity_savings,
+    prepare_early,
+    prepare_pull,
+)
 from shared.services.sync.snapshot_lease import snapshots_lease
 from shared.services.sync.store_snapshots import (
     IndexLookup,
-    PreparedPull,
-    SavingsLookup,
+    Precomputed,
     Stored,
     frontier_level,
-    opportunity_savings,
-    prepare_pull,
+    precompute_months,
     store_pulls,
 )
 from shared.services.sync.sync_coverage import SyncCoverageRecorder, settle_coverage
@@ -114,6 +124,7 @@ class _Key:
 
 
 PullResult = ProviderPull | BaseException
+_Records = dict[ProviderName, ProviderKeyRecord]
 
 
 @dataclass(frozen=True, repr=False)
@@ -127,6 +138,7 @@ class _Pulled:
     keys: dict[ProviderName, _Key]
     results: dict[ProviderName, PullResult]
     prepared: dict[ProviderName, PreparedPull]
+    precomputed: Precomputed | None = None
 
 
 SCHEDULED = frozenset({"daily", "hourly"})
@@ -179,7 +191,11 @@ class SyncEnterprise:
         ``last_attempt``: the queue will not deliver this task again (``Settings.task_max_attempts``)."""
         start, end = clip_window(request, self._clock.now())
         report = SyncReport(request.enterprise_id, start, end, request.reason)
-        enterprise = self._enterprises.get(request.enterprise_id)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keys") as beside:
+            # The key records are read beside the enterprise, so the keys are ready a round trip sooner (read for
+            # nothing when the enterprise turns out gone or closing).
+            records = beside.submit(self._connections.key_records, request.enterprise_id)
+            enterprise = self._enterprises.get(request.enterprise_id)
         if enterprise is None or enterprise.status != "active":
             report.skipped = "enterprise_not_found" if enterprise is None else "enterprise_closing"
         elif end <= start:
@@ -192,7 +208,7 @@ class SyncEnterprise:
         pulled = (
             _Pulled({}, {}, {})
             if not wanted
-            else asyncio.run(self._keys_and_pulls(enterprise, wanted, read_id, start, end, report))
+            else asyncio.run(self._keys_and_pulls(enterprise, wanted, records, read_id, start, end, report))
         )
         keys, results, prepared = pulled.keys, pulled.results, pulled.prepared
         pulls = {p: r for p, r in results.items() if isinstance(r, ProviderPull)}
@@ -210,6 +226,7 @@ class SyncEnterprise:
                     read_id,
                     scheduled=request.reason in SCHEDULED,
                     held=held,
+                    precomputed=pulled.precomputed,
                 )
             except DependencyUnavailable as e:
                 if not last_attempt:
@@ -252,6 +269,7 @@ class SyncEnterprise:
         *,
         scheduled: bool,
         held: ExitStack,
+        precomputed: Precomputed | None = None,
     ) -> Stored:
         """Store the pulls under the snapshots lease, which stays in ``held`` (released when the caller closes it)."""
         if not pulls:
@@ -277,6 +295,7 @@ class SyncEnterprise:
                 index=self._index,
                 savings=self._savings,
                 prepared=prepared,
+                precomputed=precomputed,
                 parallel=True,
             )
         except BaseException:
@@ -308,10 +327,13 @@ class SyncEnterprise:
                 connected.append(provider)
         return connected
 
-    def _key(self, enterprise: Enterprise, provider: ProviderName, read_id: str) -> _Key | ProviderResult:
-        """The provider's key, its read audit-logged first; or why there is none to use."""
+    def _key(
+        self, enterprise: Enterprise, provider: ProviderName, records: Future[_Records], read_id: str
+    ) -> _Key | ProviderResult:
+        """The provider's key (``records``: the enterprise's key records, being read), its read audit-logged first;
+        or why there is none to use."""
         try:
-            record = self._connections.key_record(enterprise.id, provider)
+            record = records.result().get(provider)
             if record is None:
                 return ProviderResult(Outcome.KEY_UNAVAILABLE, "no_key_record")
             self._resume_backfill(enterprise.id, provider, record)
@@ -351,6 +373,7 @@ class SyncEnterprise:
         self,
         enterprise: Enterprise,
         providers: list[ProviderName],
+        records: Future[_Records],
         read_id: str,
         start: date,
         end: date,
@@ -359,7 +382,9 @@ class SyncEnterprise:
         """The providers' keys read side by side, then each provider pulled and its snapshot parts computed as soon
         as its pull ends, while the others still wait on their providers; meanwhile the window's months are read
         ahead (``SnapshotStore.read_ahead``)."""
-        found = await asyncio.gather(*(asyncio.to_thread(self._key, enterprise, p, read_id) for p in providers))
+        found = await asyncio.gather(
+            *(asyncio.to_thread(self._key, enterprise, p, records, read_id) for p in providers)
+        )
         keys: dict[ProviderName, _Key] = {}
         for provider, key in zip(providers, found, strict=True):
             if isinstance(key, _Key):
@@ -370,35 +395,95 @@ class SyncEnterprise:
                 report.retry_code = report.retry_code or key.code
         if not keys:
             return _Pulled(keys, {}, {})
-        ahead = asyncio.create_task(asyncio.to_thread(self._read_ahead, enterprise.id, window_days(start, end)))
-        pulled = await asyncio.gather(*(self._pull_and_prepare(p, k, start, end) for p, k in keys.items()))
+        window = window_days(start, end)
+        ahead = asyncio.create_task(asyncio.to_thread(self._read_ahead, enterprise.id, window))
+        loop = asyncio.get_running_loop()
+        parts: dict[ProviderName, asyncio.Future[PreparedPull | None]] = {p: loop.create_future() for p in keys}
+        pulling = [self._pull_and_prepare(p, k, start, end, parts[p]) for p, k in keys.items()]
+        ahead_of_store = asyncio.create_task(self._precompute(enterprise.id, ahead, parts, window))
+        pulled = await asyncio.gather(*pulling)
         await ahead
         results = {p: result for p, (result, _) in zip(keys, pulled, strict=True)}
         prepared = {p: ready for p, (_, ready) in zip(keys, pulled, strict=True) if ready is not None}
-        return _Pulled(keys, results, prepared)
+        return _Pulled(keys, results, prepared, await ahead_of_store)
 
     async def _pull_and_prepare(
-        self, provider: ProviderName, key: _Key, start: date, end: date
+        self, provider: ProviderName, key: _Key, start: date, end: date, parts: asyncio.Future[PreparedPull | None]
     ) -> tuple[PullResult, PreparedPull | None]:
-        deadline = self._settings.sync_pull_deadline_s
-        [result] = await asyncio.gather(
-            asyncio.wait_for(self._pull(provider, key, start, end), deadline), return_exceptions=True
-        )
-        if not isinstance(result, ProviderPull):
-            return result, None
-        # In a thread: the event loop keeps taking in the other providers' responses meanwhile.
-        return result, await asyncio.to_thread(prepare_pull, result, window_days(start, end), self._savings)
+        """Pull and prepare one provider; ``parts`` is told its parts as soon as they are known: those of the days
+        the pull built early, else the final ones (``None`` when the pull failed)."""
+        deadline, window = self._settings.sync_pull_deadline_s, window_days(start, end)
+        loop = asyncio.get_running_loop()
+        early: list[asyncio.Future[EarlyPrepared]] = []
 
-    async def _pull(self, provider: ProviderName, key: _Key, start: date, end: date) -> ProviderPull:
+        def known(future: asyncio.Future[Any]) -> None:
+            if not parts.done():
+                failed = future.cancelled() or future.exception() is not None
+                parts.set_result(None if failed else _prepared_of(future.result()))
+
+        def built_early(days: Mapping[date, ProviderDay]) -> None:
+            # Their parts are computed in a thread while the pull waits for its last responses.
+            future = loop.run_in_executor(None, prepare_early, days, window, PRICE_DATA_VERSION, self._savings)
+            future.add_done_callback(known)
+            early.append(future)
+
+        try:
+            [result] = await asyncio.gather(
+                asyncio.wait_for(self._pull(provider, key, start, end, built_early), deadline), return_exceptions=True
+            )
+            if not isinstance(result, ProviderPull):
+                return result, None
+            known_early = await early[0] if early else None
+            # In a thread: the event loop keeps taking in the other providers' responses meanwhile.
+            final = loop.run_in_executor(None, prepare_pull, result, window, self._savings, known_early)
+            final.add_done_callback(known)
+            return result, await final
+        finally:
+            if not parts.done():
+                parts.set_result(None)
+
+    async def _precompute(
+        self,
+        enterprise_id: str,
+        ahead: asyncio.Task[dict[str, MonthRead]],
+        parts: Mapping[ProviderName, asyncio.Future[PreparedPull | None]],
+        window: list[date],
+    ) -> Precomputed | None:
+        """The months' changes, computed in a thread as soon as every provider's parts are known (a provider
+        waiting for its last responses gives those of the days it built early) and the months were read ahead;
+        the transactions take them where nothing changed since (``Precomputed``)."""
+        known = await asyncio.gather(*parts.values())
+        ready = {p: prepared for p, prepared in zip(parts, known, strict=True) if prepared is not None}
+        months = await ahead
+        if not ready or not months:
+            return None
+        try:
+            return await asyncio.to_thread(
+                precompute_months,
+                months,
+                ready,
+                window,
+                index=self._index,
+                retention_months=self._settings.snapshot_retention_months,
+                enterprise_id=enterprise_id,
+            )
+        except Exception:
+            log.exception("months not computed ahead", extra={"enterprise_id": enterprise_id})
+            return None
+
+    async def _pull(self, provider: ProviderName, key: _Key, start: date, end: date, early: EarlyDays) -> ProviderPull:
         async with self._sources(Provider(provider.value), key.value) as source:
-            return await source.pull(start, end)
+            return await source.pull(start, end, early=early)
 
-    def _read_ahead(self, enterprise_id: str, days: list[date]) -> None:
+    def _read_ahead(self, enterprise_id: str, days: list[date]) -> dict[str, MonthRead]:
         months = sorted({month_key(d) for d in days})
         try:
-            self._snapshots.read_ahead(enterprise_id, months, retention_months=self._settings.snapshot_retention_months)
+            return self._snapshots.read_ahead(
+                enterprise_id, months, retention_months=self._settings.snapshot_retention_months
+            )
         except PlatformError as e:  # only a hint: the transactions read what they need
             log.info("months not read ahead", extra={"enterprise_id": enterprise_id, "error_code": e.code})
+            return {}
 
     def _save_raw_pages(self, enterprise_id: str, pulls: dict[ProviderName, ProviderPull], report: SyncReport) -> None:
         pages = [
@@ -460,3 +545,7 @@ class SyncEnterprise:
             report.retry_code = report.retry_code or e.code
             return ProviderResult(Outcome.RETRY, e.code)
         return ProviderResult(Outcome.KEY_FAILED, error.code)
+
+
+def _prepared_of(ready: EarlyPrepared | PreparedPull) -> PreparedPull:
+    return ready.prepared if isinstance(ready, EarlyPrepared) else ready
