@@ -42,16 +42,8 @@ TASKS: list[Task] = [
 
 
 def run(store: FirestoreSnapshots, enterprise_id: str, task: Task) -> None:
-    provider, start, end = task
-    days = [start + timedelta(days=i) for i in range((end - start).days)]
-    pull = ProviderPull(
-        provider=Provider(provider.value),
-        start=start,
-        end_exclusive=end,
-        days={d: MAKERS[provider](d) for d in days},
-        price_data_version="test",
-    )
-    store_pulls(store, enterprise_id, {provider: pull}, days, now=NOW, retention_months=24)
+    pulls, days = _pull(*task)
+    store_pulls(store, enterprise_id, pulls, days, now=NOW, retention_months=24)
 
 
 def stored(store: FirestoreSnapshots, enterprise_id: str) -> tuple[dict[date, UsageSnapshot], dict[str, UsageMonth]]:
