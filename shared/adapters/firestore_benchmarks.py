@@ -12,9 +12,9 @@
 * ``benchmark_runs/{YYYY-MM}`` (server-only, no client rule allows it): the frozen record (version, inputs hash,
   revisions, and the contributors' ids compressed into one bytes field), and ``benchmark_runs/{YYYY-MM}/versions/{n}``
   with version n's membership tokens, each population one bytes field of concatenated 6-byte tokens (10,000 units
-  in every bucket of both metrics stay far below the 1 MiB document limit). A version document is *created*, in the
-  same batch as the other two writes, so two concurrent runs cannot both publish version n: the second batch fails
-  whole and nothing of it is written.
+  in every bucket of both metrics stay far below the 1 MiB document limit), read and written packed as they are
+  (``peers.release.pack_tokens``). A version document is *created*, in the same batch as the other two writes, so
+  two concurrent runs cannot both publish version n: the second batch fails whole and nothing of it is written.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from shared.adapters.firestore_errors import translated
 from shared.adapters.firestore_snapshots import MONTHS
 from shared.domain.enterprise.model import Industry, Member, ProviderName
 from shared.domain.peers.models import BenchmarkDocument
-from shared.domain.peers.release import TOKEN_BYTES, Populations, PublishedRun
+from shared.domain.peers.release import PackedPopulations, PublishedRun
 from shared.domain.peers.units import identity_of
 from shared.domain.usage.records import Provider
 from shared.domain.usage.snapshot_parts import ProviderPart
@@ -89,14 +89,6 @@ def _industry(value: Any) -> Industry:
         return Industry(value)
     except ValueError:
         return Industry.OTHER
-
-
-def _pack(tokens: frozenset[bytes]) -> bytes:
-    return b"".join(sorted(tokens))
-
-
-def _unpack(blob: bytes) -> frozenset[bytes]:
-    return frozenset(blob[i : i + TOKEN_BYTES] for i in range(0, len(blob), TOKEN_BYTES))
 
 
 def _parts(enterprise_id: str, data: dict[str, Any]) -> dict[str, ProviderPart]:
@@ -155,9 +147,7 @@ class FirestoreBenchmarks:
             versions = sorted(ref.collection(VERSIONS).stream(), key=lambda v: int(v.id))
         data = dict(snap.to_dict() or {})
         contributors = zlib.decompress(data.pop("contributors")).decode()
-        populations = tuple(
-            {key: _unpack(blob) for key, blob in (v.to_dict() or {}).get("populations", {}).items()} for v in versions
-        )
+        populations = tuple(dict((v.to_dict() or {}).get("populations", {})) for v in versions)
         return PublishedRun.model_validate(
             {**data, "contributors": contributors.split("\n") if contributors else [], "populations": populations}
         )
@@ -167,14 +157,14 @@ class FirestoreBenchmarks:
 
         record: dict[str, Any] = run.model_dump(mode="json", exclude={"populations", "contributors"})
         record["contributors"] = zlib.compress("\n".join(run.contributors).encode())
-        newest: Populations = run.populations[-1] if run.populations else {}
+        newest: PackedPopulations = run.populations[-1] if run.populations else {}
         run_ref = self._db.collection(RUNS).document(run.month)
         published: dict[str, Any] = document.model_dump(mode="json")
         published[WRITTEN_AT] = self._clock.now()
         batch = self._db.batch()
         batch.create(
             run_ref.collection(VERSIONS).document(str(run.version)),
-            {"populations": {key: _pack(tokens) for key, tokens in newest.items()}},
+            {"populations": dict(newest)},
         )
         batch.set(run_ref, record)
         batch.set(self._db.collection(BENCHMARKS).document(document.month), published)

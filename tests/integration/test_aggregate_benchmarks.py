@@ -17,6 +17,7 @@ from shared.adapters.firestore_benchmarks import BENCHMARKS, WRITTEN_AT, Firesto
 from shared.config import get_settings
 from shared.domain.peers.models import Metric
 from shared.errors import Conflict
+from shared.services.peers import aggregate_benchmarks as aggregate_module
 from shared.services.peers.aggregate_benchmarks import aggregate_benchmarks
 from tests.support.fakes import FixedClock
 
@@ -96,6 +97,26 @@ def test_an_enterprise_with_two_providers_counts_once(firestore_db: Any) -> None
 
 
 def test_enterprises_connecting_one_provider_organisation_are_one_unit(firestore_db: Any) -> None:
+    shared_org = [
+        SeedEnterprise(f"ent_same_{i}", {"openai": _ratio_part(Decimal("0.6") + Decimal("0.01") * i)}, org="org-one")
+        for i in range(10)
+    ]
+    seed(firestore_db, MONTH, [*_peers(9), *shared_org])
+
+    result = _run(firestore_db)
+
+    assert (result.participants, result.units) == (19, 10)
+    document = FirestoreBenchmarks(firestore_db, FixedClock()).get(MONTH)
+    assert document is not None
+    assert document.buckets["all"].count_band == "10–19"
+
+
+def test_one_provider_organisation_counts_once_when_its_enterprises_are_read_in_different_batches(
+    firestore_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small pages and reads: the ten enterprises of one organisation are folded in from four different reads.
+    monkeypatch.setattr(aggregate_module, "PARTICIPANTS_PAGE", 7)
+    monkeypatch.setattr(aggregate_module, "ROLLUP_READ", 3)
     shared_org = [
         SeedEnterprise(f"ent_same_{i}", {"openai": _ratio_part(Decimal("0.6") + Decimal("0.01") * i)}, org="org-one")
         for i in range(10)

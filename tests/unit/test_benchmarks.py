@@ -39,7 +39,7 @@ from shared.domain.peers.models import (
     UsageFigures,
 )
 from shared.domain.peers.position import position_for
-from shared.domain.peers.release import membership_token, population_key
+from shared.domain.peers.release import inputs_hash, membership_token, population_key
 from shared.domain.usage.records import Provider
 
 MONTH = "2026-01"
@@ -556,6 +556,36 @@ def test_enterprises_sharing_an_organisation_are_one_unit_with_the_figures_of_th
     assert [u.enterprise_id for u in units] == ["b", "e"]
     assert units[0].usage.list_usd == Decimal(4000)  # b's own figures, never a + b + c summed
     assert units[0].admin_domains == {"b.example"}
+
+
+def test_the_inputs_hash_of_a_month_is_the_one_its_publication_recorded() -> None:
+    """A published month is frozen by its inputs hash: the same units must hash as they did when it was published,
+    or every re-run of a published month is refused as changed. The value below was recorded for this population
+    under method ``peer-benchmark/2``; merged and per-provider figures, a decimal exponent, a unit without a
+    breakdown and admin domains all enter it, in any input order."""
+    rows = [
+        ProviderUsageRow(enterprise_id="acme", provider=Provider.OPENAI, usage=figures(Decimal("0.7"))),
+        ProviderUsageRow(
+            enterprise_id="acme", provider=Provider.ANTHROPIC, usage=figures(Decimal("0.5"), Decimal("10.50"))
+        ),
+        ProviderUsageRow(
+            enterprise_id="solo", provider=Provider.GOOGLE, usage=figures(Decimal("0.91"), Decimal("0.0000001"))
+        ),
+    ]
+    merged = [*merge_units(rows, {"acme": FINANCE, "solo": TECH}), unit("e001", Decimal("0.7003"))]
+    units = [
+        *(u.model_copy(update={"admin_domains": frozenset({f"{u.enterprise_id}.example"})}) for u in merged),
+        BenchmarkUnit(
+            enterprise_id="both",
+            industry=TECH,
+            providers=frozenset({Provider.OPENAI, Provider.AZURE}),
+            usage=figures(Decimal("0.8")),
+            admin_domains=frozenset({"b.example", "a.example"}),
+        ),
+    ]
+    recorded = "6193fc2055d37bd68b69620c48ab24b37273103d07ab69182e22e623c73dc611"
+
+    assert inputs_hash(units, MONTH, PARAMS) == inputs_hash(units[::-1], MONTH, PARAMS) == recorded
 
 
 def test_each_published_population_holds_the_keyed_token_of_every_members_own_value_in_that_bucket() -> None:

@@ -16,13 +16,18 @@ Choices made here (the specification leaves them open):
   unweighted mean failing the p% rule on its values, is left out; the percentiles of that metric still publish.
   Totals and weights are never published, so a suppressed weighted mean cannot be derived from other buckets.
 * **Weights.** Price ratio: list spend (its weighted mean is sum billed / sum list); blended rate: tokens.
+
+Memory (the aggregation holds every unit of the month): units may come packed (``peers.packed``) and are unpacked
+one at a time; the rules run one metric at a time, and a metric's membership tokens are packed as soon as R7 has
+compared them with earlier releases. What stays per unit while a metric is computed: its contributions (value and
+weight) and, briefly, its bucket memberships.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, localcontext
@@ -46,7 +51,16 @@ from shared.domain.peers.models import (
     industry_bucket,
     provider_bucket,
 )
-from shared.domain.peers.release import Populations, membership_token, population_key, release_suppressions
+from shared.domain.peers.packed import PackedUnit
+from shared.domain.peers.release import (
+    PackedPopulations,
+    Populations,
+    membership_token,
+    pack_tokens,
+    population_key,
+    release_suppressions,
+    unpack_tokens,
+)
 from shared.domain.usage.records import TOKENS_PER_PRICING_UNIT, Provider
 
 logger = logging.getLogger(__name__)
@@ -126,10 +140,19 @@ def is_price_covered(usage: UsageFigures) -> bool:
 
 def provider_usage(unit: BenchmarkUnit, provider: Provider) -> UsageFigures | None:
     """The figures a provider bucket uses for this unit, or None if it does not belong there."""
-    if provider in unit.by_provider:
-        return unit.by_provider[provider]
-    if unit.providers == {provider}:
-        return unit.usage
+    return _provider_figures(unit.providers, unit.usage, unit.by_provider, provider)
+
+
+def _provider_figures(
+    providers: frozenset[Provider],
+    usage: UsageFigures,
+    by_provider: Mapping[Provider, UsageFigures],
+    provider: Provider,
+) -> UsageFigures | None:
+    if provider in by_provider:
+        return by_provider[provider]
+    if providers == {provider}:
+        return usage
     return None
 
 
@@ -169,48 +192,77 @@ def _weight(metric: Metric, usage: UsageFigures) -> Decimal:
 # --- Populations and publication ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Contribution:
     enterprise_id: str
     value: Decimal
     weight: Decimal
-    metric: Metric
 
 
 _ByBucket = dict[str, list[_Contribution]]
+_Tokens = dict[str, set[bytes]]
+"""Bucket -> membership tokens of its population (``peers.release``)."""
+_METRICS: dict[Metric, Callable[[UsageFigures], Decimal | None]] = {
+    Metric.PRICE_RATIO: price_ratio,
+    Metric.BLENDED_RATE: blended_rate,
+}
 
 
 def unit_buckets(unit: BenchmarkUnit, params: DisclosureParams) -> dict[str, UsageFigures]:
     """The buckets an (eligible) unit contributes to, with the figures each one uses."""
-    placed = {ALL: unit.usage, industry_bucket(unit.industry): unit.usage}
-    for provider in sorted(unit.providers):
-        usage = provider_usage(unit, provider)
-        if usage is not None and is_eligible(usage, params) and is_price_covered(usage):
-            placed[provider_bucket(provider)] = usage
+    return _placements(unit.industry, unit.providers, unit.usage, unit.by_provider, params)
+
+
+def _placements(
+    industry: Industry,
+    providers: frozenset[Provider],
+    usage: UsageFigures,
+    by_provider: Mapping[Provider, UsageFigures],
+    params: DisclosureParams,
+) -> dict[str, UsageFigures]:
+    placed = {ALL: usage, industry_bucket(industry): usage}
+    for provider in sorted(providers):
+        figures = _provider_figures(providers, usage, by_provider, provider)
+        if figures is not None and is_eligible(figures, params) and is_price_covered(figures):
+            placed[provider_bucket(provider)] = figures
     return placed
 
 
-def _populations(units: Sequence[BenchmarkUnit], params: DisclosureParams) -> dict[Metric, _ByBucket]:
-    populations: dict[Metric, _ByBucket] = {metric: {b: [] for b in LATTICE} for metric in Metric}
+def _population(
+    units: Sequence[PackedUnit], metric: Metric, params: DisclosureParams, key: bytes
+) -> tuple[_ByBucket, _Tokens]:
+    """One metric's contributions and membership tokens, bucket by bucket, in unit order."""
+    population: _ByBucket = {bucket: [] for bucket in LATTICE}
+    tokens: _Tokens = {bucket: set() for bucket in LATTICE}
+    value_of = _METRICS[metric]
     for unit in units:
+        providers, usage, by_provider = unit.breakdown()
         # A unit's figures sit in several buckets (all, its industry, a one-provider unit's provider): each figures
-        # object's contributions are computed once and shared by its buckets.
-        shared: dict[int, list[_Contribution]] = {}
-        for bucket, usage in unit_buckets(unit, params).items():
-            if id(usage) not in shared:
-                shared[id(usage)] = [
-                    _Contribution(unit.enterprise_id, value, _weight(metric, usage), metric)
-                    for metric, value in unit_metrics(usage).items()
-                ]
-            for contribution in shared[id(usage)]:
-                populations[contribution.metric][bucket].append(contribution)
-    return populations
+        # object's contribution and token (the keyed hash, the costly part) are computed once and shared by its
+        # buckets. By identity, not equality: Decimal("0.5") == Decimal("0.50") but their tokens differ.
+        shared: dict[int, tuple[_Contribution, bytes] | None] = {}
+        for bucket, figures in _placements(unit.industry, providers, usage, by_provider, params).items():
+            if id(figures) not in shared:
+                value = value_of(figures)
+                shared[id(figures)] = (
+                    None
+                    if value is None
+                    else (
+                        _Contribution(unit.enterprise_id, value, _weight(metric, figures)),
+                        membership_token(key, unit.enterprise_id, value),
+                    )
+                )
+            placed = shared[id(figures)]
+            if placed is not None:
+                population[bucket].append(placed[0])
+                tokens[bucket].add(placed[1])
+    return population, tokens
 
 
 def publishable_buckets(
     members: Mapping[str, frozenset[str]],
     params: DisclosureParams,
-    domains: Mapping[str, frozenset[str]] | None = None,
+    domains: Mapping[str, Collection[str]] | None = None,
     also_suppressed: Iterable[str] = (),
 ) -> set[str]:
     """R1 (units and distinct admin domains), then R7 across all buckets, then R8 on the industry partition, for one
@@ -246,6 +298,7 @@ def _noisy(
 
 def _metric_result(ctx: _Context, bucket: str, metric: Metric, population: Sequence[_Contribution]) -> MetricResult:
     values = [c.value for c in population]
+    percentiles = disclosure.publish_percentiles(values, ctx.params)  # first: its working sets are freed first
     weights = [c.weight for c in population]
     ids = [c.enterprise_id for c in population]
     forbidden = frozenset(values)  # only this statistic's contributors: other units must not shape it
@@ -262,7 +315,7 @@ def _metric_result(ctx: _Context, bucket: str, metric: Metric, population: Seque
         weighted = _noisy(ctx, raw, ids, f"{statistic}.weighted_mean", forbidden)
     return MetricResult(
         status="published",
-        percentiles=disclosure.publish_percentiles(values, ctx.params),
+        percentiles=percentiles,
         mean=mean,
         weighted_mean=weighted,
         average_discount_vs_list=discount,
@@ -274,14 +327,19 @@ class Release:
     """A computed month: the document to publish and what it was computed from (``peers.release``)."""
 
     document: BenchmarkDocument
-    populations: Populations
-    """Membership tokens of each published (bucket, metric)."""
+    packed_populations: PackedPopulations
+    """Membership tokens of each published (bucket, metric), packed as they are stored."""
     contributors: frozenset[str]
     """Ids of the eligible units the release was computed from."""
 
+    @property
+    def populations(self) -> Populations:
+        """Membership tokens of each published (bucket, metric)."""
+        return {key: unpack_tokens(blob) for key, blob in self.packed_populations.items()}
+
 
 def compute_benchmarks(
-    units: Sequence[BenchmarkUnit],
+    units: Sequence[BenchmarkUnit | PackedUnit],
     month: str,
     params: DisclosureParams,
     noise_key: bytes | SecretStr,
@@ -292,15 +350,15 @@ def compute_benchmarks(
 
 
 def compute_release(
-    units: Sequence[BenchmarkUnit],
+    units: Sequence[BenchmarkUnit | PackedUnit],
     month: str,
     params: DisclosureParams,
     noise_key: bytes | SecretStr,
     computed_at: datetime,
-    earlier: Sequence[Populations] = (),
+    earlier: Sequence[PackedPopulations] = (),
     version: int = 1,
 ) -> Release:
-    """Build the month's release from merged, opted-in units (ineligible ones are dropped here).
+    """Build the month's release from merged, opted-in units, as models or packed (ineligible ones are dropped here).
 
     ``earlier``: the populations of releases already published (the month's earlier versions, the previous month);
     a bucket differing from one of them by 1 to ``min_units - 1`` members is suppressed (R7 across releases).
@@ -309,29 +367,27 @@ def compute_release(
         ValueError: two units share an id (form units with ``peers.units.form_units`` first), or the noise key
             is empty.
     """
-    ids = [unit.enterprise_id for unit in units]
-    if len(set(ids)) != len(ids):
+    packed = [unit if isinstance(unit, PackedUnit) else PackedUnit.of(unit) for unit in units]
+    if len({unit.enterprise_id for unit in packed}) != len(packed):
         raise ValueError("units must be merged per enterprise before benchmarking")
     key = noise_key.get_secret_value().encode() if isinstance(noise_key, SecretStr) else noise_key
     if not key:
         raise ValueError("the benchmark noise key must not be empty")
-    eligible = [unit for unit in units if is_eligible(unit.usage, params) and is_price_covered(unit.usage)]
+    eligible = [unit for unit in packed if _enters(unit.usage(), params)]
     domains = {unit.enterprise_id: unit.admin_domains for unit in eligible}
     ctx = _Context(month, params, key)
     results: dict[str, dict[Metric, MetricResult]] = {bucket: {} for bucket in LATTICE}
-    contributors: dict[str, set[str]] = {bucket: set() for bucket in LATTICE}
-    published_populations: Populations = {}
+    # Ids only, in a tuple (8 bytes an id against about 50 in a set): the next metric's populations are computed
+    # beside them, and only their number is published.
+    contributors: dict[str, tuple[str, ...]] = {bucket: () for bucket in LATTICE}
+    published_populations: PackedPopulations = {}
     with localcontext(disclosure.DECIMAL_CONTEXT):
-        for metric, by_bucket in _populations(eligible, params).items():
-            members = {bucket: frozenset(c.enterprise_id for c in pop) for bucket, pop in by_bucket.items()}
-            tokens = _tokens(key, metric, by_bucket)
-            stale = release_suppressions(tokens, earlier, params.min_units)
-            again = {bucket for bucket in LATTICE if population_key(bucket, metric) in stale}
-            for bucket in sorted(publishable_buckets(members, params, domains, again), key=LATTICE.index):
-                results[bucket][metric] = _metric_result(ctx, bucket, metric, by_bucket[bucket])
-                contributors[bucket] |= members[bucket]
-                published_populations[population_key(bucket, metric)] = tokens[population_key(bucket, metric)]
-    buckets = {bucket: _bucket_result(results[bucket], contributors[bucket]) for bucket in LATTICE}
+        for metric in Metric:
+            for bucket, (result, ids, tokens) in _metric_release(ctx, metric, eligible, domains, earlier).items():
+                results[bucket][metric] = result
+                contributors[bucket] = tuple(frozenset(ids).union(contributors[bucket]))
+                published_populations[population_key(bucket, metric)] = tokens
+    buckets = {bucket: _bucket_result(results[bucket], len(contributors[bucket])) for bucket in LATTICE}
     logger.info(
         "peer benchmark computed",
         extra={"month": month, "published_buckets": sum(b.status == "published" for b in buckets.values())},
@@ -340,23 +396,44 @@ def compute_release(
     return Release(document, published_populations, frozenset(unit.enterprise_id for unit in eligible))
 
 
-def _tokens(key: bytes, metric: Metric, by_bucket: _ByBucket) -> Populations:
-    # A contribution is shared by the unit's buckets (``_populations``) and the keyed hash is the costly part: one
-    # per contribution object. By identity, not equality: Decimal("0.5") == Decimal("0.50") but their tokens differ.
-    memo: dict[int, bytes] = {}
+def _metric_release(
+    ctx: _Context,
+    metric: Metric,
+    units: Sequence[PackedUnit],
+    domains: Mapping[str, Collection[str]],
+    earlier: Sequence[PackedPopulations],
+) -> dict[str, tuple[MetricResult, tuple[str, ...], bytes]]:
+    """One metric's published buckets, in lattice order: each one's statistics, members' ids and packed tokens.
 
-    def token(c: _Contribution) -> bytes:
-        found = memo.get(id(c))
-        if found is None:
-            found = memo[id(c)] = membership_token(key, c.enterprise_id, c.value)
-        return found
+    A function of its own so that one metric's populations are freed before the next metric's are computed.
+    """
+    by_bucket, tokens = _population(units, metric, ctx.params, ctx.key)
+    populations = {population_key(bucket, metric): found for bucket, found in tokens.items() if found}
+    stale = release_suppressions(populations, earlier, ctx.params.min_units)
+    # As sets the tokens take more than the rules and statistics need beside them: packed from here on.
+    packed = {bucket: pack_tokens(found) for bucket, found in tokens.items()}
+    del populations, tokens
+    again = {bucket for bucket in LATTICE if population_key(bucket, metric) in stale}
+    members = {bucket: frozenset(c.enterprise_id for c in pop) for bucket, pop in by_bucket.items()}
+    published = sorted(publishable_buckets(members, ctx.params, domains, again), key=LATTICE.index)
+    del members  # the statistics need the populations only
+    return {
+        bucket: (
+            _metric_result(ctx, bucket, metric, by_bucket[bucket]),
+            tuple(c.enterprise_id for c in by_bucket[bucket]),
+            packed[bucket],
+        )
+        for bucket in published
+    }
 
-    return {population_key(bucket, metric): frozenset(map(token, pop)) for bucket, pop in by_bucket.items() if pop}
+
+def _enters(usage: UsageFigures, params: DisclosureParams) -> bool:
+    return is_eligible(usage, params) and is_price_covered(usage)
 
 
-def _bucket_result(metrics: dict[Metric, MetricResult], contributors: set[str]) -> BucketResult:
+def _bucket_result(metrics: dict[Metric, MetricResult], contributors: int) -> BucketResult:
     if not metrics:
         return BucketResult(status="insufficient_peers")
     suppressed = MetricResult(status="insufficient_peers")
     ordered = {metric: metrics.get(metric, suppressed) for metric in Metric}
-    return BucketResult(status="published", count_band=disclosure.count_band(len(contributors)), metrics=ordered)
+    return BucketResult(status="published", count_band=disclosure.count_band(contributors), metrics=ordered)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
 from itertools import combinations
 
@@ -157,7 +157,7 @@ def noise_factor(key: bytes, contributor_ids: Iterable[str], month: str, statist
     return 1 + sd * (total - _UNIFORMS / Decimal(2))
 
 
-def distinct_domains(unit_ids: Iterable[str], domains: Mapping[str, frozenset[str]]) -> int:
+def distinct_domains(unit_ids: Iterable[str], domains: Mapping[str, Collection[str]]) -> int:
     """How many distinct admin domains the units stand for, each unit for at most one (a greedy matching).
 
     Units with the fewest domains choose first, each taking its smallest domain not yet taken. Greedy matching may
@@ -165,7 +165,7 @@ def distinct_domains(unit_ids: Iterable[str], domains: Mapping[str, frozenset[st
     """
     taken: set[str] = set()
     for unit_id in sorted(unit_ids, key=lambda u: (len(domains.get(u, ())), u)):
-        free = sorted(domains.get(unit_id, frozenset()) - taken)
+        free = sorted(set(domains.get(unit_id, ())) - taken)
         if free:
             taken.add(free[0])
     return len(taken)
@@ -185,8 +185,8 @@ def complement_suppressions(
     while True:
         victims = set()
         for first, second in combinations(live, 2):
-            differences = (populations[first] - populations[second], populations[second] - populations[first])
-            if any(0 < len(difference) < min_units for difference in differences):
+            common = len(populations[first] & populations[second])  # each difference is the rest of a bucket
+            if any(0 < len(populations[bucket]) - common < min_units for bucket in (first, second)):
                 victims.add(min((first, second), key=lambda b: _rank(b, populations, order)))
         if not victims:
             return suppressed

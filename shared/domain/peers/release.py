@@ -13,6 +13,9 @@ asks ("value differences treated as set differences"), and the stored tokens rev
   published population of the same metric (every earlier version of the month, and the previous month) by 1 to
   ``min_units - 1`` members, either way, is suppressed. Honest data never trips it across months (every unit's
   exact value moves); a bucket whose members all sit still while one joins or leaves does.
+
+A published population is held as it is stored, packed (``pack_tokens``: its tokens sorted and concatenated, 6 bytes
+each), and unpacked one at a time when a new release is checked against it: as a set, a token took about 80 bytes.
 """
 
 from __future__ import annotations
@@ -20,18 +23,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Set
 from datetime import datetime
+from operator import attrgetter
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.domain.peers.models import METHOD_VERSION, BenchmarkUnit, DisclosureParams, Metric, Month
+from shared.domain.peers.packed import PackedUnit
 
 TOKEN_BYTES = 6
 """48 bits: two different members of one comparison collide with odds of about 1 in 10^10 at 10,000 units."""
 
 Populations = dict[str, frozenset[bytes]]
 """``"{bucket}|{metric}"`` of each published statistic -> membership tokens of its contributors."""
+PackedPopulations = dict[str, bytes]
+"""``Populations`` as published and stored: each population's tokens packed (``pack_tokens``)."""
 
 
 def population_key(bucket: str, metric: Metric) -> str:
@@ -44,43 +51,57 @@ def membership_token(key: bytes, unit_id: str, value: object) -> bytes:
     return hmac.new(key, message, hashlib.sha256).digest()[:TOKEN_BYTES]
 
 
-def inputs_hash(units: Sequence[BenchmarkUnit], month: str, params: DisclosureParams) -> str:
-    """SHA-256 of everything a month's figures are computed from (the noise key aside), in a canonical order."""
-    canonical = {
-        "method": METHOD_VERSION,
-        "month": month,
-        "params": params.model_dump(mode="json"),
-        "units": [_canonical(unit) for unit in sorted(units, key=lambda u: u.enterprise_id)],
-    }
-    blob = json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.sha256(blob).hexdigest()
+def pack_tokens(tokens: Iterable[bytes]) -> bytes:
+    """A population's tokens as one value: sorted and concatenated."""
+    return b"".join(sorted(tokens))
 
 
-def _canonical(unit: BenchmarkUnit) -> dict[str, object]:
-    # Sets dump as lists in hash order, which changes from one process to the next: sort them.
-    dumped = unit.model_dump(mode="json")
-    dumped["providers"] = sorted(dumped["providers"])
-    dumped["admin_domains"] = sorted(dumped["admin_domains"])
-    return dumped
+def unpack_tokens(packed: bytes) -> frozenset[bytes]:
+    return frozenset(packed[i : i + TOKEN_BYTES] for i in range(0, len(packed), TOKEN_BYTES))
 
 
-def _differ_by_few(first: frozenset[bytes], second: frozenset[bytes], min_units: int) -> bool:
-    return any(0 < len(difference) < min_units for difference in (first - second, second - first))
+def inputs_hash(units: Iterable[BenchmarkUnit | PackedUnit], month: str, params: DisclosureParams) -> str:
+    """SHA-256 of everything a month's figures are computed from (the noise key aside), in a canonical order.
+
+    The canonical form is the JSON of ``{"method", "month", "params", "units": [each unit's dump, by id]}`` with
+    sorted keys; ``"units"`` sorts last, so the units are hashed one at a time in the place of its list (memory holds
+    one unit's dump, not all of them).
+    """
+    packed = (unit if isinstance(unit, PackedUnit) else PackedUnit.of(unit) for unit in units)
+    ordered = sorted(packed, key=attrgetter("enterprise_id"))
+    head = _json({"method": METHOD_VERSION, "month": month, "params": params.model_dump(mode="json"), "units": []})
+    hashed = hashlib.sha256(head.removesuffix("]}").encode())
+    for index, unit in enumerate(ordered):
+        hashed.update(("," if index else "").encode() + _json(unit.dump()).encode())
+    hashed.update(b"]}")
+    return hashed.hexdigest()
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _differ_by_few(first: Set[bytes], second: Set[bytes], min_units: int) -> bool:
+    common = len(first & second)
+    return any(0 < len(members) - common < min_units for members in (first, second))
 
 
 def release_suppressions(
-    populations: Mapping[str, frozenset[bytes]], earlier: Iterable[Mapping[str, frozenset[bytes]]], min_units: int
+    populations: Mapping[str, Set[bytes]], earlier: Iterable[Mapping[str, bytes]], min_units: int
 ) -> set[str]:
-    """R7 against earlier releases: the population keys of ``populations`` to suppress (see the module docs)."""
-    earlier = list(earlier)
+    """R7 against earlier releases: the population keys of ``populations`` to suppress (see the module docs).
+
+    ``earlier``: the packed populations of each earlier release, each unpacked once, when it is compared.
+    """
     suppressed: set[str] = set()
-    for key, tokens in populations.items():
-        metric = key.rsplit("|", 1)[1]
-        for release in earlier:
-            others = (old for old_key, old in release.items() if old_key.rsplit("|", 1)[1] == metric)
-            if any(_differ_by_few(tokens, old, min_units) for old in others):
-                suppressed.add(key)
-                break
+    for release in earlier:
+        for old_key, packed in release.items():
+            metric = old_key.rsplit("|", 1)[1]
+            candidates = [key for key in populations if key not in suppressed and key.rsplit("|", 1)[1] == metric]
+            if not candidates:
+                continue
+            old = unpack_tokens(packed)
+            suppressed.update(key for key in candidates if _differ_by_few(populations[key], old, min_units))
     return suppressed
 
 
@@ -111,8 +132,9 @@ class PublishedRun(BaseModel):
     contributors: tuple[str, ...]
     """The ids of the units behind the current version, sorted."""
     revisions: tuple[Revision, ...]
-    populations: tuple[Populations, ...] = ()
-    """Each version's published populations, oldest first (stored beside the record, one document per version)."""
+    populations: tuple[PackedPopulations, ...] = ()
+    """Each version's published populations, packed, oldest first (stored beside the record, one document per
+    version)."""
 
 
 def next_run(
@@ -121,7 +143,7 @@ def next_run(
     month: str,
     hashed: str,
     contributors: Iterable[str],
-    populations: Populations,
+    populations: PackedPopulations,
     at: datetime,
     reason: str | None,
 ) -> PublishedRun:

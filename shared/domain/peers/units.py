@@ -13,6 +13,9 @@ enterprises connecting one provider organisation would be nine "peers" (ADR 0019
   the identifiers of all members.
 * **Distinct admin domains** (``disclosure.distinct_domains``): a bucket's contributors must come from
   ``min_domains`` verified admin email domains, each unit standing for at most one domain.
+
+``UnitFormation`` forms the units one enterprise at a time, as the aggregation reads them, holding each enterprise's
+figures packed (``peers.packed``) and its identifiers once, and its rows and identity not at all.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from shared.domain.enterprise.model import Industry, Member, ProviderName, Role
 from shared.domain.peers.benchmarks import merge_unit
 from shared.domain.peers.models import BenchmarkUnit, ProviderUsageRow
+from shared.domain.peers.packed import PackedUnit
 from shared.domain.usage.records import Provider
 
 logger = logging.getLogger(__name__)
@@ -62,10 +67,13 @@ def identity_of(
 
 
 class _Components:
-    """Union-find over enterprise ids."""
+    """Union-find over enterprise ids; only the ids ever united are held."""
 
     def __init__(self) -> None:
         self._parent: dict[str, str] = {}
+
+    def __contains__(self, item: str) -> bool:
+        return item in self._parent
 
     def find(self, item: str) -> str:
         root = self._parent.setdefault(item, item)
@@ -81,32 +89,61 @@ class _Components:
             self._parent[max(a, b)] = min(a, b)
 
 
+class UnitFormation:
+    """``form_units`` fed one enterprise at a time (in any order); ``units`` gives the same units, packed."""
+
+    def __init__(self) -> None:
+        self._formed: list[PackedUnit] = []
+        self._holders: dict[str, str] = {}
+        """Each verified identifier -> the first enterprise found holding it."""
+        self._components = _Components()
+
+    def add(self, identity: UnitIdentity, rows: Iterable[ProviderUsageRow]) -> None:
+        """An enterprise's identity and its provider rows; rows of a provider without verified identifiers are
+        dropped, and an enterprise left without rows is no unit (its identifiers join nothing)."""
+        kept = [row for row in rows if identity.org_keys.get(row.provider)]
+        if not kept:
+            return
+        enterprise_id = identity.enterprise_id
+        for keys in identity.org_keys.values():
+            for key in keys:
+                holder = self._holders.setdefault(key, enterprise_id)
+                if holder != enterprise_id:
+                    self._components.union(enterprise_id, holder)
+        unit = merge_unit(enterprise_id, identity.industry, kept, identity.admin_domains)
+        self._formed.append(PackedUnit.of(unit))
+
+    def units(self) -> list[PackedUnit]:
+        """One unit per customer organisation, sorted by id."""
+        units: list[PackedUnit] = []
+        groups: dict[str, list[PackedUnit]] = defaultdict(list)
+        for unit in self._formed:
+            if unit.enterprise_id in self._components:
+                groups[self._components.find(unit.enterprise_id)].append(unit)
+            else:
+                units.append(unit)
+        units.extend(_representative(group) for group in groups.values())
+        merged = len(self._formed) - len(units)
+        if merged:
+            logger.info(
+                "enterprises sharing a provider organisation counted once", extra={"merged_enterprises": merged}
+            )
+        units.sort(key=attrgetter("enterprise_id"))
+        return units
+
+
 def form_units(rows: Iterable[ProviderUsageRow], identities: Sequence[UnitIdentity]) -> list[BenchmarkUnit]:
     """One unit per customer organisation (see the module docs), sorted by id."""
     by_id = {identity.enterprise_id: identity for identity in identities}
     grouped: dict[str, list[ProviderUsageRow]] = defaultdict(list)
     for row in rows:
-        identity = by_id.get(row.enterprise_id)
-        if identity is not None and identity.org_keys.get(row.provider):
+        if row.enterprise_id in by_id:
             grouped[row.enterprise_id].append(row)
-    components = _Components()
-    holders: dict[str, str] = {}
-    for enterprise_id in sorted(grouped):
-        components.find(enterprise_id)
-        for keys in by_id[enterprise_id].org_keys.values():
-            for key in keys:
-                components.union(enterprise_id, holders.setdefault(key, enterprise_id))
-    members: dict[str, list[BenchmarkUnit]] = defaultdict(list)
-    for enterprise_id in sorted(grouped):
-        identity = by_id[enterprise_id]
-        unit = merge_unit(enterprise_id, identity.industry, grouped[enterprise_id], identity.admin_domains)
-        members[components.find(enterprise_id)].append(unit)
-    units = [_representative(group) for _, group in sorted(members.items())]
-    merged = len(grouped) - len(units)
-    if merged:
-        logger.info("enterprises sharing a provider organisation counted once", extra={"merged_enterprises": merged})
-    return sorted(units, key=lambda unit: unit.enterprise_id)
+    formation = UnitFormation()
+    for enterprise_id, found in grouped.items():
+        formation.add(by_id[enterprise_id], found)
+    return [unit.unit() for unit in formation.units()]
 
 
-def _representative(group: list[BenchmarkUnit]) -> BenchmarkUnit:
-    return min(group, key=lambda unit: (-unit.usage.billed_usd, unit.enterprise_id))
+def _representative(group: list[PackedUnit]) -> PackedUnit:
+    return min(group, key=lambda unit: (-unit.billed_usd, unit.enterprise_id))

@@ -40,21 +40,25 @@ from pydantic import ValidationError
 
 from shared.config import Settings
 from shared.domain.peers.benchmarks import compute_release
-from shared.domain.peers.models import BenchmarkUnit, DisclosureParams, ProviderUsageRow, UsageFigures
-from shared.domain.peers.release import PublishedRun, inputs_hash, next_run
-from shared.domain.peers.units import UnitIdentity, form_units
+from shared.domain.peers.models import DisclosureParams, ProviderUsageRow, UsageFigures
+from shared.domain.peers.packed import PackedUnit
+from shared.domain.peers.release import PackedPopulations, PublishedRun, inputs_hash, next_run
+from shared.domain.peers.units import UnitFormation
 from shared.domain.usage.month import month_bounds, month_key
 from shared.domain.usage.records import Provider
 from shared.domain.usage.snapshot_parts import ProviderPart
 from shared.errors import Conflict
-from shared.ports import BenchmarkStore, Clock
+from shared.ports import BenchmarkParticipant, BenchmarkStore, Clock
 
 logger = logging.getLogger(__name__)
 
 PARTICIPANTS_PAGE = 1000
-"""Enterprises per participants query page; their rollups are then read in ``get_all`` batches."""
+"""Enterprises per participants query page; their rollups are then read ``ROLLUP_READ`` at a time."""
+ROLLUP_READ = 250
+"""Enterprises whose rollups one read asks for (the adapter reads them in ``get_all`` batches)."""
 READ_AHEAD = 4
-"""Participants pages whose rollups are read at the same time (and so held in memory at once)."""
+"""Rollup reads in flight at the same time, and so held in memory at once (as decoded parts, a few KiB an
+enterprise: ``ROLLUP_READ`` x ``READ_AHEAD`` enterprises, whatever the number of participants)."""
 
 
 @dataclass(frozen=True)
@@ -126,44 +130,51 @@ def provider_rows(enterprise_id: str, parts: Mapping[str, ProviderPart]) -> list
     return rows
 
 
-def _units(store: BenchmarkStore, month: str) -> tuple[int, list[BenchmarkUnit]]:
-    """How many participants were found, and their units; the rows they were formed from are freed on return, before
-    the disclosure rules run (memory holds the units' figures once, not twice)."""
-    identities, rows = _inputs(store, month)
-    return len(identities), form_units(rows, identities)
-
-
-def _inputs(store: BenchmarkStore, month: str) -> tuple[list[UnitIdentity], list[ProviderUsageRow]]:
-    identities: list[UnitIdentity] = []
-    rows: list[ProviderUsageRow] = []
-    # The rollup reads of a page overlap the next participants page and each other (they wait on Firestore, not on
-    # this CPU); at most READ_AHEAD pages are in flight and each is folded into small rows as soon as it lands, so
-    # memory holds the rows, not the pages (flat in the number of pages).
+def _units(store: BenchmarkStore, month: str) -> tuple[int, list[PackedUnit]]:
+    """How many participants were found, and their units (packed, ``peers.packed``)."""
+    participants = 0
+    formation = UnitFormation()
+    # The rollup reads overlap the next participants page and each other (they wait on Firestore, not on this CPU);
+    # at most READ_AHEAD reads are in flight and each is folded into the units as soon as it lands, so memory holds
+    # the packed units and the providers' identifiers, not the pages, rows or identities (flat in the number of
+    # pages).
     with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="benchmark-reads") as pool:
-        pending: deque[Future[dict[str, dict[str, ProviderPart]]]] = deque()
+        pending: deque[tuple[list[BenchmarkParticipant], Future[dict[str, dict[str, ProviderPart]]]]] = deque()
         for page in store.participants(page_size=PARTICIPANTS_PAGE):
-            identities.extend(page)
-            pending.append(pool.submit(store.month_parts, [p.enterprise_id for p in page], month))
-            if len(pending) >= READ_AHEAD:
-                rows.extend(_rows(pending.popleft().result(), month))
+            participants += len(page)
+            for start in range(0, len(page), ROLLUP_READ):
+                read = page[start : start + ROLLUP_READ]
+                pending.append((read, pool.submit(store.month_parts, [p.enterprise_id for p in read], month)))
+                if len(pending) >= READ_AHEAD:
+                    _fold(formation, *pending.popleft(), month)
         while pending:
-            rows.extend(_rows(pending.popleft().result(), month))
-    return identities, rows
+            _fold(formation, *pending.popleft(), month)
+    return participants, formation.units()
 
 
-def _rows(found: Mapping[str, Mapping[str, ProviderPart]], month: str) -> list[ProviderUsageRow]:
-    rows: list[ProviderUsageRow] = []
-    for enterprise_id, parts in found.items():
+def _fold(
+    formation: UnitFormation,
+    page: list[BenchmarkParticipant],
+    reads: Future[dict[str, dict[str, ProviderPart]]],
+    month: str,
+) -> None:
+    """Participants and their rollups, folded into the units (the identities and rows are freed after)."""
+    found = reads.result()
+    for identity in page:
+        parts = found.get(identity.enterprise_id)
+        if parts is None:
+            continue
         try:
-            rows.extend(provider_rows(enterprise_id, parts))
+            rows = provider_rows(identity.enterprise_id, parts)
         except ValidationError as e:
             # One enterprise's impossible figures (e.g. a negative billed amount) must not cost every other
             # participant its benchmark: that enterprise is left out of the month, and we hear about it.
             logger.error(
                 "benchmark unit skipped: invalid figures",
-                extra={"enterprise_id": enterprise_id, "month": month, "errors": e.error_count()},
+                extra={"enterprise_id": identity.enterprise_id, "month": month, "errors": e.error_count()},
             )
-    return rows
+            continue
+        formation.add(identity, rows)
 
 
 def aggregate_benchmarks(
@@ -211,7 +222,7 @@ def aggregate_benchmarks(
         month=month,
         hashed=hashed,
         contributors=release.contributors,
-        populations=release.populations,
+        populations=release.packed_populations,
         at=clock.now(),
         reason=reason,
     )
@@ -235,7 +246,7 @@ def aggregate_benchmarks(
     return AggregationResult(month, "published", settled, **counts, published_buckets=published, version=record.version)
 
 
-def _previous_populations(store: BenchmarkStore, month: str) -> tuple[dict[str, frozenset[bytes]], ...]:
+def _previous_populations(store: BenchmarkStore, month: str) -> tuple[PackedPopulations, ...]:
     """The previous month's newest published populations (a joiner or leaver between months is R7's concern too)."""
     before = previous_month(datetime.combine(month_bounds(month)[0], datetime.min.time(), tzinfo=UTC))
     run: PublishedRun | None = store.run(before)
