@@ -18,16 +18,17 @@ Choices made here (the specification leaves them open):
 * **Weights.** Price ratio: list spend (its weighted mean is sum billed / sum list); blended rate: tokens.
 
 Memory (the aggregation holds every unit of the month): units may come packed (``peers.packed``) and are unpacked
-one at a time; the rules run one metric at a time, and a metric's membership tokens are packed as soon as R7 has
-compared them with earlier releases. What stays per unit while a metric is computed: its contributions (value and
-weight) and, briefly, its bucket memberships.
+one at a time; the rules run one metric at a time, on a population held as columns (``peers.population``): each
+contribution's exact value and weight as text, its token in one buffer, each bucket's members as a bitset of unit
+positions. A bucket's statistics read its weights, then its values, back as ``Decimal`` objects, one column at a
+time; a metric's tokens are sets only while they are compared with earlier releases (``peers.release``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, localcontext
@@ -52,11 +53,11 @@ from shared.domain.peers.models import (
     provider_bucket,
 )
 from shared.domain.peers.packed import PackedUnit
+from shared.domain.peers.population import IndexSet, Population
 from shared.domain.peers.release import (
+    MembershipTokens,
     PackedPopulations,
     Populations,
-    membership_token,
-    pack_tokens,
     population_key,
     release_suppressions,
     unpack_tokens,
@@ -192,16 +193,6 @@ def _weight(metric: Metric, usage: UsageFigures) -> Decimal:
 # --- Populations and publication ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Contribution:
-    enterprise_id: str
-    value: Decimal
-    weight: Decimal
-
-
-_ByBucket = dict[str, list[_Contribution]]
-_Tokens = dict[str, set[bytes]]
-"""Bucket -> membership tokens of its population (``peers.release``)."""
 _METRICS: dict[Metric, Callable[[UsageFigures], Decimal | None]] = {
     Metric.PRICE_RATIO: price_ratio,
     Metric.BLENDED_RATE: blended_rate,
@@ -228,51 +219,42 @@ def _placements(
     return placed
 
 
-def _population(
-    units: Sequence[PackedUnit], metric: Metric, params: DisclosureParams, key: bytes
-) -> tuple[_ByBucket, _Tokens]:
-    """One metric's contributions and membership tokens, bucket by bucket, in unit order."""
-    population: _ByBucket = {bucket: [] for bucket in LATTICE}
-    tokens: _Tokens = {bucket: set() for bucket in LATTICE}
+def _population(units: Sequence[PackedUnit], metric: Metric, params: DisclosureParams, key: bytes) -> Population:
+    """One metric's contributions and membership tokens, bucket by bucket, in unit order (``peers.population``)."""
+    population = Population(LATTICE)
     value_of = _METRICS[metric]
-    for unit in units:
+    tokens = MembershipTokens(key)
+    for position, unit in enumerate(units):
         providers, usage, by_provider = unit.breakdown()
         # A unit's figures sit in several buckets (all, its industry, a one-provider unit's provider): each figures
         # object's contribution and token (the keyed hash, the costly part) are computed once and shared by its
         # buckets. By identity, not equality: Decimal("0.5") == Decimal("0.50") but their tokens differ.
-        shared: dict[int, tuple[_Contribution, bytes] | None] = {}
+        placed: dict[int, tuple[UsageFigures, list[str]]] = {}
         for bucket, figures in _placements(unit.industry, providers, usage, by_provider, params).items():
-            if id(figures) not in shared:
-                value = value_of(figures)
-                shared[id(figures)] = (
-                    None
-                    if value is None
-                    else (
-                        _Contribution(unit.enterprise_id, value, _weight(metric, figures)),
-                        membership_token(key, unit.enterprise_id, value),
-                    )
-                )
-            placed = shared[id(figures)]
-            if placed is not None:
-                population[bucket].append(placed[0])
-                tokens[bucket].add(placed[1])
-    return population, tokens
+            placed.setdefault(id(figures), (figures, []))[1].append(bucket)
+        for figures, buckets in placed.values():
+            value = value_of(figures)
+            if value is not None:
+                token = tokens(unit.enterprise_id, value)
+                population.add(position, value, _weight(metric, figures), token, buckets)
+    return population
 
 
 def publishable_buckets(
-    members: Mapping[str, frozenset[str]],
+    members: Mapping[str, IndexSet],
     params: DisclosureParams,
-    domains: Mapping[str, Collection[str]] | None = None,
+    ids: Sequence[str],
+    domains: Mapping[str, Collection[str]],
     also_suppressed: Iterable[str] = (),
 ) -> set[str]:
     """R1 (units and distinct admin domains), then R7 across all buckets, then R8 on the industry partition, for one
-    metric. ``also_suppressed``: buckets R7 suppresses against earlier releases (``peers.release``)."""
-    domains = domains or {}
+    metric. ``members``: each bucket's units by their position in ``ids``; ``domains``: each unit's admin domains,
+    by id; ``also_suppressed``: buckets R7 suppresses against earlier releases (``peers.release``)."""
     published = {
         bucket
         for bucket in LATTICE
         if len(members[bucket]) >= params.min_units
-        and disclosure.distinct_domains(members[bucket], domains) >= params.min_domains
+        and disclosure.distinct_domains((ids[unit] for unit in members[bucket]), domains) >= params.min_domains
     }
     published -= disclosure.complement_suppressions(members, published, LATTICE, params.min_units)
     published -= set(also_suppressed)
@@ -289,30 +271,37 @@ class _Context:
 
 
 def _noisy(
-    ctx: _Context, raw: Decimal, ids: Sequence[str], statistic: str, forbidden: frozenset[Decimal]
+    ctx: _Context, raw: Decimal, ids: Sequence[str], statistic: str, forbidden: Container[Decimal]
 ) -> Decimal | None:
     factor = disclosure.noise_factor(ctx.key, ids, ctx.month, statistic, ctx.params.noise_sd)
     noisy = raw * factor
     return disclosure.clear_of_units(disclosure.round_sig(noisy), raw=noisy, forbidden=forbidden)
 
 
-def _metric_result(ctx: _Context, bucket: str, metric: Metric, population: Sequence[_Contribution]) -> MetricResult:
-    values = [c.value for c in population]
-    percentiles = disclosure.publish_percentiles(values, ctx.params)  # first: its working sets are freed first
-    weights = [c.weight for c in population]
-    ids = [c.enterprise_id for c in population]
-    forbidden = frozenset(values)  # only this statistic's contributors: other units must not shape it
-    statistic = f"{bucket}/{metric.value}"  # the bucket is part of the seed: independent noise per bucket (R5)
-    mean = weighted = discount = None
-    if disclosure.p_percent_ok(values, ctx.params.p_percent):
-        mean = _noisy(ctx, sum(values, Decimal(0)) / len(values), ids, f"{statistic}.mean", forbidden)
-        if metric is Metric.PRICE_RATIO and mean is not None:
-            discount = disclosure.round_sig(1 - mean)
+def _metric_result(
+    ctx: _Context, bucket: str, metric: Metric, population: Population, contributors: Sequence[str]
+) -> MetricResult:
+    # A bucket's exact figures as Decimals one column at a time (the largest bucket holds most units): its weights
+    # (and its values one at a time beside them), then its values.
+    weights = list(population.weights(bucket))
+    raw_weighted = None
     if disclosure.dominance_ok(weights, ctx.params.dominance_cap) and disclosure.p_percent_ok(
         weights, ctx.params.p_percent
     ):
-        raw = sum((c.value * c.weight for c in population), Decimal(0)) / sum(weights, Decimal(0))
-        weighted = _noisy(ctx, raw, ids, f"{statistic}.weighted_mean", forbidden)
+        weighted_sum = sum((v * w for v, w in zip(population.values(bucket), weights, strict=True)), Decimal(0))
+        raw_weighted = weighted_sum / sum(weights, Decimal(0))
+    del weights
+    values = list(population.values(bucket))
+    percentiles = disclosure.publish_percentiles(values, ctx.params)  # first: its working sets are freed first
+    forbidden = disclosure.UnitValues(values)  # only this statistic's contributors: other units must not shape it
+    statistic = f"{bucket}/{metric.value}"  # the bucket is part of the seed: independent noise per bucket (R5)
+    mean = weighted = discount = None
+    if disclosure.p_percent_ok(values, ctx.params.p_percent):
+        mean = _noisy(ctx, sum(values, Decimal(0)) / len(values), contributors, f"{statistic}.mean", forbidden)
+        if metric is Metric.PRICE_RATIO and mean is not None:
+            discount = disclosure.round_sig(1 - mean)
+    if raw_weighted is not None:
+        weighted = _noisy(ctx, raw_weighted, contributors, f"{statistic}.weighted_mean", forbidden)
     return MetricResult(
         status="published",
         percentiles=percentiles,
@@ -374,18 +363,19 @@ def compute_release(
     if not key:
         raise ValueError("the benchmark noise key must not be empty")
     eligible = [unit for unit in packed if _enters(unit.usage(), params)]
+    ids = [unit.enterprise_id for unit in eligible]
     domains = {unit.enterprise_id: unit.admin_domains for unit in eligible}
     ctx = _Context(month, params, key)
     results: dict[str, dict[Metric, MetricResult]] = {bucket: {} for bucket in LATTICE}
-    # Ids only, in a tuple (8 bytes an id against about 50 in a set): the next metric's populations are computed
-    # beside them, and only their number is published.
-    contributors: dict[str, tuple[str, ...]] = {bucket: () for bucket in LATTICE}
+    # Each bucket's contributors to either metric, by their position in ``eligible``: only their number is published.
+    contributors = {bucket: IndexSet() for bucket in LATTICE}
     published_populations: PackedPopulations = {}
     with localcontext(disclosure.DECIMAL_CONTEXT):
         for metric in Metric:
-            for bucket, (result, ids, tokens) in _metric_release(ctx, metric, eligible, domains, earlier).items():
+            released = _metric_release(ctx, metric, eligible, ids, domains, earlier)
+            for bucket, (result, members, tokens) in released.items():
                 results[bucket][metric] = result
-                contributors[bucket] = tuple(frozenset(ids).union(contributors[bucket]))
+                contributors[bucket] |= members
                 published_populations[population_key(bucket, metric)] = tokens
     buckets = {bucket: _bucket_result(results[bucket], len(contributors[bucket])) for bucket in LATTICE}
     logger.info(
@@ -393,35 +383,35 @@ def compute_release(
         extra={"month": month, "published_buckets": sum(b.status == "published" for b in buckets.values())},
     )
     document = BenchmarkDocument(month=month, computed_at=computed_at, version=version, buckets=buckets)
-    return Release(document, published_populations, frozenset(unit.enterprise_id for unit in eligible))
+    return Release(document, published_populations, frozenset(ids))
 
 
 def _metric_release(
     ctx: _Context,
     metric: Metric,
     units: Sequence[PackedUnit],
+    ids: Sequence[str],
     domains: Mapping[str, Collection[str]],
     earlier: Sequence[PackedPopulations],
-) -> dict[str, tuple[MetricResult, tuple[str, ...], bytes]]:
-    """One metric's published buckets, in lattice order: each one's statistics, members' ids and packed tokens.
+) -> dict[str, tuple[MetricResult, IndexSet, bytes]]:
+    """One metric's published buckets, in lattice order: each one's statistics, members and packed tokens.
 
-    A function of its own so that one metric's populations are freed before the next metric's are computed.
+    A function of its own so that one metric's population is freed before the next metric's is computed.
     """
-    by_bucket, tokens = _population(units, metric, ctx.params, ctx.key)
-    populations = {population_key(bucket, metric): found for bucket, found in tokens.items() if found}
-    stale = release_suppressions(populations, earlier, ctx.params.min_units)
-    # As sets the tokens take more than the rules and statistics need beside them: packed from here on.
-    packed = {bucket: pack_tokens(found) for bucket, found in tokens.items()}
-    del populations, tokens
+    population = _population(units, metric, ctx.params, ctx.key)
+    stale: set[str] = set()
+    if earlier:  # the tokens of every bucket as sets: for this comparison only, and only when there is one
+        populations = {population_key(b, metric): population.tokens(b) for b in LATTICE if population.size(b)}
+        stale = release_suppressions(populations, earlier, ctx.params.min_units)
+        del populations
     again = {bucket for bucket in LATTICE if population_key(bucket, metric) in stale}
-    members = {bucket: frozenset(c.enterprise_id for c in pop) for bucket, pop in by_bucket.items()}
-    published = sorted(publishable_buckets(members, ctx.params, domains, again), key=LATTICE.index)
-    del members  # the statistics need the populations only
+    members = {bucket: population.members(bucket) for bucket in LATTICE}
+    published = sorted(publishable_buckets(members, ctx.params, ids, domains, again), key=LATTICE.index)
     return {
         bucket: (
-            _metric_result(ctx, bucket, metric, by_bucket[bucket]),
-            tuple(c.enterprise_id for c in by_bucket[bucket]),
-            packed[bucket],
+            _metric_result(ctx, bucket, metric, population, [ids[unit] for unit in members[bucket]]),
+            members[bucket],
+            population.packed_tokens(bucket),
         )
         for bucket in published
     }
