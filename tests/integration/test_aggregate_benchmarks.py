@@ -14,6 +14,7 @@ import pytest
 
 from devstack.benchmark_seed import SeedEnterprise, part, seed
 from shared.adapters.firestore_benchmarks import BENCHMARKS, WRITTEN_AT, FirestoreBenchmarks
+from shared.adapters.firestore_enterprises import ENTERPRISES
 from shared.config import get_settings
 from shared.domain.peers.models import Metric
 from shared.errors import Conflict
@@ -176,3 +177,46 @@ def test_a_month_is_aggregated_only_after_it_settled(firestore_db: Any) -> None:
     assert early.month == MONTH
     assert FirestoreBenchmarks(firestore_db, FixedClock()).get(MONTH) is None
     assert _run(firestore_db, now=SETTLED).status == "published"
+
+
+def test_a_participant_is_identified_by_its_verified_admins_domains_and_left_out_only_if_those_are_unreadable(
+    firestore_db: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only an admin whose address was verified names a domain (peers.units); what else a member's record holds
+    (when it joined, fields this version does not know) neither counts nor costs the enterprise its benchmark."""
+    seed(firestore_db, MONTH, _peers(3))
+    enterprises = firestore_db.collection(ENTERPRISES)
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    enterprises.document("ent_000").update(
+        {
+            "members": {
+                "u1": {"email": "Ops@Corp.Example", "role": "admin", "added_at": at, "email_verified": True},
+                "u2": {"email": "viewer@viewer.example", "role": "viewer", "added_at": at, "email_verified": True},
+                "u3": {"email": "new@unverified.example", "role": "admin", "added_at": at, "email_verified": False},
+                "u4": {"email": "legacy@legacy.example", "role": "admin", "added_at": at},  # before verification
+            }
+        }
+    )
+    enterprises.document("ent_001").update(
+        {
+            "members": {
+                "u1": {
+                    "email": "a@b.example",
+                    "role": "admin",
+                    "added_at": "yesterday",
+                    "email_verified": True,
+                    "nickname": "ops",
+                }
+            }
+        }
+    )
+    enterprises.document("ent_002").update(
+        {"members": {"u1": {"email": "a@c.example", "role": "owner", "added_at": at, "email_verified": True}}}
+    )
+
+    pages = list(FirestoreBenchmarks(firestore_db, FixedClock()).participants(page_size=2))
+
+    identities = {p.enterprise_id: p.admin_domains for page in pages for p in page}
+    assert identities == {"ent_000": {"corp.example"}, "ent_001": {"b.example"}}
+    unreadable = [r for r in caplog.records if r.getMessage() == "benchmark participant unreadable"]
+    assert [r.enterprise_id for r in unreadable] == ["ent_002"]  # type: ignore[attr-defined]

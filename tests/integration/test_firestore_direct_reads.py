@@ -8,7 +8,7 @@ from typing import Any
 from google.cloud.firestore_v1 import GeoPoint
 from google.cloud.firestore_v1.vector import Vector
 
-from shared.adapters.firestore_direct_reads import read_documents, read_versions, stream_documents
+from shared.adapters.firestore_direct_reads import read_documents, read_paths, read_versions, stream_documents
 
 EVERY_TYPE: dict[str, Any] = {
     "text": "décimal 12.50",
@@ -43,6 +43,25 @@ def test_every_stored_type_reads_back_as_get_all_reads_it(firestore_db: Any) -> 
     assert read["a"]["at"] == EVERY_TYPE["at"]
     assert read["a"]["at"].tzinfo is not None
     assert read["b"]["reference"].path == refs[0].path
+
+
+def test_a_read_by_path_reads_what_get_all_reads_masked_and_names_each_document_by_its_path(firestore_db: Any) -> None:
+    paths = [f"batch_read_paths/e{i}/months/2026-10" for i in range(3)]
+    for path in paths[:2]:
+        firestore_db.document(path).set(EVERY_TYPE)
+    mask = ["nested.by_provider.openai.comparison", "at"]
+
+    read = dict(read_paths(firestore_db, [*paths, "batch_read_paths/e9/months/2026-10"], field_paths=mask))
+    refs = [firestore_db.document(path) for path in paths]
+    expected = {snap.reference.path: snap.to_dict() for snap in firestore_db.get_all(refs, mask) if snap.exists}
+
+    assert read == expected
+    assert sorted(read) == paths[:2]  # missing documents are left out
+    assert read[paths[0]] == {
+        "nested": {"by_provider": {"openai": {"comparison": {"billed_usd": "1.5"}}}},
+        "at": EVERY_TYPE["at"],
+    }
+    assert list(read_paths(firestore_db, [])) == []
 
 
 def test_a_field_mask_brings_only_the_fields_named(firestore_db: Any) -> None:

@@ -17,15 +17,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.domain.enterprise.model import Industry
+from shared.domain.peers.benchmarks import blended_rate, is_eligible, is_price_covered, merge_unit, price_ratio
 from shared.domain.peers.disclosure import (
     UnitValues,
     complement_suppressions,
     noise_factor,
     partition_suppressions,
 )
-from shared.domain.peers.models import INDUSTRY_BUCKETS, LATTICE
+from shared.domain.peers.models import INDUSTRY_BUCKETS, LATTICE, DisclosureParams, ProviderUsageRow, UsageFigures
+from shared.domain.peers.packed import PackedUnit, pack_figures
 from shared.domain.peers.population import DecimalColumn, IndexSet, Population
 from shared.domain.peers.release import TOKEN_BYTES, membership_token, pack_tokens
+from shared.domain.usage.records import Provider
 
 KEY = b"test-noise-key"
 
@@ -130,9 +134,47 @@ def test_noise_is_keyed_on_the_whole_json_of_its_contributors_whatever_their_num
     assert noise == _noise_of(message, Decimal("0.02"))
 
 
-@pytest.mark.parametrize("unit_id", ["ent_00001", 'quo"te', "back\\slash", "é"])
+@pytest.mark.parametrize("unit_id", ["ent_00001", 'quo"te', "back\\slash", "é", "line\nbreak", "\u2028\U0001f600"])
 def test_a_membership_token_is_the_keyed_hash_of_the_json_of_id_and_value(unit_id: str) -> None:
     value = Decimal("0.50")
     message = json.dumps([unit_id, "0.50"], separators=(",", ":")).encode()
 
     assert membership_token(KEY, unit_id, value) == hmac.new(KEY, message, hashlib.sha256).digest()[:TOKEN_BYTES]
+
+
+_MONEY = st.decimals(min_value=0, max_value=10**7, places=4, allow_nan=False, allow_infinity=False)
+_FIGURES = st.builds(
+    UsageFigures,
+    billed_usd=_MONEY,
+    list_usd=_MONEY,
+    unpriced_billed_usd=st.one_of(st.just(Decimal(0)), _MONEY),
+    input_tokens=st.integers(0, 10**12),
+    output_tokens=st.integers(0, 10**11),
+    input_billed_usd=_MONEY,
+    output_billed_usd=_MONEY,
+)
+
+
+@given(st.dictionaries(st.sampled_from(list(Provider)), _FIGURES, min_size=1, max_size=3))
+@settings(max_examples=60, deadline=None)
+def test_a_packed_units_figures_answer_the_rules_as_the_figures_it_packed(
+    by_provider: dict[Provider, UsageFigures],
+) -> None:
+    rows = [ProviderUsageRow(enterprise_id="ent_1", provider=p, usage=u) for p, u in by_provider.items()]
+    unit = merge_unit("ent_1", Industry.FINANCE, rows, frozenset({"corp.example"}))
+    packed = PackedUnit.of(unit)
+    params = DisclosureParams(min_billed_usd=Decimal(50))
+
+    assert packed.unit() == unit
+    providers, usage, read_by_provider = packed.breakdown()
+    assert providers == unit.providers
+    for plain, read in [(unit.usage, usage), *((unit.by_provider[p], read_by_provider[p]) for p in unit.by_provider)]:
+        assert pack_figures(read.usage()) == pack_figures(plain)  # exponents too: "0.50" stays "0.50"
+        answers = [
+            price_ratio,
+            blended_rate,
+            is_price_covered,
+            lambda f: f.price_coverage,
+            lambda f: is_eligible(f, params),
+        ]
+        assert [answer(read) for answer in answers] == [answer(plain) for answer in answers]

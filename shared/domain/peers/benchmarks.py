@@ -32,6 +32,7 @@ from collections.abc import Callable, Collection, Container, Iterable, Mapping, 
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, localcontext
+from typing import TypeVar
 
 from pydantic import SecretStr
 
@@ -45,6 +46,7 @@ from shared.domain.peers.models import (
     BenchmarkUnit,
     BucketResult,
     DisclosureParams,
+    Figures,
     Metric,
     MetricResult,
     ProviderUsageRow,
@@ -52,7 +54,7 @@ from shared.domain.peers.models import (
     industry_bucket,
     provider_bucket,
 )
-from shared.domain.peers.packed import PackedUnit
+from shared.domain.peers.packed import PackedUnit, UnpackedFigures
 from shared.domain.peers.population import IndexSet, Population
 from shared.domain.peers.release import (
     MembershipTokens,
@@ -65,6 +67,8 @@ from shared.domain.peers.release import (
 from shared.domain.usage.records import TOKENS_PER_PRICING_UNIT, Provider
 
 logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Figures)
 
 INPUT_WEIGHT = Decimal("0.75")
 OUTPUT_WEIGHT = Decimal("0.25")
@@ -119,7 +123,7 @@ def _sum_figures(figures: Iterable[UsageFigures]) -> UsageFigures:
     return total
 
 
-def is_eligible(usage: UsageFigures, params: DisclosureParams) -> bool:
+def is_eligible(usage: Figures, params: DisclosureParams) -> bool:
     """THE eligibility predicate of a unit's figures for a bucket: billed money in the month, never tokens alone.
 
     10M tokens on a nano model cost about $1.40, so a token minimum let throw-away accounts pad a bucket. Opt-in
@@ -133,7 +137,7 @@ MIN_PRICE_COVERAGE = Decimal("0.95")
 ratio would describe a part of its usage only, and its rates would sit next to peers' complete ones."""
 
 
-def is_price_covered(usage: UsageFigures) -> bool:
+def is_price_covered(usage: Figures) -> bool:
     """Whether at least ``MIN_PRICE_COVERAGE`` of the billed token spend has an exact list price (no bill: vacuous)."""
     coverage = usage.price_coverage
     return coverage is None or coverage >= MIN_PRICE_COVERAGE
@@ -146,10 +150,10 @@ def provider_usage(unit: BenchmarkUnit, provider: Provider) -> UsageFigures | No
 
 def _provider_figures(
     providers: frozenset[Provider],
-    usage: UsageFigures,
-    by_provider: Mapping[Provider, UsageFigures],
+    usage: F,
+    by_provider: Mapping[Provider, F],
     provider: Provider,
-) -> UsageFigures | None:
+) -> F | None:
     if provider in by_provider:
         return by_provider[provider]
     if providers == {provider}:
@@ -160,7 +164,7 @@ def _provider_figures(
 # --- Metrics ------------------------------------------------------------------------------------------------------
 
 
-def price_ratio(usage: UsageFigures) -> Decimal | None:
+def price_ratio(usage: Figures) -> Decimal | None:
     """M1: ``rho = billed / list`` (the discount vs list is ``1 - rho``); None without list cost."""
     if usage.list_usd <= 0:
         return None
@@ -168,7 +172,7 @@ def price_ratio(usage: UsageFigures) -> Decimal | None:
         return usage.billed_usd / usage.list_usd
 
 
-def blended_rate(usage: UsageFigures) -> Decimal | None:
+def blended_rate(usage: Figures) -> Decimal | None:
     """M2: ``0.75 r_in + 0.25 r_out`` in USD per 1M tokens; None unless both sides have tokens."""
     if usage.input_tokens == 0 or usage.output_tokens == 0:
         return None
@@ -178,13 +182,13 @@ def blended_rate(usage: UsageFigures) -> Decimal | None:
         return INPUT_WEIGHT * r_in + OUTPUT_WEIGHT * r_out
 
 
-def unit_metrics(usage: UsageFigures) -> dict[Metric, Decimal]:
+def unit_metrics(usage: Figures) -> dict[Metric, Decimal]:
     """The enterprise's own exact metrics (shown to it alone, R10)."""
     values = {Metric.PRICE_RATIO: price_ratio(usage), Metric.BLENDED_RATE: blended_rate(usage)}
     return {metric: value for metric, value in values.items() if value is not None}
 
 
-def _weight(metric: Metric, usage: UsageFigures) -> Decimal:
+def _weight(metric: Metric, usage: Figures) -> Decimal:
     if metric is Metric.PRICE_RATIO:
         return usage.list_usd
     return Decimal(usage.input_tokens + usage.output_tokens)
@@ -193,7 +197,7 @@ def _weight(metric: Metric, usage: UsageFigures) -> Decimal:
 # --- Populations and publication ------------------------------------------------------------------------------------
 
 
-_METRICS: dict[Metric, Callable[[UsageFigures], Decimal | None]] = {
+_METRICS: dict[Metric, Callable[[Figures], Decimal | None]] = {
     Metric.PRICE_RATIO: price_ratio,
     Metric.BLENDED_RATE: blended_rate,
 }
@@ -207,10 +211,10 @@ def unit_buckets(unit: BenchmarkUnit, params: DisclosureParams) -> dict[str, Usa
 def _placements(
     industry: Industry,
     providers: frozenset[Provider],
-    usage: UsageFigures,
-    by_provider: Mapping[Provider, UsageFigures],
+    usage: F,
+    by_provider: Mapping[Provider, F],
     params: DisclosureParams,
-) -> dict[str, UsageFigures]:
+) -> dict[str, F]:
     placed = {ALL: usage, industry_bucket(industry): usage}
     for provider in sorted(providers):
         figures = _provider_figures(providers, usage, by_provider, provider)
@@ -229,7 +233,7 @@ def _population(units: Sequence[PackedUnit], metric: Metric, params: DisclosureP
         # A unit's figures sit in several buckets (all, its industry, a one-provider unit's provider): each figures
         # object's contribution and token (the keyed hash, the costly part) are computed once and shared by its
         # buckets. By identity, not equality: Decimal("0.5") == Decimal("0.50") but their tokens differ.
-        placed: dict[int, tuple[UsageFigures, list[str]]] = {}
+        placed: dict[int, tuple[UnpackedFigures, list[str]]] = {}
         for bucket, figures in _placements(unit.industry, providers, usage, by_provider, params).items():
             placed.setdefault(id(figures), (figures, []))[1].append(bucket)
         for figures, buckets in placed.values():
@@ -417,7 +421,7 @@ def _metric_release(
     }
 
 
-def _enters(usage: UsageFigures, params: DisclosureParams) -> bool:
+def _enters(usage: Figures, params: DisclosureParams) -> bool:
     return is_eligible(usage, params) and is_price_covered(usage)
 
 

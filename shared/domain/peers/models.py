@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Protocol, Self
 
 from pydantic import (
     AfterValidator,
@@ -94,6 +94,28 @@ def provider_bucket(provider: Provider) -> str:
 INDUSTRY_BUCKETS: tuple[str, ...] = tuple(industry_bucket(industry) for industry in Industry)
 LATTICE: tuple[str, ...] = (ALL, *INDUSTRY_BUCKETS, *(provider_bucket(provider) for provider in Provider))
 """The fixed, pre-declared buckets, in document order: ``all``, then industries, then providers. Nothing else."""
+
+
+class Figures(Protocol):
+    """What the metrics and the eligibility rules read of a month's figures: a ``UsageFigures``, or the rules' own
+    unpacked copy of one (``peers.packed.UnpackedFigures``)."""
+
+    @property
+    def billed_usd(self) -> Decimal: ...
+    @property
+    def list_usd(self) -> Decimal: ...
+    @property
+    def unpriced_billed_usd(self) -> Decimal: ...
+    @property
+    def input_tokens(self) -> int: ...
+    @property
+    def output_tokens(self) -> int: ...
+    @property
+    def input_billed_usd(self) -> Decimal: ...
+    @property
+    def output_billed_usd(self) -> Decimal: ...
+    @property
+    def price_coverage(self) -> Decimal | None: ...
 
 
 class UsageFigures(BaseModel):

@@ -50,7 +50,10 @@ def membership_token(key: bytes, unit_id: str, value: object) -> bytes:
     return MembershipTokens(key)(unit_id, value)
 
 
-_TOKEN_JSON = json.JSONEncoder(separators=(",", ":"))
+def _token_message(unit_id: str, value: object) -> bytes:
+    """``json.dumps([unit_id, str(value)], separators=(",", ":"))``, the message a token is the keyed hash of, built
+    from its two strings' JSON (``json.dumps`` of a string goes straight to the C encoder; of a list, it does not)."""
+    return f"[{json.dumps(unit_id)},{json.dumps(str(value))}]".encode()
 
 
 class MembershipTokens:
@@ -61,7 +64,7 @@ class MembershipTokens:
 
     def __call__(self, unit_id: str, value: object) -> bytes:
         keyed = self._keyed.copy()
-        keyed.update(_TOKEN_JSON.encode([unit_id, str(value)]).encode())
+        keyed.update(_token_message(unit_id, value))
         return keyed.digest()[:TOKEN_BYTES]
 
 

@@ -25,8 +25,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
+from typing import Protocol
 
-from shared.domain.enterprise.model import Industry, Member, ProviderName, Role
+from shared.domain.enterprise.model import Industry, ProviderName, Role
 from shared.domain.peers.benchmarks import merge_unit
 from shared.domain.peers.models import BenchmarkUnit, ProviderUsageRow
 from shared.domain.peers.packed import PackedUnit
@@ -46,7 +47,20 @@ class UnitIdentity:
     admin_domains: frozenset[str] = frozenset()
 
 
-def verified_admin_domains(members: Iterable[Member]) -> frozenset[str]:
+class MemberRecord(Protocol):
+    """What a member's record tells about its admin domain (``enterprise.model.Member`` has it)."""
+
+    @property
+    def email(self) -> str | None: ...
+
+    @property
+    def role(self) -> Role: ...
+
+    @property
+    def email_verified(self) -> bool: ...
+
+
+def verified_admin_domains(members: Iterable[MemberRecord]) -> frozenset[str]:
     """The email domains of the admins whose address was verified when they joined."""
     return frozenset(
         member.email.rsplit("@", 1)[1].lower()
@@ -58,7 +72,7 @@ def verified_admin_domains(members: Iterable[Member]) -> frozenset[str]:
 def identity_of(
     enterprise_id: str,
     industry: Industry,
-    members: Iterable[Member],
+    members: Iterable[MemberRecord],
     org_keys: Mapping[ProviderName, Sequence[str] | None],
 ) -> UnitIdentity:
     """The benchmark identity of a stored enterprise from its members and its providers' recorded ``org_keys``."""
