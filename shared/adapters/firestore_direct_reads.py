@@ -86,17 +86,27 @@ def _batch_get(
     if new_transaction is not None:
         del request["transaction"]
         request["new_transaction"] = new_transaction
-    responses = client._firestore_api.batch_get_documents(request=request, metadata=client._rpc_metadata, **kwargs)
-    return references, list(responses)
+    return references, _send(client, request, kwargs)
+
+
+def _send(client: Any, request: dict[str, Any], kwargs: dict[str, Any]) -> list[Any]:
+    """Every response of one ``BatchGetDocuments`` call."""
+    return list(client._firestore_api.batch_get_documents(request=request, metadata=client._rpc_metadata, **kwargs))
 
 
 def _found(read: tuple[dict[str, Any], list[Any]]) -> Iterator[tuple[Any, Any, Any]]:
     """``(reference, found document as protobuf, response)`` of each document read that exists."""
     references, responses = read
+    for found, response in _existing(responses):
+        yield references[found.name], found, response
+
+
+def _existing(responses: list[Any]) -> Iterator[tuple[Any, Any]]:
+    """``(found document as protobuf, response)`` of each response naming a document that exists."""
     for response in responses:
         found = type(response).pb(response).found
         if found.name:
-            yield references[found.name], found, response
+            yield found, response
 
 
 def stream_documents(query: Any) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -135,13 +145,9 @@ def read_paths(
     prefix = f"{client._database_string}/documents/"
     request["documents"] = [prefix + path for path in paths]
     with translated():
-        responses = list(
-            client._firestore_api.batch_get_documents(request=request, metadata=client._rpc_metadata, **kwargs)
-        )
-    for response in responses:
-        found = type(response).pb(response).found
-        if found.name:
-            yield found.name.removeprefix(prefix), decode_fields(found.fields, client)
+        responses = _send(client, request, kwargs)
+    for found, _ in _existing(responses):
+        yield found.name.removeprefix(prefix), decode_fields(found.fields, client)
 
 
 def decode_fields(fields: Mapping[str, Any], client: Any) -> dict[str, Any]:
