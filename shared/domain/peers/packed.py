@@ -30,7 +30,7 @@ from shared.domain.usage.records import Provider, price_coverage
 
 class UnpackedFigures(NamedTuple):
     """Packed figures read back for the rules (``models.Figures``): the values of the ``UsageFigures`` they were
-    packed from, without a model built for each (the rules read a unit's figures three times a run: a third of
+    packed from, without a model built for each (the rules read a unit's figures three times a run: a sixth of
     their time went into ``model_construct``)."""
 
     billed_usd: Decimal
