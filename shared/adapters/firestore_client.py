@@ -9,7 +9,7 @@ thread (a lock and a wake-up per document, each needing the interpreter lock): a
 documents while its reads overlap, spent more of its time there than decoding them. The channel is created with
 gRPC's ``SingleThreadedUnaryStream`` option instead, so the reading thread takes its messages off the connection
 itself; the calls, their deadlines, retries and errors are the same (``devstack/bench_benchmarks.py``: the inputs'
-reading took 40% less processor time). The client builds its channel in two places, the production endpoint's and
+reading took 30 to 45% less processor time). The client builds its channel in two places, the production endpoint's and
 the emulator's; both are given the option here (``_CallerStreams``), the emulator's with the options the client
 gives it. Relies on the client's ``_firestore_api_helper``, ``_emulator_channel`` and ``_GRPC_MSG_SIZE_OPTIONS``,
 stable in the pinned client version (``uv.lock``); ``tests/integration/test_firestore_client.py`` checks the option
