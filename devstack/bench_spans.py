@@ -168,6 +168,9 @@ class TimedSources:
                 self._spans.cpu[PULLS] += cpu
                 self._spans.other_threads_cpu += time.process_time() - self._process - cpu
 
+    async def requests_out(self) -> None:
+        await self._inner.requests_out()
+
 
 def emulator_round_trip(client: Any, samples: int = 30) -> float:
     """The median wall time of a one-document get on the Firestore emulator: its own per-RPC latency."""

@@ -242,6 +242,11 @@ class UsageSourceFactory(Protocol):
 
     def __call__(self, provider: Provider, api_key: SecretStr) -> AbstractAsyncContextManager[UsageSource]: ...
 
+    async def requests_out(self) -> None:
+        """Return once the first requests of the sources opened on the running event loop are on the wire (or after
+        a short bound): CPU work that need not come first starts then, rather than holding them back."""
+        ...
+
 
 # --- Provider connections and the audit log -------------------------------------------------------------------
 
@@ -427,9 +432,20 @@ class SnapshotStore(Protocol):
         written, by month."""
         ...
 
+    def update_months_ahead(
+        self, enterprise_id: str, changes: Mapping[str, MonthChange], *, synced_at: datetime
+    ) -> dict[str, MonthWrite] | None:
+        """``update_months`` on the months as they were read ahead, without a transaction: the changes' writes in one
+        commit that holds only if none of the months was written since it was read ahead, or, when they write
+        nothing, one read confirming that. It holds no lock and waits for none, so it needs no snapshots lease.
+        Returns what was written, by month; ``None`` (nothing written) when a month was not read ahead or was
+        written since: ``update_months`` then decides."""
+        ...
+
     def read_ahead(self, enterprise_id: str, months: Sequence[str], *, retention_months: int) -> dict[str, MonthRead]:
         """A hint, while the providers answer: read and decode the months' rollups now, so ``update_months`` need not
-        decode them again if nobody has written them since (it still reads their versions in its transaction).
+        decode them again if nobody has written them since (it still reads their versions in its transaction), and
+        ``update_months_ahead`` can apply changes to them as read.
         Returns the months read ahead: the very days and rollup objects ``update_months`` then hands to each month's
         change if the month is unchanged since, so a change computed on them ahead of time is known to still hold."""
         ...

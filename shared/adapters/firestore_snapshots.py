@@ -15,7 +15,10 @@
   (ADR 0016, 0025). A sync may ask for its months ahead (``read_ahead``, while the providers answer): the rollup and
   the days decoded from it wait in a small cache, and the transaction, which reads the rollup again, takes them
   instead of decoding the rollup anew only when the rollup it read is the very version read ahead (its
-  ``update_time``), so a concurrent writer's days are never missed.
+  ``update_time``), so a concurrent writer's days are never missed. Before any transaction, the changes are tried
+  on the months as read ahead: committed in one round trip that holds only while no rollup was written since
+  (``shared.adapters.firestore_versioned_writes``), or, when they write nothing, confirmed by one read of the
+  versions; a month written since goes to the transaction.
 * ``enterprises/{id}/raw_responses/{window}_{providers}_{chunk}``: a task's pages in one zlib-compressed document
   (a few chunks only past Firestore's 1 MiB), expiring after ``Settings.raw_response_ttl_days``
   (``shared.adapters.firestore_raw_pages``, ADR 0024).
@@ -41,6 +44,7 @@ from shared.adapters.firestore_errors import translated
 from shared.adapters.firestore_pages import snapshot_fields
 from shared.adapters.firestore_raw_pages import raw_documents
 from shared.adapters.firestore_transactions import run_read_write
+from shared.adapters.firestore_versioned_writes import commit_at_versions, still_at_versions
 from shared.domain.enterprise.model import ProviderName
 from shared.domain.usage.month import UsageMonth, month_bounds, month_key, month_snapshots
 from shared.domain.usage.snapshot import UsageSnapshot
@@ -183,6 +187,43 @@ class FirestoreSnapshots:
             return run_read_write(
                 self._db, list(refs.values()), apply, max_attempts=MAX_TRANSACTION_ATTEMPTS, field_paths=[VERSION_ONLY]
             )
+
+    def update_months_ahead(
+        self, enterprise_id: str, changes: Mapping[str, MonthChange], *, synced_at: datetime
+    ) -> dict[str, MonthWrite] | None:
+        # Every writer of a month's days rewrites its rollup in the same commit, so the rollups' versions alone tell
+        # whether a month is still as it was read ahead. A month whose change writes days but not its rollup, or
+        # that writes nothing beside one that does, is left to the transaction.
+        enterprise = self._enterprise(enterprise_id)
+        refs = {month: enterprise.collection(MONTHS).document(month) for month in sorted(changes)}
+        with self._ahead_lock:
+            ahead = {m: self._ahead.get((enterprise_id, m)) for m in refs}
+        read = {m: found for m, found in ahead.items() if found is not None}
+        if len(read) < len(refs):
+            return None
+        written = {m: changes[m](*read[m][1]) for m in refs}
+        if any(w.days and w.rollup is None for w in written.values()):
+            return None
+        writes = [
+            (enterprise.collection(SNAPSHOTS).document(day.date.isoformat()), stored(day, synced_at))
+            for w in written.values()
+            for day in w.days
+        ]
+        versions = {refs[m].path: read[m][0] for m, w in written.items() if w.rollup is not None}
+        writes += [(refs[m], stored(w.rollup, synced_at)) for m, w in written.items() if w.rollup is not None]
+        if len(versions) < len(refs) and writes:
+            return None
+        if writes:
+            done = commit_at_versions(self._db, writes, versions)
+        else:
+            versions = {refs[m].path: read[m][0] for m in refs}
+            done = still_at_versions(self._db, list(refs.values()), versions, VERSION_ONLY)
+        if not done:
+            return None
+        with self._ahead_lock:
+            for m in refs:
+                self._ahead.pop((enterprise_id, m), None)
+        return written
 
     def _read_month(
         self, transaction: Any, enterprise_id: str, found: Found | None, month: str, retention_months: int

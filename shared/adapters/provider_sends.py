@@ -31,6 +31,7 @@ class SendGate:
         self._unsent = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._any_written = asyncio.Event()
 
     def request(self) -> Sending:
         """A request that just took its slot: ``Sending.done`` (or its trace event) marks it written."""
@@ -39,6 +40,7 @@ class SendGate:
         return Sending(self)
 
     def _written(self) -> None:
+        self._any_written.set()
         self._unsent -= 1
         if self._unsent == 0:
             self._idle.set()
@@ -53,6 +55,16 @@ class SendGate:
             await asyncio.wait_for(self._idle.wait(), MAX_WAIT_S)
         except TimeoutError:
             return
+
+    async def first_out(self) -> None:
+        """Return once this loop's first requests are written: one was, and none waits to be (or after
+        ``MAX_WAIT_S``). CPU work that need not come first starts then, not while they are being written."""
+        try:
+            async with asyncio.timeout(MAX_WAIT_S):
+                await self._any_written.wait()
+        except TimeoutError:
+            return
+        await self.settled()
 
 
 class Sending:

@@ -21,6 +21,7 @@ from shared.adapters.bedrock import BedrockUsage
 from shared.adapters.google_cloud import GoogleCloudUsage
 from shared.adapters.openai_admin import OpenAIAdmin
 from shared.adapters.provider_http import RetryPolicy
+from shared.adapters.provider_sends import send_gate
 from shared.config import Settings
 from shared.domain.usage.records import Provider
 from shared.errors import InvalidInput
@@ -55,3 +56,6 @@ class ProviderUsageSources:
         if provider is Provider.AZURE:
             return AzureUsage(api_key, settings=self._settings, policy=self._policy)
         raise InvalidInput(f"{provider.value} usage cannot be read", code="unsupported_provider")
+
+    async def requests_out(self) -> None:
+        await send_gate().first_out()

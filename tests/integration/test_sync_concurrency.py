@@ -10,8 +10,10 @@ of the same tasks run one after the other.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -227,6 +229,75 @@ def test_a_month_read_ahead_is_taken_only_while_nobody_has_written_it_since(
     days, months = stored(store, enterprise_id)
     assert {"openai", "anthropic"} <= set(days[date(2026, 11, 21)].by_provider)
     assert months["2026-11"] == rollup_month("2026-11", days.values(), retention_months=24)
+
+
+def test_a_month_a_sync_leaves_as_read_ahead_is_confirmed_unwritten_before_nothing_is_stored(
+    firestore_db: Any,
+) -> None:
+    """A task finds nothing to change in the month it read ahead, but another task rewrote one of its days meanwhile.
+    The first task's pull is the later one: its figures must end up stored, not dropped because they matched the
+    month as it was read ahead."""
+    store, enterprise_id, day = FirestoreSnapshots(firestore_db), "ent_confirmed", date(2026, 11, 20)
+    run(store, enterprise_id, TASKS[1])  # OpenAI, November 10-30, billed 4.30 a day
+    store.read_ahead(enterprise_id, ["2026-11"], retention_months=24)
+    doubled = ProviderPull(
+        provider=Provider.OPENAI,
+        start=day,
+        end_exclusive=day + timedelta(days=1),
+        days={day: openai_day(day, scale=2)},
+        price_data_version="test",
+    )
+    store_pulls(
+        FirestoreSnapshots(firestore_db),
+        enterprise_id,
+        {ProviderName.OPENAI: doubled},
+        [day],
+        now=NOW,
+        retention_months=24,
+    )
+    run(store, enterprise_id, (ProviderName.OPENAI, day, day + timedelta(days=1)))  # as read ahead: no change there
+    days, months = stored(store, enterprise_id)
+    assert days[day].totals.total_cost_usd == Decimal("4.30")
+    assert months["2026-11"] == rollup_month("2026-11", days.values(), retention_months=24)
+
+
+def test_a_month_read_ahead_and_unwritten_since_is_stored_in_one_commit_or_confirmed_by_one_read(
+    firestore_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The months read ahead while the providers answer are still current when nobody wrote them since: the sync's
+    changes are committed at those versions (one round trip instead of a transaction's read and commit), and a sync
+    that changes nothing confirms the versions with one read."""
+    store, enterprise_id = FirestoreSnapshots(firestore_db), "ent_one_commit"
+    run(store, enterprise_id, TASKS[1])
+    api = firestore_db._firestore_api
+    calls: Counter[str] = Counter()
+    for name in ("begin_transaction", "batch_get_documents", "commit", "rollback"):
+        monkeypatch.setattr(api, name, _counting(calls, name, getattr(api, name)))
+
+    store.read_ahead(enterprise_id, ["2026-11"], retention_months=24)
+    calls.clear()
+    run(store, enterprise_id, (ProviderName.ANTHROPIC, date(2026, 11, 20), date(2026, 11, 22)))
+    assert calls == Counter({"commit": 1})
+
+    store.read_ahead(enterprise_id, ["2026-11"], retention_months=24)
+    calls.clear()
+    run(store, enterprise_id, (ProviderName.ANTHROPIC, date(2026, 11, 20), date(2026, 11, 22)))  # a duplicate task
+    assert calls == Counter({"batch_get_documents": 1})
+
+    calls.clear()  # not read ahead: the transaction, begun by reading the rollup's version, then the rollup itself
+    run(store, enterprise_id, (ProviderName.ANTHROPIC, date(2026, 11, 23), date(2026, 11, 24)))
+    assert calls == Counter({"batch_get_documents": 2, "commit": 1})
+    days, months = stored(store, enterprise_id)
+    assert {"openai", "anthropic"} <= set(days[date(2026, 11, 21)].by_provider)
+    assert months["2026-11"] == rollup_month("2026-11", days.values(), retention_months=24)
+
+
+def _counting(calls: Counter[str], name: str, rpc: Any) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        calls[name] += 1
+        return rpc(*args, **kwargs)
+
+    return call
 
 
 def _pull(provider: ProviderName, start: date, end: date) -> tuple[dict[ProviderName, ProviderPull], list[date]]:

@@ -44,7 +44,13 @@ class FakeSnapshotStore:
         self.rollup_reads: list[tuple[str, ...]] = []
         """The months of every ``rollups`` call, in order."""
         self.read_ahead_months: list[tuple[str, ...]] = []
-        """The months of every ``read_ahead`` hint (the fake reads nothing ahead)."""
+        """The months of every ``read_ahead`` hint."""
+        self.reads_ahead = False
+        """Read months ahead as the Firestore adapter does, for ``update_months_ahead`` to take; off by default (the
+        fake then reads nothing ahead, and every update is a transaction)."""
+        self.written_ahead = 0
+        """Updates ``update_months_ahead`` took."""
+        self._ahead: dict[tuple[str, str], tuple[int, MonthRead]] = {}
 
     def _check(self) -> None:
         if self.down:
@@ -106,7 +112,37 @@ class FakeSnapshotStore:
 
     def read_ahead(self, enterprise_id: str, months: Sequence[str], *, retention_months: int) -> dict[str, MonthRead]:
         self.read_ahead_months.append(tuple(sorted(months)))
-        return {}
+        read: dict[str, MonthRead] = {}
+        for month in sorted(set(months)) if self.reads_ahead else []:
+            rollup = self.months.get((enterprise_id, month))
+            if rollup is not None:
+                read[month] = (self._days(enterprise_id, [month]), rollup)
+                self._ahead[(enterprise_id, month)] = (self.versions.get((enterprise_id, month), 0), read[month])
+        return read
+
+    def update_months_ahead(
+        self, enterprise_id: str, changes: Mapping[str, MonthChange], *, synced_at: datetime
+    ) -> dict[str, MonthWrite] | None:
+        """The changes on the months read ahead, committed only if none was written since (as the adapter's
+        preconditions do)."""
+        ahead = {m: self._ahead.get((enterprise_id, m)) for m in changes}
+        read = {m: found for m, found in ahead.items() if found is not None}
+        if len(read) < len(changes):
+            return None
+        if any(self.versions.get((enterprise_id, m), 0) != version for m, (version, _) in read.items()):
+            return None
+        self._check()
+        results = {m: changes[m](*month_read) for m, (_, month_read) in read.items()}
+        if any(r.days and r.rollup is None for r in results.values()):
+            return None
+        days = [day for r in results.values() for day in r.days]
+        rollups = [r.rollup for r in results.values() if r.rollup is not None]
+        if days or rollups:
+            self.save(enterprise_id, days, rollups, synced_at=synced_at)
+        for month in changes:
+            del self._ahead[(enterprise_id, month)]
+        self.written_ahead += 1
+        return results
 
     def month(self, enterprise_id: str, month: str) -> UsageMonth | None:
         self._check()
@@ -263,3 +299,6 @@ class FakePullSources:
 
     def __call__(self, provider: Provider, api_key: SecretStr) -> _Source:
         return _Source(self, provider, api_key.get_secret_value())
+
+    async def requests_out(self) -> None:
+        return None

@@ -70,3 +70,6 @@ class FakeUsageSources:
 
     def __call__(self, provider: Provider, api_key: SecretStr) -> _FakeSource:
         return _FakeSource(self, provider, api_key.get_secret_value())
+
+    async def requests_out(self) -> None:
+        return None

@@ -21,6 +21,7 @@ from shared.domain.optimisation.opportunities import (
     compute_optimisation,
     default_alternatives,
     monthly_projection,
+    savings_by_kind,
 )
 from shared.domain.usage.pricing import UnitPrice, list_unit_price
 from shared.domain.usage.records import ContextBand, Provider, ServiceTier, TokenType, UsageRecord
@@ -180,3 +181,44 @@ def test_every_shipped_alternative_is_a_cheaper_model_of_the_same_provider() -> 
             assert all(isinstance(p, UnitPrice) and p.price_model_id == model for p in found), model
             prices[model] = sum(p.usd_per_mtok for p in found if isinstance(p, UnitPrice))
         assert prices[alt.cheaper] < prices[alt.model], alt
+
+
+def test_the_savings_a_sync_stores_are_the_opportunities_savings_by_kind() -> None:
+    # ``savings_by_kind`` runs for every provider-day a sync stores, without the rest of the report.
+    sonnet_day = [rec(ANT, SONNET, IN, 8 * M), rec(ANT, SONNET, OUT, M)]
+    assert savings_by_kind(sonnet_day, Decimal("29.25"), Decimal(39)) == {
+        OpportunityKind.CACHE: Decimal("5.85"),
+        OpportunityKind.BATCH: Decimal("4.3875"),
+        OpportunityKind.MODEL_MIX: Decimal("5.85"),
+    }
+    cached = [rec(ANT, SONNET, IN, 2 * M), rec(ANT, SONNET, READ, 6 * M), rec(ANT, SONNET, WRITE, 2 * M)]
+    mixed = [
+        rec(OAI, "gpt-4o", IN, 10 * M),
+        rec(OAI, "gpt-4o", OUT, 2 * M, tier=BATCH),
+        rec(OAI, "acme-llm-9", IN, 5 * M),
+        rec(ANT, SONNET, OUT, 3 * M, tier=PRIO),
+    ]
+    for records, billed, list_usd in (
+        (sonnet_day, Decimal("29.25"), Decimal(39)),
+        (cached, Decimal("11.1"), Decimal("12.3")),
+        (mixed, Decimal("70.4"), Decimal("81.2")),
+        (mixed, Decimal(5), Decimal(0)),
+    ):
+        report = compute_optimisation(records, billed, list_usd)
+        expected: dict[OpportunityKind, Decimal] = {}
+        for o in report.opportunities:
+            expected[o.kind] = expected.get(o.kind, Decimal(0)) + o.savings_usd
+        assert savings_by_kind(records, billed, list_usd) == expected
+
+
+def test_a_model_listed_twice_moves_to_its_first_cheaper_tier() -> None:
+    alternatives = ModelAlternatives(
+        version="t",
+        alternatives=(
+            ModelAlternative(provider=OAI, model="gpt-4o", cheaper="gpt-4o-mini"),
+            ModelAlternative(provider=OAI, model="gpt-4o", cheaper="gpt-nonexistent"),
+        ),
+    )
+    result = at_list([rec(OAI, "gpt-4o", IN, 2 * M)], alternatives=alternatives)
+    assert [o.alternative_model for o in result.opportunities if o.kind is OpportunityKind.MODEL_MIX] == ["gpt-4o-mini"]
+    assert alternatives.cheaper_than(ANT, "gpt-4o") is None

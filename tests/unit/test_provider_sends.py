@@ -52,6 +52,26 @@ async def test_a_request_stuck_before_writing_holds_parsing_back_no_longer_than_
     await asyncio.wait_for(gate.settled(), 1)
 
 
+async def test_work_waiting_for_the_first_requests_starts_once_they_are_all_written() -> None:
+    gate = SendGate()
+    out = asyncio.ensure_future(gate.first_out())
+    await _turns(5)
+    assert not out.done()  # nothing written yet
+    first, second = gate.request(), gate.request()
+    first.done()
+    await _turns(5)
+    assert not out.done()  # one of them is still being written
+    second.done()
+    await asyncio.wait_for(out, 1)
+
+
+async def test_work_waiting_for_requests_that_never_come_waits_no_longer_than_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(provider_sends, "MAX_WAIT_S", 0.01)
+    await asyncio.wait_for(SendGate().first_out(), 1)
+
+
 async def test_each_event_loop_has_a_gate_of_its_own() -> None:
     here = send_gate()
     assert send_gate() is here

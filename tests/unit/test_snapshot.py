@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from shared.domain.usage.month import rollup_month
-from shared.domain.usage.records import Provider, TokenType
+from shared.domain.usage.records import CostKind, Provider, TokenType
 from shared.domain.usage.snapshot import IndexLevel, build_snapshot, refresh_snapshot
 from shared.domain.usage.snapshot_parts import provider_part
-from tests.support.usage_days import anthropic_day, failed_day, line, openai_day, provider_day, record
+from tests.support.usage_days import anthropic_day, failed_day, line, openai_day, provider_day, record, requests
 
 D1, D2 = date(2026, 11, 20), date(2026, 11, 21)
 INDEX = IndexLevel(blended=Decimal("9.18"), version="basket-1/0.2.3/abc")
@@ -46,6 +46,39 @@ def test_openai_part_keeps_token_money_and_request_figures() -> None:
     # By model: only lines naming the model (web search names none); by project: every line.
     assert part.by_model["gpt-4o"].cost_usd == Decimal("4.00")
     assert part.by_project["proj_a"].cost_usd == Decimal("4.30")
+
+
+def test_a_day_splits_by_model_and_by_project_and_the_splits_add_up() -> None:
+    oai = Provider.OPENAI
+    records = [
+        record(oai, D1, "gpt-4o", TokenType.UNCACHED_INPUT, 1_000_000, "2.50", project="proj_a"),
+        record(oai, D1, "gpt-4o", TokenType.CACHE_WRITE_5M, 300_000, "2.50", project="proj_b"),
+        record(oai, D1, "gpt-4o-mini", TokenType.OUTPUT, 500_000, "0.60", project=None),
+    ]
+    lines = [
+        line(oai, D1, "2.00", model="gpt-4o", token_type=TokenType.UNCACHED_INPUT, project="proj_a"),
+        line(oai, D1, "0.75", model="gpt-4o", token_type=TokenType.CACHE_WRITE_5M, project="proj_b"),
+        line(oai, D1, "0.30", model="gpt-4o-mini", token_type=TokenType.OUTPUT, project=None),
+        line(oai, D1, "0.40", kind=CostKind.OTHER, project="proj_b"),  # names no model: its project only
+    ]
+    meters = [requests(oai, D1, "gpt-4o", 70, project="proj_a"), requests(oai, D1, "gpt-4o-mini", 5, project=None)]
+    part = provider_part(provider_day(oai, D1, records, lines, meters), "0.2.3")
+    tallies = {
+        name: (t.input_tokens, t.cache_write_tokens, t.output_tokens, t.cost_usd, t.list_cost_usd, t.request_count)
+        for name, t in {"all": part.tally, **part.by_model, **part.by_project}.items()
+    }
+    # List: 1M × 2.50 = 2.50, 0.3M × 2.50 = 0.75, 0.5M × 0.60 = 0.30.
+    assert tallies == {
+        "all": (1_300_000, 300_000, 500_000, Decimal("3.45"), Decimal("3.55"), 75),
+        "gpt-4o": (1_300_000, 300_000, 0, Decimal("2.75"), Decimal("3.25"), 70),
+        "gpt-4o-mini": (0, 0, 500_000, Decimal("0.30"), Decimal("0.30"), 5),
+        "proj_a": (1_000_000, 0, 0, Decimal("2.00"), Decimal("2.50"), 70),
+        "proj_b": (300_000, 300_000, 0, Decimal("1.15"), Decimal("0.75"), 0),
+        "(default)": (0, 0, 500_000, Decimal("0.30"), Decimal("0.30"), 5),
+    }
+    assert list(part.by_model) == ["gpt-4o", "gpt-4o-mini"]
+    assert list(part.by_project) == ["(default)", "proj_a", "proj_b"]
+    assert (part.mix.tokens, part.models_used) == (1_800_000, ["gpt-4o", "gpt-4o-mini"])
 
 
 def test_unsplit_cost_is_allocated_by_list_cost_and_priority_tier_stays_out_of_rates() -> None:

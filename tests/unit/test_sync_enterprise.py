@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -69,6 +71,59 @@ def test_a_sync_run_in_the_main_thread_never_formats_what_it_pulled(
     report = world.run(DAILY)
     assert report.providers["openai"].outcome is Outcome.SYNCED
     assert formatted == []
+
+
+def test_the_months_are_read_ahead_only_once_the_first_provider_requests_are_out(
+    world: SyncWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Decoding the months read ahead holds the GIL: started before the requests are written, it delays them, and the
+    # providers' latency only starts when they arrive.
+    seen_when_out: list[list[tuple[str, ...]]] = []
+
+    async def requests_out() -> None:
+        await asyncio.sleep(0.05)  # a read ahead started already would have run by now
+        seen_when_out.append(list(world.snapshots.read_ahead_months))
+
+    monkeypatch.setattr(world.sources, "requests_out", requests_out)
+    world.run(DAILY)
+    assert seen_when_out == [[]]
+    assert world.snapshots.read_ahead_months == [("2026-11",)]
+
+
+def test_months_stored_as_read_ahead_take_no_lease_and_a_month_written_meanwhile_takes_it(
+    world: SyncWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A backfill takes the snapshots lease for its transactions; a commit at the versions read ahead holds no lock,
+    # so it needs none (two writes and a round trip saved), and a month written since goes to the transaction.
+    world.snapshots.reads_ahead = True
+    backfill = {**DAILY, "reason": "backfill"}
+    world.run(backfill)  # nothing stored yet, so nothing read ahead: the transaction, under the lease
+    assert (world.leases.taken, world.snapshots.written_ahead) == (1, 0)
+
+    world.sources.serve(openai_day(DAYS[1], scale=2))  # the provider restated a day
+    report = world.run(backfill)
+    assert (world.leases.taken, world.snapshots.written_ahead) == (1, 1)
+    assert report.days_written == 1
+    restated = world.snapshots.day(ENTERPRISE_ID, DAYS[1])
+    assert restated is not None
+    assert restated.totals.total_cost_usd == Decimal("19.40")  # 2 × 4.30 OpenAI + 10.80 Anthropic
+
+    read_ahead = world.snapshots.read_ahead
+
+    def then_another_task_writes(*args: Any, **kwargs: Any) -> Any:
+        read = read_ahead(*args, **kwargs)
+        world.snapshots.versions[(ENTERPRISE_ID, "2026-11")] += 1  # another task's commit, meanwhile
+        return read
+
+    monkeypatch.setattr(world.snapshots, "read_ahead", then_another_task_writes)
+    world.sources.serve(openai_day(DAYS[2], scale=3))
+    report = world.run(backfill)
+    assert (world.leases.taken, world.snapshots.written_ahead) == (2, 1)
+    assert report.days_written == 1
+    assert world.leases.held == {}
+    month = world.snapshots.month(ENTERPRISE_ID, "2026-11")
+    assert month is not None
+    assert month.totals.total_cost_usd == Decimal("15.10") + Decimal("19.40") + Decimal("23.70")
 
 
 def test_every_key_read_is_audited_once_per_task(world: SyncWorld) -> None:

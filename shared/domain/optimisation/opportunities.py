@@ -40,7 +40,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -67,6 +67,7 @@ __all__ = [
     "compute_optimisation",
     "default_alternatives",
     "monthly_projection",
+    "savings_by_kind",
 ]
 
 
@@ -144,10 +145,15 @@ class ModelAlternatives(BaseModel):
     alternatives: tuple[ModelAlternative, ...]
 
     def cheaper_than(self, provider: Provider, price_model_id: str) -> str | None:
+        """The first alternative listed for the model, if any."""
+        return self._cheaper.get((provider, price_model_id))
+
+    @cached_property
+    def _cheaper(self) -> dict[tuple[Provider, str], str]:
+        index: dict[tuple[Provider, str], str] = {}
         for alt in self.alternatives:
-            if alt.provider is provider and alt.model == price_model_id:
-                return alt.cheaper
-        return None
+            index.setdefault((alt.provider, alt.model), alt.cheaper)
+        return index
 
 
 @lru_cache(maxsize=1)
@@ -177,23 +183,14 @@ def compute_optimisation(
         assumptions: Targets and shares; the defaults are documented in the module docstring.
         alternatives: The model-mix mapping; default: the shipped one.
     """
-    a = assumptions or Assumptions()
-    alts = alternatives or default_alternatives()
-    priced = [r for r in records if r.list_cost_usd is not None and r.list_unit_price is not None]
     rho = billed_usd / list_usd if list_usd > 0 else None
     opportunities: list[Opportunity] = []
     skipped: list[SkippedModel] = []
-    if rho is not None and priced:
-        changes = [cache_change(priced, a.target_cache_hit_rate, a.reads_per_cache_write)]
-        changes += batch_changes(priced, a.batch_shift_share)
-        changes += model_mix_changes(priced, a.model_mix_share, alts.cheaper_than)
-        for change in changes:
-            if change is None:
-                continue
-            skipped += [SkippedModel(kind=change.kind, model=m, reason=why) for m, why in change.skipped]
-            opportunity = _opportunity(change, rho)
-            if opportunity is not None:
-                opportunities.append(opportunity)
+    for change in _changes(records, rho, assumptions, alternatives):
+        skipped += [SkippedModel(kind=change.kind, model=m, reason=why) for m, why in change.skipped]
+        opportunity = _opportunity(change, rho) if rho is not None else None
+        if opportunity is not None:
+            opportunities.append(opportunity)
     days = sorted({r.day for r in records})
     return Optimisation(
         period_start=days[0] if days else None,
@@ -208,6 +205,52 @@ def compute_optimisation(
         skipped=tuple(sorted(set(skipped), key=lambda s: (s.kind.value, s.model))),
         price_data_version=PRICE_DATA_VERSION,
     )
+
+
+def savings_by_kind(
+    records: Sequence[UsageRecord],
+    billed_usd: Decimal,
+    list_usd: Decimal,
+    *,
+    assumptions: Assumptions | None = None,
+    alternatives: ModelAlternatives | None = None,
+) -> dict[OpportunityKind, Decimal]:
+    """What ``compute_optimisation`` would give as its opportunities' savings, summed by kind, without the rest of
+    its report (run for every provider-day a sync stores)."""
+    rho = billed_usd / list_usd if list_usd > 0 else None
+    savings: dict[OpportunityKind, Decimal] = {}
+    if rho is None:
+        return savings
+    for change in _changes(records, rho, assumptions, alternatives):
+        current, potential = _scaled(change, rho)
+        if potential < current:
+            savings[change.kind] = savings.get(change.kind, Decimal(0)) + (current - potential)
+    return savings
+
+
+def _changes(
+    records: Sequence[UsageRecord],
+    rho: Decimal | None,
+    assumptions: Assumptions | None,
+    alternatives: ModelAlternatives | None,
+) -> list[Change]:
+    """The period's changes at list price; none without a realised price ratio ``rho`` or priced usage."""
+    priced = [r for r in records if r.list_cost_usd is not None and r.list_unit_price is not None]
+    if rho is None or not priced:
+        return []
+    a = assumptions or Assumptions()
+    alts = alternatives or default_alternatives()
+    cache = cache_change(priced, a.target_cache_hit_rate, a.reads_per_cache_write)
+    return [
+        *([cache] if cache is not None else []),
+        *batch_changes(priced, a.batch_shift_share),
+        *model_mix_changes(priced, a.model_mix_share, alts.cheaper_than),
+    ]
+
+
+def _scaled(change: Change, rho: Decimal) -> tuple[Decimal, Decimal]:
+    """The change's current and potential money at the realised price ratio, rounded as published."""
+    return _usd(change.current_list_usd * rho), _usd(change.potential_list_usd * rho)
 
 
 def monthly_projection(daily: Optimisation, days_in_period: int) -> Optimisation:
@@ -240,8 +283,7 @@ def monthly_projection(daily: Optimisation, days_in_period: int) -> Optimisation
 
 
 def _opportunity(change: Change, rho: Decimal) -> Opportunity | None:
-    current = _usd(change.current_list_usd * rho)
-    potential = _usd(change.potential_list_usd * rho)
+    current, potential = _scaled(change, rho)
     if potential >= current:
         return None
     return Opportunity(

@@ -20,7 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from functools import lru_cache
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -293,27 +294,46 @@ def classify_line_item(line_item: str | None) -> CostKind:
 def _cost_line(day: date, row: _CostRow) -> CostLine:
     if row.amount.currency.lower() != "usd":
         raise ProviderResponseError(f"openai cost in unsupported currency {row.amount.currency!r}", provider=P.value)
-    model = token_type = tier = None
-    kind = classify_line_item(row.line_item)
-    band = None
-    match = _LINE_ITEM.match(row.line_item.strip()) if row.line_item else None
-    if match:
-        model = match["model"].strip()
-        token_type = _LINE_METERS.get(((match["modality"] or "text").lower(), match["meter"].lower()))
-        tier = _line_tier(match["tier"], match["rest"] or "")
-        band = ContextBand.LONG if _LONG_CONTEXT.search(match["rest"] or "") else ContextBand.STANDARD
+    meaning = _line_meaning(row.line_item)
     return CostLine(
         provider=P,
         day=day,
         amount_usd=row.amount.value,
-        kind=kind,
-        model=model,
-        token_type=token_type,
-        service_tier=tier,
-        context_band=band,
+        kind=meaning.kind,
+        model=meaning.model,
+        token_type=meaning.token_type,
+        service_tier=meaning.tier,
+        context_band=meaning.band,
         line_item=row.line_item,
         project_id=row.project_id,
         tokens=_line_tokens(row.quantity, row.quantity_unit),
+    )
+
+
+class _LineMeaning(NamedTuple):
+    """What a line item says: its kind and, for "<model>, <meter>" items, the meter it bills."""
+
+    kind: CostKind
+    model: str | None = None
+    token_type: TokenType | None = None
+    tier: ServiceTier | None = None
+    band: ContextBand | None = None
+
+
+@lru_cache(maxsize=4096)
+def _line_meaning(line_item: str | None) -> _LineMeaning:
+    # Cached: a bill names the same few line items day after day.
+    kind = classify_line_item(line_item)
+    match = _LINE_ITEM.match(line_item.strip()) if line_item else None
+    if not match:
+        return _LineMeaning(kind)
+    rest = match["rest"] or ""
+    return _LineMeaning(
+        kind,
+        model=match["model"].strip(),
+        token_type=_LINE_METERS.get(((match["modality"] or "text").lower(), match["meter"].lower())),
+        tier=_line_tier(match["tier"], rest),
+        band=ContextBand.LONG if _LONG_CONTEXT.search(rest) else ContextBand.STANDARD,
     )
 
 

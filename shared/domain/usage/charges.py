@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 from shared.domain.usage.records import CostKind, CostLine
 
@@ -27,12 +28,22 @@ _CREDIT = re.compile(r"\bcredits?\b|\brefund|\bgrants?\b|\bpromotion", re.IGNORE
 
 def charge_kind(kind: CostKind, amount: Decimal, label: str | None) -> CostKind:
     """The line's kind once credits and adjustments are told apart from charges."""
-    text = label or ""
-    if _ADJUSTMENT.search(text):
-        return CostKind.ADJUSTMENT
-    if amount < 0 or _CREDIT.search(text):
+    label_kind = _label_kind(label or "")
+    if label_kind is CostKind.ADJUSTMENT:
+        return label_kind
+    if amount < 0:
         return CostKind.CREDIT
-    return kind
+    return label_kind or kind
+
+
+@lru_cache(maxsize=4096)
+def _label_kind(label: str) -> CostKind | None:
+    """What a label alone says: an adjustment, a credit, or nothing (a bill repeats its labels day after day)."""
+    if _ADJUSTMENT.search(label):
+        return CostKind.ADJUSTMENT
+    if _CREDIT.search(label):
+        return CostKind.CREDIT
+    return None
 
 
 def categorised(line: CostLine) -> CostLine:

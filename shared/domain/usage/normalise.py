@@ -139,11 +139,13 @@ def utc_day_of_rfc3339(provider: Provider, value: object) -> date:
 
 
 _TIER_UNKNOWN = "tier_unknown"
+_SumKey = tuple[str, str | None, str | None, ServiceTier, ContextBand, TokenType, str | None]
+"""A record's identity within a provider-day: model, project, key, tier, band, token type, unpriced reason."""
 
 
 def price_records(provider: Provider, day: date, usage: Iterable[RawUsage]) -> tuple[UsageRecord, ...]:
     """Sum raw counts by record key (dropping zero rows) and price each record at the day's list price."""
-    sums: dict[tuple[str, str | None, str | None, ServiceTier, ContextBand, TokenType, str | None], int] = {}
+    sums: dict[_SumKey, int] = {}
     for u in usage:
         unknown = u.unpriced or (_TIER_UNKNOWN if u.tier_unknown else None)
         key = (u.model, u.project_id, u.api_key_id, u.service_tier, u.context_band, u.token_type, unknown)
@@ -176,8 +178,10 @@ def price_records(provider: Provider, day: date, usage: Iterable[RawUsage]) -> t
     return tuple(records)
 
 
-def _sort_key(item: tuple[tuple[Any, ...], int]) -> tuple[str, ...]:
-    return tuple("" if v is None else str(v) for v in item[0])
+def _sort_key(item: tuple[_SumKey, int]) -> tuple[str, ...]:
+    # Absent dimensions sort as "", enums by their value (they are strs).
+    model, project_id, api_key_id, tier, band, token_type, unknown = item[0]
+    return (model, project_id or "", api_key_id or "", tier, band, token_type, unknown or "")
 
 
 def build_day(

@@ -30,11 +30,13 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from shared.domain.usage.records import (
+    ContextBand,
     CostLine,
     Provider,
     Reconciliation,
     ReconciliationReason,
     ServiceTier,
+    TokenType,
     UsageRecord,
 )
 
@@ -139,19 +141,28 @@ def split_unpriced(
     models_out = {r.model for r in unpriced if not _meter_level(r.model, records, lines)}
     # A line naming a meter the usage does not have (OpenAI's "..., long context": the usage report has no band)
     # bills usage priced differently from what the report says: its model leaves whole.
-    by_model: dict[str, list[UsageRecord]] = {}
+    meters: dict[str, set[_Meter]] = {}
     for record in records:
-        by_model.setdefault(record.model, []).append(record)
+        meters.setdefault(record.model, set()).add((record.token_type, record.service_tier, record.context_band))
     models_out |= {
-        c.model for c in lines if c.model is not None and c.token_type and not _bills_any(c, by_model.get(c.model, ()))
+        c.model
+        for c in lines
+        if c.model is not None and c.token_type and not _bills_a_meter(c, meters.get(c.model, set()))
     }
     if not unpriced and not models_out:
         return list(records), list(lines), []
     kept_records = [r for r in records if r.priced and r.model not in models_out]
+    unpriced_meters: dict[str, set[_Meter]] = {}
+    for record in unpriced:
+        unpriced_meters.setdefault(record.model, set()).add(
+            (record.token_type, record.service_tier, record.context_band)
+        )
     kept_lines: list[CostLine] = []
     out_lines: list[CostLine] = []
     for line in lines:
-        leaves = line.model in models_out or any(_bills(line, r) for r in unpriced)
+        leaves = line.model in models_out or (
+            line.model is not None and _bills_a_meter(line, unpriced_meters.get(line.model, set()))
+        )
         (out_lines if leaves else kept_lines).append(line)
     return kept_records, kept_lines, out_lines
 
@@ -166,8 +177,20 @@ def _meter_level(model: str, records: Sequence[UsageRecord], lines: Sequence[Cos
     return all(any(_bills(line, r) for line in own_lines) for r in own if not r.priced)
 
 
-def _bills_any(line: CostLine, records: Sequence[UsageRecord]) -> bool:
-    return any(_bills(line, r) for r in records)
+_Meter = tuple[TokenType, ServiceTier, ContextBand]
+"""A record's meter: what ``_bills`` matches a line on, besides the model."""
+
+
+def _bills_a_meter(line: CostLine, meters: set[_Meter]) -> bool:
+    """Whether ``_bills(line, r)`` for a record ``r`` of the line's model, given those records' meters."""
+    if line.token_type is not None and line.service_tier is not None and line.context_band is not None:
+        return (line.token_type, line.service_tier, line.context_band) in meters
+    return any(
+        line.token_type in (None, token_type)
+        and line.service_tier in (None, tier)
+        and line.context_band in (None, band)
+        for token_type, tier, band in meters
+    )
 
 
 def _bills(line: CostLine, record: UsageRecord) -> bool:

@@ -24,21 +24,19 @@ billed and estimated days).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.usage.reconcile import TIERS_BILLED_ELSEWHERE
 from shared.domain.usage.records import (
-    CostLine,
     CostSource,
-    MeterUsage,
     Provider,
     ProviderDay,
     ServiceTier,
+    TokenType,
     UsageRecord,
-    UsageTotals,
 )
 from shared.domain.usage.tally import Comparison, Mix, Money, RateBasis, Tally, merge_keyed
 
@@ -138,12 +136,12 @@ def provider_part(
     """The part of an ok ``ProviderDay``. A failed day has none: its previous part is kept instead."""
     if day.error_code is not None:
         raise ValueError("a failed provider day has no snapshot part")
-    counts = day.provider in REQUEST_COUNTING_PROVIDERS
     recon = day.reconciliation
     estimated = day.cost_source is CostSource.ESTIMATED
+    tallies = _Tallies.of(day)
     return ProviderPart(
         cost_source=day.cost_source,
-        tally=tally_of(day.records, day.cost_lines, _requests(day.meters) if counts else None, estimated=estimated),
+        tally=tallies.total,
         rate_basis=RateBasis() if estimated or day.cost_pending else rate_basis(day),
         comparison=Comparison(
             billed_usd=recon.billed_usd if recon else _ZERO,
@@ -151,17 +149,12 @@ def provider_part(
             flagged_days=1 if recon is not None and recon.flagged else 0,
             unpriced_billed_usd=recon.unpriced_billed_usd if recon else _ZERO,
         ),
-        mix=Mix(
-            batch_tokens=sum(r.quantity for r in day.records if r.service_tier is ServiceTier.BATCH),
-            tokens=sum(r.quantity for r in day.records),
-        ),
-        by_model=_breakdown(day, counts, lambda model, _project: model, attributed_lines_only=True),
-        by_project=_breakdown(
-            day, counts, lambda _model, project: project or DEFAULT_PROJECT, attributed_lines_only=False
-        ),
+        mix=Mix(batch_tokens=tallies.batch_tokens, tokens=tallies.tokens),
+        by_model=tallies.by_model,
+        by_project=tallies.by_project,
         reconciliation_reasons=sorted(r.value for r in recon.reasons) if recon else [],
         unpriced_models=list(day.unpriced_models),
-        models_used=sorted({r.model for r in day.records}),
+        models_used=sorted(tallies.models_used),
         price_data_versions=[price_data_version],
         savings_usd=dict(sorted((savings_usd or {}).items())),
         credits_usd=sum((c.amount_usd for c in day.cost_lines if c.kind.is_credit), _ZERO),
@@ -169,73 +162,113 @@ def provider_part(
     )
 
 
-def tally_of(
-    records: Iterable[UsageRecord], lines: Iterable[CostLine], requests: int | None, *, estimated: bool = False
-) -> Tally:
-    """Tokens by the platform's totals semantics, cost of ``lines`` (an estimate when ``estimated``), list cost of
-    the priced records."""
-    list_usd = _ZERO
-    kept: list[UsageRecord] = []
-    for r in records:
-        kept.append(r)
-        list_usd += r.list_cost_usd or _ZERO
-    totals = UsageTotals.of(kept)
-    cost = sum((c.amount_usd for c in lines), _ZERO)
-    return Tally(
-        input_tokens=totals.input_tokens,
-        output_tokens=totals.output_tokens,
-        cached_tokens=totals.cached_tokens,
-        cache_write_tokens=totals.cache_write_tokens,
-        cost_usd=cost,
-        estimated_cost_usd=cost if estimated else _ZERO,
-        list_cost_usd=list_usd,
-        request_count=requests,
-    )
+_TOKEN_SIDES = {t: (t.is_input, t.is_cache_read, t.is_cache_write) for t in TokenType}
+"""Each token type's (input, cache read, cache write) flags, looked up once per record."""
 
 
-def _requests(meters: Iterable[MeterUsage]) -> int:
-    return sum(m.quantity for m in meters if m.meter == REQUESTS_METER)
+class _Sum:
+    """A ``Tally`` being summed: tokens by the platform's totals semantics, billed and list money, requests."""
 
+    __slots__ = ("cache_writes", "cached", "cost", "inputs", "list_usd", "outputs", "requests")
 
-def _breakdown(
-    day: ProviderDay,
-    counts_requests: bool,
-    key: Callable[[str | None, str | None], str | None],
-    *,
-    attributed_lines_only: bool,
-) -> dict[str, Tally]:
-    records: dict[str, list[UsageRecord]] = {}
-    lines: dict[str, list[CostLine]] = {}
-    meters: dict[str, list[MeterUsage]] = {}
-    for r in day.records:
-        records.setdefault(key(r.model, r.project_id) or "", []).append(r)
-    for c in day.cost_lines:
-        k = key(c.model, c.project_id)
-        if k is not None or not attributed_lines_only:
-            lines.setdefault(k or "", []).append(c)
-    for m in day.meters:
-        if m.meter == REQUESTS_METER:
-            meters.setdefault(key(m.model, m.project_id) or "", []).append(m)
-    estimated = day.cost_source is CostSource.ESTIMATED
-    return {
-        k: tally_of(
-            records.get(k, ()),
-            lines.get(k, ()),
-            _requests(meters.get(k, ())) if counts_requests else None,
-            estimated=estimated,
+    def __init__(self) -> None:
+        self.inputs = self.outputs = self.cached = self.cache_writes = self.requests = 0
+        self.cost = self.list_usd = _ZERO
+
+    def add_record(self, record: UsageRecord) -> None:
+        is_input, is_read, is_write = _TOKEN_SIDES[record.token_type]
+        n = record.quantity
+        if is_input:
+            self.inputs += n
+            self.cached += n if is_read else 0
+            self.cache_writes += n if is_write else 0
+        else:
+            self.outputs += n
+        self.list_usd += record.list_cost_usd or _ZERO
+
+    def tally(self, counts_requests: bool, estimated: bool) -> Tally:
+        return Tally(
+            input_tokens=self.inputs,
+            output_tokens=self.outputs,
+            cached_tokens=self.cached,
+            cache_write_tokens=self.cache_writes,
+            cost_usd=self.cost,
+            estimated_cost_usd=self.cost if estimated else _ZERO,
+            list_cost_usd=self.list_usd,
+            request_count=self.requests if counts_requests else None,
         )
-        for k in sorted(set(records) | set(lines) | set(meters))
-    }
+
+
+class _Tallies:
+    """A day's tallies, in one pass over its records, cost lines and request meters: the provider's, by model (cost
+    only from lines naming a model) and by project (every line; ``DEFAULT_PROJECT`` when unattributed). A request
+    meter without a model counts under the model key ``""``."""
+
+    def __init__(
+        self,
+        total: Tally,
+        by_model: dict[str, Tally],
+        by_project: dict[str, Tally],
+        models: set[str],
+        tokens: int,
+        batch_tokens: int,
+    ) -> None:
+        self.total, self.by_model, self.by_project = total, by_model, by_project
+        self.models_used, self.tokens, self.batch_tokens = models, tokens, batch_tokens
+
+    @classmethod
+    def of(cls, day: ProviderDay) -> _Tallies:
+        total, by_model, by_project = _Sum(), dict[str, _Sum](), dict[str, _Sum]()
+        tokens = batch_tokens = 0
+        for r in day.records:
+            total.add_record(r)
+            _group(by_model, r.model).add_record(r)
+            _group(by_project, r.project_id or DEFAULT_PROJECT).add_record(r)
+            tokens += r.quantity
+            batch_tokens += r.quantity if r.service_tier is ServiceTier.BATCH else 0
+        for c in day.cost_lines:
+            total.cost += c.amount_usd
+            if c.model is not None:
+                _group(by_model, c.model).cost += c.amount_usd
+            _group(by_project, c.project_id or DEFAULT_PROJECT).cost += c.amount_usd
+        counts = day.provider in REQUEST_COUNTING_PROVIDERS
+        for m in day.meters:
+            if m.meter == REQUESTS_METER:
+                total.requests += m.quantity
+                _group(by_model, m.model or "").requests += m.quantity
+                _group(by_project, m.project_id or DEFAULT_PROJECT).requests += m.quantity
+        estimated = day.cost_source is CostSource.ESTIMATED
+        return cls(
+            total.tally(counts, estimated),
+            {k: by_model[k].tally(counts, estimated) for k in sorted(by_model)},
+            {k: by_project[k].tally(counts, estimated) for k in sorted(by_project)},
+            {r.model for r in day.records},
+            tokens,
+            batch_tokens,
+        )
+
+
+def _group(groups: dict[str, _Sum], key: str) -> _Sum:
+    found = groups.get(key)
+    if found is None:
+        found = groups[key] = _Sum()
+    return found
 
 
 def rate_basis(day: ProviderDay) -> RateBasis:
     """The day's effective-rate numerators and denominators (see the module docstring)."""
     elsewhere = TIERS_BILLED_ELSEWHERE.get(day.provider, frozenset())
-    basis = [r for r in day.records if r.service_tier not in elsewhere]
-    in_tokens = sum(r.quantity for r in basis if r.token_type.is_input)
-    out_tokens = sum(r.quantity for r in basis if not r.token_type.is_input)
-    list_in = sum((r.list_cost_usd or _ZERO for r in basis if r.token_type.is_input), _ZERO)
-    list_out = sum((r.list_cost_usd or _ZERO for r in basis if not r.token_type.is_input), _ZERO)
+    in_tokens = out_tokens = 0
+    list_in = list_out = _ZERO
+    for r in day.records:
+        if r.service_tier in elsewhere:
+            continue
+        if _TOKEN_SIDES[r.token_type][0]:
+            in_tokens += r.quantity
+            list_in += r.list_cost_usd or _ZERO
+        else:
+            out_tokens += r.quantity
+            list_out += r.list_cost_usd or _ZERO
     direct_in = direct_out = unsplit = _ZERO
     for line in day.cost_lines:
         if not line.kind.is_token_cost:

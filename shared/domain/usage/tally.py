@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
@@ -57,17 +57,19 @@ def add_counts(a: int | None, b: int | None) -> int | None:
     return a + b
 
 
+def _add(a: Any, b: Any) -> Any:
+    return add_counts(a, b) if a is None or b is None else a + b
+
+
 class Summable(BaseModel):
     """A part that adds up field by field (ints, Decimals, optional counts)."""
 
     model_config = _PART
 
     def plus(self: T, other: T) -> T:
-        values: dict[str, object] = {}
-        for name in type(self).model_fields:
-            a, b = getattr(self, name), getattr(other, name)
-            values[name] = add_counts(a, b) if a is None or b is None else a + b
-        return type(self)(**values)
+        # A model's ``__dict__`` holds exactly its fields (extra fields are forbidden), in declaration order.
+        theirs = other.__dict__
+        return type(self)(**{name: _add(value, theirs[name]) for name, value in self.__dict__.items()})
 
 
 def total(parts: Iterable[T], empty: T) -> T:

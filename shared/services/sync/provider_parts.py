@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from shared.domain.optimisation.opportunities import compute_optimisation
+from shared.domain.optimisation.opportunities import savings_by_kind
 from shared.domain.usage.records import DayStatus, ProviderDay, ProviderPull
 from shared.domain.usage.snapshot_parts import ProviderPart, provider_part
 
@@ -24,12 +24,7 @@ def opportunity_savings(day: ProviderDay) -> dict[str, Decimal]:
     recon = day.reconciliation
     if recon is None or not day.records:
         return {}
-    result = compute_optimisation(day.records, recon.billed_usd, recon.list_usd)
-    savings: dict[str, Decimal] = {}
-    for opportunity in result.opportunities:
-        kind = opportunity.kind.value
-        savings[kind] = savings.get(kind, Decimal(0)) + opportunity.savings_usd
-    return savings
+    return {kind.value: usd for kind, usd in savings_by_kind(day.records, recon.billed_usd, recon.list_usd).items()}
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,12 @@
 Cloud Tasks runs an enterprise's tasks side by side (backfill windows that share a month, two providers connected
 back to back, a daily run beside a backfill). Each month's read-modify-write is already a transaction, which keeps
 the documents right; the lease keeps those transactions from contending, which on Firestore means aborted attempts
-(and, on the emulator, lock waits of seconds). Only the short store step is serialised: providers are still pulled
-side by side. A sync that cannot get the lease within ``Settings.sync_lease_wait_s`` answers 503 (``sync_busy``) and
-Cloud Tasks retries it with backoff; a lease whose holder died expires after ``Settings.sync_lease_ttl_s``. The
-scheduled syncs, which run alone nearly always, take the lease only when another sync holds it (ADR 0025).
+(and, on the emulator, lock waits of seconds). Only the transactions are serialised: providers are still pulled side
+by side, and months written at the versions read ahead (``SnapshotStore.update_months_ahead``, one commit that takes
+no lock) need no lease at all (ADR 0027, third amendment). A sync that cannot get the lease within
+``Settings.sync_lease_wait_s`` answers 503 (``sync_busy``) and Cloud Tasks retries it with backoff; a lease whose
+holder died expires after ``Settings.sync_lease_ttl_s``. The scheduled syncs, which run alone nearly always, take the
+lease only when another sync holds it (ADR 0025).
 """
 
 from __future__ import annotations

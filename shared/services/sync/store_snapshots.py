@@ -9,7 +9,9 @@ snapshots and written with its days if it differs from the stored rollup: a chan
 older layout (without its days' parts, ADR 0011) or one missing beside its days, is rewritten. A duplicate task finds
 nothing changed and writes nothing. Because the month is read and written in one transaction, tasks of one enterprise
 that run side by side (overlapping backfill windows, two providers connected back to back) never drop each other's
-provider parts, whatever the interleaving.
+provider parts, whatever the interleaving. A month read ahead (while the providers answered) is first written as it
+was read, in one commit that holds only if nobody wrote it since (``SnapshotStore.update_months_ahead``): the same
+guarantee, without a transaction's locks, and so without the snapshots lease the transactions are serialised by.
 
 The index level of a day (``STCI-FRONTIER``, ``shared.domain.peers.market_index``) is computed here; the pulls'
 parts come from ``shared.services.sync.provider_parts``.
@@ -125,11 +127,17 @@ def store_pulls(
     prepared: Mapping[ProviderName, PreparedPull] | None = None,
     precomputed: Precomputed | None = None,
     parallel: bool = False,
+    lease: Callable[[], None] | None = None,
 ) -> Stored:
     """Rebuild the window's snapshots from ``pulls`` and write the changed days and their months; ``prepared``:
     the pulls' parts already computed (``prepare_pull`` of the same window), by provider; ``precomputed``: month
     changes computed ahead, taken where they still hold; ``parallel``: the transactions of a window longer than
-    ``MONTHS_PER_TRANSACTION`` months run side by side (each in a thread of its own)."""
+    ``MONTHS_PER_TRANSACTION`` months run side by side (each in a thread of its own); ``lease``: called (from any
+    of those threads, possibly more than once) before the first transaction, to take the snapshots lease.
+
+    Each group of months is first written as it was read ahead (``SnapshotStore.update_months_ahead``: one commit
+    at the versions read, which holds no lock and so needs no lease); only a group it cannot take (not read ahead,
+    or written since) goes to its transaction."""
     ready = {
         provider: (prepared or {}).get(provider) or prepare_pull(pull, days, savings)
         for provider, pull in pulls.items()
@@ -147,6 +155,11 @@ def store_pulls(
             change = _month_change(in_month, fresh, failed, month, index, retention_months, enterprise_id)
             ahead = (precomputed.months if precomputed else {}).get(month)
             changes[month] = change if ahead is None else _taken_when_same(ahead, change, in_month, fresh, failed)
+        written = store.update_months_ahead(enterprise_id, changes, synced_at=now)
+        if written is not None:
+            return written
+        if lease is not None:
+            lease()
         return store.update_months(enterprise_id, changes, synced_at=now, retention_months=retention_months)
 
     months = sorted({month_key(d) for d in days})

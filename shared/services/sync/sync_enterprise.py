@@ -8,11 +8,11 @@ For the providers named in the task that are still ``connected``:
 2. **Pull** every provider concurrently (``UsageSource.pull``), within ``Settings.sync_pull_deadline_s``; the keys
    are read side by side first, and each provider's snapshot parts are computed as soon as its pull ends, while the
    others still wait on their providers (the window's months are read ahead meanwhile).
-3. **Snapshots** (``shared.services.sync.store_snapshots``), under the enterprise's snapshots lease
-   (``shared.services.sync.snapshot_lease``: one writer at a time, a busy lease is 503; a daily or hourly task finding
-   it free stores without taking it, ADR 0025): each month's changed days are
-   written with its rollup in one transaction; a failed provider or a malformed day never replaces good data. A
-   duplicate task writes nothing.
+3. **Snapshots** (``shared.services.sync.store_snapshots``): each month's changed days are written with its rollup
+   in one commit at the versions read ahead, or, when a month was not read ahead or was written since, in one
+   transaction under the enterprise's snapshots lease (``shared.services.sync.snapshot_lease``: one writer at a
+   time, a busy lease is 503; a daily or hourly task finding it free stores without taking it, ADR 0025); a failed
+   provider or a malformed day never replaces good data. A duplicate task writes nothing.
 4. **Raw pages** (debug copies, best effort, written beside the snapshots), then, side by side, the lease's release,
    ``providers.<p>.last_sync`` of the providers pulled, coverage (5) and alerts (7).
 5. **Coverage** (``shared.services.sync.sync_coverage``): each provider's days are recorded settled, pending (usage
@@ -35,10 +35,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -142,8 +143,9 @@ class _Pulled:
 
 
 SCHEDULED = frozenset({"daily", "hourly"})
-"""Reasons of the scheduler's tasks, one per enterprise and period: they take the snapshots lease only when another
-sync holds it. Backfill windows, repairs and manual syncs are enqueued side by side and always take it."""
+"""Reasons of the scheduler's tasks, one per enterprise and period: when their months need a transaction, they take
+the snapshots lease only if another sync holds it. Backfill windows, repairs and manual syncs are enqueued side by
+side and always take it for their transactions."""
 
 
 class SyncEnterprise:
@@ -271,7 +273,8 @@ class SyncEnterprise:
         held: ExitStack,
         precomputed: Precomputed | None = None,
     ) -> Stored:
-        """Store the pulls under the snapshots lease, which stays in ``held`` (released when the caller closes it)."""
+        """Store the pulls; the snapshots lease is taken only for the months' transactions (months written as they
+        were read ahead need none), and stays in ``held`` (released when the caller closes it)."""
         if not pulls:
             return Stored(0, 0, {})
         lease = snapshots_lease(
@@ -283,7 +286,6 @@ class SyncEnterprise:
             sleep=self._sleep,
             only_when_busy=scheduled,
         )
-        held.enter_context(lease)
         try:
             return store_pulls(
                 self._snapshots,
@@ -297,6 +299,7 @@ class SyncEnterprise:
                 prepared=prepared,
                 precomputed=precomputed,
                 parallel=True,
+                lease=_EnteredOnce(held, lease),
             )
         except BaseException:
             held.close()  # released at once: the next delivery, or another task, may store
@@ -396,10 +399,13 @@ class SyncEnterprise:
         if not keys:
             return _Pulled(keys, {}, {})
         window = window_days(start, end)
-        ahead = asyncio.create_task(asyncio.to_thread(self._read_ahead, enterprise.id, window))
         loop = asyncio.get_running_loop()
         parts: dict[ProviderName, asyncio.Future[PreparedPull | None]] = {p: loop.create_future() for p in keys}
-        pulling = [self._pull_and_prepare(p, k, start, end, parts[p]) for p, k in keys.items()]
+        pulling = [asyncio.create_task(self._pull_and_prepare(p, k, start, end, parts[p])) for p, k in keys.items()]
+        # The months are read ahead once the first requests are on the wire: decoding them (in a thread) any sooner
+        # holds those requests back on the GIL, and the providers' latency only starts when they arrive.
+        await self._sources.requests_out()
+        ahead = asyncio.create_task(asyncio.to_thread(self._read_ahead, enterprise.id, window))
         ahead_of_store = asyncio.create_task(self._precompute(enterprise.id, ahead, parts, window))
         pulled = await asyncio.gather(*pulling)
         await ahead
@@ -545,6 +551,21 @@ class SyncEnterprise:
             report.retry_code = report.retry_code or e.code
             return ProviderResult(Outcome.RETRY, e.code)
         return ProviderResult(Outcome.KEY_FAILED, error.code)
+
+
+class _EnteredOnce:
+    """Enters ``manager`` into ``stack`` the first time it is called, from whichever thread calls first."""
+
+    def __init__(self, stack: ExitStack, manager: AbstractContextManager[None]) -> None:
+        self._stack, self._manager = stack, manager
+        self._lock = threading.Lock()
+        self._entered = False
+
+    def __call__(self) -> None:
+        with self._lock:
+            if not self._entered:
+                self._stack.enter_context(self._manager)
+                self._entered = True
 
 
 def _prepared_of(ready: EarlyPrepared | PreparedPull) -> PreparedPull:
