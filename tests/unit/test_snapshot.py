@@ -17,7 +17,7 @@ import pytest
 from shared.domain.usage.month import rollup_month
 from shared.domain.usage.records import CostKind, Provider, TokenType
 from shared.domain.usage.snapshot import IndexLevel, build_snapshot, refresh_snapshot
-from shared.domain.usage.snapshot_parts import provider_part
+from shared.domain.usage.snapshot_parts import provider_part, sum_parts
 from tests.support.usage_days import anthropic_day, failed_day, line, openai_day, provider_day, record, requests
 
 D1, D2 = date(2026, 11, 20), date(2026, 11, 21)
@@ -79,6 +79,26 @@ def test_a_day_splits_by_model_and_by_project_and_the_splits_add_up() -> None:
     assert list(part.by_model) == ["gpt-4o", "gpt-4o-mini"]
     assert list(part.by_project) == ["(default)", "proj_a", "proj_b"]
     assert (part.mix.tokens, part.models_used) == (1_800_000, ["gpt-4o", "gpt-4o-mini"])
+
+
+def test_a_month_sums_its_days_parts_as_adding_them_one_by_one_would() -> None:
+    # ``sum_parts`` builds a month's part once; it must equal folding ``plus`` over the days, field for field.
+    oai = Provider.OPENAI
+    credit = line(oai, D2, "-1.25", kind=CostKind.CREDIT, project=None)
+    other_project = record(oai, D2, "gpt-4o-mini", TokenType.OUTPUT, 500_000, "0.60", project="proj_z")
+    days = [
+        provider_part(openai_day(D1), "0.2.3", {"cache": Decimal("1.5")}),
+        provider_part(provider_day(oai, D2, [other_project], [credit]), "0.2.4", {"batch": Decimal("0.25")}),
+        provider_part(openai_day(date(2026, 11, 22), scale=3), "0.2.3", {"cache": Decimal("0.75")}),
+        provider_part(anthropic_day(date(2026, 11, 23)), "0.2.3"),
+    ]
+    for count in range(1, len(days) + 1):
+        folded = days[0]
+        for part in days[1:count]:
+            folded = folded.plus(part)
+        summed = sum_parts(days[:count])
+        assert summed == folded
+        assert summed.model_dump_json() == folded.model_dump_json()  # the stored bytes: key order included
 
 
 def test_unsplit_cost_is_allocated_by_list_cost_and_priority_tier_stays_out_of_rates() -> None:

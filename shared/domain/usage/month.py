@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.usage.rollup_days import DAILY_VERSION, RolledDay, decode_day, encode_day
 from shared.domain.usage.snapshot import IndexLevel, UsageSnapshot, UsageView, build_snapshot, expiry, view_fields
-from shared.domain.usage.snapshot_parts import ProviderPart
+from shared.domain.usage.snapshot_parts import ProviderPart, sum_parts
 from shared.domain.usage.tally import DERIVED_PLACES, Money, Ratio
 
 _MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
@@ -110,10 +110,11 @@ def rollup_month(
     snapshots = sorted((s for s in days if first <= s.date <= last), key=lambda s: s.date)
     if not snapshots:
         return None
-    parts: dict[str, ProviderPart] = {}
+    by_provider: dict[str, list[ProviderPart]] = {}
     for snapshot in snapshots:
         for provider, part in snapshot.by_provider.items():
-            parts[provider] = parts[provider].plus(part) if provider in parts else part
+            by_provider.setdefault(provider, []).append(part)
+    parts = {provider: sum_parts(days) for provider, days in by_provider.items()}
     levels = [s.benchmark.stci_frontier_blended for s in snapshots if s.benchmark.stci_frontier_blended is not None]
     sums = UsageMonth.model_validate(
         {

@@ -24,7 +24,7 @@ billed and estimated days).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,7 +38,7 @@ from shared.domain.usage.records import (
     TokenType,
     UsageRecord,
 )
-from shared.domain.usage.tally import Comparison, Mix, Money, RateBasis, Tally, merge_keyed
+from shared.domain.usage.tally import Comparison, Mix, Money, RateBasis, Tally, merge_keyed, sum_of
 
 DEFAULT_PROJECT = "(default)"
 """Key of usage not attributed to a project/workspace (Anthropic's default workspace)."""
@@ -95,6 +95,43 @@ class ProviderPart(BaseModel):
             credits_usd=self.credits_usd + other.credits_usd,
             pending_days=self.pending_days + other.pending_days,
         )
+
+
+def sum_parts(parts: Sequence[ProviderPart]) -> ProviderPart:
+    """``parts[0].plus(parts[1]).plus(...)`` (at least one part), built once instead of once per addition: a month's
+    rollup sums some 30 days of each provider."""
+    first, rest = parts[0], parts[1:]
+    if not rest:
+        return first
+    cost_source, savings, credits, pending = first.cost_source, first.savings_usd, first.credits_usd, first.pending_days
+    for part in rest:
+        cost_source = cost_source.plus(part.cost_source)
+        savings = add_money(savings, part.savings_usd)
+        credits += part.credits_usd
+        pending += part.pending_days
+    by_model: dict[str, list[Tally]] = {}
+    by_project: dict[str, list[Tally]] = {}
+    for part in parts:
+        for key, tally in part.by_model.items():
+            by_model.setdefault(key, []).append(tally)
+        for key, tally in part.by_project.items():
+            by_project.setdefault(key, []).append(tally)
+    return ProviderPart(
+        cost_source=cost_source,
+        tally=sum_of([p.tally for p in parts]),
+        rate_basis=sum_of([p.rate_basis for p in parts]),
+        comparison=sum_of([p.comparison for p in parts]),
+        mix=sum_of([p.mix for p in parts]),
+        by_model={key: sum_of(by_model[key]) for key in sorted(by_model)},
+        by_project={key: sum_of(by_project[key]) for key in sorted(by_project)},
+        reconciliation_reasons=sorted({r for p in parts for r in p.reconciliation_reasons}),
+        unpriced_models=sorted({m for p in parts for m in p.unpriced_models}),
+        models_used=sorted({m for p in parts for m in p.models_used}),
+        price_data_versions=sorted({v for p in parts for v in p.price_data_versions}),
+        savings_usd=savings,
+        credits_usd=credits,
+        pending_days=pending,
+    )
 
 
 def model_only(

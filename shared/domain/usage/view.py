@@ -50,7 +50,7 @@ from shared.domain.usage.snapshot import (
     add_months,
     view_fields,
 )
-from shared.domain.usage.snapshot_parts import ProviderPart, model_only
+from shared.domain.usage.snapshot_parts import ProviderPart, model_only, sum_parts
 from shared.domain.usage.tally import DERIVED_PLACES, Money, RateBasis, Rates, Ratio, Tally, total
 from shared.errors import InvalidInput
 
@@ -247,10 +247,11 @@ def usage_report(
             kept = filtered_parts(snapshot.by_provider, provider=provider, model=model)
             slices.append(_day_slice(RolledDay.of(snapshot), kept, provider))
     slices.sort(key=lambda s: s.first)
-    summed: dict[str, ProviderPart] = {}
+    pieces: dict[str, list[ProviderPart]] = {}
     for piece in slices:
         for name, part in piece.parts.items():
-            summed[name] = summed[name].plus(part) if name in summed else part
+            pieces.setdefault(name, []).append(part)
+    summed = {name: sum_parts(parts) for name, parts in pieces.items()}
     view = UsageView.model_validate(view_fields(summed, period_index(slices)))
     return UsageReport(
         period=Period(start=start, end=end),
