@@ -57,7 +57,7 @@ class SendGate:
             return
 
     async def first_out(self) -> None:
-        """Return once this loop's first requests are written: one was, and none waits to be (or after
+        """Return once this loop's first requests are written: one was, and none waits to be (each wait bounded by
         ``MAX_WAIT_S``). CPU work that need not come first starts then, not while they are being written."""
         try:
             async with asyncio.timeout(MAX_WAIT_S):
