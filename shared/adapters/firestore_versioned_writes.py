@@ -3,9 +3,10 @@
 A read-modify-write whose read was made earlier, outside any transaction, can still commit safely: each document it
 depends on carries a precondition (Firestore's ``Precondition.update_time``, or ``exists=False`` for one that was
 absent), so the commit applies all of its writes only if none of those documents was written since, and nothing
-otherwise (``FAILED_PRECONDITION`` / ``ALREADY_EXISTS``). The caller then runs its read-modify-write again, in a
-transaction. A read-modify-write that finds nothing to write confirms instead that the documents are still at those
-versions, with one read: its "nothing to do" holds at that read.
+otherwise (``FAILED_PRECONDITION`` / ``ALREADY_EXISTS``; a commit that a transaction's lock delays meets that
+transaction's version, one it fails is ``ABORTED``: Firestore's "Data contention in transactions"). The caller then
+runs its read-modify-write again, in a transaction. A read-modify-write that finds nothing to write confirms instead
+that the documents are still at those versions, with one read: its "nothing to do" holds at that read.
 
 The writes go through the client's ``WriteBatch``; the client's own write option (``Client.write_option``) sets the
 precondition on the batch's last write (``WriteBatch._write_pbs``, stable in the pinned client version, ``uv.lock``;
