@@ -202,22 +202,19 @@ class FirestoreSnapshots:
         if len(read) < len(refs):
             return None
         written = {m: changes[m](*read[m][1]) for m in refs}
-        if any(w.days and w.rollup is None for w in written.values()):
-            return None
-        writes = [
-            (enterprise.collection(SNAPSHOTS).document(day.date.isoformat()), stored(day, synced_at))
-            for w in written.values()
-            for day in w.days
-        ]
-        versions = {refs[m].path: read[m][0] for m, w in written.items() if w.rollup is not None}
-        writes += [(refs[m], stored(w.rollup, synced_at)) for m, w in written.items() if w.rollup is not None]
-        if len(versions) < len(refs) and writes:
-            return None
-        if writes:
-            done = commit_at_versions(self._db, writes, versions)
-        else:
-            versions = {refs[m].path: read[m][0] for m in refs}
+        versions = {refs[m].path: read[m][0] for m in refs}
+        if all(not w.days and w.rollup is None for w in written.values()):
             done = still_at_versions(self._db, list(refs.values()), versions, VERSION_ONLY)
+        elif all(w.rollup is not None for w in written.values()):
+            days = [
+                (enterprise.collection(SNAPSHOTS).document(day.date.isoformat()), stored(day, synced_at))
+                for w in written.values()
+                for day in w.days
+            ]
+            rollups = [(refs[m], stored(w.rollup, synced_at)) for m, w in written.items() if w.rollup is not None]
+            done = commit_at_versions(self._db, days + rollups, versions)
+        else:
+            return None
         if not done:
             return None
         with self._ahead_lock:

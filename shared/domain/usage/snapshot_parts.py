@@ -24,7 +24,9 @@ billed and estimated days).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -236,60 +238,49 @@ class _Sum:
         )
 
 
+@dataclass(frozen=True)
 class _Tallies:
     """A day's tallies, in one pass over its records, cost lines and request meters: the provider's, by model (cost
     only from lines naming a model) and by project (every line; ``DEFAULT_PROJECT`` when unattributed). A request
     meter without a model counts under the model key ``""``."""
 
-    def __init__(
-        self,
-        total: Tally,
-        by_model: dict[str, Tally],
-        by_project: dict[str, Tally],
-        models: set[str],
-        tokens: int,
-        batch_tokens: int,
-    ) -> None:
-        self.total, self.by_model, self.by_project = total, by_model, by_project
-        self.models_used, self.tokens, self.batch_tokens = models, tokens, batch_tokens
+    total: Tally
+    by_model: dict[str, Tally]
+    by_project: dict[str, Tally]
+    models_used: set[str]
+    tokens: int
+    batch_tokens: int
 
     @classmethod
     def of(cls, day: ProviderDay) -> _Tallies:
-        total, by_model, by_project = _Sum(), dict[str, _Sum](), dict[str, _Sum]()
+        total, by_model, by_project = _Sum(), defaultdict[str, _Sum](_Sum), defaultdict[str, _Sum](_Sum)
         tokens = batch_tokens = 0
         for r in day.records:
             total.add_record(r)
-            _group(by_model, r.model).add_record(r)
-            _group(by_project, r.project_id or DEFAULT_PROJECT).add_record(r)
+            by_model[r.model].add_record(r)
+            by_project[r.project_id or DEFAULT_PROJECT].add_record(r)
             tokens += r.quantity
             batch_tokens += r.quantity if r.service_tier is ServiceTier.BATCH else 0
         for c in day.cost_lines:
             total.cost += c.amount_usd
             if c.model is not None:
-                _group(by_model, c.model).cost += c.amount_usd
-            _group(by_project, c.project_id or DEFAULT_PROJECT).cost += c.amount_usd
+                by_model[c.model].cost += c.amount_usd
+            by_project[c.project_id or DEFAULT_PROJECT].cost += c.amount_usd
         counts = day.provider in REQUEST_COUNTING_PROVIDERS
         for m in day.meters:
             if m.meter == REQUESTS_METER:
                 total.requests += m.quantity
-                _group(by_model, m.model or "").requests += m.quantity
-                _group(by_project, m.project_id or DEFAULT_PROJECT).requests += m.quantity
+                by_model[m.model or ""].requests += m.quantity
+                by_project[m.project_id or DEFAULT_PROJECT].requests += m.quantity
         estimated = day.cost_source is CostSource.ESTIMATED
         return cls(
-            total.tally(counts, estimated),
-            {k: by_model[k].tally(counts, estimated) for k in sorted(by_model)},
-            {k: by_project[k].tally(counts, estimated) for k in sorted(by_project)},
-            {r.model for r in day.records},
-            tokens,
-            batch_tokens,
+            total=total.tally(counts, estimated),
+            by_model={k: by_model[k].tally(counts, estimated) for k in sorted(by_model)},
+            by_project={k: by_project[k].tally(counts, estimated) for k in sorted(by_project)},
+            models_used={r.model for r in day.records},
+            tokens=tokens,
+            batch_tokens=batch_tokens,
         )
-
-
-def _group(groups: dict[str, _Sum], key: str) -> _Sum:
-    found = groups.get(key)
-    if found is None:
-        found = groups[key] = _Sum()
-    return found
 
 
 def rate_basis(day: ProviderDay) -> RateBasis:
