@@ -21,10 +21,11 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.domain.providers.label_meaning import LabelMeaning
 from shared.domain.usage.normalise import UNKNOWN_MODEL, DayPart, RawUsage, bucket_results, utc_day_of_epoch
 from shared.domain.usage.records import (
     ContextBand,
@@ -302,38 +303,28 @@ def _cost_line(day: date, row: _CostRow) -> CostLine:
         kind=meaning.kind,
         model=meaning.model,
         token_type=meaning.token_type,
-        service_tier=meaning.tier,
-        context_band=meaning.band,
+        service_tier=meaning.service_tier,
+        context_band=meaning.context_band,
         line_item=row.line_item,
         project_id=row.project_id,
         tokens=_line_tokens(row.quantity, row.quantity_unit),
     )
 
 
-class _LineMeaning(NamedTuple):
-    """What a line item says: its kind and, for "<model>, <meter>" items, the meter it bills."""
-
-    kind: CostKind
-    model: str | None = None
-    token_type: TokenType | None = None
-    tier: ServiceTier | None = None
-    band: ContextBand | None = None
-
-
 @lru_cache(maxsize=4096)
-def _line_meaning(line_item: str | None) -> _LineMeaning:
+def _line_meaning(line_item: str | None) -> LabelMeaning:
     # Cached: a bill names the same few line items day after day.
     kind = classify_line_item(line_item)
     match = _LINE_ITEM.match(line_item.strip()) if line_item else None
     if not match:
-        return _LineMeaning(kind)
+        return LabelMeaning(kind)
     rest = match["rest"] or ""
-    return _LineMeaning(
+    return LabelMeaning(
         kind,
         model=match["model"].strip(),
         token_type=_LINE_METERS.get(((match["modality"] or "text").lower(), match["meter"].lower())),
-        tier=_line_tier(match["tier"], rest),
-        band=ContextBand.LONG if _LONG_CONTEXT.search(rest) else ContextBand.STANDARD,
+        service_tier=_line_tier(match["tier"], rest),
+        context_band=ContextBand.LONG if _LONG_CONTEXT.search(rest) else ContextBand.STANDARD,
     )
 
 

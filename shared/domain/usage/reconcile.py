@@ -141,9 +141,7 @@ def split_unpriced(
     models_out = {r.model for r in unpriced if not _meter_level(r.model, records, lines)}
     # A line naming a meter the usage does not have (OpenAI's "..., long context": the usage report has no band)
     # bills usage priced differently from what the report says: its model leaves whole.
-    meters: dict[str, set[_Meter]] = {}
-    for record in records:
-        meters.setdefault(record.model, set()).add((record.token_type, record.service_tier, record.context_band))
+    meters = _meters_by_model(records)
     models_out |= {
         c.model
         for c in lines
@@ -152,11 +150,7 @@ def split_unpriced(
     if not unpriced and not models_out:
         return list(records), list(lines), []
     kept_records = [r for r in records if r.priced and r.model not in models_out]
-    unpriced_meters: dict[str, set[_Meter]] = {}
-    for record in unpriced:
-        unpriced_meters.setdefault(record.model, set()).add(
-            (record.token_type, record.service_tier, record.context_band)
-        )
+    unpriced_meters = _meters_by_model(unpriced)
     kept_lines: list[CostLine] = []
     out_lines: list[CostLine] = []
     for line in lines:
@@ -179,6 +173,13 @@ def _meter_level(model: str, records: Sequence[UsageRecord], lines: Sequence[Cos
 
 _Meter = tuple[TokenType, ServiceTier, ContextBand]
 """A record's meter: what ``_bills`` matches a line on, besides the model."""
+
+
+def _meters_by_model(records: Sequence[UsageRecord]) -> dict[str, set[_Meter]]:
+    meters: dict[str, set[_Meter]] = {}
+    for record in records:
+        meters.setdefault(record.model, set()).add((record.token_type, record.service_tier, record.context_band))
+    return meters
 
 
 def _bills_a_meter(line: CostLine, meters: set[_Meter]) -> bool:

@@ -17,9 +17,9 @@ Nothing is ever dropped: a cost whose SKU is not understood stays in the bill, u
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
+from shared.domain.providers.label_meaning import LabelMeaning
 from shared.domain.usage.records import ContextBand, CostKind, ServiceTier, TokenType
 
 _NON_TOKEN = re.compile(
@@ -36,25 +36,16 @@ _SEPARATORS = re.compile(r"[\s-]+")
 _CLAUDE_OLD = re.compile(r"claude[\s-]+(\d)(?:[.\s-](\d))?[\s-]+(opus|sonnet|haiku)\b")
 
 
-@dataclass(frozen=True)
-class SkuMeaning:
-    kind: CostKind
-    model: str | None = None
-    token_type: TokenType | None = None
-    service_tier: ServiceTier | None = None
-    context_band: ContextBand | None = None
-
-
 @lru_cache(maxsize=4096)
-def parse_sku(description: str) -> SkuMeaning:
+def parse_sku(description: str) -> LabelMeaning:
     """What ``description`` says; see the module docstring for the rules."""
     text = " ".join(description.lower().replace("_", " ").split())
     tokens = "token" in text
     if "storage" in text or (not tokens and _NON_TOKEN.search(text)):
-        return SkuMeaning(CostKind.OTHER, model=sku_model(text))
+        return LabelMeaning(CostKind.OTHER, model=sku_model(text))
     if not tokens:
-        return SkuMeaning(CostKind.UNKNOWN, model=sku_model(text))
-    return SkuMeaning(
+        return LabelMeaning(CostKind.UNKNOWN, model=sku_model(text))
+    return LabelMeaning(
         CostKind.TOKENS,
         model=sku_model(text),
         token_type=_token_type(text),
